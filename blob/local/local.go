@@ -1,0 +1,118 @@
+// Package local stores files in a directory on disk. Every access goes through an
+// os.Root, so no key, however crafted, can reach a file outside that directory.
+package local
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"regexp"
+
+	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/blob"
+)
+
+// Store is a blob.Store in one directory.
+type Store struct {
+	root *os.Root
+	dir  string
+}
+
+var _ blob.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the storage directory.
+func Open(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("local storage: create %s: %w", dir, err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("local storage: open %s: %w", dir, err)
+	}
+	return &Store{root: root, dir: dir}, nil
+}
+
+// Close releases the directory handle.
+func (s *Store) Close() error { return s.root.Close() }
+
+// Dir returns the storage directory (for X-Accel mappings and docs).
+func (s *Store) Dir() string { return s.dir }
+
+var keyPattern = regexp.MustCompile(`^[0-9a-f]{2}/[0-9a-f]{64}$`)
+
+// Put writes r to a temporary file inside the root, then renames it to its
+// content key, so a reader never sees half a file.
+func (s *Store) Put(ctx context.Context, r io.Reader) (blob.Info, error) {
+	if err := s.root.MkdirAll("tmp", 0o700); err != nil {
+		return blob.Info{}, fmt.Errorf("local storage: %w", err)
+	}
+	tmp := path.Join("tmp", rand.Text())
+	f, err := s.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return blob.Info{}, fmt.Errorf("local storage: %w", err)
+	}
+	defer s.root.Remove(tmp) // a no-op once renamed
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(f, h), readerWithContext{ctx, r})
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return blob.Info{}, fmt.Errorf("local storage: write: %w", err)
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
+	key := sum[:2] + "/" + sum
+	if err := s.root.MkdirAll(sum[:2], 0o700); err != nil {
+		return blob.Info{}, fmt.Errorf("local storage: %w", err)
+	}
+	if err := s.root.Rename(tmp, key); err != nil {
+		return blob.Info{}, fmt.Errorf("local storage: store %s: %w", key, err)
+	}
+	return blob.Info{Key: key, Size: n, SHA256: sum}, nil
+}
+
+// Open opens the object under key. Keys that are not content keys are refused
+// before the file system is asked.
+func (s *Store) Open(ctx context.Context, key string) (*blob.Object, error) {
+	if !keyPattern.MatchString(key) {
+		return nil, vend.Errorf(vend.ENOTFOUND, "No such file.")
+	}
+	f, err := s.root.Open(key)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, vend.Errorf(vend.ENOTFOUND, "No such file.")
+	} else if err != nil {
+		return nil, fmt.Errorf("local storage: open %s: %w", key, err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("local storage: stat %s: %w", key, err)
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, vend.Errorf(vend.ENOTFOUND, "No such file.")
+	}
+	return &blob.Object{Reader: f, Size: st.Size(), ModTime: st.ModTime()}, nil
+}
+
+type readerWithContext struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (r readerWithContext) Read(p []byte) (int, error) {
+	if err := r.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return r.r.Read(p)
+}

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/vend-shop/vend/blob/local"
+	"github.com/vend-shop/vend/config"
+	"github.com/vend-shop/vend/store/sqlite"
+)
+
+// App is what every command shares: the configuration and the opened stores. Only
+// this package knows the concrete store types.
+type App struct {
+	Stdout, Stderr io.Writer
+	Environ        []string
+	ConfigPath     string
+
+	Config config.Config
+	DB     *sqlite.DB
+	Blobs  *local.Store
+	Secret []byte
+	Logger *slog.Logger
+}
+
+// loadConfig reads the configuration once, from --config or $VEND_CONFIG and the
+// environment.
+func (a *App) loadConfig() error {
+	path := a.ConfigPath
+	if path == "" {
+		path = a.getenv("VEND_CONFIG")
+	}
+	cfg, err := config.Load(path, a.Environ)
+	if err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+	a.Config = cfg
+	a.Logger = newLogger(a.Stderr, cfg.LogLevel, cfg.LogFormat)
+	return nil
+}
+
+func (a *App) getenv(key string) string {
+	for _, kv := range a.Environ {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
+			return v
+		}
+	}
+	return ""
+}
+
+func newLogger(w io.Writer, level, format string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	opts := &slog.HandlerOptions{Level: l}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// open loads the configuration and opens the data directory: the SQLite ledger
+// (migrated), file storage and the signing secret.
+func (a *App) open(ctx context.Context) error {
+	if a.Logger == nil { // not loaded yet (vend demo loads and adjusts it first)
+		if err := a.loadConfig(); err != nil {
+			return err
+		}
+	}
+	dir := a.Config.DataDir
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("data directory %s: %w", dir, err)
+	}
+	secret, err := loadSecret(filepath.Join(dir, "secret"))
+	if err != nil {
+		return err
+	}
+	a.Secret = secret
+	if a.Blobs, err = local.Open(filepath.Join(dir, "files")); err != nil {
+		return err
+	}
+	a.DB = sqlite.NewDB(filepath.Join(dir, "vend.db"))
+	if err := a.DB.Open(ctx); err != nil {
+		a.Blobs.Close()
+		return err
+	}
+	return nil
+}
+
+func (a *App) close() {
+	if a.DB != nil {
+		if err := a.DB.Close(); err != nil {
+			a.Logger.Error("close database", "error", err)
+		}
+	}
+	if a.Blobs != nil {
+		a.Blobs.Close()
+	}
+}
+
+// loadSecret reads the signing secret, creating it once with 32 random bytes. It
+// signs download links: losing or changing it breaks every link already sent.
+func loadSecret(path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		buf := make([]byte, 32)
+		rand.Read(buf)
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, fs.ErrExist) {
+			return loadSecret(path) // another vend created it first
+		} else if err != nil {
+			return nil, fmt.Errorf("create signing secret: %w", err)
+		}
+		_, err = f.WriteString(hex.EncodeToString(buf) + "\n")
+		if err == nil {
+			err = f.Sync()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return nil, fmt.Errorf("write signing secret: %w", err)
+		}
+		return buf, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("read signing secret: %w", err)
+	}
+	secret, err := hex.DecodeString(strings.TrimSpace(string(data)))
+	if err != nil || len(secret) < 32 {
+		return nil, fmt.Errorf("signing secret %s is damaged (want 64 hex digits)", path)
+	}
+	return secret, nil
+}
+
+// printJSON writes v as indented JSON: the --json output of every command.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vend-shop/vend/config"
+)
+
+func newBackupCmd(app *App) *cobra.Command {
+	return &cobra.Command{
+		Use:   "backup FILE",
+		Short: "Write a consistent copy of the SQLite ledger to FILE while vend keeps running",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := app.open(cmd.Context()); err != nil {
+				return err
+			}
+			defer app.close()
+			if err := app.DB.Backup(cmd.Context(), args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(app.Stdout, "ledger backed up to %s (files are in %s/files; the link secret is %s/secret)\n",
+				args[0], app.Config.DataDir, app.Config.DataDir)
+			return nil
+		},
+	}
+}
+
+func newConfigCmd(app *App) *cobra.Command {
+	cmd := &cobra.Command{Use: "config", Short: "Configuration helpers"}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "keys",
+		Short: "Print every configuration key as a Markdown table",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			_, err := fmt.Fprint(app.Stdout, config.Markdown())
+			return err
+		},
+	}, &cobra.Command{
+		Use:   "check",
+		Short: "Load and validate the configuration, then exit",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := app.loadConfig(); err != nil {
+				return err
+			}
+			fmt.Fprintln(app.Stdout, "configuration ok")
+			return nil
+		},
+	})
+	return cmd
+}

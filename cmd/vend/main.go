@@ -1,0 +1,54 @@
+// Command vend sells digital downloads: it receives payment notifications, keeps a
+// ledger, and serves the buyers' files. See README.md.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(Main(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Environ()))
+}
+
+// Main runs vend with args and returns the exit code, so tests can run it in process.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string) int {
+	app := &App{Stdout: stdout, Stderr: stderr, Environ: environ}
+	root := newRootCmd(app)
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	if err := root.ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(stderr, "vend:", err)
+		return 1
+	}
+	return 0
+}
+
+func newRootCmd(app *App) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "vend",
+		Short:         "Sell digital downloads: payment notifications in, honest downloads out",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().StringVar(&app.ConfigPath, "config", "", "TOML config file (default: $VEND_CONFIG, else none)")
+	root.AddCommand(
+		newServeCmd(app),
+		newDemoCmd(app),
+		newProductsCmd(app),
+		newOrdersCmd(app),
+		newSimulateCmd(app),
+		newBackupCmd(app),
+		newConfigCmd(app),
+	)
+	return root
+}

@@ -1,0 +1,230 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/delivery"
+	"github.com/vend-shop/vend/store"
+)
+
+func newOrdersCmd(app *App) *cobra.Command {
+	cmd := &cobra.Command{Use: "orders", Short: "Look at orders"}
+	cmd.AddCommand(newOrdersListCmd(app), newOrdersShowCmd(app))
+	return cmd
+}
+
+func newOrdersListCmd(app *App) *cobra.Command {
+	var asJSON bool
+	var limit int
+	var email string
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the newest orders",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := app.open(cmd.Context()); err != nil {
+				return err
+			}
+			defer app.close()
+			f := store.OrderFilter{Limit: limit}
+			if email != "" {
+				f.Email = &email
+			}
+			var orders []*vend.Order
+			err := app.DB.View(cmd.Context(), func(tx store.Tx) error {
+				var err error
+				if orders, err = tx.FindOrders(cmd.Context(), f); err != nil {
+					return err
+				}
+				for _, o := range orders {
+					if o.Items, err = tx.FindItems(cmd.Context(), o.ID); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return printJSON(app.Stdout, orders)
+			}
+			tw := tabwriter.NewWriter(app.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tCREATED\tPROVIDER\tREF\tSTATUS\tTOTAL\tBUYER\tPRODUCTS")
+			for _, o := range orders {
+				var products string
+				for i, it := range o.Items {
+					if i > 0 {
+						products += ","
+					}
+					products += it.ProductID
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s %s\t%s\t%s\n", o.ID, o.CreatedAt.Format("2006-01-02 15:04"), o.Provider, o.Ref,
+					o.Status, o.Total, o.Currency, o.Buyer.Email, products)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print as JSON")
+	cmd.Flags().IntVar(&limit, "limit", 50, "how many orders")
+	cmd.Flags().StringVar(&email, "email", "", "only orders of this buyer email")
+	return cmd
+}
+
+// orderDetail is everything `vend orders show` prints.
+type orderDetail struct {
+	*vend.Order
+	Grants        []grantDetail        `json:"grants"`
+	Attempts      []*vend.Attempt      `json:"attempts"`
+	Notifications []*vend.Notification `json:"notifications"`
+}
+
+type grantDetail struct {
+	*vend.Grant
+	Link string `json:"link"`
+}
+
+func newOrdersShowCmd(app *App) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "show ORDER-ID|TXN-ID",
+		Short: "Show an order: items, transactions, grants with their links, download attempts",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := app.open(cmd.Context()); err != nil {
+				return err
+			}
+			defer app.close()
+			d, err := findOrderDetail(cmd.Context(), app, args[0])
+			if err != nil {
+				return fmt.Errorf("%s", vend.ErrorMessage(err))
+			}
+			if asJSON {
+				return printJSON(app.Stdout, d)
+			}
+			printOrder(app.Stdout, d)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print as JSON")
+	return cmd
+}
+
+func findOrderDetail(ctx context.Context, app *App, ref string) (*orderDetail, error) {
+	d := &orderDetail{}
+	err := app.DB.View(ctx, func(tx store.Tx) error {
+		var err error
+		d.Order, err = findOrder(ctx, tx, ref)
+		if err != nil {
+			return err
+		}
+		if d.Items, err = tx.FindItems(ctx, d.ID); err != nil {
+			return err
+		}
+		if d.Transactions, err = tx.FindTransactionsByOrder(ctx, d.ID); err != nil {
+			return err
+		}
+		grants, err := tx.FindGrantsByOrder(ctx, d.ID)
+		if err != nil {
+			return err
+		}
+		for _, g := range grants {
+			d.Grants = append(d.Grants, grantDetail{Grant: g, Link: app.Config.BaseURL + "/d/" + delivery.Token(app.Secret, g.PublicID)})
+		}
+		if d.Attempts, err = tx.FindAttempts(ctx, store.AttemptFilter{OrderID: &d.ID, Limit: 200}); err != nil {
+			return err
+		}
+		d.Notifications, err = tx.FindNotifications(ctx, store.NotificationFilter{OrderID: &d.ID, Limit: 50})
+		return err
+	})
+	return d, err
+}
+
+// findOrder takes an order id or any transaction id of the order (the payment, a
+// refund, a reversal).
+func findOrder(ctx context.Context, tx store.Tx, ref string) (*vend.Order, error) {
+	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
+		if o, err := tx.FindOrderByID(ctx, id); err == nil || vend.ErrorCode(err) != vend.ENOTFOUND {
+			return o, err
+		}
+	}
+	for _, provider := range []string{"paypal"} {
+		t, err := tx.FindTransaction(ctx, provider, ref)
+		if err == nil && t.OrderID != 0 {
+			return tx.FindOrderByID(ctx, t.OrderID)
+		} else if err != nil && vend.ErrorCode(err) != vend.ENOTFOUND {
+			return nil, err
+		}
+	}
+	return nil, vend.Errorf(vend.ENOTFOUND, "No order with id or transaction id %q.", ref)
+}
+
+func printOrder(w io.Writer, d *orderDetail) {
+	o := d.Order
+	fmt.Fprintf(w, "Order %d  %s %s  %s", o.ID, o.Provider, o.Ref, o.Status)
+	if o.StatusReason != "" {
+		fmt.Fprintf(w, " (%s)", o.StatusReason)
+	}
+	if o.Review {
+		fmt.Fprint(w, "  [partly refunded: review]")
+	}
+	if o.Test {
+		fmt.Fprint(w, "  [test]")
+	}
+	fmt.Fprintf(w, "\nBuyer  %s <%s>\nTotal  %s %s\nCreated %s\n", o.Buyer.Name, o.Buyer.Email, o.Total, o.Currency, o.CreatedAt.Format("2006-01-02 15:04:05 MST"))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nITEM\tPRODUCT\tQTY\tAMOUNT\tACCESS\tDOWNLOADS\tEXPIRES\tLINK")
+	for _, it := range d.Items {
+		access, used, expires, link := "none", "-", "-", "-"
+		for _, g := range d.Grants {
+			if g.ItemID != it.ID {
+				continue
+			}
+			access = string(g.State)
+			if g.Reason != "" {
+				access += " (" + g.Reason + ")"
+			}
+			used = fmt.Sprintf("%d/%s", g.DownloadsUsed, vend.FormatLimit(g.DownloadLimit))
+			if !g.ExpiresAt.IsZero() {
+				expires = g.ExpiresAt.Format("2006-01-02")
+			} else {
+				expires = "never"
+			}
+			link = g.Link
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", it.ID, it.ProductID, it.Quantity, it.Amount, access, used, expires, link)
+	}
+	fmt.Fprintln(tw, "\nTRANSACTION\tKIND\tSTATUS\tAMOUNT\tPARENT\tREASON\tAT")
+	for _, t := range d.Transactions {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s %s\t%s\t%s\t%s\n", t.TxnID, t.Kind, t.Status, t.Amount, t.Currency, dash(t.ParentTxnID), dash(t.Reason),
+			t.CreatedAt.Format("2006-01-02 15:04:05"))
+	}
+	fmt.Fprintln(tw, "\nATTEMPT\tAT\tIP\tMETHOD\tRANGE\tSTATUS\tBYTES\tCOUNTED\tUSER AGENT")
+	for _, a := range d.Attempts {
+		counted := "no"
+		if a.Counted {
+			counted = "yes"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", a.ID, a.At.Format("2006-01-02 15:04:05"), a.IP, a.Method, dash(a.Range),
+			a.Status, a.BytesSent, counted, a.UserAgent)
+	}
+	fmt.Fprintln(tw, "\nNOTIFICATION\tRECEIVED\tVERDICT\tKEY\tCHANGES")
+	for _, n := range d.Notifications {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", n.ID, n.ReceivedAt.Format("2006-01-02 15:04:05"), n.Verdict, n.Key, dash(n.Changes+n.Reason))
+	}
+	tw.Flush()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vend-shop/vend/delivery"
+	"github.com/vend-shop/vend/ledger"
+	"github.com/vend-shop/vend/provider/paypal"
+	"github.com/vend-shop/vend/web"
+)
+
+func newServeCmd(app *App) *cobra.Command {
+	return &cobra.Command{
+		Use:   "serve",
+		Short: "Run the vend server",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := app.open(cmd.Context()); err != nil {
+				return err
+			}
+			defer app.close()
+			return app.serve(cmd.Context(), nil)
+		},
+	}
+}
+
+// shutdownGrace is how long running requests (downloads, IPNs) get to finish.
+const shutdownGrace = 30 * time.Second
+
+// serve runs the HTTP server until ctx ends, then shuts down gracefully: stop
+// accepting, let requests finish, write the download log, close the database.
+func (a *App) serve(ctx context.Context, demo *web.Demo) error {
+	cfg := a.Config
+	led := ledger.New(a.DB)
+	led.Logger = a.Logger
+	dl := delivery.New(a.DB, a.Blobs, a.Secret, delivery.Config{
+		SessionTimeout: cfg.Delivery.SessionTimeout, SessionMax: cfg.Delivery.SessionMax,
+		GiveBackPercent: cfg.Delivery.GiveBackPercent,
+	})
+	dl.Logger = a.Logger
+	srv := &web.Server{
+		DB: a.DB, Ledger: led, Delivery: dl, BaseURL: cfg.BaseURL,
+		PayPal: web.PayPal{
+			Verifier: &paypal.Verifier{URL: cfg.PayPal.VerifyEndpoint(), Client: &http.Client{Timeout: paypal.DefaultTimeout}},
+			Config:   paypal.Config{ReceiverEmails: cfg.PayPal.ReceiverEmails, ReceiverID: cfg.PayPal.ReceiverID, Sandbox: cfg.PayPal.Sandbox},
+		},
+		LegacyLinks: !cfg.Delivery.DisableLegacyLinks, ReturnWindow: cfg.Delivery.ReturnWindow,
+		Demo: demo, Logger: a.Logger,
+	}
+	if err := srv.Init(); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s (listen): %w", cfg.Listen, err)
+	}
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute, // bodies are small; downloads are GETs
+		IdleTimeout:       2 * time.Minute,
+		// No WriteTimeout: a large download on a slow line may take hours.
+		ErrorLog: slog.NewLogLogger(a.Logger.Handler(), slog.LevelWarn),
+	}
+	sweepCtx, stopSweep := context.WithCancel(context.Background())
+	defer stopSweep()
+	go dl.Run(sweepCtx, time.Minute)
+
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	a.Logger.Info("vend listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL, "data_dir", cfg.DataDir)
+	fmt.Fprintf(a.Stdout, "vend listening on http://%s\n", ln.Addr())
+	if len(cfg.PayPal.ReceiverEmails) == 0 && cfg.PayPal.ReceiverID == "" {
+		a.Logger.Warn("paypal.receiver_emails and paypal.receiver_id are not set: every PayPal IPN will be refused")
+	}
+
+	select {
+	case err := <-errc:
+		stopSweep()
+		dl.Close()
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	a.Logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	err = hs.Shutdown(sctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = hs.Close()
+	}
+	stopSweep()
+	dl.Close()
+	return err
+}

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/provider/paypal"
+	"github.com/vend-shop/vend/store"
+)
+
+func newSimulateCmd(app *App) *cobra.Command {
+	cmd := &cobra.Command{Use: "simulate", Short: "Send a provider's notification to a running vend, without a provider account"}
+	cmd.AddCommand(newSimulatePayPalCmd(app))
+	return cmd
+}
+
+func newSimulatePayPalCmd(app *App) *cobra.Command {
+	var sim paypal.Sim
+	var url, amount string
+	var printOnly bool
+	cmd := &cobra.Command{
+		Use:   "paypal --product ID [--status Completed] [--txn TXN] [--parent TXN] [--url URL]",
+		Short: "Post a realistic PayPal IPN (signed for vend demo's built-in verifier)",
+		Long: `Post a realistic PayPal IPN to a running vend. The message is signed with this
+data directory's secret, so the verifier of "vend demo" answers VERIFIED for it;
+a vend that verifies against PayPal itself answers INVALID, as it should.
+
+Statuses: Completed, Pending, Denied, Failed, Voided, Expired, Refunded, Reversed,
+Canceled_Reversal. Refunded, Reversed and Canceled_Reversal need --parent (the
+payment's txn_id) and get a new txn_id of their own.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := app.open(cmd.Context()); err != nil {
+				return err
+			}
+			defer app.close()
+			if err := fillSim(cmd, app, &sim, amount); err != nil {
+				return err
+			}
+			body := sim.Body(app.Secret)
+			if printOnly {
+				_, err := app.Stdout.Write(append(body, '\n'))
+				return err
+			}
+			if url == "" {
+				url = app.Config.BaseURL + "/ipn/paypal"
+			}
+			req, err := http.NewRequestWithContext(cmd.Context(), http.MethodPost, url, bytes.NewReader(body))
+			if err != nil {
+				return err
+			}
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			resp, err := (&http.Client{Timeout: 60 * time.Second}).Do(req)
+			if err != nil {
+				return fmt.Errorf("post IPN: %w", err)
+			}
+			defer resp.Body.Close()
+			io.Copy(io.Discard, resp.Body)
+			fmt.Fprintf(app.Stdout, "txn_id %s  %s  → %s answered %s\n", sim.TxnID, sim.Status, url, resp.Status)
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("vend answered %s; see its log", resp.Status)
+			}
+			if sim.Status == "Completed" || sim.Status == "Pending" {
+				fmt.Fprintf(app.Stdout, "return page: %s/return?tx=%s\n", strings.TrimSuffix(strings.TrimSuffix(url, "/ipn/paypal"), "/"), sim.TxnID)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&sim.ProductID, "product", "", "product id (item_number)")
+	f.StringVar(&sim.Status, "status", "Completed", "payment_status")
+	f.StringVar(&sim.TxnID, "txn", "", "txn_id (default: a new one)")
+	f.StringVar(&sim.ParentTxnID, "parent", "", "parent_txn_id, for Refunded, Reversed, Canceled_Reversal")
+	f.StringVar(&sim.PendingReason, "pending-reason", "", "pending_reason for Pending (default echeck)")
+	f.StringVar(&amount, "amount", "", "mc_gross (default: the product's price; negative for refunds is automatic)")
+	f.StringVar(&sim.Currency, "currency", "", "mc_currency (default: the product's)")
+	f.StringVar(&sim.PayerEmail, "email", "buyer@example.com", "payer_email")
+	f.StringVar(&sim.FirstName, "first-name", "Jörg", "first_name")
+	f.StringVar(&sim.LastName, "last-name", "Müller", "last_name")
+	f.StringVar(&sim.Receiver, "receiver", "", "receiver_email (default: the first of paypal.receiver_emails)")
+	f.StringVar(&sim.Custom, "custom", "", "custom")
+	f.StringVar(&url, "url", "", "IPN endpoint (default: base_url + /ipn/paypal)")
+	f.BoolVar(&printOnly, "print", false, "print the body instead of posting it")
+	return cmd
+}
+
+func fillSim(cmd *cobra.Command, app *App, sim *paypal.Sim, amount string) error {
+	if sim.ProductID == "" {
+		return fmt.Errorf("--product: which product was bought?")
+	}
+	var p *vend.Product
+	err := app.DB.View(cmd.Context(), func(tx store.Tx) error {
+		var err error
+		p, err = tx.FindProductByID(cmd.Context(), sim.ProductID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("--product: %s", vend.ErrorMessage(err))
+	}
+	sim.ProductName, sim.Amount = p.Name, p.Price
+	if amount != "" {
+		if sim.Amount, err = vend.ParseAmount(amount); err != nil {
+			return fmt.Errorf("--amount: %w", err)
+		}
+	}
+	if sim.Currency == "" {
+		sim.Currency = p.Currency
+	}
+	if sim.Receiver == "" {
+		if len(app.Config.PayPal.ReceiverEmails) == 0 {
+			return fmt.Errorf("--receiver: set it, or configure paypal.receiver_emails")
+		}
+		sim.Receiver = app.Config.PayPal.ReceiverEmails[0]
+	}
+	sim.ReceiverID = app.Config.PayPal.ReceiverID
+	sim.Test = app.Config.PayPal.Sandbox
+	switch sim.Status {
+	case "Refunded", "Reversed", "Canceled_Reversal":
+		if sim.ParentTxnID == "" {
+			return fmt.Errorf("--parent: %s needs the payment's txn_id", sim.Status)
+		}
+	}
+	if sim.TxnID == "" {
+		sim.TxnID = paypal.NewTxnID()
+	}
+	return nil
+}

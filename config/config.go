@@ -1,0 +1,288 @@
+// Package config reads vend's settings: an optional TOML file, then one
+// VEND_<SECTION>_<KEY> environment variable per key on top. Load is pure apart from
+// reading the file, so tests pass their own environment. Every key is listed once,
+// in Keys; the environment overlay, Validate and Markdown all read that table.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Defaults. A zero field in a Config means the default.
+const (
+	DefaultListen          = "127.0.0.1:8080"
+	DefaultDataDir         = "./vend-data"
+	DefaultLogLevel        = "info"
+	DefaultLogFormat       = "text"
+	DefaultSessionTimeout  = 30 * time.Minute
+	DefaultSessionMax      = 24 * time.Hour
+	DefaultGiveBackPercent = 50
+	DefaultReturnWindow    = 72 * time.Hour
+)
+
+const (
+	paypalLiveVerifyURL    = "https://ipnpb.paypal.com/cgi-bin/webscr"
+	paypalSandboxVerifyURL = "https://ipnpb.sandbox.paypal.com/cgi-bin/webscr"
+)
+
+// Config is every setting of a vend server. Load and Default fill in the defaults;
+// in a Config built by hand, a zero field means the default.
+type Config struct {
+	Listen    string // host:port
+	BaseURL   string // public URL, no trailing slash
+	DataDir   string
+	LogLevel  string // debug, info, warn or error
+	LogFormat string // text or json
+	PayPal    PayPal
+	Delivery  Delivery
+}
+
+// PayPal holds the settings of the PayPal IPN provider.
+type PayPal struct {
+	VerifyURL      string   // "": see VerifyEndpoint
+	ReceiverEmails []string // accounts that may receive this shop's payments
+	ReceiverID     string   // secure merchant account id; "" when not checked
+	Sandbox        bool
+}
+
+// VerifyEndpoint returns the URL that IPN messages are posted back to: VerifyURL
+// when set, otherwise PayPal's live or sandbox endpoint.
+func (p PayPal) VerifyEndpoint() string {
+	switch {
+	case p.VerifyURL != "":
+		return p.VerifyURL
+	case p.Sandbox:
+		return paypalSandboxVerifyURL
+	}
+	return paypalLiveVerifyURL
+}
+
+// Delivery holds the settings of downloads and download sessions.
+type Delivery struct {
+	// DisableLegacyLinks turns off the old /cgi-bin/download.cgi links (the key
+	// delivery.legacy_links = false). It is negative so that zero keeps the default.
+	DisableLegacyLinks bool
+	SessionTimeout     time.Duration // a session closes this long after its last request
+	SessionMax         time.Duration // and at the latest this long after it started
+	GiveBackPercent    int           // 1-100: a session that delivered less is given back
+	ReturnWindow       time.Duration // the return page shows links this long after payment
+}
+
+// Default returns the configuration used when nothing is set.
+func Default() Config {
+	return Config{}.withDefaults()
+}
+
+// withDefaults replaces zero fields by their defaults and normalizes base_url.
+func (c Config) withDefaults() Config {
+	if c.Listen == "" {
+		c.Listen = DefaultListen
+	}
+	if c.BaseURL == "" {
+		c.BaseURL = defaultBaseURL(c.Listen)
+	}
+	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+	if c.DataDir == "" {
+		c.DataDir = DefaultDataDir
+	}
+	if c.LogLevel == "" {
+		c.LogLevel = DefaultLogLevel
+	}
+	if c.LogFormat == "" {
+		c.LogFormat = DefaultLogFormat
+	}
+	d := &c.Delivery
+	if d.SessionTimeout == 0 {
+		d.SessionTimeout = DefaultSessionTimeout
+	}
+	if d.SessionMax == 0 {
+		d.SessionMax = DefaultSessionMax
+	}
+	if d.GiveBackPercent == 0 {
+		d.GiveBackPercent = DefaultGiveBackPercent
+	}
+	if d.ReturnWindow == 0 {
+		d.ReturnWindow = DefaultReturnWindow
+	}
+	return c
+}
+
+// defaultBaseURL returns "http://" + listen, with localhost for a listen address
+// that names no host (":8080", "0.0.0.0:8080", "[::]:8080").
+func defaultBaseURL(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "http://" + listen
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// Load reads the TOML file at path (none when path is ""), then overrides each key
+// whose VEND_<SECTION>_<KEY> variable is set in environ (as from os.Environ), fills
+// in the defaults and validates the result. An empty variable sets its key back to
+// the default. Unknown keys and variables are refused, except VEND_CONFIG and
+// VEND_TEST_*. The error lists every problem, one per line, each naming where it
+// came from: the file's path or the variable, then the key.
+func Load(path string, environ []string) (Config, error) {
+	var c Config
+	var errs []error
+	if path != "" {
+		errs = append(errs, loadFile(&c, path)...)
+	}
+	errs = append(errs, loadEnv(&c, environ)...)
+	if len(errs) > 0 {
+		return Config{}, errors.Join(errs...)
+	}
+	c = c.withDefaults()
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// sections are the tables a file may have.
+var sections = map[string]bool{"paypal": true, "delivery": true}
+
+func loadFile(c *Config, path string) []error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return []error{fmt.Errorf("read config file: %w", err)}
+	}
+	var doc map[string]any
+	md, err := toml.Decode(string(data), &doc)
+	if err != nil {
+		return []error{fmt.Errorf("%s: %w", path, err)}
+	}
+	keys := make(map[string]Key)
+	for _, k := range Keys() {
+		keys[k.Name] = k
+	}
+	var errs []error
+	for _, tk := range md.Keys() {
+		name := tk.String()
+		switch {
+		case len(tk) == 1 && sections[name]:
+			if _, ok := doc[name].(map[string]any); !ok {
+				errs = append(errs, fmt.Errorf("%s: %s: must be a table ([%s])", path, name, name))
+			}
+			continue
+		case len(tk) > 2 || len(tk) == 2 && !sections[tk[0]]:
+			continue // inside a table already refused
+		}
+		k, ok := keys[name]
+		if !ok {
+			errs = append(errs, fmt.Errorf("%s: unknown key %q", path, name))
+			continue
+		}
+		if err := k.fromFile(c, lookup(doc, tk)); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", path, err))
+		}
+	}
+	return errs
+}
+
+// lookup returns the value at key in a decoded document.
+func lookup(doc map[string]any, key toml.Key) any {
+	var v any = doc
+	for _, k := range key {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[k]
+	}
+	return v
+}
+
+func loadEnv(c *Config, environ []string) []error {
+	keys := make(map[string]Key)
+	for _, k := range Keys() {
+		keys[k.Env] = k
+	}
+	var errs []error
+	for _, kv := range environ {
+		name, value, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, "VEND_") || strings.HasPrefix(name, "VEND_TEST_") || name == "VEND_CONFIG" {
+			continue
+		}
+		k, ok := keys[name]
+		switch {
+		case !ok:
+			errs = append(errs, fmt.Errorf("unknown environment variable %s", name))
+		case strings.TrimSpace(value) == "":
+			k.reset(c)
+		default:
+			if err := k.fromEnv(c, value); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			}
+		}
+	}
+	return errs
+}
+
+// Validate checks every value and the rules between them. Zero fields count as
+// their defaults. The error lists every problem, one per line, each starting with
+// the key.
+func (c Config) Validate() error {
+	derivedBaseURL := c.BaseURL == ""
+	c = c.withDefaults()
+	var errs []error
+	for _, k := range Keys() {
+		if k.Name == "base_url" && derivedBaseURL && checkListen(c.Listen) != nil {
+			continue // the listen problem is the one to report
+		}
+		if err := k.check(&c); err != nil {
+			errs = append(errs, err)
+		}
+	}
+
+	d := c.Delivery
+	if d.SessionTimeout > 0 && d.SessionMax > 0 && d.SessionTimeout > d.SessionMax {
+		errs = append(errs, fmt.Errorf("delivery.session_timeout: must not be longer than delivery.session_max (%s) (got %q)",
+			formatDuration(d.SessionMax), formatDuration(d.SessionTimeout)))
+	}
+
+	// A live shop that verifies against the sandbox would accept free test
+	// payments as real ones; the reverse would refuse every payment.
+	if p := c.PayPal; p.VerifyURL != "" && checkVerifyURL(p.VerifyURL) == nil {
+		switch paypalHost(p.VerifyURL) {
+		case "sandbox":
+			if !p.Sandbox {
+				errs = append(errs, fmt.Errorf("paypal.verify_url: is PayPal's sandbox but paypal.sandbox is off (got %q)", p.VerifyURL))
+			}
+		case "live":
+			if p.Sandbox {
+				errs = append(errs, fmt.Errorf("paypal.verify_url: is PayPal's live site but paypal.sandbox is on (got %q)", p.VerifyURL))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// paypalHost says whether rawURL is on PayPal's "live" or "sandbox" site, or
+// neither ("").
+func paypalHost(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return ""
+	}
+	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
+	switch {
+	case host == "sandbox.paypal.com" || strings.HasSuffix(host, ".sandbox.paypal.com"):
+		return "sandbox"
+	case host == "paypal.com" || strings.HasSuffix(host, ".paypal.com"):
+		return "live"
+	}
+	return ""
+}

@@ -1,0 +1,416 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Key is one setting: its name in the TOML file, the environment variable that
+// overrides it, its default and what it means. Keys lists them all; Load, Validate
+// and Markdown read the same table.
+type Key struct {
+	Name    string // in the file, with its section: "paypal.verify_url"
+	Env     string // the variable that overrides it: "VEND_PAYPAL_VERIFY_URL"
+	Default string // the default as text; "" when the default is empty
+	Help    string // what it means
+
+	fromEnv  func(c *Config, s string) error // s is never empty
+	fromFile func(c *Config, v any) error    // v is a decoded TOML value
+	reset    func(c *Config)                 // back to the zero that means "default"
+	check    func(c *Config) error           // the value as it stands; zero is the default
+}
+
+// Keys returns every setting in the order the documentation lists them.
+func Keys() []Key {
+	return []Key{
+		newKey("listen", DefaultListen,
+			"Address the HTTP server listens on, as host:port.",
+			textKind, func(c *Config) *string { return &c.Listen }, checkListen),
+		newKey("base_url", "http://<listen>",
+			"Public URL of the shop, the one buyers and PayPal reach (http or https, no query). A trailing slash is removed. "+
+				"When listen has no host or 0.0.0.0, the default uses localhost.",
+			textKind, func(c *Config) *string { return &c.BaseURL }, checkBaseURL),
+		newKey("data_dir", DefaultDataDir,
+			"Directory for the database and stored files.",
+			textKind, func(c *Config) *string { return &c.DataDir }, nil),
+		newKey("log_level", DefaultLogLevel,
+			"Least important log messages written: debug, info, warn or error.",
+			textKind, func(c *Config) *string { return &c.LogLevel }, oneOf("debug", "info", "warn", "error")),
+		newKey("log_format", DefaultLogFormat,
+			"Log format: text or json.",
+			textKind, func(c *Config) *string { return &c.LogFormat }, oneOf("text", "json")),
+
+		newKey("paypal.verify_url", "",
+			"URL PayPal IPN messages are posted back to for verification. Empty: "+paypalLiveVerifyURL+
+				", or "+paypalSandboxVerifyURL+" when paypal.sandbox is on.",
+			textKind, func(c *Config) *string { return &c.PayPal.VerifyURL }, checkVerifyURL),
+		newKey("paypal.receiver_emails", "",
+			"Email addresses of the PayPal accounts that may receive payments for this shop (comma-separated in the environment).",
+			listKind, func(c *Config) *[]string { return &c.PayPal.ReceiverEmails }, eachOf(checkEmail)),
+		newKey("paypal.receiver_id", "",
+			"Secure merchant account id of the PayPal account that receives payments (13 upper-case letters and digits).",
+			textKind, func(c *Config) *string { return &c.PayPal.ReceiverID }, checkReceiverID),
+		newKey("paypal.sandbox", "false",
+			"Accept PayPal sandbox (test) payments instead of live ones.",
+			boolKind, func(c *Config) *bool { return &c.PayPal.Sandbox }, nil),
+
+		invertedBoolKey("delivery.legacy_links", "true",
+			"Keep the old /cgi-bin/download.cgi links working; false turns them off.",
+			func(c *Config) *bool { return &c.Delivery.DisableLegacyLinks }),
+		newKey("delivery.session_timeout", formatDuration(DefaultSessionTimeout),
+			"How long a download session stays open after its last request; requests within it count as one download.",
+			durationKind, func(c *Config) *time.Duration { return &c.Delivery.SessionTimeout }, positive),
+		newKey("delivery.session_max", formatDuration(DefaultSessionMax),
+			"The longest a download session stays open, however active.",
+			durationKind, func(c *Config) *time.Duration { return &c.Delivery.SessionMax }, positive),
+		newKey("delivery.give_back_percent", strconv.Itoa(DefaultGiveBackPercent),
+			"A download session that delivered less than this percent of the file (1-100) is given back when it expires.",
+			intKind, func(c *Config) *int { return &c.Delivery.GiveBackPercent }, between(1, 100)),
+		newKey("delivery.return_window", formatDuration(DefaultReturnWindow),
+			"How long after payment the return page shows the download link.",
+			durationKind, func(c *Config) *time.Duration { return &c.Delivery.ReturnWindow }, positive),
+	}
+}
+
+// envName returns the variable that overrides key name: VEND_<SECTION>_<KEY>.
+func envName(name string) string {
+	return "VEND_" + strings.ToUpper(strings.ReplaceAll(name, ".", "_"))
+}
+
+// kind converts one type of setting from the environment and from TOML.
+type kind[T any] struct {
+	parse  func(s string) (T, error) // from the environment
+	decode func(v any) (T, error)    // from a decoded TOML value
+	format func(T) string            // for messages and docs
+}
+
+// newKey builds a Key for the field that field points to. check, if not nil, is
+// given every value that is not the zero value and returns the problem with it.
+func newKey[T any](name, def, help string, k kind[T], field func(*Config) *T, check func(T) error) Key {
+	set := func(c *Config, v T, got string) error {
+		if s, ok := any(v).(string); ok && s == "" {
+			*field(c) = v // an empty string means the default
+			return nil
+		}
+		if check != nil {
+			if err := check(v); err != nil {
+				return problem(name, err, got)
+			}
+		}
+		*field(c) = v
+		return nil
+	}
+	return Key{
+		Name: name, Env: envName(name), Default: def, Help: help,
+		fromEnv: func(c *Config, s string) error {
+			v, err := k.parse(s)
+			if err != nil {
+				return problem(name, err, s)
+			}
+			return set(c, v, s)
+		},
+		fromFile: func(c *Config, raw any) error {
+			v, err := k.decode(raw)
+			if err != nil {
+				return problem(name, err, formatTOML(raw))
+			}
+			return set(c, v, formatTOML(raw))
+		},
+		reset: func(c *Config) {
+			var zero T
+			*field(c) = zero
+		},
+		check: func(c *Config) error {
+			v := *field(c)
+			if check == nil || isZero(v) {
+				return nil
+			}
+			if err := check(v); err != nil {
+				return problem(name, err, k.format(v))
+			}
+			return nil
+		},
+	}
+}
+
+// invertedBoolKey builds a boolean Key whose default is true, stored in a field
+// that says the opposite so that the zero Config keeps the default.
+func invertedBoolKey(name, def, help string, field func(*Config) *bool) Key {
+	k := newKey(name, def, help, boolKind, field, nil)
+	k.fromEnv = func(c *Config, s string) error {
+		v, err := boolKind.parse(s)
+		if err != nil {
+			return problem(name, err, s)
+		}
+		*field(c) = !v
+		return nil
+	}
+	k.fromFile = func(c *Config, raw any) error {
+		v, err := boolKind.decode(raw)
+		if err != nil {
+			return problem(name, err, formatTOML(raw))
+		}
+		*field(c) = !v
+		return nil
+	}
+	return k
+}
+
+func isZero(v any) bool {
+	switch v := v.(type) {
+	case string:
+		return v == ""
+	case []string:
+		return len(v) == 0
+	case int:
+		return v == 0
+	case time.Duration:
+		return v == 0
+	case bool:
+		return !v
+	}
+	return false
+}
+
+// valueError is a problem with one part of a value (one element of a list), which
+// messages show instead of the whole value.
+type valueError struct {
+	got string
+	err error
+}
+
+func (e *valueError) Error() string { return e.err.Error() }
+
+// problem formats the message for a bad value: `key: problem (got "value")`.
+func problem(name string, err error, got string) error {
+	if ve, ok := err.(*valueError); ok {
+		got = ve.got
+	}
+	return fmt.Errorf("%s: %v (got %q)", name, err, got)
+}
+
+// formatTOML renders a decoded TOML value for a message.
+func formatTOML(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case []any:
+		parts := make([]string, len(v))
+		for i, e := range v {
+			parts[i] = formatTOML(e)
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	}
+	return fmt.Sprint(v)
+}
+
+var textKind = kind[string]{
+	parse: func(s string) (string, error) { return strings.TrimSpace(s), nil },
+	decode: func(v any) (string, error) {
+		s, ok := v.(string)
+		if !ok {
+			return "", fmt.Errorf("must be a string")
+		}
+		return strings.TrimSpace(s), nil
+	},
+	format: func(s string) string { return s },
+}
+
+var boolKind = kind[bool]{
+	parse: func(s string) (bool, error) {
+		switch strings.ToLower(strings.TrimSpace(s)) {
+		case "true", "1", "yes", "on":
+			return true, nil
+		case "false", "0", "no", "off":
+			return false, nil
+		}
+		return false, fmt.Errorf("must be true or false")
+	},
+	decode: func(v any) (bool, error) {
+		b, ok := v.(bool)
+		if !ok {
+			return false, fmt.Errorf("must be true or false")
+		}
+		return b, nil
+	},
+	format: strconv.FormatBool,
+}
+
+var intKind = kind[int]{
+	parse: func(s string) (int, error) {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil {
+			return 0, fmt.Errorf("must be a whole number")
+		}
+		return n, nil
+	},
+	decode: func(v any) (int, error) {
+		n, ok := v.(int64)
+		if !ok || int64(int(n)) != n {
+			return 0, fmt.Errorf("must be a whole number")
+		}
+		return int(n), nil
+	},
+	format: strconv.Itoa,
+}
+
+var durationKind = kind[time.Duration]{
+	parse: parseDuration,
+	decode: func(v any) (time.Duration, error) {
+		s, ok := v.(string)
+		if !ok {
+			return 0, fmt.Errorf(`must be a duration in quotes such as "30m"`)
+		}
+		return parseDuration(s)
+	},
+	format: formatDuration,
+}
+
+func parseDuration(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil {
+		return 0, fmt.Errorf(`must be a duration such as "30m" or "72h"`)
+	}
+	return d, nil
+}
+
+// formatDuration renders d without trailing zero units: "30m", "24h", "1h30m".
+func formatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+var listKind = kind[[]string]{
+	parse: func(s string) ([]string, error) {
+		var list []string
+		for _, e := range strings.Split(s, ",") {
+			if e = strings.TrimSpace(e); e != "" {
+				list = append(list, e)
+			}
+		}
+		return list, nil
+	},
+	decode: func(v any) ([]string, error) {
+		a, ok := v.([]any)
+		if !ok {
+			return nil, fmt.Errorf(`must be a list of strings such as ["a", "b"]`)
+		}
+		var list []string
+		for _, e := range a {
+			s, ok := e.(string)
+			if !ok {
+				return nil, fmt.Errorf(`must be a list of strings such as ["a", "b"]`)
+			}
+			if s = strings.TrimSpace(s); s != "" {
+				list = append(list, s)
+			}
+		}
+		return list, nil
+	},
+	format: func(list []string) string { return strings.Join(list, ", ") },
+}
+
+// Checks. Each returns the problem with a value that is not the zero value.
+
+func checkListen(s string) error {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil || strings.ContainsAny(host, " /") {
+		return fmt.Errorf("must be host:port such as 127.0.0.1:8080")
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("must be host:port with a port number from 0 to 65535")
+	}
+	return nil
+}
+
+func checkBaseURL(s string) error {
+	if err := checkHTTPURL(s); err != nil {
+		return err
+	}
+	u, _ := url.Parse(s)
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(s, "#") {
+		return fmt.Errorf("must not have a query or fragment")
+	}
+	return nil
+}
+
+func checkVerifyURL(s string) error {
+	return checkHTTPURL(s)
+}
+
+func checkHTTPURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "" || u.Hostname() == "" {
+		return fmt.Errorf("must be an http or https URL")
+	}
+	if u.User != nil {
+		return fmt.Errorf("must not contain a user name or password")
+	}
+	return nil
+}
+
+func checkEmail(s string) error {
+	local, domain, _ := strings.Cut(s, "@")
+	if strings.Count(s, "@") != 1 || local == "" || domain == "" || strings.ContainsAny(s, " \t,;<>") {
+		return fmt.Errorf("must be email addresses such as seller@example.com")
+	}
+	return nil
+}
+
+var receiverIDPattern = regexp.MustCompile(`^[A-Z0-9]{13}$`)
+
+func checkReceiverID(s string) error {
+	if !receiverIDPattern.MatchString(s) {
+		return fmt.Errorf("must be a PayPal secure merchant account id: 13 upper-case letters and digits")
+	}
+	return nil
+}
+
+func oneOf(words ...string) func(string) error {
+	return func(s string) error {
+		for _, w := range words {
+			if s == w {
+				return nil
+			}
+		}
+		return fmt.Errorf("must be one of %s", strings.Join(words, ", "))
+	}
+}
+
+func eachOf(check func(string) error) func([]string) error {
+	return func(list []string) error {
+		for _, s := range list {
+			if err := check(s); err != nil {
+				return &valueError{got: s, err: err}
+			}
+		}
+		return nil
+	}
+}
+
+func positive(d time.Duration) error {
+	if d <= 0 {
+		return fmt.Errorf("must be positive")
+	}
+	return nil
+}
+
+func between(lo, hi int) func(int) error {
+	return func(n int) error {
+		if n < lo || n > hi {
+			return fmt.Errorf("must be a whole number from %d to %d", lo, hi)
+		}
+		return nil
+	}
+}

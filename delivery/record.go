@@ -1,0 +1,211 @@
+package delivery
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/store"
+)
+
+// record is what a finished request leaves behind: its attempt row and the bytes
+// it added to its session.
+type record struct {
+	attempt *vend.Attempt
+	session *vend.Session
+	flushed chan struct{} // closed once written, for Flush
+}
+
+// recorder writes records in batches: one write transaction per batch instead of
+// one per request keeps small-file serving fast on SQLite's single writer. The
+// decision to serve (and any charge) is already committed before the bytes go out;
+// what waits here is the log of what went out.
+type recorder struct {
+	db  store.DB
+	s   *Service
+	in  chan record
+	wg  sync.WaitGroup
+
+	mu     sync.RWMutex // held for reading while sending, for writing to close
+	run    bool
+	closed bool
+}
+
+const (
+	batchSize  = 256
+	batchDelay = 20 * time.Millisecond
+)
+
+func newRecorder(db store.DB, s *Service) *recorder {
+	return &recorder{db: db, s: s, in: make(chan record, 4*batchSize)}
+}
+
+func (r *recorder) add(rec record) {
+	for {
+		r.mu.RLock()
+		if r.run && !r.closed {
+			r.in <- rec
+			r.mu.RUnlock()
+			return
+		}
+		closed := r.closed
+		r.mu.RUnlock()
+		if closed {
+			r.write([]record{rec}) // after Close: write at once
+			return
+		}
+		r.mu.Lock()
+		if !r.run && !r.closed {
+			r.run = true
+			r.wg.Add(1)
+			go r.loop()
+		}
+		r.mu.Unlock()
+	}
+}
+
+func (r *recorder) loop() {
+	defer r.wg.Done()
+	for first := range r.in {
+		batch := []record{first}
+		timer := time.NewTimer(batchDelay)
+	fill:
+		for len(batch) < batchSize {
+			select {
+			case rec, ok := <-r.in:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, rec)
+				if rec.flushed != nil {
+					break fill
+				}
+			case <-timer.C:
+				break fill
+			}
+		}
+		timer.Stop()
+		r.write(batch)
+	}
+}
+
+func (r *recorder) write(batch []record) {
+	// A background context: the requests these records describe are over, and
+	// shutdown waits for this write.
+	ctx := context.Background()
+	err := r.db.Update(ctx, func(tx store.Tx) error {
+		for _, rec := range batch {
+			if rec.attempt == nil {
+				continue
+			}
+			if rec.session != nil {
+				rec.attempt.SessionID = rec.session.ID
+				if err := tx.RecordProgress(ctx, rec.session.ID, rec.attempt.BytesSent, rec.attempt.At); err != nil {
+					return err
+				}
+			}
+			if err := tx.CreateAttempt(ctx, rec.attempt); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		r.s.Logger.Error("download log: write attempts", "count", len(batch), "error", err)
+	}
+	for _, rec := range batch {
+		if rec.flushed != nil {
+			close(rec.flushed)
+		}
+	}
+}
+
+// Flush waits until every attempt recorded so far is written.
+func (s *Service) Flush(ctx context.Context) error {
+	done := make(chan struct{})
+	s.rec.add(record{flushed: done})
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close writes what is left and stops the recorder. Call it after the HTTP server
+// has shut down, so no request adds to it any more.
+func (s *Service) Close() {
+	s.rec.mu.Lock()
+	if s.rec.closed {
+		s.rec.mu.Unlock()
+		return
+	}
+	s.rec.closed = true
+	close(s.rec.in)
+	s.rec.mu.Unlock()
+	s.rec.wg.Wait()
+}
+
+// Sweep closes download sessions that went quiet and gives back the downloads of
+// those that delivered too little. It returns how many sessions it closed.
+func (s *Service) Sweep(ctx context.Context) (int, error) {
+	now := s.Now()
+	closed := 0
+	for {
+		var n int
+		err := s.db.Update(ctx, func(tx store.Tx) error {
+			stale, err := tx.FindStaleSessions(ctx, now.Add(-s.cfg.SessionTimeout), now.Add(-s.cfg.SessionMax), 100)
+			if err != nil {
+				return err
+			}
+			n = len(stale)
+			for _, sess := range stale {
+				if err := s.closeSession(ctx, tx, sess); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		closed += n
+		if err != nil || n < 100 {
+			return closed, err
+		}
+	}
+}
+
+func (s *Service) closeSession(ctx context.Context, tx store.Tx, sess *vend.Session) error {
+	giveBack := false
+	if sess.Charged && !sess.Completed {
+		earlier, err := tx.GivenBackBytes(ctx, sess.GrantID, sess.FileID)
+		if err != nil {
+			return err
+		}
+		delivered := sess.BytesSent + earlier
+		giveBack = sess.Size > 0 && delivered*100 < int64(s.cfg.GiveBackPercent)*sess.Size
+	}
+	if giveBack {
+		if err := tx.AddDownloadsUsed(ctx, sess.GrantID, -1); err != nil {
+			return err
+		}
+	}
+	return tx.CloseSession(ctx, sess.ID, giveBack)
+}
+
+// Run sweeps sessions every interval until ctx ends.
+func (s *Service) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := s.Sweep(ctx); err != nil {
+				s.Logger.Error("download sessions: sweep", "error", err)
+			} else if n > 0 {
+				s.Logger.Debug("download sessions closed", "count", n)
+			}
+		}
+	}
+}

@@ -1,0 +1,55 @@
+package vend
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error codes: the kind of an error, mapped to an HTTP status in one place (web).
+const (
+	ECONFLICT  = "conflict"
+	EINTERNAL  = "internal"
+	EINVALID   = "invalid"
+	ENOTFOUND  = "not_found"
+	EFORBIDDEN = "forbidden"
+	EGONE      = "gone"
+)
+
+// Error is an error whose message is safe to show to the person who caused it.
+type Error struct {
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("vend error: code=%s message=%s", e.Code, e.Message)
+}
+
+// Errorf returns an *Error with the given code and a formatted public message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, EINTERNAL for any
+// other error and "" for nil. Unknown means internal.
+func ErrorCode(err error) string {
+	var e *Error
+	if err == nil {
+		return ""
+	} else if errors.As(err, &e) {
+		return e.Code
+	}
+	return EINTERNAL
+}
+
+// ErrorMessage returns the public message of err, or "Internal error." for errors
+// that carry none, so driver text never reaches a buyer.
+func ErrorMessage(err error) string {
+	var e *Error
+	if err == nil {
+		return ""
+	} else if errors.As(err, &e) {
+		return e.Message
+	}
+	return "Internal error."
+}

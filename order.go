@@ -1,0 +1,89 @@
+package vend
+
+import "time"
+
+// Buyer is the person who paid, as the provider named them.
+type Buyer struct {
+	Email string `json:"email"`
+	Name  string `json:"name"`
+}
+
+// OrderStatus is derived from an order's transactions; it is never set directly.
+type OrderStatus string
+
+const (
+	OrderPending  OrderStatus = "pending"  // payment seen but not completed (eCheck, review)
+	OrderPaid     OrderStatus = "paid"     // completed and not taken back
+	OrderRefunded OrderStatus = "refunded" // fully refunded
+	OrderReversed OrderStatus = "reversed" // charged back and not restored
+	OrderFailed   OrderStatus = "failed"   // denied, failed, voided or expired
+)
+
+// Order is one purchase at one provider. Ref is the provider's reference for it
+// (PayPal: the payment's txn_id).
+type Order struct {
+	ID           int64          `json:"id"`
+	Provider     string         `json:"provider"`
+	Ref          string         `json:"ref"`
+	Custom       string         `json:"custom,omitempty"`
+	Buyer        Buyer          `json:"buyer"`
+	Currency     string         `json:"currency"`
+	Total        Amount         `json:"total"`
+	Status       OrderStatus    `json:"status"`
+	StatusReason string         `json:"status_reason,omitempty"` // e.g. pending_reason "echeck"
+	Review       bool           `json:"review,omitempty"`        // partial refund: a person should look
+	Test         bool           `json:"test"`
+	CreatedAt    time.Time      `json:"created_at"`
+	UpdatedAt    time.Time      `json:"updated_at"`
+	Items        []*Item        `json:"items,omitempty"`
+	Transactions []*Transaction `json:"transactions,omitempty"`
+}
+
+// Item is one product line of an order.
+type Item struct {
+	ID        int64  `json:"id"`
+	OrderID   int64  `json:"order_id"`
+	ProductID string `json:"product_id"`
+	Name      string `json:"name"`
+	Quantity  int    `json:"quantity"`
+	Amount    Amount `json:"amount"`
+	Grant     *Grant `json:"grant,omitempty"`
+}
+
+// TxnKind says what a transaction did to the money.
+type TxnKind string
+
+const (
+	TxnPayment    TxnKind = "payment"
+	TxnRefund     TxnKind = "refund"
+	TxnChargeback TxnKind = "chargeback"
+	TxnRestore    TxnKind = "restore" // a cancelled reversal: the money came back
+)
+
+// TxnStatus is where a transaction stands.
+type TxnStatus string
+
+const (
+	TxnPending   TxnStatus = "pending"
+	TxnCompleted TxnStatus = "completed"
+	TxnFailed    TxnStatus = "failed"
+)
+
+// Transaction is one provider transaction: one row per provider transaction id, its
+// status moving forward as notifications arrive (PayPal Pending → Completed keeps
+// the txn_id).
+type Transaction struct {
+	ID          int64     `json:"id"`
+	OrderID     int64     `json:"order_id,omitempty"`
+	Provider    string    `json:"provider"`
+	TxnID       string    `json:"txn_id"`
+	ParentTxnID string    `json:"parent_txn_id,omitempty"`
+	Kind        TxnKind   `json:"kind"`
+	Status      TxnStatus `json:"status"`
+	RawStatus   string    `json:"raw_status"`
+	Reason      string    `json:"reason,omitempty"`
+	Amount      Amount    `json:"amount"`
+	Currency    string    `json:"currency"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}

@@ -1,0 +1,81 @@
+package vend
+
+// Standing is an order's status derived from its whole transaction history. Access
+// is a function of this history, never of the order in which messages arrived: a
+// late or repeated payment after a refund changes nothing here, because the refund
+// is still in the history.
+type Standing struct {
+	Status OrderStatus
+	Reason string // why pending or failed, from the provider (e.g. "echeck")
+	Review bool   // partly refunded: access stays, a person should look
+}
+
+// Active reports whether the standing lets the buyer download.
+func (s Standing) Active() bool { return s.Status == OrderPaid }
+
+// OrderStanding derives the standing of an order with the given total from its
+// transactions. The rules, in order:
+//   - a chargeback not cancelled by as many restores → reversed (also for a payment
+//     still pending review: PayPal's rejected review arrives as Reversed);
+//   - a failed payment (denied, failed, voided, expired) → failed;
+//   - no completed payment → pending;
+//   - completed refunds adding up to the total → refunded;
+//   - some refund, less than the total → paid, flagged for review;
+//   - otherwise → paid.
+func OrderStanding(total Amount, txns []*Transaction) Standing {
+	var (
+		payment               *Transaction
+		refunded              Amount
+		refunds               int
+		chargebacks, restores int
+	)
+	for _, t := range txns {
+		switch t.Kind {
+		case TxnPayment:
+			if payment == nil || rank(t.Status) > rank(payment.Status) {
+				payment = t
+			}
+		case TxnRefund:
+			if t.Status != TxnFailed {
+				refunded += t.Amount.Abs()
+				refunds++
+			}
+		case TxnChargeback:
+			if t.Status != TxnFailed {
+				chargebacks++
+			}
+		case TxnRestore:
+			if t.Status != TxnFailed {
+				restores++
+			}
+		}
+	}
+	switch {
+	case chargebacks > restores:
+		return Standing{Status: OrderReversed}
+	case payment == nil:
+		return Standing{Status: OrderPending}
+	case payment.Status == TxnFailed:
+		return Standing{Status: OrderFailed, Reason: payment.Reason}
+	case payment.Status == TxnPending:
+		return Standing{Status: OrderPending, Reason: payment.Reason}
+	case refunds > 0 && refunded >= total:
+		return Standing{Status: OrderRefunded}
+	case refunds > 0:
+		return Standing{Status: OrderPaid, Review: true}
+	}
+	return Standing{Status: OrderPaid}
+}
+
+// rank orders payment statuses so the furthest one wins whatever the arrival order:
+// a late Pending never undoes a Completed, and a Completed after a failure (which
+// PayPal does not send) is taken at its word.
+func rank(s TxnStatus) int {
+	switch s {
+	case TxnCompleted:
+		return 2
+	case TxnFailed:
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,254 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/store"
+)
+
+const grantColumns = `id, item_id, order_id, product_id, public_id, state, reason, download_limit, downloads_used, expires_at, created_at, updated_at`
+
+func scanGrant(row interface{ Scan(...any) error }) (*vend.Grant, error) {
+	var g vend.Grant
+	var expires, created, updated int64
+	if err := row.Scan(&g.ID, &g.ItemID, &g.OrderID, &g.ProductID, &g.PublicID, &g.State, &g.Reason, &g.DownloadLimit,
+		&g.DownloadsUsed, &expires, &created, &updated); err != nil {
+		return nil, err
+	}
+	g.ExpiresAt, g.CreatedAt, g.UpdatedAt = fromMS(expires), fromMS(created), fromMS(updated)
+	return &g, nil
+}
+
+func (tx *Tx) CreateGrant(ctx context.Context, g *vend.Grant) error {
+	g.CreatedAt, g.UpdatedAt = tx.now, tx.now
+	err := tx.tx.QueryRowContext(ctx, `
+		INSERT INTO grants (item_id, order_id, product_id, public_id, state, reason, download_limit, downloads_used, expires_at, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+		g.ItemID, g.OrderID, g.ProductID, g.PublicID, g.State, g.Reason, g.DownloadLimit, g.DownloadsUsed, ms(g.ExpiresAt),
+		ms(g.CreatedAt), ms(g.UpdatedAt)).Scan(&g.ID)
+	if err != nil {
+		return fmt.Errorf("create grant for item %d: %w", g.ItemID, err)
+	}
+	return nil
+}
+
+func (tx *Tx) UpdateGrant(ctx context.Context, g *vend.Grant) error {
+	g.UpdatedAt = tx.now
+	_, err := tx.tx.ExecContext(ctx, `
+		UPDATE grants SET state = $1, reason = $2, download_limit = $3, downloads_used = $4, expires_at = $5, updated_at = $6 WHERE id = $7`,
+		g.State, g.Reason, g.DownloadLimit, g.DownloadsUsed, ms(g.ExpiresAt), ms(g.UpdatedAt), g.ID)
+	if err != nil {
+		return fmt.Errorf("update grant %d: %w", g.ID, err)
+	}
+	return nil
+}
+
+func (tx *Tx) FindGrantByID(ctx context.Context, id int64) (*vend.Grant, error) {
+	g, err := scanGrant(tx.tx.QueryRowContext(ctx, `SELECT `+grantColumns+` FROM grants WHERE id = $1`, id))
+	if err != nil {
+		return nil, notFound(err, "grant", id)
+	}
+	return g, nil
+}
+
+func (tx *Tx) FindGrantByPublicID(ctx context.Context, publicID string) (*vend.Grant, error) {
+	g, err := scanGrant(tx.tx.QueryRowContext(ctx, `SELECT `+grantColumns+` FROM grants WHERE public_id = $1`, publicID))
+	if err != nil {
+		return nil, notFound(err, "download", "link")
+	}
+	return g, nil
+}
+
+func (tx *Tx) FindGrantsByOrder(ctx context.Context, orderID int64) ([]*vend.Grant, error) {
+	rows, err := tx.tx.QueryContext(ctx, `SELECT `+grantColumns+` FROM grants WHERE order_id = $1 ORDER BY id`, orderID)
+	if err != nil {
+		return nil, fmt.Errorf("find grants of order %d: %w", orderID, err)
+	}
+	defer rows.Close()
+	var out []*vend.Grant
+	for rows.Next() {
+		g, err := scanGrant(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan grant: %w", err)
+		}
+		out = append(out, g)
+	}
+	return out, rows.Err()
+}
+
+func (tx *Tx) AddDownloadsUsed(ctx context.Context, grantID int64, delta int) error {
+	_, err := tx.tx.ExecContext(ctx, `UPDATE grants SET downloads_used = CASE WHEN downloads_used + $1 < 0 THEN 0 ELSE downloads_used + $1 END, updated_at = $2 WHERE id = $3`,
+		delta, ms(tx.now), grantID)
+	if err != nil {
+		return fmt.Errorf("count download on grant %d: %w", grantID, err)
+	}
+	return nil
+}
+
+// ---- download sessions and attempts ----
+
+const sessionColumns = `id, grant_id, file_id, product_id, client_ip, started_at, last_seen, size, bytes_sent, charged, completed, closed, given_back`
+
+func scanSession(row interface{ Scan(...any) error }) (*vend.Session, error) {
+	var s vend.Session
+	var started, last int64
+	if err := row.Scan(&s.ID, &s.GrantID, &s.FileID, &s.ProductID, &s.ClientIP, &started, &last, &s.Size, &s.BytesSent,
+		&s.Charged, &s.Completed, &s.Closed, &s.GivenBack); err != nil {
+		return nil, err
+	}
+	s.StartedAt, s.LastSeen = fromMS(started), fromMS(last)
+	return &s, nil
+}
+
+func (tx *Tx) FindOpenSession(ctx context.Context, grantID, fileID int64, clientIP string, idleSince, startedSince time.Time) (*vend.Session, error) {
+	s, err := scanSession(tx.tx.QueryRowContext(ctx, `
+		SELECT `+sessionColumns+` FROM download_sessions
+		WHERE grant_id = $1 AND file_id = $2 AND client_ip = $3 AND NOT closed AND last_seen >= $4 AND started_at >= $5
+		ORDER BY id DESC LIMIT 1`, grantID, fileID, clientIP, ms(idleSince), ms(startedSince)))
+	if err != nil {
+		return nil, notFound(err, "download session", grantID)
+	}
+	return s, nil
+}
+
+func (tx *Tx) CreateSession(ctx context.Context, s *vend.Session) error {
+	s.StartedAt, s.LastSeen = tx.now, tx.now
+	err := tx.tx.QueryRowContext(ctx, `
+		INSERT INTO download_sessions (grant_id, file_id, product_id, client_ip, started_at, last_seen, size, bytes_sent, charged, completed, closed, given_back)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
+		s.GrantID, s.FileID, s.ProductID, s.ClientIP, ms(s.StartedAt), ms(s.LastSeen), s.Size, s.BytesSent, s.Charged,
+		s.Completed, s.Closed, s.GivenBack).Scan(&s.ID)
+	if err != nil {
+		return fmt.Errorf("create download session for grant %d: %w", s.GrantID, err)
+	}
+	return nil
+}
+
+func (tx *Tx) RecordProgress(ctx context.Context, sessionID int64, bytes int64, at time.Time) error {
+	_, err := tx.tx.ExecContext(ctx, `
+		UPDATE download_sessions SET bytes_sent = bytes_sent + $1,
+			last_seen = CASE WHEN last_seen < $2 THEN $2 ELSE last_seen END,
+			completed = (completed OR bytes_sent + $1 >= size)
+		WHERE id = $3`, bytes, ms(at), sessionID)
+	if err != nil {
+		return fmt.Errorf("record progress of session %d: %w", sessionID, err)
+	}
+	return nil
+}
+
+func (tx *Tx) FindStaleSessions(ctx context.Context, idleBefore, startedBefore time.Time, n int) ([]*vend.Session, error) {
+	rows, err := tx.tx.QueryContext(ctx, fmt.Sprintf(`
+		SELECT `+sessionColumns+` FROM download_sessions
+		WHERE NOT closed AND (last_seen < $1 OR started_at < $2) ORDER BY id LIMIT %d`, limit(n, 100)), ms(idleBefore), ms(startedBefore))
+	if err != nil {
+		return nil, fmt.Errorf("find stale sessions: %w", err)
+	}
+	return collectSessions(rows)
+}
+
+func collectSessions(rows *sql.Rows) ([]*vend.Session, error) {
+	defer rows.Close()
+	var out []*vend.Session
+	for rows.Next() {
+		s, err := scanSession(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan session: %w", err)
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+func (tx *Tx) CloseSession(ctx context.Context, id int64, givenBack bool) error {
+	_, err := tx.tx.ExecContext(ctx, `UPDATE download_sessions SET closed = $1, given_back = $2 WHERE id = $3`, true, givenBack, id)
+	if err != nil {
+		return fmt.Errorf("close session %d: %w", id, err)
+	}
+	return nil
+}
+
+func (tx *Tx) GivenBackBytes(ctx context.Context, grantID, fileID int64) (int64, error) {
+	var n int64
+	err := tx.tx.QueryRowContext(ctx, `
+		SELECT COALESCE(SUM(bytes_sent), 0) FROM download_sessions WHERE grant_id = $1 AND file_id = $2 AND given_back`,
+		grantID, fileID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("sum given-back bytes of grant %d: %w", grantID, err)
+	}
+	return n, nil
+}
+
+func (tx *Tx) FindSessionsByGrant(ctx context.Context, grantID int64) ([]*vend.Session, error) {
+	rows, err := tx.tx.QueryContext(ctx, `SELECT `+sessionColumns+` FROM download_sessions WHERE grant_id = $1 ORDER BY id`, grantID)
+	if err != nil {
+		return nil, fmt.Errorf("find sessions of grant %d: %w", grantID, err)
+	}
+	return collectSessions(rows)
+}
+
+func (tx *Tx) CreateAttempt(ctx context.Context, a *vend.Attempt) error {
+	err := tx.tx.QueryRowContext(ctx, `
+		INSERT INTO attempts (grant_id, file_id, session_id, at, ip, user_agent, method, range_header, status, bytes_sent, counted, refused)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
+		a.GrantID, a.FileID, nullID(a.SessionID), ms(a.At), a.IP, a.UserAgent, a.Method, a.Range, a.Status, a.BytesSent,
+		a.Counted, a.Refused).Scan(&a.ID)
+	if err != nil {
+		return fmt.Errorf("record attempt on grant %d: %w", a.GrantID, err)
+	}
+	return nil
+}
+
+func (tx *Tx) FindAttempts(ctx context.Context, f store.AttemptFilter) ([]*vend.Attempt, error) {
+	q := `SELECT a.id, a.grant_id, a.file_id, a.session_id, a.at, a.ip, a.user_agent, a.method, a.range_header, a.status,
+		a.bytes_sent, a.counted, a.refused FROM attempts a`
+	var args []any
+	switch {
+	case f.GrantID != nil:
+		q += ` WHERE a.grant_id = $1`
+		args = append(args, *f.GrantID)
+	case f.OrderID != nil:
+		q += ` JOIN grants g ON g.id = a.grant_id WHERE g.order_id = $1`
+		args = append(args, *f.OrderID)
+	}
+	q += fmt.Sprintf(` ORDER BY a.id DESC LIMIT %d`, limit(f.Limit, 100))
+	rows, err := tx.tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("find attempts: %w", err)
+	}
+	defer rows.Close()
+	var out []*vend.Attempt
+	for rows.Next() {
+		var a vend.Attempt
+		var session sql.NullInt64
+		var at int64
+		if err := rows.Scan(&a.ID, &a.GrantID, &a.FileID, &session, &at, &a.IP, &a.UserAgent, &a.Method, &a.Range, &a.Status,
+			&a.BytesSent, &a.Counted, &a.Refused); err != nil {
+			return nil, fmt.Errorf("scan attempt: %w", err)
+		}
+		a.SessionID, a.At = session.Int64, fromMS(at)
+		out = append(out, &a)
+	}
+	return out, rows.Err()
+}
+
+func (tx *Tx) CompletedDownloads(ctx context.Context) (map[string]int, error) {
+	rows, err := tx.tx.QueryContext(ctx, `SELECT product_id, COUNT(*) FROM download_sessions WHERE completed GROUP BY product_id`)
+	if err != nil {
+		return nil, fmt.Errorf("count completed downloads: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var id string
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, fmt.Errorf("scan completed downloads: %w", err)
+		}
+		out[id] = n
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,312 @@
+// Package sqldb implements store.Tx over database/sql with SQL that both SQLite
+// (modernc, which binds $1… like PostgreSQL) and PostgreSQL accept. The dialect
+// packages open the database, run their migrations and hand a *sql.Tx to Begin.
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/store"
+)
+
+// Tx wraps a *sql.Tx. Its Now is fixed when it begins.
+type Tx struct {
+	tx  *sql.Tx
+	now time.Time
+}
+
+var _ store.Tx = (*Tx)(nil)
+
+// NewTx wraps tx; now is the transaction's time.
+func NewTx(tx *sql.Tx, now time.Time) *Tx {
+	return &Tx{tx: tx, now: now.UTC().Truncate(time.Millisecond)}
+}
+
+// Now returns the time fixed at the start of the transaction.
+func (tx *Tx) Now() time.Time { return tx.now }
+
+// Times are stored as Unix milliseconds; 0 is the zero time ("never").
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromMS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v).UTC()
+}
+
+// notFound turns sql.ErrNoRows into a vend ENOTFOUND error so it never leaks upward.
+func notFound(err error, what string, id any) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return vend.Errorf(vend.ENOTFOUND, "No such %s: %v.", what, id)
+	}
+	return fmt.Errorf("find %s %v: %w", what, id, err)
+}
+
+func limit(n, def int) int {
+	if n <= 0 {
+		return def
+	}
+	return n
+}
+
+// ---- products ----
+
+const productColumns = `id, name, price, currency, download_limit, lifetime_seconds, created_at, updated_at`
+
+func scanProduct(row interface{ Scan(...any) error }) (*vend.Product, error) {
+	var p vend.Product
+	var lifetime, created, updated int64
+	if err := row.Scan(&p.ID, &p.Name, &p.Price, &p.Currency, &p.DownloadLimit, &lifetime, &created, &updated); err != nil {
+		return nil, err
+	}
+	p.Lifetime = time.Duration(lifetime) * time.Second
+	p.CreatedAt, p.UpdatedAt = fromMS(created), fromMS(updated)
+	return &p, nil
+}
+
+func (tx *Tx) FindProductByID(ctx context.Context, id string) (*vend.Product, error) {
+	p, err := scanProduct(tx.tx.QueryRowContext(ctx, `SELECT `+productColumns+` FROM products WHERE id = $1`, id))
+	if err != nil {
+		return nil, notFound(err, "product", id)
+	}
+	if p.Files, err = tx.findFiles(ctx, p.ID); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (tx *Tx) FindProducts(ctx context.Context) ([]*vend.Product, error) {
+	rows, err := tx.tx.QueryContext(ctx, `SELECT `+productColumns+` FROM products ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("find products: %w", err)
+	}
+	defer rows.Close()
+	var out []*vend.Product
+	for rows.Next() {
+		p, err := scanProduct(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan product: %w", err)
+		}
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find products: %w", err)
+	}
+	for _, p := range out {
+		if p.Files, err = tx.findFiles(ctx, p.ID); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (tx *Tx) SaveProduct(ctx context.Context, p *vend.Product) error {
+	if p.CreatedAt.IsZero() {
+		p.CreatedAt = tx.now
+	}
+	p.UpdatedAt = tx.now
+	_, err := tx.tx.ExecContext(ctx, `
+		INSERT INTO products (`+productColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		ON CONFLICT (id) DO UPDATE SET name = excluded.name, price = excluded.price,
+			currency = excluded.currency, download_limit = excluded.download_limit,
+			lifetime_seconds = excluded.lifetime_seconds, updated_at = excluded.updated_at`,
+		p.ID, p.Name, p.Price, p.Currency, p.DownloadLimit, int64(p.Lifetime/time.Second), ms(p.CreatedAt), ms(p.UpdatedAt))
+	if err != nil {
+		return fmt.Errorf("save product %s: %w", p.ID, err)
+	}
+	return nil
+}
+
+const fileColumns = `id, product_id, name, blob_key, size, sha256, created_at`
+
+func scanFile(row interface{ Scan(...any) error }) (*vend.File, error) {
+	var f vend.File
+	var created int64
+	if err := row.Scan(&f.ID, &f.ProductID, &f.Name, &f.Key, &f.Size, &f.SHA256, &created); err != nil {
+		return nil, err
+	}
+	f.CreatedAt = fromMS(created)
+	return &f, nil
+}
+
+func (tx *Tx) findFiles(ctx context.Context, productID string) ([]*vend.File, error) {
+	rows, err := tx.tx.QueryContext(ctx, `SELECT `+fileColumns+` FROM files WHERE product_id = $1 AND current ORDER BY position, id`, productID)
+	if err != nil {
+		return nil, fmt.Errorf("find files of %s: %w", productID, err)
+	}
+	defer rows.Close()
+	var out []*vend.File
+	for rows.Next() {
+		f, err := scanFile(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan file: %w", err)
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+func (tx *Tx) SetFiles(ctx context.Context, productID string, files []*vend.File) error {
+	current, err := tx.findFiles(ctx, productID)
+	if err != nil {
+		return err
+	}
+	keep := map[int64]bool{}
+	for pos, f := range files {
+		f.ProductID = productID
+		var match *vend.File
+		for _, c := range current {
+			if c.Name == f.Name && c.SHA256 == f.SHA256 && !keep[c.ID] {
+				match = c
+				break
+			}
+		}
+		if match != nil {
+			keep[match.ID] = true
+			*f = *match
+			if _, err := tx.tx.ExecContext(ctx, `UPDATE files SET position = $1 WHERE id = $2`, pos, f.ID); err != nil {
+				return fmt.Errorf("reorder file %d: %w", f.ID, err)
+			}
+			continue
+		}
+		f.CreatedAt = tx.now
+		err := tx.tx.QueryRowContext(ctx, `
+			INSERT INTO files (product_id, name, blob_key, size, sha256, position, current, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+			productID, f.Name, f.Key, f.Size, f.SHA256, pos, true, ms(f.CreatedAt)).Scan(&f.ID)
+		if err != nil {
+			return fmt.Errorf("add file %s to %s: %w", f.Name, productID, err)
+		}
+		keep[f.ID] = true
+	}
+	for _, c := range current {
+		if !keep[c.ID] {
+			if _, err := tx.tx.ExecContext(ctx, `UPDATE files SET current = $1 WHERE id = $2`, false, c.ID); err != nil {
+				return fmt.Errorf("retire file %d: %w", c.ID, err)
+			}
+		}
+	}
+	return nil
+}
+
+func (tx *Tx) FindFileByID(ctx context.Context, id int64) (*vend.File, error) {
+	f, err := scanFile(tx.tx.QueryRowContext(ctx, `SELECT `+fileColumns+` FROM files WHERE id = $1`, id))
+	if err != nil {
+		return nil, notFound(err, "file", id)
+	}
+	return f, nil
+}
+
+// ---- notifications ----
+
+const notificationColumns = `id, provider, received_at, remote_addr, headers, body, verdict, reason, changes, idem_key, order_id`
+
+func scanNotification(row interface{ Scan(...any) error }) (*vend.Notification, error) {
+	var n vend.Notification
+	var received int64
+	var headers string
+	var orderID sql.NullInt64
+	if err := row.Scan(&n.ID, &n.Provider, &received, &n.RemoteAddr, &headers, &n.Body, &n.Verdict, &n.Reason, &n.Changes, &n.Key, &orderID); err != nil {
+		return nil, err
+	}
+	n.ReceivedAt = fromMS(received)
+	n.OrderID = orderID.Int64
+	if err := json.Unmarshal([]byte(headers), &n.Headers); err != nil {
+		return nil, fmt.Errorf("notification %d headers: %w", n.ID, err)
+	}
+	return &n, nil
+}
+
+func nullID(id int64) sql.NullInt64 { return sql.NullInt64{Int64: id, Valid: id != 0} }
+
+func (tx *Tx) CreateNotification(ctx context.Context, n *vend.Notification) error {
+	if n.ReceivedAt.IsZero() {
+		n.ReceivedAt = tx.now
+	}
+	if n.Verdict == "" {
+		n.Verdict = vend.VerdictReceived
+	}
+	headers, err := json.Marshal(n.Headers)
+	if err != nil {
+		return fmt.Errorf("encode headers: %w", err)
+	}
+	body := n.Body
+	if body == nil {
+		body = []byte{}
+	}
+	err = tx.tx.QueryRowContext(ctx, `
+		INSERT INTO notifications (provider, received_at, remote_addr, headers, body, verdict, reason, changes, idem_key, order_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+		n.Provider, ms(n.ReceivedAt), n.RemoteAddr, string(headers), body, n.Verdict, n.Reason, n.Changes, n.Key, nullID(n.OrderID)).Scan(&n.ID)
+	if err != nil {
+		return fmt.Errorf("create notification: %w", err)
+	}
+	return nil
+}
+
+func (tx *Tx) UpdateNotification(ctx context.Context, n *vend.Notification) error {
+	_, err := tx.tx.ExecContext(ctx, `
+		UPDATE notifications SET verdict = $1, reason = $2, changes = $3, idem_key = $4, order_id = $5 WHERE id = $6`,
+		n.Verdict, n.Reason, n.Changes, n.Key, nullID(n.OrderID), n.ID)
+	if err != nil {
+		return fmt.Errorf("update notification %d: %w", n.ID, err)
+	}
+	return nil
+}
+
+func (tx *Tx) FindNotificationByID(ctx context.Context, id int64) (*vend.Notification, error) {
+	n, err := scanNotification(tx.tx.QueryRowContext(ctx, `SELECT `+notificationColumns+` FROM notifications WHERE id = $1`, id))
+	if err != nil {
+		return nil, notFound(err, "notification", id)
+	}
+	return n, nil
+}
+
+func (tx *Tx) FindNotifications(ctx context.Context, f store.NotificationFilter) ([]*vend.Notification, error) {
+	q, args := `SELECT `+notificationColumns+` FROM notifications`, []any{}
+	if f.OrderID != nil {
+		q += ` WHERE order_id = $1`
+		args = append(args, *f.OrderID)
+	}
+	q += fmt.Sprintf(` ORDER BY id DESC LIMIT %d`, limit(f.Limit, 100))
+	rows, err := tx.tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("find notifications: %w", err)
+	}
+	defer rows.Close()
+	var out []*vend.Notification
+	for rows.Next() {
+		n, err := scanNotification(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan notification: %w", err)
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
+
+func (tx *Tx) ClaimKey(ctx context.Context, provider, key string, notificationID int64) (bool, error) {
+	res, err := tx.tx.ExecContext(ctx, `
+		INSERT INTO applied_keys (provider, idem_key, notification_id, applied_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (provider, idem_key) DO NOTHING`, provider, key, notificationID, ms(tx.now))
+	if err != nil {
+		return false, fmt.Errorf("claim %s %s: %w", provider, key, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("claim %s %s: %w", provider, key, err)
+	}
+	return n == 1, nil
+}

@@ -1,0 +1,148 @@
+// Package sqlite is vend's embedded store: one SQLite file in the data directory,
+// WAL mode with synchronous=FULL so a committed notification survives a power cut.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // the pure-Go driver, registered as "sqlite"
+
+	"github.com/vend-shop/vend/store"
+	"github.com/vend-shop/vend/store/sqldb"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// DB is the SQLite store. Writes go through a pool of exactly one connection, so
+// SQLite's single writer never returns SQLITE_BUSY to us; reads use a wider pool.
+type DB struct {
+	Path string
+	Now  func() time.Time
+
+	write *sql.DB
+	read  *sql.DB
+}
+
+var _ store.DB = (*DB)(nil)
+
+// NewDB returns a DB for the file at path; call Open before use.
+func NewDB(path string) *DB { return &DB{Path: path, Now: time.Now} }
+
+func dsn(path string, readOnly bool) string {
+	q := url.Values{}
+	// busy_timeout first: setting WAL may itself wait for a lock.
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	if readOnly {
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		q.Set("_txlock", "immediate")
+	}
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+}
+
+// Open opens (creating if needed) the database file and runs the migrations.
+func (db *DB) Open(ctx context.Context) error {
+	if dir := filepath.Dir(db.Path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("sqlite: create %s: %w", dir, err)
+		}
+	}
+	var err error
+	if db.write, err = sql.Open("sqlite", dsn(db.Path, false)); err != nil {
+		return fmt.Errorf("sqlite: open %s: %w", db.Path, err)
+	}
+	db.write.SetMaxOpenConns(1)
+	db.write.SetConnMaxIdleTime(0)
+	db.write.SetConnMaxLifetime(0)
+	if err := db.write.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlite: open %s: %w", db.Path, err)
+	}
+	if err := db.migrate(ctx); err != nil {
+		return err
+	}
+	if db.read, err = sql.Open("sqlite", dsn(db.Path, true)); err != nil {
+		return fmt.Errorf("sqlite: open %s for reading: %w", db.Path, err)
+	}
+	db.read.SetMaxOpenConns(8)
+	db.read.SetMaxIdleConns(8)
+	return nil
+}
+
+func (db *DB) migrate(ctx context.Context) error {
+	fsys, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return fmt.Errorf("sqlite: migrations: %w", err)
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, db.write, fsys)
+	if err != nil {
+		return fmt.Errorf("sqlite: migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("sqlite: migrate %s: %w", db.Path, err)
+	}
+	return nil
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	var err error
+	if db.read != nil {
+		err = db.read.Close()
+	}
+	if db.write != nil {
+		if e := db.write.Close(); e != nil && err == nil {
+			err = e
+		}
+	}
+	return err
+}
+
+// Update runs fn in one write transaction (BEGIN IMMEDIATE).
+func (db *DB) Update(ctx context.Context, fn func(tx store.Tx) error) error {
+	return db.run(ctx, db.write, false, fn)
+}
+
+// View runs fn in a read-only transaction on the read pool.
+func (db *DB) View(ctx context.Context, fn func(tx store.Tx) error) error {
+	return db.run(ctx, db.read, true, fn)
+}
+
+func (db *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, fn func(tx store.Tx) error) error {
+	tx, err := pool.BeginTx(ctx, &sql.TxOptions{ReadOnly: readOnly})
+	if err != nil {
+		return fmt.Errorf("sqlite: begin: %w", err)
+	}
+	if err := fn(sqldb.NewTx(tx, db.Now())); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: commit: %w", err)
+	}
+	return nil
+}
+
+// Backup writes a consistent copy of the live database to path (which must not
+// exist) without stopping writers, using VACUUM INTO.
+func (db *DB) Backup(ctx context.Context, path string) error {
+	if _, err := os.Stat(path); err == nil {
+		return fmt.Errorf("sqlite: backup: %s already exists", path)
+	}
+	if _, err := db.read.ExecContext(ctx, `VACUUM INTO $1`, path); err != nil {
+		return fmt.Errorf("sqlite: backup to %s: %w", path, err)
+	}
+	return nil
+}

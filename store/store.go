@@ -1,0 +1,130 @@
+// Package store is the storage contract: the DB and Tx interfaces that the ledger,
+// delivery and web use, implemented by store/sqlite (and later store/postgres). A
+// store only stores: access decisions belong to ledger and delivery.
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/vend-shop/vend"
+)
+
+// DB opens transactions. Update runs fn in one write transaction, committed if fn
+// returns nil and rolled back otherwise. View runs fn in a read-only transaction.
+type DB interface {
+	Update(ctx context.Context, fn func(tx Tx) error) error
+	View(ctx context.Context, fn func(tx Tx) error) error
+	Close() error
+}
+
+// Tx is one transaction. Now is fixed when the transaction begins, so every row a
+// step writes agrees on the time.
+type Tx interface {
+	Now() time.Time
+	Products
+	Notifications
+	Orders
+	Transactions
+	Grants
+	Downloads
+}
+
+// Products is the catalog.
+type Products interface {
+	FindProductByID(ctx context.Context, id string) (*vend.Product, error)
+	FindProducts(ctx context.Context) ([]*vend.Product, error)
+	// SaveProduct creates the product or updates its fields (not its files).
+	SaveProduct(ctx context.Context, p *vend.Product) error
+	// SetFiles makes files the product's current files, in order. Files whose
+	// (name, sha256) is already current keep their id; others get a new one.
+	SetFiles(ctx context.Context, productID string, files []*vend.File) error
+	FindFileByID(ctx context.Context, id int64) (*vend.File, error)
+}
+
+// Notifications is the raw notification log and the idempotency keys.
+type Notifications interface {
+	CreateNotification(ctx context.Context, n *vend.Notification) error
+	UpdateNotification(ctx context.Context, n *vend.Notification) error
+	FindNotificationByID(ctx context.Context, id int64) (*vend.Notification, error)
+	FindNotifications(ctx context.Context, f NotificationFilter) ([]*vend.Notification, error)
+	// ClaimKey records that the notification applied (provider, key). It returns
+	// false, and changes nothing, if the key was claimed before.
+	ClaimKey(ctx context.Context, provider, key string, notificationID int64) (bool, error)
+}
+
+// NotificationFilter selects notifications, newest first.
+type NotificationFilter struct {
+	OrderID *int64
+	Limit   int
+}
+
+// Orders holds orders, their items and buyers.
+type Orders interface {
+	CreateOrder(ctx context.Context, o *vend.Order) error
+	UpdateOrder(ctx context.Context, o *vend.Order) error
+	FindOrderByID(ctx context.Context, id int64) (*vend.Order, error)
+	FindOrderByRef(ctx context.Context, provider, ref string) (*vend.Order, error)
+	FindOrders(ctx context.Context, f OrderFilter) ([]*vend.Order, error)
+	CreateItem(ctx context.Context, it *vend.Item) error
+	FindItems(ctx context.Context, orderID int64) ([]*vend.Item, error)
+}
+
+// OrderFilter selects orders, newest first.
+type OrderFilter struct {
+	Custom *string
+	Email  *string
+	Limit  int
+}
+
+// Transactions holds provider transactions.
+type Transactions interface {
+	FindTransaction(ctx context.Context, provider, txnID string) (*vend.Transaction, error)
+	CreateTransaction(ctx context.Context, t *vend.Transaction) error
+	UpdateTransaction(ctx context.Context, t *vend.Transaction) error
+	// FindTransactionsByOrder returns the order's transactions, oldest first.
+	FindTransactionsByOrder(ctx context.Context, orderID int64) ([]*vend.Transaction, error)
+	// AdoptTransactions attaches transactions recorded before their payment arrived
+	// (a refund first, say) to the order of that payment.
+	AdoptTransactions(ctx context.Context, provider, parentTxnID string, orderID int64) (int, error)
+}
+
+// Grants holds download rights.
+type Grants interface {
+	CreateGrant(ctx context.Context, g *vend.Grant) error
+	UpdateGrant(ctx context.Context, g *vend.Grant) error
+	FindGrantByID(ctx context.Context, id int64) (*vend.Grant, error)
+	FindGrantByPublicID(ctx context.Context, publicID string) (*vend.Grant, error)
+	FindGrantsByOrder(ctx context.Context, orderID int64) ([]*vend.Grant, error)
+	// AddDownloadsUsed adds delta to the grant's count of downloads used.
+	AddDownloadsUsed(ctx context.Context, grantID int64, delta int) error
+}
+
+// Downloads holds download sessions and attempts.
+type Downloads interface {
+	// FindOpenSession returns the open session of (grant, file, client) whose last
+	// request was at or after idleSince and which started at or after startedSince.
+	FindOpenSession(ctx context.Context, grantID, fileID int64, clientIP string, idleSince, startedSince time.Time) (*vend.Session, error)
+	CreateSession(ctx context.Context, s *vend.Session) error
+	// RecordProgress adds bytes to a session, moves its last request time forward and
+	// marks it completed once it delivered the whole file.
+	RecordProgress(ctx context.Context, sessionID int64, bytes int64, at time.Time) error
+	// FindStaleSessions returns open sessions idle since before idleBefore or started
+	// before startedBefore.
+	FindStaleSessions(ctx context.Context, idleBefore, startedBefore time.Time, limit int) ([]*vend.Session, error)
+	CloseSession(ctx context.Context, id int64, givenBack bool) error
+	// GivenBackBytes sums the bytes of the given-back sessions of (grant, file).
+	GivenBackBytes(ctx context.Context, grantID, fileID int64) (int64, error)
+	CreateAttempt(ctx context.Context, a *vend.Attempt) error
+	FindAttempts(ctx context.Context, f AttemptFilter) ([]*vend.Attempt, error)
+	FindSessionsByGrant(ctx context.Context, grantID int64) ([]*vend.Session, error)
+	// CompletedDownloads counts completed download sessions per product id.
+	CompletedDownloads(ctx context.Context) (map[string]int, error)
+}
+
+// AttemptFilter selects attempts, newest first.
+type AttemptFilter struct {
+	GrantID *int64
+	OrderID *int64
+	Limit   int
+}

@@ -1,0 +1,234 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/provider/paypal"
+	"github.com/vend-shop/vend/store"
+)
+
+type fileView struct {
+	URL, Name, Size, SHA256 string
+}
+
+type downloadView struct {
+	view
+	Page          any
+	Files         []fileView
+	DownloadsLeft string
+	Expires       string
+}
+
+// handleDownloadPage shows a grant's files. It never counts: link scanners and
+// buyers checking their order cost nothing.
+func (s *Server) handleDownloadPage(w http.ResponseWriter, r *http.Request) {
+	p, err := s.Delivery.FindPage(r.Context(), r.PathValue("token"))
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	v := downloadView{view: view{Title: p.Product.Name}, Page: p}
+	if p.Problem == "" {
+		for _, f := range p.Product.Files {
+			v.Files = append(v.Files, fileView{URL: fileURL(p.Token, f), Name: f.Name, Size: humanBytes(f.Size), SHA256: f.SHA256})
+		}
+	}
+	v.DownloadsLeft = "unlimited"
+	if left := p.Grant.DownloadsLeft(); left >= 0 {
+		v.DownloadsLeft = fmt.Sprintf("%d of %d", left, p.Grant.DownloadLimit)
+	}
+	if !p.Grant.ExpiresAt.IsZero() {
+		v.Expires = p.Grant.ExpiresAt.UTC().Format("2 January 2006, 15:04 UTC")
+	}
+	s.render(w, r, http.StatusOK, "download", v)
+}
+
+// fileURL ends in the file's name so that tools which name files after the URL
+// (wget, some download managers) get it right.
+func fileURL(token string, f *vend.File) string {
+	return "/d/" + token + "/" + strconv.FormatInt(f.ID, 10) + "/" + url.PathEscape(f.Name)
+}
+
+// pageURL is the download page of a grant.
+func (s *Server) pageURL(g *vend.Grant) string { return "/d/" + s.Delivery.Token(g.PublicID) }
+
+func (s *Server) handleFile(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("file"), 10, 64)
+	if err != nil {
+		s.Error(w, r, vend.Errorf(vend.ENOTFOUND, "This purchase has no such file."))
+		return
+	}
+	s.Delivery.ServeFile(w, r, r.PathValue("token"), id)
+}
+
+// handleLegacy serves the links of the old download.cgi script,
+// /cgi-bin/download.cgi?action=get_file&id=<product>&txn_id=<txn>, under the same
+// grant checks and limits as every other download.
+func (s *Server) handleLegacy(w http.ResponseWriter, r *http.Request) {
+	if !s.LegacyLinks {
+		s.Error(w, r, vend.Errorf(vend.ENOTFOUND, "Old download links are switched off. Please use the link from your email."))
+		return
+	}
+	q := r.URL.Query()
+	if q.Get("action") != "get_file" || q.Get("id") == "" || q.Get("txn_id") == "" {
+		s.Error(w, r, vend.Errorf(vend.EINVALID, "This download link is incomplete."))
+		return
+	}
+	var g *vend.Grant
+	var fileID int64
+	err := s.DB.View(r.Context(), func(tx store.Tx) error {
+		var err error
+		g, fileID, err = legacyGrant(r.Context(), tx, q.Get("txn_id"), q.Get("id"))
+		return err
+	})
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	s.Delivery.ServeGrant(w, r, g, fileID)
+}
+
+func legacyGrant(ctx context.Context, tx store.Tx, txnID, productID string) (*vend.Grant, int64, error) {
+	notFound := vend.Errorf(vend.ENOTFOUND, "No purchase matches this download link.")
+	t, err := tx.FindTransaction(ctx, paypal.Provider, txnID)
+	if vend.ErrorCode(err) == vend.ENOTFOUND || err == nil && t.OrderID == 0 {
+		return nil, 0, notFound
+	} else if err != nil {
+		return nil, 0, err
+	}
+	grants, err := tx.FindGrantsByOrder(ctx, t.OrderID)
+	if err != nil {
+		return nil, 0, err
+	}
+	for _, g := range grants {
+		if g.ProductID != productID {
+			continue
+		}
+		p, err := tx.FindProductByID(ctx, productID)
+		if err != nil {
+			return nil, 0, err
+		}
+		if len(p.Files) == 0 {
+			return nil, 0, vend.Errorf(vend.ENOTFOUND, "This product has no files yet.")
+		}
+		return g, p.Files[0].ID, nil
+	}
+	return nil, 0, notFound
+}
+
+// pendingReasons explains PayPal's pending_reason values in plain words.
+var pendingReasons = map[string]string{
+	"echeck":           "You paid by eCheck (bank transfer). It takes up to six business days to clear; your download link will be emailed to you as soon as it has.",
+	"paymentreview":    "PayPal is reviewing this payment, which usually takes up to 24 hours. Your download link will be emailed to you once PayPal approves it.",
+	"regulatory_review": "PayPal is reviewing this payment for compliance reasons. Your download link will be emailed to you once the review is done.",
+	"multi-currency":   "The seller has to accept a payment in this currency first. Your download link will be emailed to you once they have.",
+	"multi_currency":   "The seller has to accept a payment in this currency first. Your download link will be emailed to you once they have.",
+	"address":          "The seller has to accept this payment manually. Your download link will be emailed to you once they have.",
+	"unilateral":       "The seller has to confirm their PayPal address before the payment completes. Your download link will be emailed to you then.",
+	"intl":             "The seller has to accept this international payment manually. Your download link will be emailed to you once they have.",
+	"upgrade":          "The seller has to upgrade their PayPal account before the payment completes. Your download link will be emailed to you then.",
+	"verify":           "The seller has to verify their PayPal account before the payment completes. Your download link will be emailed to you then.",
+	"authorization":    "The payment is authorized but not captured yet. Your download link will be emailed to you once it is.",
+	"order":            "The payment is authorized but not captured yet. Your download link will be emailed to you once it is.",
+}
+
+// handleReturn is where PayPal sends the buyer after paying (?tx=… from PDT,
+// txn_id=… from rm=2, cm=… with the button's custom value). It says in plain words
+// where the order stands and refreshes itself until the payment settles.
+func (s *Server) handleReturn(w http.ResponseWriter, r *http.Request) {
+	txn := firstOf(r.FormValue("tx"), r.FormValue("txn_id"))
+	custom := firstOf(r.FormValue("cm"), r.FormValue("custom"))
+	if txn == "" && custom == "" {
+		s.render(w, r, http.StatusBadRequest, "message", message{view: view{Title: "Thank you"}, Paragraphs: []string{
+			"This page shows your order after you pay. If you have paid, please use the link in your email."}})
+		return
+	}
+	var o *vend.Order
+	var grants []*vend.Grant
+	err := s.DB.View(r.Context(), func(tx store.Tx) error {
+		var err error
+		o, err = findReturnOrder(r.Context(), tx, txn, custom)
+		if err != nil || o == nil {
+			return err
+		}
+		grants, err = tx.FindGrantsByOrder(r.Context(), o.ID)
+		return err
+	})
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "message", s.returnMessage(o, grants))
+}
+
+func firstOf(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// findReturnOrder finds the order a return names, or nil if the IPN has not
+// arrived yet.
+func findReturnOrder(ctx context.Context, tx store.Tx, txn, custom string) (*vend.Order, error) {
+	if txn != "" {
+		t, err := tx.FindTransaction(ctx, paypal.Provider, txn)
+		if vend.ErrorCode(err) == vend.ENOTFOUND || err == nil && t.OrderID == 0 {
+			return nil, nil
+		} else if err != nil {
+			return nil, err
+		}
+		return tx.FindOrderByID(ctx, t.OrderID)
+	}
+	orders, err := tx.FindOrders(ctx, store.OrderFilter{Custom: &custom, Limit: 1})
+	if err != nil || len(orders) == 0 {
+		return nil, err
+	}
+	return orders[0], nil
+}
+
+func (s *Server) returnMessage(o *vend.Order, grants []*vend.Grant) message {
+	m := message{view: view{Title: "Thank you for your order"}}
+	if o == nil {
+		m.Refresh = 5
+		m.Paragraphs = []string{"Waiting for PayPal to confirm your payment. This usually takes a few seconds."}
+		return m
+	}
+	switch o.Status {
+	case vend.OrderPending:
+		m.Refresh = 30
+		why := pendingReasons[o.StatusReason]
+		if why == "" {
+			why = "PayPal has not completed this payment yet. Your download link will be emailed to you as soon as it has."
+		}
+		m.Paragraphs = []string{"Your payment is pending.", why}
+	case vend.OrderPaid:
+		if s.Now().Sub(o.CreatedAt) > s.ReturnWindow {
+			m.Paragraphs = []string{"Your payment is complete. Please use the download link from your email."}
+			return m
+		}
+		m.Paragraphs = []string{"Your payment is complete. Your downloads:"}
+		for _, g := range grants {
+			if g.State == vend.GrantActive {
+				m.Links = append(m.Links, link{URL: s.pageURL(g), Text: "Download " + g.ProductID})
+			}
+		}
+	case vend.OrderRefunded:
+		m.Title = "Order refunded"
+		m.Paragraphs = []string{"This order was refunded, so its downloads have ended."}
+	case vend.OrderReversed:
+		m.Title = "Payment reversed"
+		m.Paragraphs = []string{"The payment for this order was reversed, so its downloads have ended. If you think this is a mistake, please contact the seller."}
+	default:
+		m.Title = "Payment not completed"
+		m.Paragraphs = []string{"PayPal could not complete this payment, so nothing was charged for the downloads. You can try again with another payment method."}
+	}
+	return m
+}

@@ -1,0 +1,236 @@
+// Package web is vend's HTTP surface: provider endpoints, buyer pages, legacy links
+// and operations endpoints, all in one route table.
+package web
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/delivery"
+	"github.com/vend-shop/vend/ledger"
+	"github.com/vend-shop/vend/provider/paypal"
+	"github.com/vend-shop/vend/store"
+)
+
+//go:embed templates
+var templateFS embed.FS
+
+// MaxNotificationBytes caps a provider's request body; real ones are a few KB.
+const MaxNotificationBytes = 1 << 20
+
+// DefaultReturnWindow is how long after payment the return page shows download links.
+const DefaultReturnWindow = 72 * time.Hour
+
+// PayPal is the PayPal endpoint's configuration.
+type PayPal struct {
+	Verifier *paypal.Verifier
+	Config   paypal.Config
+}
+
+// Server holds what the handlers need. Fill the exported fields, then call New.
+type Server struct {
+	DB       store.DB
+	Ledger   *ledger.Ledger
+	Delivery *delivery.Service
+	PayPal   PayPal
+	BaseURL  string
+	// LegacyLinks serves /cgi-bin/download.cgi links of the old scripts.
+	LegacyLinks  bool
+	ReturnWindow time.Duration
+	// Demo, if set, mounts the demo store under /demo.
+	Demo *Demo
+
+	Logger *slog.Logger
+	Now    func() time.Time
+
+	pages map[string]*template.Template
+	mux   *http.ServeMux
+}
+
+var pageNames = []string{"download", "message", "home", "demo-store", "demo-checkout"}
+
+// Init parses the templates and builds the routes. It fails if a page is missing.
+func (s *Server) Init() error {
+	if s.Logger == nil {
+		s.Logger = slog.New(slog.DiscardHandler)
+	}
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	if s.ReturnWindow <= 0 {
+		s.ReturnWindow = DefaultReturnWindow
+	}
+	s.pages = map[string]*template.Template{}
+	for _, name := range pageNames {
+		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return fmt.Errorf("web: page %s: %w", name, err)
+		}
+		s.pages[name] = t
+	}
+	s.routes()
+	return nil
+}
+
+var funcs = template.FuncMap{"bytes": humanBytes}
+
+func (s *Server) routes() {
+	m := http.NewServeMux()
+	// Providers.
+	m.HandleFunc("POST /ipn/paypal", s.handlePayPalIPN)
+	// Buyers.
+	m.HandleFunc("GET /d/{token}", s.handleDownloadPage)
+	m.HandleFunc("GET /d/{token}/{file}/{name}", s.handleFile)
+	m.HandleFunc("HEAD /d/{token}/{file}/{name}", s.handleFile)
+	m.HandleFunc("GET /return", s.handleReturn)
+	m.HandleFunc("POST /return", s.handleReturn) // PayPal's rm=2 returns by POST
+	m.HandleFunc("GET /cgi-bin/download.cgi", s.handleLegacy)
+	m.HandleFunc("HEAD /cgi-bin/download.cgi", s.handleLegacy)
+	m.HandleFunc("GET /{$}", s.handleHome)
+	// Operations.
+	m.HandleFunc("GET /healthz", s.handleHealth)
+	if s.Demo != nil {
+		s.Demo.routes(m, s)
+	}
+	s.mux = m
+}
+
+// ServeHTTP serves a request with security headers and a log line that names the
+// route pattern, never the path: paths carry download tokens.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := s.Now()
+	h := w.Header()
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	s.mux.ServeHTTP(sw, r)
+	pattern := r.Pattern
+	if pattern == "" {
+		pattern = "(no route)"
+	}
+	s.Logger.Debug("request", "route", pattern, "status", sw.status, "duration", s.Now().Sub(start))
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	err := s.DB.View(r.Context(), func(tx store.Tx) error {
+		_, err := tx.FindNotifications(r.Context(), store.NotificationFilter{Limit: 1})
+		return err
+	})
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if err != nil {
+		s.Logger.Error("health check", "error", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintln(w, "database unavailable")
+		return
+	}
+	fmt.Fprintln(w, "ok")
+}
+
+func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, "home", struct {
+		view
+		Demo bool
+	}{view{Title: "vend"}, s.Demo != nil})
+}
+
+// view is what the layout needs from every page.
+type view struct {
+	Title   string
+	Refresh int // seconds; 0: no automatic refresh
+}
+
+// render executes a page into a buffer first, so a template error becomes a clean
+// 500 instead of half a page.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page string, data any) {
+	var buf bytes.Buffer
+	if err := s.pages[page].ExecuteTemplate(&buf, "layout", data); err != nil {
+		s.Logger.ErrorContext(r.Context(), "render page", "page", page, "error", err)
+		http.Error(w, "Internal error.", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// message is a page of plain paragraphs and optional links.
+type message struct {
+	view
+	Paragraphs []string
+	Links      []link
+}
+
+type link struct{ URL, Text string }
+
+// Error writes err as a message page: the public message for vend errors, "Internal
+// error." (and a log line) for anything else.
+func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
+	status := statusOf(err)
+	if status == http.StatusInternalServerError {
+		s.Logger.ErrorContext(r.Context(), "request failed", "route", r.Pattern, "error", err)
+	}
+	title := "Something went wrong"
+	if status == http.StatusNotFound {
+		title = "Not found"
+	}
+	s.render(w, r, status, "message", message{view: view{Title: title}, Paragraphs: []string{vend.ErrorMessage(err)}})
+}
+
+func statusOf(err error) int {
+	switch vend.ErrorCode(err) {
+	case vend.EINVALID:
+		return http.StatusBadRequest
+	case vend.ENOTFOUND:
+		return http.StatusNotFound
+	case vend.EFORBIDDEN:
+		return http.StatusForbidden
+	case vend.ECONFLICT:
+		return http.StatusConflict
+	case vend.EGONE:
+		return http.StatusGone
+	}
+	return http.StatusInternalServerError
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// ReadFrom keeps sendfile working through this wrapper.
+func (w *statusWriter) ReadFrom(r io.Reader) (int64, error) {
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(struct{ io.Writer }{w.ResponseWriter}, r)
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d bytes", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
