@@ -22,10 +22,10 @@ type record struct {
 // decision to serve (and any charge) is already committed before the bytes go out;
 // what waits here is the log of what went out.
 type recorder struct {
-	db  store.DB
-	s   *Service
-	in  chan record
-	wg  sync.WaitGroup
+	db store.DB
+	s  *Service
+	in chan record
+	wg sync.WaitGroup
 
 	mu     sync.RWMutex // held for reading while sending, for writing to close
 	run    bool

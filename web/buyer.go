@@ -123,18 +123,18 @@ func legacyGrant(ctx context.Context, tx store.Tx, txnID, productID string) (*ve
 
 // pendingReasons explains PayPal's pending_reason values in plain words.
 var pendingReasons = map[string]string{
-	"echeck":           "You paid by eCheck (bank transfer). It takes up to six business days to clear; your download link will be emailed to you as soon as it has.",
-	"paymentreview":    "PayPal is reviewing this payment, which usually takes up to 24 hours. Your download link will be emailed to you once PayPal approves it.",
+	"echeck":            "You paid by eCheck (bank transfer). It takes up to six business days to clear; your download link will be emailed to you as soon as it has.",
+	"paymentreview":     "PayPal is reviewing this payment, which usually takes up to 24 hours. Your download link will be emailed to you once PayPal approves it.",
 	"regulatory_review": "PayPal is reviewing this payment for compliance reasons. Your download link will be emailed to you once the review is done.",
-	"multi-currency":   "The seller has to accept a payment in this currency first. Your download link will be emailed to you once they have.",
-	"multi_currency":   "The seller has to accept a payment in this currency first. Your download link will be emailed to you once they have.",
-	"address":          "The seller has to accept this payment manually. Your download link will be emailed to you once they have.",
-	"unilateral":       "The seller has to confirm their PayPal address before the payment completes. Your download link will be emailed to you then.",
-	"intl":             "The seller has to accept this international payment manually. Your download link will be emailed to you once they have.",
-	"upgrade":          "The seller has to upgrade their PayPal account before the payment completes. Your download link will be emailed to you then.",
-	"verify":           "The seller has to verify their PayPal account before the payment completes. Your download link will be emailed to you then.",
-	"authorization":    "The payment is authorized but not captured yet. Your download link will be emailed to you once it is.",
-	"order":            "The payment is authorized but not captured yet. Your download link will be emailed to you once it is.",
+	"multi-currency":    "The seller has to accept a payment in this currency first. Your download link will be emailed to you once they have.",
+	"multi_currency":    "The seller has to accept a payment in this currency first. Your download link will be emailed to you once they have.",
+	"address":           "The seller has to accept this payment manually. Your download link will be emailed to you once they have.",
+	"unilateral":        "The seller has to confirm their PayPal address before the payment completes. Your download link will be emailed to you then.",
+	"intl":              "The seller has to accept this international payment manually. Your download link will be emailed to you once they have.",
+	"upgrade":           "The seller has to upgrade their PayPal account before the payment completes. Your download link will be emailed to you then.",
+	"verify":            "The seller has to verify their PayPal account before the payment completes. Your download link will be emailed to you then.",
+	"authorization":     "The payment is authorized but not captured yet. Your download link will be emailed to you once it is.",
+	"order":             "The payment is authorized but not captured yet. Your download link will be emailed to you once it is.",
 }
 
 // handleReturn is where PayPal sends the buyer after paying (?tx=… from PDT,
