@@ -47,11 +47,12 @@ func newDemoCmd(app *App) *cobra.Command {
 
   1. Open %[1]s/demo and buy something (choose eCheck to see a pending payment).
   2. You land on the return page; it waits for the IPN, then links your download.
-  3. In another terminal, look at the ledger:
-       vend orders list --config /dev/null   (with VEND_DATA_DIR=%[2]s)
-     or send IPNs yourself, e.g. a refund of an order's payment:
-       VEND_DATA_DIR=%[2]s VEND_PAYPAL_RECEIVER_EMAILS=%[3]s VEND_PAYPAL_SANDBOX=true \
-         vend simulate paypal --product EBOOK-001 --status Refunded --parent <txn_id> --url %[1]s/ipn/paypal
+  3. In another terminal, look at the ledger or send IPNs yourself:
+       export VEND_DATA_DIR=%[2]s VEND_PAYPAL_RECEIVER_EMAILS=%[3]s VEND_PAYPAL_SANDBOX=true
+       vend orders list
+       vend orders show <txn_id>
+       vend simulate paypal --product EBOOK-001 --url %[1]s/ipn/paypal
+       vend simulate paypal --product EBOOK-001 --status Refunded --parent <txn_id> --url %[1]s/ipn/paypal
 
 `, cfg.BaseURL, cfg.DataDir, DemoReceiver)
 			demoCtx, cancel := context.WithCancel(cmd.Context())
