@@ -1,0 +1,389 @@
+// Command bench measures vend end to end, as separate processes on loopback:
+//
+//	go run ./bench ipn     # durable PayPal IPN ingest: IPNs/s and latency percentiles
+//	go run ./bench serve   # a 10 KiB and a 1 GiB file through a grant, against nginx serving the same file
+//
+// It builds the vend binary, makes a data directory under a temp dir, imports the
+// products, starts `vend serve` with PayPal verification pointed at a verifier in
+// this process, and buys through a real IPN. `serve` needs nginx, wrk and curl.
+// Results go to stdout as Markdown rows for docs/benchmarks.md.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/provider/paypal"
+)
+
+func main() {
+	log.SetFlags(0)
+	dur := flag.Duration("d", 10*time.Second, "duration of each load run")
+	runs := flag.Int("runs", 5, "runs per measurement (the median is reported)")
+	conc := flag.Int("c", 16, "concurrent IPN senders / wrk connections ×4")
+	flag.Parse()
+	if flag.NArg() != 1 {
+		log.Fatal("usage: go run ./bench [-d 10s] [-runs 5] ipn|serve")
+	}
+	b, err := setup()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer b.stop()
+	switch flag.Arg(0) {
+	case "ipn":
+		err = b.ipn(*dur, *runs, *conc)
+	case "serve":
+		err = b.serve(*dur, *runs)
+	default:
+		err = fmt.Errorf("unknown benchmark %q", flag.Arg(0))
+	}
+	if err != nil {
+		b.stop()
+		log.Fatal(err)
+	}
+}
+
+type bench struct {
+	dir, bin, data, addr string
+	vend                 *exec.Cmd
+	verifier             *http.Server
+	env                  []string
+}
+
+func setup() (*bench, error) {
+	dir, err := os.MkdirTemp("", "vend-bench-")
+	if err != nil {
+		return nil, err
+	}
+	b := &bench{dir: dir, bin: filepath.Join(dir, "vend"), data: filepath.Join(dir, "data")}
+	log.Printf("# building vend into %s", dir)
+	if out, err := exec.Command("go", "build", "-o", b.bin, "./cmd/vend").CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("build: %v\n%s", err, out)
+	}
+	// The verifier plays PayPal's postback endpoint on loopback.
+	vl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	b.verifier = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		io.WriteString(w, "VERIFIED")
+	})}
+	go b.verifier.Serve(vl)
+	b.addr = freeAddr()
+	b.env = append(os.Environ(), "VEND_DATA_DIR="+b.data, "VEND_LISTEN="+b.addr, "VEND_LOG_LEVEL=warn",
+		"VEND_PAYPAL_VERIFY_URL=http://"+vl.Addr().String()+"/cgi-bin/webscr", "VEND_PAYPAL_RECEIVER_EMAILS=seller@example.com",
+		"VEND_PAYPAL_SANDBOX=true")
+	if err := b.files(); err != nil {
+		return nil, err
+	}
+	if err := b.run("products", "import", filepath.Join(dir, "products.txt")); err != nil {
+		return nil, err
+	}
+	b.vend = exec.Command(b.bin, "serve")
+	b.vend.Env = b.env
+	b.vend.Stderr = os.Stderr
+	out, _ := b.vend.StdoutPipe()
+	if err := b.vend.Start(); err != nil {
+		return nil, err
+	}
+	line, _ := bufio.NewReader(out).ReadString('\n')
+	if !strings.Contains(line, "listening") {
+		return nil, fmt.Errorf("vend did not start: %q", line)
+	}
+	go io.Copy(io.Discard, out)
+	return b, nil
+}
+
+func (b *bench) files() error {
+	small := make([]byte, 10<<10)
+	rand.Read(small)
+	if err := os.WriteFile(filepath.Join(b.dir, "small.bin"), small, 0o600); err != nil {
+		return err
+	}
+	f, err := os.Create(filepath.Join(b.dir, "big.bin"))
+	if err != nil {
+		return err
+	}
+	buf := make([]byte, 1<<20)
+	for i := 0; i < 1024; i++ {
+		rand.Read(buf)
+		if _, err := f.Write(buf); err != nil {
+			return err
+		}
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(b.dir, "products.txt"), []byte(
+		"SMALL|Small file|small.bin|1.00|USD|unlimited\nBIG|Big file|big.bin|2.00|USD|unlimited\n"), 0o600)
+}
+
+func (b *bench) run(args ...string) error {
+	cmd := exec.Command(b.bin, args...)
+	cmd.Env = b.env
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("vend %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return nil
+}
+
+func (b *bench) stop() {
+	if b.vend != nil && b.vend.Process != nil {
+		b.vend.Process.Signal(os.Interrupt)
+		b.vend.Wait()
+		b.vend = nil
+	}
+	if b.verifier != nil {
+		b.verifier.Close()
+	}
+	os.RemoveAll(b.dir)
+}
+
+func freeAddr() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// post sends one IPN and returns its latency.
+func (b *bench) post(c *http.Client, body []byte) (time.Duration, error) {
+	start := time.Now()
+	resp, err := c.Post("http://"+b.addr+"/ipn/paypal", "application/x-www-form-urlencoded", bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("IPN answered %s", resp.Status)
+	}
+	return time.Since(start), nil
+}
+
+func sim(product string, price vend.Amount) paypal.Sim {
+	return paypal.Sim{TxnID: paypal.NewTxnID(), Status: "Completed", ProductID: product, ProductName: product, Amount: price,
+		Currency: "USD", PayerEmail: "buyer@example.com", FirstName: "Bench", LastName: "Buyer", Receiver: "seller@example.com", Test: true}
+}
+
+func (b *bench) ipn(dur time.Duration, runs, conc int) error {
+	fmt.Printf("| run | IPNs | IPNs/s | p50 | p99 | max |\n|---|---|---|---|---|---|\n")
+	var rates, p99s []float64
+	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conc}}
+	for run := 1; run <= runs; run++ {
+		var mu sync.Mutex
+		var lat []time.Duration
+		ctx, cancel := context.WithTimeout(context.Background(), dur)
+		var wg sync.WaitGroup
+		var firstErr error
+		start := time.Now()
+		for range conc {
+			wg.Go(func() {
+				for ctx.Err() == nil {
+					d, err := b.post(c, sim("SMALL", 100).Body(nil))
+					mu.Lock()
+					if err != nil && firstErr == nil {
+						firstErr = err
+					}
+					lat = append(lat, d)
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		cancel()
+		if firstErr != nil {
+			return firstErr
+		}
+		elapsed := time.Since(start)
+		slices.Sort(lat)
+		rate := float64(len(lat)) / elapsed.Seconds()
+		p99 := lat[len(lat)*99/100]
+		rates, p99s = append(rates, rate), append(p99s, float64(p99.Microseconds())/1000)
+		fmt.Printf("| %d | %d | %.0f | %.2f ms | %.2f ms | %.2f ms |\n", run, len(lat), rate, ms(lat[len(lat)/2]), ms(p99), ms(lat[len(lat)-1]))
+	}
+	fmt.Printf("\nmedian: %.0f IPNs/s, p99 %.2f ms (%d senders, %d runs of %s, GOMAXPROCS %d)\n",
+		median(rates), median(p99s), conc, runs, dur, runtime.GOMAXPROCS(0))
+	return nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// buy pays for a product through a real IPN and returns the file's download URL and
+// the stored file's path (for nginx).
+func (b *bench) buy(product string, price vend.Amount) (string, string, error) {
+	s := sim(product, price)
+	if _, err := b.post(http.DefaultClient, s.Body(nil)); err != nil {
+		return "", "", err
+	}
+	cmd := exec.Command(b.bin, "orders", "show", "--json", s.TxnID)
+	cmd.Env = b.env
+	out, err := cmd.Output()
+	if err != nil {
+		return "", "", fmt.Errorf("orders show: %w", err)
+	}
+	var d struct {
+		Grants []struct{ Link string }
+	}
+	if err := json.Unmarshal(out, &d); err != nil || len(d.Grants) != 1 {
+		return "", "", fmt.Errorf("orders show: no grant in %s", out)
+	}
+	page, err := http.Get(strings.Replace(d.Grants[0].Link, "http://127.0.0.1:8080", "http://"+b.addr, 1))
+	if err != nil {
+		return "", "", err
+	}
+	html, _ := io.ReadAll(page.Body)
+	page.Body.Close()
+	m := regexp.MustCompile(`href="(/d/[^"]+/[0-9]+/[^"]+)"`).FindSubmatch(html)
+	if m == nil {
+		return "", "", fmt.Errorf("no file link on the download page")
+	}
+	matches, _ := filepath.Glob(filepath.Join(b.data, "files", "*", "*"))
+	name := map[string]string{"SMALL": "small.bin", "BIG": "big.bin"}[product]
+	want, _ := os.ReadFile(filepath.Join(b.dir, name))
+	for _, p := range matches {
+		if st, err := os.Stat(p); err == nil && st.Size() == int64(len(want)) {
+			return "http://" + b.addr + string(m[1]), p, nil
+		}
+	}
+	return "", "", fmt.Errorf("stored file of %s not found", product)
+}
+
+func (b *bench) nginx(root string) (string, func(), error) {
+	addr := freeAddr()
+	conf := filepath.Join(b.dir, "nginx.conf")
+	user := ""
+	if os.Geteuid() == 0 {
+		user = "user root;" // the files sit in a 0700 temp dir
+	}
+	err := os.WriteFile(conf, []byte(user+fmt.Sprintf(`
+worker_processes 1;
+pid %[1]s/nginx.pid;
+error_log %[1]s/nginx.err warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush off;
+  client_body_temp_path %[1]s/t1; proxy_temp_path %[1]s/t2; fastcgi_temp_path %[1]s/t3; uwsgi_temp_path %[1]s/t4; scgi_temp_path %[1]s/t5;
+  server { listen %[2]s; root %[3]s; }
+}
+`, b.dir, addr, root)), 0o600)
+	if err != nil {
+		return "", nil, err
+	}
+	cmd := exec.Command("nginx", "-c", conf, "-g", "daemon off;")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return "", nil, fmt.Errorf("nginx: %w", err)
+	}
+	for i := 0; i < 50; i++ {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return "http://" + addr, func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }, nil
+}
+
+func (b *bench) serve(dur time.Duration, runs int) error {
+	smallURL, smallPath, err := b.buy("SMALL", 100)
+	if err != nil {
+		return err
+	}
+	bigURL, bigPath, err := b.buy("BIG", 200)
+	if err != nil {
+		return err
+	}
+	nginxBase, stopNginx, err := b.nginx(filepath.Join(b.data, "files"))
+	if err != nil {
+		return err
+	}
+	defer stopNginx()
+	rel := func(p string) string { r, _ := filepath.Rel(filepath.Join(b.data, "files"), p); return "/" + r }
+	nginxSmall, nginxBig := nginxBase+rel(smallPath), nginxBase+rel(bigPath)
+
+	fmt.Printf("| run | 10 KiB vend req/s | 10 KiB nginx req/s | ratio | 1 GiB vend MiB/s | 1 GiB nginx MiB/s | ratio |\n|---|---|---|---|---|---|---|\n")
+	var smallRatio, bigRatio, vs, ns, vb, nb []float64
+	for run := 1; run <= runs; run++ {
+		v1, err := wrk(smallURL, dur)
+		if err != nil {
+			return err
+		}
+		n1, err := wrk(nginxSmall, dur)
+		if err != nil {
+			return err
+		}
+		v2, err := curlSpeed(bigURL)
+		if err != nil {
+			return err
+		}
+		n2, err := curlSpeed(nginxBig)
+		if err != nil {
+			return err
+		}
+		vs, ns, vb, nb = append(vs, v1), append(ns, n1), append(vb, v2), append(nb, n2)
+		smallRatio, bigRatio = append(smallRatio, v1/n1), append(bigRatio, v2/n2)
+		fmt.Printf("| %d | %.0f | %.0f | %.2f | %.0f | %.0f | %.2f |\n", run, v1, n1, v1/n1, v2, n2, v2/n2)
+	}
+	fmt.Printf("\nmedians: 10 KiB vend %.0f req/s, nginx %.0f req/s, ratio %.2f; 1 GiB vend %.0f MiB/s, nginx %.0f MiB/s, ratio %.2f\n",
+		median(vs), median(ns), median(smallRatio), median(vb), median(nb), median(bigRatio))
+	return nil
+}
+
+var wrkRate = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+
+func wrk(url string, dur time.Duration) (float64, error) {
+	out, err := exec.Command("wrk", "-t1", "-c64", "-d"+strconv.Itoa(int(dur.Seconds()))+"s", url).CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("wrk: %v\n%s", err, out)
+	}
+	if bytes.Contains(out, []byte("Non-2xx")) {
+		return 0, fmt.Errorf("wrk saw errors:\n%s", out)
+	}
+	m := wrkRate.FindSubmatch(out)
+	if m == nil {
+		return 0, fmt.Errorf("wrk output: %s", out)
+	}
+	return strconv.ParseFloat(string(m[1]), 64)
+}
+
+func curlSpeed(url string) (float64, error) {
+	out, err := exec.Command("curl", "-sf", "-o", "/dev/null", "-w", "%{speed_download}", url).Output()
+	if err != nil {
+		return 0, fmt.Errorf("curl %s: %w", url, err)
+	}
+	bps, err := strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
+	return bps / (1 << 20), err
+}
