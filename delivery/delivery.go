@@ -7,11 +7,11 @@
 // requests can charge more than the limit allows. Every request of that client for
 // that file while the session is open — resumes, parallel connections of a download
 // manager — joins it and costs nothing more. A session closes after SessionTimeout
-// without requests (or SessionMax after it started); if by then it delivered less
-// than GiveBackPercent of the file (counting what earlier given-back sessions of the
-// same grant and file delivered, so slicing a file into small sessions gains
-// nothing), its download is given back. HEAD requests and the download page never
-// count.
+// without activity (a request, or a transfer still running) or SessionMax after it
+// started; if by then it delivered less than GiveBackPercent of the file (counting
+// what earlier given-back sessions of the same grant and file delivered, so slicing
+// a file into small sessions gains nothing), its download is given back. HEAD
+// requests and the download page never count.
 package delivery
 
 import (

@@ -4,7 +4,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base32"
-	"strings"
 )
 
 // A download link's token is the grant's public id followed by a MAC of it under the
@@ -30,12 +29,23 @@ func Token(secret []byte, publicID string) string { return publicID + mac(secret
 // Token returns the link token of the grant with the given public id.
 func (s *Service) Token(publicID string) string { return Token(s.secret, publicID) }
 
-// parseToken checks a token's MAC and returns its public id.
+// parseToken checks a token's MAC and returns its public id. Links are accepted in
+// lower case (some mail clients and people retype them so), but only ASCII letters
+// are upper-cased: strings.ToUpper would also turn look-alikes such as 'ſ' into 'S',
+// so that many different strings would open the same grant.
 func (s *Service) parseToken(token string) (string, bool) {
-	token = strings.ToUpper(token)
 	if len(token) != publicIDLen+macLen {
 		return "", false
 	}
-	id, sum := token[:publicIDLen], token[publicIDLen:]
-	return id, hmac.Equal([]byte(sum), []byte(mac(s.secret, id)))
+	b := []byte(token)
+	for i, c := range b {
+		if 'a' <= c && c <= 'z' {
+			b[i] = c - ('a' - 'A')
+		}
+	}
+	id, sum := string(b[:publicIDLen]), b[publicIDLen:]
+	if !hmac.Equal(sum, []byte(mac(s.secret, id))) {
+		return "", false
+	}
+	return id, true
 }

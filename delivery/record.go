@@ -10,10 +10,13 @@ import (
 )
 
 // record is what a finished request leaves behind: its attempt row and the bytes
-// it added to its session.
+// it added to its session. keepAlive sends records without an attempt while a
+// transfer runs.
 type record struct {
-	attempt *vend.Attempt
-	session *vend.Session
+	attempt *vend.Attempt // nil: a progress report of a transfer still running
+	session *vend.Session // nil: a request outside any session (HEAD, refused)
+	bytes   int64         // body bytes to add to the session
+	at      time.Time     // when they went out: the session's latest activity
 	flushed chan struct{} // closed once written, for Flush
 }
 
@@ -71,7 +74,7 @@ func (r *recorder) loop() {
 		batch := []record{first}
 		timer := time.NewTimer(batchDelay)
 	fill:
-		for len(batch) < batchSize {
+		for len(batch) < batchSize && first.flushed == nil {
 			select {
 			case rec, ok := <-r.in:
 				if !ok {
@@ -96,16 +99,7 @@ func (r *recorder) write(batch []record) {
 	ctx := context.Background()
 	err := r.db.Update(ctx, func(tx store.Tx) error {
 		for _, rec := range batch {
-			if rec.attempt == nil {
-				continue
-			}
-			if rec.session != nil {
-				rec.attempt.SessionID = rec.session.ID
-				if err := tx.RecordProgress(ctx, rec.session.ID, rec.attempt.BytesSent, rec.attempt.At); err != nil {
-					return err
-				}
-			}
-			if err := tx.CreateAttempt(ctx, rec.attempt); err != nil {
+			if err := writeRecord(ctx, tx, rec); err != nil {
 				return err
 			}
 		}
@@ -118,6 +112,63 @@ func (r *recorder) write(batch []record) {
 		if rec.flushed != nil {
 			close(rec.flushed)
 		}
+	}
+}
+
+// writeRecord writes one record. A session that is gone (its order deleted while
+// the transfer ran) is no reason to lose the attempt, nor the rest of the batch,
+// which one failed write would roll back.
+func writeRecord(ctx context.Context, tx store.Tx, rec record) error {
+	sessionID := int64(0)
+	if rec.session != nil {
+		err := tx.RecordProgress(ctx, rec.session.ID, rec.bytes, rec.at)
+		switch {
+		case err == nil:
+			sessionID = rec.session.ID
+		case vend.ErrorCode(err) != vend.ENOTFOUND:
+			return err
+		}
+	}
+	if rec.attempt == nil {
+		return nil
+	}
+	rec.attempt.SessionID = sessionID
+	return tx.CreateAttempt(ctx, rec.attempt)
+}
+
+// keepAlive reports the progress of a transfer in session sess every quarter of
+// SessionTimeout until the returned stop is called; stop returns the bytes it
+// reported and may be called again. Without it a session's latest activity would be
+// the start of its latest request: Sweep would close, and give back, a large
+// download on a slow line while it is still running, and the next connection of the
+// same download would be charged again. A nil session needs no keeping.
+func (s *Service) keepAlive(sess *vend.Session, cw *countingWriter) (stop func() int64) {
+	if sess == nil {
+		return func() int64 { return 0 }
+	}
+	var (
+		reported int64
+		done     = make(chan struct{})
+		wg       sync.WaitGroup
+		once     sync.Once
+	)
+	wg.Go(func() {
+		t := time.NewTicker(max(s.cfg.SessionTimeout/4, time.Millisecond))
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				n := cw.n.Load()
+				s.rec.add(record{session: sess, bytes: n - reported, at: s.Now().UTC()})
+				reported = n
+			}
+		}
+	})
+	return func() int64 {
+		once.Do(func() { close(done); wg.Wait() })
+		return reported
 	}
 }
 

@@ -4,12 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"net"
 	"net/http"
-	"net/url"
 	"path"
 	"strings"
+	"sync/atomic"
 
 	"github.com/vend-shop/vend"
 	"github.com/vend-shop/vend/store"
@@ -61,7 +62,7 @@ func (s *Service) ServeGrant(w http.ResponseWriter, r *http.Request, g *vend.Gra
 	obj, err := s.blobs.Open(ctx, file.Key)
 	if err != nil {
 		a.Refused, a.Status = "file missing from storage", http.StatusInternalServerError
-		s.rec.add(record{attempt: a, session: sess})
+		s.rec.add(record{attempt: a, session: sess, at: a.At})
 		s.Logger.ErrorContext(ctx, "download: open file", "file", file.ID, "error", err)
 		s.fail(w, r, vend.Errorf(vend.EINTERNAL, "This file is not available right now. Please try again later."))
 		return
@@ -77,12 +78,15 @@ func (s *Service) ServeGrant(w http.ResponseWriter, r *http.Request, g *vend.Gra
 	h.Set("Cache-Control", "private, no-transform")
 	h.Set("X-Content-Type-Options", "nosniff")
 	cw := &countingWriter{ResponseWriter: w, status: http.StatusOK}
+	stop := s.keepAlive(sess, cw)
+	defer stop() // also if ServeContent panics
 	http.ServeContent(cw, r, "", obj.ModTime, obj.Reader)
-	a.Status, a.BytesSent = cw.status, cw.n
+	reported := stop()
+	a.Status, a.BytesSent = cw.status, cw.n.Load()
 	if r.Method == http.MethodHead {
 		a.BytesSent = 0
 	}
-	s.rec.add(record{attempt: a, session: sess})
+	s.rec.add(record{attempt: a, session: sess, bytes: a.BytesSent - reported, at: s.Now().UTC()})
 }
 
 // admit checks the grant and the file and, for a GET, opens or joins the download
@@ -208,25 +212,47 @@ func clientIP(r *http.Request) string {
 }
 
 // attachment builds a Content-Disposition that every browser saves under the right
-// name: an ASCII fallback plus the RFC 6266 / RFC 5987 UTF-8 form.
+// name: an ASCII fallback plus the RFC 6266 / RFC 5987 UTF-8 form. Control
+// characters are replaced in both, so that no client saves a name with a line break.
 func attachment(name string) string {
 	name = path.Base(strings.ReplaceAll(name, "\\", "/"))
+	name = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return '_'
+		}
+		return r
+	}, name)
 	var ascii strings.Builder
 	for _, r := range name {
-		switch {
-		case r < 0x20 || r == 0x7f || r == '"' || r == '\\' || r == '%':
-			ascii.WriteByte('_')
-		case r < 0x80:
-			ascii.WriteRune(r)
-		default:
-			ascii.WriteByte('_')
+		if r >= 0x80 || r == '"' || r == '\\' || r == '%' {
+			r = '_'
 		}
+		ascii.WriteRune(r)
 	}
 	v := `attachment; filename="` + ascii.String() + `"`
 	if ascii.String() != name {
-		v += "; filename*=UTF-8''" + strings.ReplaceAll(url.PathEscape(name), "+", "%2B")
+		v += "; filename*=UTF-8''" + extValue(name)
 	}
 	return v
+}
+
+// extValue percent-encodes s as an RFC 5987 value: only attr-chars stay as they
+// are. url.PathEscape is not enough: it leaves ':', '=' and '@' unencoded, which
+// makes the whole header unparseable for strict clients.
+func extValue(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$&+-.^_`|~", c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
 }
 
 func contentType(name string) string {
@@ -236,12 +262,12 @@ func contentType(name string) string {
 	return "application/octet-stream"
 }
 
-// countingWriter counts body bytes. It forwards ReadFrom so that a file body still
-// goes out through sendfile.
+// countingWriter counts body bytes; atomically, because keepAlive reads the count
+// while the transfer runs.
 type countingWriter struct {
 	http.ResponseWriter
 	status int
-	n      int64
+	n      atomic.Int64
 }
 
 func (w *countingWriter) WriteHeader(code int) {
@@ -251,20 +277,43 @@ func (w *countingWriter) WriteHeader(code int) {
 
 func (w *countingWriter) Write(p []byte) (int, error) {
 	n, err := w.ResponseWriter.Write(p)
-	w.n += int64(n)
+	w.n.Add(int64(n))
 	return n, err
 }
 
+// progressChunk is how much of a body goes out per call of the underlying ReadFrom,
+// so that the count grows during a long transfer instead of once at its end.
+const progressChunk = 1 << 20
+
+// ReadFrom forwards to the underlying ReadFrom, so that a file body still goes out
+// through sendfile, in chunks of progressChunk. sendfile takes a chunk only as an
+// *io.LimitedReader directly around the *os.File, so the LimitedReader that
+// ServeContent passes (through io.CopyN) is unwrapped rather than wrapped again.
 func (w *countingWriter) ReadFrom(r io.Reader) (int64, error) {
-	var n int64
-	var err error
-	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
-		n, err = rf.ReadFrom(r)
-	} else {
-		n, err = io.Copy(struct{ io.Writer }{w.ResponseWriter}, r)
+	rf, ok := w.ResponseWriter.(io.ReaderFrom)
+	if !ok {
+		return io.Copy(struct{ io.Writer }{w}, r) // counted by w.Write
 	}
-	w.n += n
-	return n, err
+	src, left := r, int64(math.MaxInt64)
+	lr, limited := r.(*io.LimitedReader)
+	if limited {
+		src, left = lr.R, lr.N
+	}
+	var total int64
+	var err error
+	for left > 0 {
+		var n int64
+		n, err = rf.ReadFrom(&io.LimitedReader{R: src, N: min(left, progressChunk)})
+		total, left = total+n, left-n
+		w.n.Add(n)
+		if err != nil || n == 0 { // n == 0: the source is at its end
+			break
+		}
+	}
+	if limited {
+		lr.N = left
+	}
+	return total, err
 }
 
 func (w *countingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -78,7 +78,27 @@ func (s *Store) Put(ctx context.Context, r io.Reader) (blob.Info, error) {
 	if err := s.root.Rename(tmp, key); err != nil {
 		return blob.Info{}, fmt.Errorf("local storage: store %s: %w", key, err)
 	}
+	// The key's directory may be new, so its own entry is made durable too.
+	for _, dir := range []string{sum[:2], "."} {
+		if err := s.syncDir(dir); err != nil {
+			return blob.Info{}, fmt.Errorf("local storage: store %s: %w", key, err)
+		}
+	}
 	return blob.Info{Key: key, Size: n, SHA256: sum}, nil
+}
+
+// syncDir makes a rename into dir durable: the file's own Sync does not cover its
+// directory entry, and a product whose key vanished in a power cut cannot be served.
+func (s *Store) syncDir(dir string) error {
+	d, err := s.root.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // Open opens the object under key. Keys that are not content keys are refused
