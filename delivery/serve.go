@@ -30,32 +30,37 @@ func (s *Service) ServeFile(w http.ResponseWriter, r *http.Request, token string
 		s.fail(w, r, errNoLink)
 		return
 	}
-	var g *vend.Grant
-	err := s.db.View(r.Context(), func(tx store.Tx) error {
-		var err error
-		g, err = tx.FindGrantByPublicID(r.Context(), publicID)
-		return err
+	s.serve(w, r, fileID, func(ctx context.Context, tx store.Tx) (*vend.Grant, error) {
+		g, err := tx.FindGrantByPublicID(ctx, publicID)
+		if vend.ErrorCode(err) == vend.ENOTFOUND {
+			return nil, errNoLink
+		}
+		return g, err
 	})
-	if vend.ErrorCode(err) == vend.ENOTFOUND {
-		err = errNoLink
-	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.ServeGrant(w, r, g, fileID)
 }
 
 // ServeGrant serves a file of grant g. It is also the end of the legacy
 // download.cgi links, which find the grant another way.
 func (s *Service) ServeGrant(w http.ResponseWriter, r *http.Request, g *vend.Grant, fileID int64) {
+	s.serve(w, r, fileID, func(ctx context.Context, tx store.Tx) (*vend.Grant, error) {
+		return tx.FindGrantByID(ctx, g.ID)
+	})
+}
+
+// findGrant reads the grant a request is for, inside the admitting transaction, so
+// every request sees the grant as it is now (a refund ends access at once).
+type findGrant func(ctx context.Context, tx store.Tx) (*vend.Grant, error)
+
+func (s *Service) serve(w http.ResponseWriter, r *http.Request, fileID int64, find findGrant) {
 	ctx := r.Context()
-	a := &vend.Attempt{GrantID: g.ID, FileID: fileID, At: s.Now().UTC(), IP: clientIP(r), UserAgent: r.UserAgent(),
+	a := &vend.Attempt{FileID: fileID, At: s.Now().UTC(), IP: clientIP(r), UserAgent: r.UserAgent(),
 		Method: r.Method, Range: r.Header.Get("Range")}
-	file, sess, err := s.admit(ctx, g, fileID, a)
+	file, sess, err := s.admit(ctx, find, fileID, a)
 	if err != nil {
 		a.Refused, a.Status = vend.ErrorMessage(err), statusOf(err)
-		s.rec.add(record{attempt: a})
+		if a.GrantID != 0 { // attempts on links that lead nowhere have no grant to log them on
+			s.rec.add(record{attempt: a})
+		}
 		s.fail(w, r, err)
 		return
 	}
@@ -91,17 +96,19 @@ func (s *Service) ServeGrant(w http.ResponseWriter, r *http.Request, g *vend.Gra
 
 // admit checks the grant and the file and, for a GET, opens or joins the download
 // session that counts it. HEAD gets no session.
-func (s *Service) admit(ctx context.Context, g *vend.Grant, fileID int64, a *vend.Attempt) (*vend.File, *vend.Session, error) {
+func (s *Service) admit(ctx context.Context, find findGrant, fileID int64, a *vend.Attempt) (*vend.File, *vend.Session, error) {
 	now := s.Now()
+	var g *vend.Grant
 	var file *vend.File
 	var sess *vend.Session
 	// Fast path: a read transaction finds an open session (a resume, another
 	// connection of the same download) and needs no write.
 	err := s.db.View(ctx, func(tx store.Tx) error {
 		var err error
-		if g, err = tx.FindGrantByID(ctx, g.ID); err != nil {
+		if g, err = find(ctx, tx); err != nil {
 			return err
 		}
+		a.GrantID = g.ID
 		if file, err = findCurrentFile(ctx, tx, g, fileID); err != nil {
 			return err
 		}
@@ -190,8 +197,12 @@ func statusOf(err error) int {
 
 func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error) {
 	status := statusOf(err)
+	if r.Context().Err() != nil {
+		return // the client went away; there is no one to answer
+	}
 	if status == http.StatusInternalServerError {
-		s.Logger.ErrorContext(r.Context(), "download failed", "path", r.URL.Path, "error", err)
+		// The route, never the path: paths carry download tokens.
+		s.Logger.ErrorContext(r.Context(), "download failed", "route", r.Pattern, "error", err)
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
