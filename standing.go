@@ -32,7 +32,10 @@ func OrderStanding(total Amount, txns []*Transaction) Standing {
 	for _, t := range txns {
 		switch t.Kind {
 		case TxnPayment:
-			if payment == nil || rank(t.Status) > rank(payment.Status) {
+			// The furthest status wins; between equals the smaller txn id, so the
+			// result never depends on arrival order.
+			if payment == nil || rank(t.Status) > rank(payment.Status) ||
+				rank(t.Status) == rank(payment.Status) && t.TxnID < payment.TxnID {
 				payment = t
 			}
 		case TxnRefund:

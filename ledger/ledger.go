@@ -88,14 +88,16 @@ func (l *Ledger) apply(ctx context.Context, tx store.Tx, n *vend.Notification, e
 	if reason, err := checkEvent(ctx, tx, ev); err != nil {
 		return nil, err
 	} else if reason != "" {
-		return &Result{Verdict: vend.VerdictRejected, Reason: reason}, nil
+		res := &Result{Verdict: vend.VerdictRejected, Reason: reason}
+		return res, link(ctx, tx, ev, res)
 	}
 	claimed, err := tx.ClaimKey(ctx, ev.Provider, ev.Key, n.ID)
 	if err != nil {
 		return nil, err
 	}
 	if !claimed {
-		return &Result{Verdict: vend.VerdictDuplicate, Reason: fmt.Sprintf("%s %s was applied before", ev.Provider, ev.Key)}, nil
+		res := &Result{Verdict: vend.VerdictDuplicate, Reason: fmt.Sprintf("%s %s was applied before", ev.Provider, ev.Key)}
+		return res, link(ctx, tx, ev, res)
 	}
 	res := &Result{Verdict: vend.VerdictApplied}
 	order, err := l.record(ctx, tx, ev, res)
@@ -112,6 +114,31 @@ func isPayment(k vend.EventKind) bool {
 	return k == vend.EventPayment || k == vend.EventPending || k == vend.EventFailed
 }
 
+// orderRef is the provider reference of the order an event is about.
+func orderRef(ev vend.Event) string {
+	if isPayment(ev.Kind) {
+		return ev.TxnID
+	}
+	return ev.ParentTxnID
+}
+
+// link points a notification that changed nothing (duplicate, rejected) at the
+// order it is about, if that order exists, so the order's log shows it.
+func link(ctx context.Context, tx store.Tx, ev vend.Event, res *Result) error {
+	ref := orderRef(ev)
+	if ref == "" {
+		return nil
+	}
+	o, err := tx.FindOrderByRef(ctx, ev.Provider, ref)
+	if vend.ErrorCode(err) == vend.ENOTFOUND {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	res.OrderID = o.ID
+	return nil
+}
+
 // checkEvent compares what was paid with what the catalog asks. It returns a
 // reason when the event must be refused; the error is for storage failures.
 func checkEvent(ctx context.Context, tx store.Tx, ev vend.Event) (string, error) {
@@ -123,6 +150,11 @@ func checkEvent(ctx context.Context, tx store.Tx, ev vend.Event) (string, error)
 			return fmt.Sprintf("%s without the payment it belongs to", ev.Kind), nil
 		}
 		return "", nil
+	}
+	if o, err := tx.FindOrderByRef(ctx, ev.Provider, ev.TxnID); err == nil {
+		return checkAgainstOrder(ev, o), nil
+	} else if vend.ErrorCode(err) != vend.ENOTFOUND {
+		return "", err
 	}
 	if len(ev.Items) == 0 {
 		return "no items in the payment", nil
@@ -153,6 +185,24 @@ func checkEvent(ctx context.Context, tx store.Tx, ev vend.Event) (string, error)
 	return "", nil
 }
 
+// checkAgainstOrder checks a later message about a payment whose order exists
+// (PayPal's Completed or Denied after Pending) against that order, which passed
+// the catalog check when it was created: a price changed in between must not
+// refuse a buyer who paid the price of the day, and a failed payment need not
+// list its items again.
+func checkAgainstOrder(ev vend.Event, o *vend.Order) string {
+	if ev.Kind != vend.EventPayment {
+		return ""
+	}
+	if ev.Currency != o.Currency {
+		return fmt.Sprintf("paid in %q but order %d is in %s", ev.Currency, o.ID, o.Currency)
+	}
+	if ev.Total < o.Total {
+		return fmt.Sprintf("total %s %s is less than order %d's %s", ev.Total, ev.Currency, o.ID, o.Total)
+	}
+	return ""
+}
+
 func txnKind(k vend.EventKind) vend.TxnKind {
 	switch k {
 	case vend.EventRefund:
@@ -179,11 +229,7 @@ func txnStatus(k vend.EventKind) vend.TxnStatus {
 // It returns a nil order for a change whose payment has not arrived yet: the row
 // waits, and is adopted when the payment comes.
 func (l *Ledger) record(ctx context.Context, tx store.Tx, ev vend.Event, res *Result) (*vend.Order, error) {
-	ref := ev.TxnID
-	if !isPayment(ev.Kind) {
-		ref = ev.ParentTxnID
-	}
-	order, err := tx.FindOrderByRef(ctx, ev.Provider, ref)
+	order, err := tx.FindOrderByRef(ctx, ev.Provider, orderRef(ev))
 	if vend.ErrorCode(err) == vend.ENOTFOUND {
 		order = nil
 		if isPayment(ev.Kind) {
@@ -211,11 +257,17 @@ func (l *Ledger) record(ctx context.Context, tx store.Tx, ev vend.Event, res *Re
 	case err != nil:
 		return nil, err
 	default:
-		t.RawStatus, t.Reason, t.OrderID = ev.RawStatus, ev.Reason, orderID
-		if st := txnStatus(ev.Kind); t.Status == vend.TxnPending && st != vend.TxnPending {
+		// A transaction moves only out of pending. A message that would move it
+		// back or sideways (a late Pending, a Denied after Completed) is recorded
+		// on the notification but leaves the transaction's status and words alone.
+		switch st := txnStatus(ev.Kind); {
+		case t.Status == vend.TxnPending && st != vend.TxnPending:
 			res.Changes = append(res.Changes, fmt.Sprintf("%s %s %s → %s", t.Kind, t.TxnID, t.Status, st))
-			t.Status = st
+			t.Status, t.RawStatus, t.Reason = st, ev.RawStatus, ev.Reason
+		case t.Status == st:
+			t.RawStatus, t.Reason = ev.RawStatus, ev.Reason
 		}
+		t.OrderID = orderID
 		if err := tx.UpdateTransaction(ctx, t); err != nil {
 			return nil, err
 		}
@@ -256,7 +308,19 @@ func (l *Ledger) settle(ctx context.Context, tx store.Tx, o *vend.Order, res *Re
 	}
 	st := vend.OrderStanding(o.Total, txns)
 	if st.Status != o.Status || st.Reason != o.StatusReason || st.Review != o.Review {
-		res.Changes = append(res.Changes, fmt.Sprintf("order %d %s → %s", o.ID, o.Status, st.Status))
+		var why string
+		if st.Reason != "" {
+			why = " (" + st.Reason + ")"
+		}
+		switch {
+		case st.Status != o.Status:
+			res.Changes = append(res.Changes, fmt.Sprintf("order %d %s → %s%s", o.ID, o.Status, st.Status, why))
+		case st.Reason != o.StatusReason:
+			res.Changes = append(res.Changes, fmt.Sprintf("order %d %s%s", o.ID, st.Status, why))
+		}
+		if st.Review && !o.Review {
+			res.Changes = append(res.Changes, fmt.Sprintf("order %d partly refunded: flagged for review", o.ID))
+		}
 		o.Status, o.StatusReason, o.Review = st.Status, st.Reason, st.Review
 		if err := tx.UpdateOrder(ctx, o); err != nil {
 			return err

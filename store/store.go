@@ -20,6 +20,15 @@ type DB interface {
 
 // Tx is one transaction. Now is fixed when the transaction begins, so every row a
 // step writes agrees on the time.
+//
+// The contract every implementation keeps (store/storetest checks it):
+//   - a Find of one row that is missing returns an error with code vend.ENOTFOUND;
+//     a list of nothing is empty, not an error;
+//   - an Update, AddDownloadsUsed, RecordProgress or CloseSession of a missing row
+//     returns vend.ENOTFOUND and changes nothing;
+//   - times are kept to the millisecond; a zero time reads back as zero;
+//   - a notification's body and headers read back byte for byte, whatever the
+//     bytes (not necessarily UTF-8).
 type Tx interface {
 	Now() time.Time
 	Products

@@ -38,13 +38,10 @@ func (tx *Tx) CreateGrant(ctx context.Context, g *vend.Grant) error {
 
 func (tx *Tx) UpdateGrant(ctx context.Context, g *vend.Grant) error {
 	g.UpdatedAt = tx.now
-	_, err := tx.tx.ExecContext(ctx, `
+	res, err := tx.tx.ExecContext(ctx, `
 		UPDATE grants SET state = $1, reason = $2, download_limit = $3, downloads_used = $4, expires_at = $5, updated_at = $6 WHERE id = $7`,
 		g.State, g.Reason, g.DownloadLimit, g.DownloadsUsed, ms(g.ExpiresAt), ms(g.UpdatedAt), g.ID)
-	if err != nil {
-		return fmt.Errorf("update grant %d: %w", g.ID, err)
-	}
-	return nil
+	return updated(res, err, "grant", g.ID)
 }
 
 func (tx *Tx) FindGrantByID(ctx context.Context, id int64) (*vend.Grant, error) {
@@ -81,12 +78,9 @@ func (tx *Tx) FindGrantsByOrder(ctx context.Context, orderID int64) ([]*vend.Gra
 }
 
 func (tx *Tx) AddDownloadsUsed(ctx context.Context, grantID int64, delta int) error {
-	_, err := tx.tx.ExecContext(ctx, `UPDATE grants SET downloads_used = CASE WHEN downloads_used + $1 < 0 THEN 0 ELSE downloads_used + $1 END, updated_at = $2 WHERE id = $3`,
+	res, err := tx.tx.ExecContext(ctx, `UPDATE grants SET downloads_used = CASE WHEN downloads_used + $1 < 0 THEN 0 ELSE downloads_used + $1 END, updated_at = $2 WHERE id = $3`,
 		delta, ms(tx.now), grantID)
-	if err != nil {
-		return fmt.Errorf("count download on grant %d: %w", grantID, err)
-	}
-	return nil
+	return updated(res, err, "grant", grantID)
 }
 
 // ---- download sessions and attempts ----
@@ -129,15 +123,12 @@ func (tx *Tx) CreateSession(ctx context.Context, s *vend.Session) error {
 }
 
 func (tx *Tx) RecordProgress(ctx context.Context, sessionID int64, bytes int64, at time.Time) error {
-	_, err := tx.tx.ExecContext(ctx, `
+	res, err := tx.tx.ExecContext(ctx, `
 		UPDATE download_sessions SET bytes_sent = bytes_sent + $1,
 			last_seen = CASE WHEN last_seen < $2 THEN $2 ELSE last_seen END,
 			completed = (completed OR bytes_sent + $1 >= size)
 		WHERE id = $3`, bytes, ms(at), sessionID)
-	if err != nil {
-		return fmt.Errorf("record progress of session %d: %w", sessionID, err)
-	}
-	return nil
+	return updated(res, err, "download session", sessionID)
 }
 
 func (tx *Tx) FindStaleSessions(ctx context.Context, idleBefore, startedBefore time.Time, n int) ([]*vend.Session, error) {
@@ -164,11 +155,8 @@ func collectSessions(rows *sql.Rows) ([]*vend.Session, error) {
 }
 
 func (tx *Tx) CloseSession(ctx context.Context, id int64, givenBack bool) error {
-	_, err := tx.tx.ExecContext(ctx, `UPDATE download_sessions SET closed = $1, given_back = $2 WHERE id = $3`, true, givenBack, id)
-	if err != nil {
-		return fmt.Errorf("close session %d: %w", id, err)
-	}
-	return nil
+	res, err := tx.tx.ExecContext(ctx, `UPDATE download_sessions SET closed = $1, given_back = $2 WHERE id = $3`, true, givenBack, id)
+	return updated(res, err, "download session", id)
 }
 
 func (tx *Tx) GivenBackBytes(ctx context.Context, grantID, fileID int64) (int64, error) {

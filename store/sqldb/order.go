@@ -60,14 +60,11 @@ func (tx *Tx) CreateOrder(ctx context.Context, o *vend.Order) error {
 
 func (tx *Tx) UpdateOrder(ctx context.Context, o *vend.Order) error {
 	o.UpdatedAt = tx.now
-	_, err := tx.tx.ExecContext(ctx, `
+	res, err := tx.tx.ExecContext(ctx, `
 		UPDATE orders SET custom = $1, buyer_email = $2, buyer_name = $3, currency = $4, total = $5, status = $6,
 			status_reason = $7, review = $8, test = $9, updated_at = $10 WHERE id = $11`,
 		o.Custom, o.Buyer.Email, o.Buyer.Name, o.Currency, o.Total, o.Status, o.StatusReason, o.Review, o.Test, ms(o.UpdatedAt), o.ID)
-	if err != nil {
-		return fmt.Errorf("update order %d: %w", o.ID, err)
-	}
-	return nil
+	return updated(res, err, "order", o.ID)
 }
 
 func (tx *Tx) FindOrderByID(ctx context.Context, id int64) (*vend.Order, error) {
@@ -185,13 +182,10 @@ func (tx *Tx) CreateTransaction(ctx context.Context, t *vend.Transaction) error 
 
 func (tx *Tx) UpdateTransaction(ctx context.Context, t *vend.Transaction) error {
 	t.UpdatedAt = tx.now
-	_, err := tx.tx.ExecContext(ctx, `
+	res, err := tx.tx.ExecContext(ctx, `
 		UPDATE transactions SET order_id = $1, status = $2, raw_status = $3, reason = $4, amount = $5, updated_at = $6 WHERE id = $7`,
 		nullID(t.OrderID), t.Status, t.RawStatus, t.Reason, t.Amount, ms(t.UpdatedAt), t.ID)
-	if err != nil {
-		return fmt.Errorf("update transaction %d: %w", t.ID, err)
-	}
-	return nil
+	return updated(res, err, "transaction", t.ID)
 }
 
 func (tx *Tx) FindTransactionsByOrder(ctx context.Context, orderID int64) ([]*vend.Transaction, error) {

@@ -6,10 +6,13 @@ package sqldb
 import (
 	"context"
 	"database/sql"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/vend-shop/vend"
 	"github.com/vend-shop/vend/store"
@@ -223,10 +226,99 @@ func scanNotification(row interface{ Scan(...any) error }) (*vend.Notification, 
 	}
 	n.ReceivedAt = fromMS(received)
 	n.OrderID = orderID.Int64
-	if err := json.Unmarshal([]byte(headers), &n.Headers); err != nil {
+	var err error
+	if n.Headers, err = decodeHeaders(headers); err != nil {
 		return nil, fmt.Errorf("notification %d headers: %w", n.ID, err)
 	}
 	return &n, nil
+}
+
+// headersBase64 tags the second form of the headers column; see encodeHeaders.
+const headersBase64 = "base64"
+
+// encodeHeaders writes headers as JSON text. HTTP header bytes need not be UTF-8
+// (obs-text), and JSON would turn such bytes into U+FFFD, so a set with any key or
+// value that is not valid UTF-8, or holds a NUL (which PostgreSQL text and jsonb
+// refuse), is written as ["base64", {key: [value, …]}] with every key and value
+// base64-encoded. Everything else stays a plain, readable JSON object.
+func encodeHeaders(h map[string][]string) (string, error) {
+	plain := true
+	for k, vs := range h {
+		plain = plain && textSafe(k)
+		for _, v := range vs {
+			plain = plain && textSafe(v)
+		}
+	}
+	var v any = h
+	if !plain {
+		enc := make(map[string][]string, len(h))
+		for k, vs := range h {
+			ev := make([]string, len(vs))
+			for i, v := range vs {
+				ev[i] = base64.StdEncoding.EncodeToString([]byte(v))
+			}
+			enc[base64.StdEncoding.EncodeToString([]byte(k))] = ev
+		}
+		v = []any{headersBase64, enc}
+	}
+	b, err := json.Marshal(v)
+	return string(b), err
+}
+
+func textSafe(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
+
+// decodeHeaders reads either form encodeHeaders writes.
+func decodeHeaders(s string) (map[string][]string, error) {
+	if !strings.HasPrefix(strings.TrimSpace(s), "[") {
+		var h map[string][]string
+		err := json.Unmarshal([]byte(s), &h)
+		return h, err
+	}
+	var tagged []json.RawMessage
+	if err := json.Unmarshal([]byte(s), &tagged); err != nil {
+		return nil, err
+	}
+	var tag string
+	if len(tagged) != 2 || json.Unmarshal(tagged[0], &tag) != nil || tag != headersBase64 {
+		return nil, fmt.Errorf("unknown headers encoding")
+	}
+	var enc map[string][]string
+	if err := json.Unmarshal(tagged[1], &enc); err != nil {
+		return nil, err
+	}
+	h := make(map[string][]string, len(enc))
+	for k, vs := range enc {
+		key, err := base64.StdEncoding.DecodeString(k)
+		if err != nil {
+			return nil, err
+		}
+		dv := make([]string, len(vs))
+		for i, v := range vs {
+			b, err := base64.StdEncoding.DecodeString(v)
+			if err != nil {
+				return nil, err
+			}
+			dv[i] = string(b)
+		}
+		h[string(key)] = dv
+	}
+	return h, nil
+}
+
+// updated turns an UPDATE that matched no row into an ENOTFOUND error, so a change
+// to a missing row is never silently dropped.
+func updated(res sql.Result, err error, what string, id int64) error {
+	if err != nil {
+		return fmt.Errorf("update %s %d: %w", what, id, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("update %s %d: %w", what, id, err)
+	}
+	if n == 0 {
+		return vend.Errorf(vend.ENOTFOUND, "No such %s: %d.", what, id)
+	}
+	return nil
 }
 
 func nullID(id int64) sql.NullInt64 { return sql.NullInt64{Int64: id, Valid: id != 0} }
@@ -238,7 +330,7 @@ func (tx *Tx) CreateNotification(ctx context.Context, n *vend.Notification) erro
 	if n.Verdict == "" {
 		n.Verdict = vend.VerdictReceived
 	}
-	headers, err := json.Marshal(n.Headers)
+	headers, err := encodeHeaders(n.Headers)
 	if err != nil {
 		return fmt.Errorf("encode headers: %w", err)
 	}
@@ -249,7 +341,7 @@ func (tx *Tx) CreateNotification(ctx context.Context, n *vend.Notification) erro
 	err = tx.tx.QueryRowContext(ctx, `
 		INSERT INTO notifications (provider, received_at, remote_addr, headers, body, verdict, reason, changes, idem_key, order_id)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
-		n.Provider, ms(n.ReceivedAt), n.RemoteAddr, string(headers), body, n.Verdict, n.Reason, n.Changes, n.Key, nullID(n.OrderID)).Scan(&n.ID)
+		n.Provider, ms(n.ReceivedAt), n.RemoteAddr, headers, body, n.Verdict, n.Reason, n.Changes, n.Key, nullID(n.OrderID)).Scan(&n.ID)
 	if err != nil {
 		return fmt.Errorf("create notification: %w", err)
 	}
@@ -257,13 +349,10 @@ func (tx *Tx) CreateNotification(ctx context.Context, n *vend.Notification) erro
 }
 
 func (tx *Tx) UpdateNotification(ctx context.Context, n *vend.Notification) error {
-	_, err := tx.tx.ExecContext(ctx, `
+	res, err := tx.tx.ExecContext(ctx, `
 		UPDATE notifications SET verdict = $1, reason = $2, changes = $3, idem_key = $4, order_id = $5 WHERE id = $6`,
 		n.Verdict, n.Reason, n.Changes, n.Key, nullID(n.OrderID), n.ID)
-	if err != nil {
-		return fmt.Errorf("update notification %d: %w", n.ID, err)
-	}
-	return nil
+	return updated(res, err, "notification", n.ID)
 }
 
 func (tx *Tx) FindNotificationByID(ctx context.Context, id int64) (*vend.Notification, error) {

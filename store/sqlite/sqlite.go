@@ -125,8 +125,10 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, fn func(tx s
 	if err != nil {
 		return fmt.Errorf("sqlite: begin: %w", err)
 	}
+	// Also when fn panics: net/http recovers a handler's panic, and a transaction
+	// left open would hold the only write connection for good.
+	defer func() { _ = tx.Rollback() }() // a no-op after Commit
 	if err := fn(sqldb.NewTx(tx, db.Now())); err != nil {
-		_ = tx.Rollback()
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -136,13 +138,51 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, fn func(tx s
 }
 
 // Backup writes a consistent copy of the live database to path (which must not
-// exist) without stopping writers, using VACUUM INTO.
+// exist) without stopping writers, using VACUUM INTO on a connection of its own:
+// the read pool is query_only, which refuses VACUUM INTO, and the write pool's one
+// connection would hold up every writer for the length of the copy. The copy is
+// synced to disk before Backup returns.
 func (db *DB) Backup(ctx context.Context, path string) error {
+	if db.write == nil {
+		return fmt.Errorf("sqlite: backup: %s is not open", db.Path)
+	}
 	if _, err := os.Stat(path); err == nil {
 		return fmt.Errorf("sqlite: backup: %s already exists", path)
 	}
-	if _, err := db.read.ExecContext(ctx, `VACUUM INTO $1`, path); err != nil {
+	conn, err := sql.Open("sqlite", backupDSN(db.Path))
+	if err != nil {
+		return fmt.Errorf("sqlite: backup: open %s: %w", db.Path, err)
+	}
+	defer conn.Close()
+	conn.SetMaxOpenConns(1)
+	if _, err := conn.ExecContext(ctx, `VACUUM INTO $1`, path); err != nil {
 		return fmt.Errorf("sqlite: backup to %s: %w", path, err)
 	}
+	// The copy, and (where the system allows syncing a directory) its name in the
+	// directory, survive a power cut.
+	if err := syncFile(path); err != nil {
+		return fmt.Errorf("sqlite: backup to %s: %w", path, err)
+	}
+	_ = syncFile(filepath.Dir(path))
 	return nil
+}
+
+// backupDSN opens the live file for VACUUM INTO: it waits for locks like the
+// store's own connections and changes nothing in the source.
+func backupDSN(path string) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+}
+
+func syncFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

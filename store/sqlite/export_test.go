@@ -1,0 +1,18 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+)
+
+// Pragma reads a PRAGMA on one connection of the write pool, or of the read pool,
+// as the store's own connections see it (some pragmas are per connection).
+func (db *DB) Pragma(ctx context.Context, name string, read bool) (string, error) {
+	pool := db.write
+	if read {
+		pool = db.read
+	}
+	var v sql.NullString
+	err := pool.QueryRowContext(ctx, "PRAGMA "+name).Scan(&v)
+	return v.String, err
+}
