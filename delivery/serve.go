@@ -30,32 +30,20 @@ func (s *Service) ServeFile(w http.ResponseWriter, r *http.Request, token string
 		s.fail(w, r, errNoLink)
 		return
 	}
-	s.serve(w, r, fileID, func(ctx context.Context, tx store.Tx) (*vend.Grant, error) {
-		g, err := tx.FindGrantByPublicID(ctx, publicID)
-		if vend.ErrorCode(err) == vend.ENOTFOUND {
-			return nil, errNoLink
-		}
-		return g, err
-	})
+	s.serve(w, r, store.AdmissionQuery{PublicID: publicID, FileID: fileID})
 }
 
 // ServeGrant serves a file of grant g. It is also the end of the legacy
 // download.cgi links, which find the grant another way.
 func (s *Service) ServeGrant(w http.ResponseWriter, r *http.Request, g *vend.Grant, fileID int64) {
-	s.serve(w, r, fileID, func(ctx context.Context, tx store.Tx) (*vend.Grant, error) {
-		return tx.FindGrantByID(ctx, g.ID)
-	})
+	s.serve(w, r, store.AdmissionQuery{GrantID: g.ID, FileID: fileID})
 }
 
-// findGrant reads the grant a request is for, inside the admitting transaction, so
-// every request sees the grant as it is now (a refund ends access at once).
-type findGrant func(ctx context.Context, tx store.Tx) (*vend.Grant, error)
-
-func (s *Service) serve(w http.ResponseWriter, r *http.Request, fileID int64, find findGrant) {
+func (s *Service) serve(w http.ResponseWriter, r *http.Request, q store.AdmissionQuery) {
 	ctx := r.Context()
-	a := &vend.Attempt{FileID: fileID, At: s.Now().UTC(), IP: clientIP(r), UserAgent: r.UserAgent(),
+	a := &vend.Attempt{FileID: q.FileID, At: s.Now().UTC(), IP: clientIP(r), UserAgent: r.UserAgent(),
 		Method: r.Method, Range: r.Header.Get("Range")}
-	file, sess, err := s.admit(ctx, find, fileID, a)
+	file, sess, err := s.admit(ctx, q, a)
 	if err != nil {
 		a.Refused, a.Status = vend.ErrorMessage(err), statusOf(err)
 		if a.GrantID != 0 { // attempts on links that lead nowhere have no grant to log them on
@@ -96,50 +84,51 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request, fileID int64, fi
 
 // admit checks the grant and the file and, for a GET, opens or joins the download
 // session that counts it. HEAD gets no session.
-func (s *Service) admit(ctx context.Context, find findGrant, fileID int64, a *vend.Attempt) (*vend.File, *vend.Session, error) {
+func (s *Service) admit(ctx context.Context, q store.AdmissionQuery, a *vend.Attempt) (*vend.File, *vend.Session, error) {
 	now := s.Now()
-	var g *vend.Grant
-	var file *vend.File
-	var sess *vend.Session
-	// Fast path: a read transaction finds an open session (a resume, another
-	// connection of the same download) and needs no write.
+	q.ClientIP, q.IdleSince, q.StartedSince = a.IP, now.Add(-s.cfg.SessionTimeout), now.Add(-s.cfg.SessionMax)
+	// Fast path: one read finds the grant as it is now (a refund ends access at
+	// once), the file, and an open session (a resume, another connection of the
+	// same download) that needs no write.
+	var adm *store.Admission
 	err := s.db.View(ctx, func(tx store.Tx) error {
 		var err error
-		if g, err = find(ctx, tx); err != nil {
-			return err
-		}
-		a.GrantID = g.ID
-		if file, err = findCurrentFile(ctx, tx, g, fileID); err != nil {
-			return err
-		}
-		if err := s.usable(g); err != nil {
-			return err
-		}
-		if a.Method == http.MethodHead {
-			return nil
-		}
-		sess, err = tx.FindOpenSession(ctx, g.ID, file.ID, a.IP, now.Add(-s.cfg.SessionTimeout), now.Add(-s.cfg.SessionMax))
-		if vend.ErrorCode(err) == vend.ENOTFOUND {
-			return nil
-		}
+		adm, err = tx.FindAdmission(ctx, q)
 		return err
 	})
-	if err != nil || sess != nil || a.Method == http.MethodHead {
-		return file, sess, err
+	if vend.ErrorCode(err) == vend.ENOTFOUND {
+		return nil, nil, errNoLink
+	} else if err != nil {
+		return nil, nil, err
+	}
+	g, file := adm.Grant, adm.File
+	a.GrantID = g.ID
+	switch {
+	case file == nil:
+		return nil, nil, errNoFile
+	case s.usable(g) != nil:
+		return nil, nil, s.usable(g)
+	case a.Method == http.MethodHead:
+		return file, nil, nil
+	case adm.SessionID != 0:
+		return file, &vend.Session{ID: adm.SessionID, GrantID: g.ID, FileID: file.ID}, nil
 	}
 	// Slow path: open a session, charging one download, in the single write
 	// transaction, where parallel requests are serialized and re-check everything.
+	var sess *vend.Session
 	err = s.db.Update(ctx, func(tx store.Tx) error {
-		var err error
-		if g, err = tx.FindGrantByID(ctx, g.ID); err != nil {
+		q.PublicID, q.GrantID = "", g.ID
+		adm, err := tx.FindAdmission(ctx, q)
+		if err != nil {
 			return err
 		}
+		g = adm.Grant
 		if err := s.usable(g); err != nil {
 			return err
 		}
-		sess, err = tx.FindOpenSession(ctx, g.ID, file.ID, a.IP, now.Add(-s.cfg.SessionTimeout), now.Add(-s.cfg.SessionMax))
-		if err == nil || vend.ErrorCode(err) != vend.ENOTFOUND {
-			return err
+		if adm.SessionID != 0 {
+			sess = &vend.Session{ID: adm.SessionID, GrantID: g.ID, FileID: file.ID}
+			return nil
 		}
 		if g.DownloadLimit != vend.Unlimited && g.DownloadsUsed >= g.DownloadLimit {
 			return errLimit
@@ -153,6 +142,8 @@ func (s *Service) admit(ctx context.Context, find findGrant, fileID int64, a *ve
 	})
 	return file, sess, err
 }
+
+var errNoFile = vend.Errorf(vend.ENOTFOUND, "This purchase has no such file.")
 
 var errLimit = vend.Errorf(vend.EFORBIDDEN, "You have used all downloads of this purchase. Please contact the seller if you need another one.")
 
@@ -168,18 +159,6 @@ func (s *Service) usable(g *vend.Grant) error {
 	return nil
 }
 
-func findCurrentFile(ctx context.Context, tx store.Tx, g *vend.Grant, fileID int64) (*vend.File, error) {
-	p, err := tx.FindProductByID(ctx, g.ProductID)
-	if err != nil {
-		return nil, err
-	}
-	for _, f := range p.Files {
-		if f.ID == fileID {
-			return f, nil
-		}
-	}
-	return nil, vend.Errorf(vend.ENOTFOUND, "This purchase has no such file.")
-}
 
 func statusOf(err error) int {
 	switch vend.ErrorCode(err) {

@@ -114,6 +114,11 @@ type Downloads interface {
 	// FindOpenSession returns the open session of (grant, file, client) whose last
 	// request was at or after idleSince and which started at or after startedSince.
 	FindOpenSession(ctx context.Context, grantID, fileID int64, clientIP string, idleSince, startedSince time.Time) (*vend.Session, error)
+	// FindAdmission reads, in one query, what serving a file needs: the grant (by
+	// q.PublicID, or by q.GrantID when PublicID is empty), the file q.FileID if it is
+	// a current file of the grant's product (else File is nil), and the id of the
+	// open session of (grant, file, client) as FindOpenSession defines it (0: none).
+	FindAdmission(ctx context.Context, q AdmissionQuery) (*Admission, error)
 	CreateSession(ctx context.Context, s *vend.Session) error
 	// RecordProgress adds bytes to a session, moves its last request time forward and
 	// marks it completed once it delivered the whole file.
@@ -129,6 +134,23 @@ type Downloads interface {
 	FindSessionsByGrant(ctx context.Context, grantID int64) ([]*vend.Session, error)
 	// CompletedDownloads counts completed download sessions per product id.
 	CompletedDownloads(ctx context.Context) (map[string]int, error)
+}
+
+// AdmissionQuery names a grant, a file and a client for FindAdmission.
+type AdmissionQuery struct {
+	PublicID     string
+	GrantID      int64
+	FileID       int64
+	ClientIP     string
+	IdleSince    time.Time
+	StartedSince time.Time
+}
+
+// Admission is what FindAdmission found.
+type Admission struct {
+	Grant     *vend.Grant
+	File      *vend.File
+	SessionID int64
 }
 
 // AttemptFilter selects attempts, newest first.

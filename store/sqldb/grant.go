@@ -25,7 +25,7 @@ func scanGrant(row interface{ Scan(...any) error }) (*vend.Grant, error) {
 
 func (tx *Tx) CreateGrant(ctx context.Context, g *vend.Grant) error {
 	g.CreatedAt, g.UpdatedAt = tx.now, tx.now
-	err := tx.tx.QueryRowContext(ctx, `
+	err := tx.queryRow(ctx, `
 		INSERT INTO grants (item_id, order_id, product_id, public_id, state, reason, download_limit, downloads_used, expires_at, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
 		g.ItemID, g.OrderID, g.ProductID, g.PublicID, g.State, g.Reason, g.DownloadLimit, g.DownloadsUsed, ms(g.ExpiresAt),
@@ -38,14 +38,14 @@ func (tx *Tx) CreateGrant(ctx context.Context, g *vend.Grant) error {
 
 func (tx *Tx) UpdateGrant(ctx context.Context, g *vend.Grant) error {
 	g.UpdatedAt = tx.now
-	res, err := tx.tx.ExecContext(ctx, `
+	res, err := tx.exec(ctx, `
 		UPDATE grants SET state = $1, reason = $2, download_limit = $3, downloads_used = $4, expires_at = $5, updated_at = $6 WHERE id = $7`,
 		g.State, g.Reason, g.DownloadLimit, g.DownloadsUsed, ms(g.ExpiresAt), ms(g.UpdatedAt), g.ID)
 	return updated(res, err, "grant", g.ID)
 }
 
 func (tx *Tx) FindGrantByID(ctx context.Context, id int64) (*vend.Grant, error) {
-	g, err := scanGrant(tx.tx.QueryRowContext(ctx, `SELECT `+grantColumns+` FROM grants WHERE id = $1`, id))
+	g, err := scanGrant(tx.queryRow(ctx, `SELECT `+grantColumns+` FROM grants WHERE id = $1`, id))
 	if err != nil {
 		return nil, notFound(err, "grant", id)
 	}
@@ -53,7 +53,7 @@ func (tx *Tx) FindGrantByID(ctx context.Context, id int64) (*vend.Grant, error) 
 }
 
 func (tx *Tx) FindGrantByPublicID(ctx context.Context, publicID string) (*vend.Grant, error) {
-	g, err := scanGrant(tx.tx.QueryRowContext(ctx, `SELECT `+grantColumns+` FROM grants WHERE public_id = $1`, publicID))
+	g, err := scanGrant(tx.queryRow(ctx, `SELECT `+grantColumns+` FROM grants WHERE public_id = $1`, publicID))
 	if err != nil {
 		return nil, notFound(err, "download", "link")
 	}
@@ -61,7 +61,7 @@ func (tx *Tx) FindGrantByPublicID(ctx context.Context, publicID string) (*vend.G
 }
 
 func (tx *Tx) FindGrantsByOrder(ctx context.Context, orderID int64) ([]*vend.Grant, error) {
-	rows, err := tx.tx.QueryContext(ctx, `SELECT `+grantColumns+` FROM grants WHERE order_id = $1 ORDER BY id`, orderID)
+	rows, err := tx.query(ctx, `SELECT `+grantColumns+` FROM grants WHERE order_id = $1 ORDER BY id`, orderID)
 	if err != nil {
 		return nil, fmt.Errorf("find grants of order %d: %w", orderID, err)
 	}
@@ -78,7 +78,7 @@ func (tx *Tx) FindGrantsByOrder(ctx context.Context, orderID int64) ([]*vend.Gra
 }
 
 func (tx *Tx) AddDownloadsUsed(ctx context.Context, grantID int64, delta int) error {
-	res, err := tx.tx.ExecContext(ctx, `UPDATE grants SET downloads_used = CASE WHEN downloads_used + $1 < 0 THEN 0 ELSE downloads_used + $1 END, updated_at = $2 WHERE id = $3`,
+	res, err := tx.exec(ctx, `UPDATE grants SET downloads_used = CASE WHEN downloads_used + $1 < 0 THEN 0 ELSE downloads_used + $1 END, updated_at = $2 WHERE id = $3`,
 		delta, ms(tx.now), grantID)
 	return updated(res, err, "grant", grantID)
 }
@@ -98,8 +98,45 @@ func scanSession(row interface{ Scan(...any) error }) (*vend.Session, error) {
 	return &s, nil
 }
 
+// The admission query: one statement on the hot path of every download request.
+const admissionSelect = `
+	SELECT g.id, g.item_id, g.order_id, g.product_id, g.public_id, g.state, g.reason, g.download_limit,
+		g.downloads_used, g.expires_at, g.created_at, g.updated_at,
+		f.id, f.name, f.blob_key, f.size, f.sha256, f.created_at,
+		(SELECT s.id FROM download_sessions s
+		 WHERE s.grant_id = g.id AND s.file_id = $2 AND s.client_ip = $3 AND NOT s.closed
+		   AND s.last_seen >= $4 AND s.started_at >= $5
+		 ORDER BY s.id DESC LIMIT 1)
+	FROM grants g
+	LEFT JOIN files f ON f.id = $2 AND f.product_id = g.product_id AND f.current`
+
+func (tx *Tx) FindAdmission(ctx context.Context, q store.AdmissionQuery) (*store.Admission, error) {
+	query, key := admissionSelect+` WHERE g.public_id = $1`, any(q.PublicID)
+	if q.PublicID == "" {
+		query, key = admissionSelect+` WHERE g.id = $1`, q.GrantID
+	}
+	var g vend.Grant
+	var expires, created, updated int64
+	var fileID, fileSize, fileCreated, session sql.NullInt64
+	var fileName, fileKey, fileSHA sql.NullString
+	err := tx.queryRow(ctx, query, key, q.FileID, q.ClientIP, ms(q.IdleSince), ms(q.StartedSince)).Scan(
+		&g.ID, &g.ItemID, &g.OrderID, &g.ProductID, &g.PublicID, &g.State, &g.Reason, &g.DownloadLimit,
+		&g.DownloadsUsed, &expires, &created, &updated,
+		&fileID, &fileName, &fileKey, &fileSize, &fileSHA, &fileCreated, &session)
+	if err != nil {
+		return nil, notFound(err, "download", "link")
+	}
+	g.ExpiresAt, g.CreatedAt, g.UpdatedAt = fromMS(expires), fromMS(created), fromMS(updated)
+	a := &store.Admission{Grant: &g, SessionID: session.Int64}
+	if fileID.Valid {
+		a.File = &vend.File{ID: fileID.Int64, ProductID: g.ProductID, Name: fileName.String, Key: fileKey.String,
+			Size: fileSize.Int64, SHA256: fileSHA.String, CreatedAt: fromMS(fileCreated.Int64)}
+	}
+	return a, nil
+}
+
 func (tx *Tx) FindOpenSession(ctx context.Context, grantID, fileID int64, clientIP string, idleSince, startedSince time.Time) (*vend.Session, error) {
-	s, err := scanSession(tx.tx.QueryRowContext(ctx, `
+	s, err := scanSession(tx.queryRow(ctx, `
 		SELECT `+sessionColumns+` FROM download_sessions
 		WHERE grant_id = $1 AND file_id = $2 AND client_ip = $3 AND NOT closed AND last_seen >= $4 AND started_at >= $5
 		ORDER BY id DESC LIMIT 1`, grantID, fileID, clientIP, ms(idleSince), ms(startedSince)))
@@ -111,7 +148,7 @@ func (tx *Tx) FindOpenSession(ctx context.Context, grantID, fileID int64, client
 
 func (tx *Tx) CreateSession(ctx context.Context, s *vend.Session) error {
 	s.StartedAt, s.LastSeen = tx.now, tx.now
-	err := tx.tx.QueryRowContext(ctx, `
+	err := tx.queryRow(ctx, `
 		INSERT INTO download_sessions (grant_id, file_id, product_id, client_ip, started_at, last_seen, size, bytes_sent, charged, completed, closed, given_back)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
 		s.GrantID, s.FileID, s.ProductID, s.ClientIP, ms(s.StartedAt), ms(s.LastSeen), s.Size, s.BytesSent, s.Charged,
@@ -123,7 +160,7 @@ func (tx *Tx) CreateSession(ctx context.Context, s *vend.Session) error {
 }
 
 func (tx *Tx) RecordProgress(ctx context.Context, sessionID int64, bytes int64, at time.Time) error {
-	res, err := tx.tx.ExecContext(ctx, `
+	res, err := tx.exec(ctx, `
 		UPDATE download_sessions SET bytes_sent = bytes_sent + $1,
 			last_seen = CASE WHEN last_seen < $2 THEN $2 ELSE last_seen END,
 			completed = (completed OR bytes_sent + $1 >= size)
@@ -132,9 +169,9 @@ func (tx *Tx) RecordProgress(ctx context.Context, sessionID int64, bytes int64, 
 }
 
 func (tx *Tx) FindStaleSessions(ctx context.Context, idleBefore, startedBefore time.Time, n int) ([]*vend.Session, error) {
-	rows, err := tx.tx.QueryContext(ctx, fmt.Sprintf(`
+	rows, err := tx.query(ctx, `
 		SELECT `+sessionColumns+` FROM download_sessions
-		WHERE NOT closed AND (last_seen < $1 OR started_at < $2) ORDER BY id LIMIT %d`, limit(n, 100)), ms(idleBefore), ms(startedBefore))
+		WHERE NOT closed AND (last_seen < $1 OR started_at < $2) ORDER BY id LIMIT $3`, ms(idleBefore), ms(startedBefore), limit(n, 100))
 	if err != nil {
 		return nil, fmt.Errorf("find stale sessions: %w", err)
 	}
@@ -155,13 +192,13 @@ func collectSessions(rows *sql.Rows) ([]*vend.Session, error) {
 }
 
 func (tx *Tx) CloseSession(ctx context.Context, id int64, givenBack bool) error {
-	res, err := tx.tx.ExecContext(ctx, `UPDATE download_sessions SET closed = $1, given_back = $2 WHERE id = $3`, true, givenBack, id)
+	res, err := tx.exec(ctx, `UPDATE download_sessions SET closed = $1, given_back = $2 WHERE id = $3`, true, givenBack, id)
 	return updated(res, err, "download session", id)
 }
 
 func (tx *Tx) GivenBackBytes(ctx context.Context, grantID, fileID int64) (int64, error) {
 	var n int64
-	err := tx.tx.QueryRowContext(ctx, `
+	err := tx.queryRow(ctx, `
 		SELECT COALESCE(SUM(bytes_sent), 0) FROM download_sessions WHERE grant_id = $1 AND file_id = $2 AND given_back`,
 		grantID, fileID).Scan(&n)
 	if err != nil {
@@ -171,7 +208,7 @@ func (tx *Tx) GivenBackBytes(ctx context.Context, grantID, fileID int64) (int64,
 }
 
 func (tx *Tx) FindSessionsByGrant(ctx context.Context, grantID int64) ([]*vend.Session, error) {
-	rows, err := tx.tx.QueryContext(ctx, `SELECT `+sessionColumns+` FROM download_sessions WHERE grant_id = $1 ORDER BY id`, grantID)
+	rows, err := tx.query(ctx, `SELECT `+sessionColumns+` FROM download_sessions WHERE grant_id = $1 ORDER BY id`, grantID)
 	if err != nil {
 		return nil, fmt.Errorf("find sessions of grant %d: %w", grantID, err)
 	}
@@ -179,7 +216,7 @@ func (tx *Tx) FindSessionsByGrant(ctx context.Context, grantID int64) ([]*vend.S
 }
 
 func (tx *Tx) CreateAttempt(ctx context.Context, a *vend.Attempt) error {
-	err := tx.tx.QueryRowContext(ctx, `
+	err := tx.queryRow(ctx, `
 		INSERT INTO attempts (grant_id, file_id, session_id, at, ip, user_agent, method, range_header, status, bytes_sent, counted, refused)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
 		a.GrantID, a.FileID, nullID(a.SessionID), ms(a.At), a.IP, a.UserAgent, a.Method, a.Range, a.Status, a.BytesSent,
@@ -202,8 +239,9 @@ func (tx *Tx) FindAttempts(ctx context.Context, f store.AttemptFilter) ([]*vend.
 		q += ` JOIN grants g ON g.id = a.grant_id WHERE g.order_id = $1`
 		args = append(args, *f.OrderID)
 	}
-	q += fmt.Sprintf(` ORDER BY a.id DESC LIMIT %d`, limit(f.Limit, 100))
-	rows, err := tx.tx.QueryContext(ctx, q, args...)
+	args = append(args, limit(f.Limit, 100))
+	q += fmt.Sprintf(` ORDER BY a.id DESC LIMIT $%d`, len(args))
+	rows, err := tx.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("find attempts: %w", err)
 	}
@@ -224,7 +262,7 @@ func (tx *Tx) FindAttempts(ctx context.Context, f store.AttemptFilter) ([]*vend.
 }
 
 func (tx *Tx) CompletedDownloads(ctx context.Context) (map[string]int, error) {
-	rows, err := tx.tx.QueryContext(ctx, `SELECT product_id, COUNT(*) FROM download_sessions WHERE completed GROUP BY product_id`)
+	rows, err := tx.query(ctx, `SELECT product_id, COUNT(*) FROM download_sessions WHERE completed GROUP BY product_id`)
 	if err != nil {
 		return nil, fmt.Errorf("count completed downloads: %w", err)
 	}

@@ -30,7 +30,7 @@ func (tx *Tx) upsertBuyer(ctx context.Context, b vend.Buyer) (sql.NullInt64, err
 		return sql.NullInt64{}, nil
 	}
 	var id int64
-	err := tx.tx.QueryRowContext(ctx, `
+	err := tx.queryRow(ctx, `
 		INSERT INTO buyers (email, name, created_at, updated_at) VALUES ($1, $2, $3, $3)
 		ON CONFLICT (email) DO UPDATE SET name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE buyers.name END,
 			updated_at = excluded.updated_at
@@ -47,7 +47,7 @@ func (tx *Tx) CreateOrder(ctx context.Context, o *vend.Order) error {
 		return err
 	}
 	o.CreatedAt, o.UpdatedAt = tx.now, tx.now
-	err = tx.tx.QueryRowContext(ctx, `
+	err = tx.queryRow(ctx, `
 		INSERT INTO orders (provider, ref, custom, buyer_id, buyer_email, buyer_name, currency, total, status, status_reason, review, test, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id`,
 		o.Provider, o.Ref, o.Custom, buyerID, o.Buyer.Email, o.Buyer.Name, o.Currency, o.Total, o.Status, o.StatusReason,
@@ -60,7 +60,7 @@ func (tx *Tx) CreateOrder(ctx context.Context, o *vend.Order) error {
 
 func (tx *Tx) UpdateOrder(ctx context.Context, o *vend.Order) error {
 	o.UpdatedAt = tx.now
-	res, err := tx.tx.ExecContext(ctx, `
+	res, err := tx.exec(ctx, `
 		UPDATE orders SET custom = $1, buyer_email = $2, buyer_name = $3, currency = $4, total = $5, status = $6,
 			status_reason = $7, review = $8, test = $9, updated_at = $10 WHERE id = $11`,
 		o.Custom, o.Buyer.Email, o.Buyer.Name, o.Currency, o.Total, o.Status, o.StatusReason, o.Review, o.Test, ms(o.UpdatedAt), o.ID)
@@ -68,7 +68,7 @@ func (tx *Tx) UpdateOrder(ctx context.Context, o *vend.Order) error {
 }
 
 func (tx *Tx) FindOrderByID(ctx context.Context, id int64) (*vend.Order, error) {
-	o, err := scanOrder(tx.tx.QueryRowContext(ctx, `SELECT `+orderColumns+` FROM orders WHERE id = $1`, id))
+	o, err := scanOrder(tx.queryRow(ctx, `SELECT `+orderColumns+` FROM orders WHERE id = $1`, id))
 	if err != nil {
 		return nil, notFound(err, "order", id)
 	}
@@ -76,7 +76,7 @@ func (tx *Tx) FindOrderByID(ctx context.Context, id int64) (*vend.Order, error) 
 }
 
 func (tx *Tx) FindOrderByRef(ctx context.Context, provider, ref string) (*vend.Order, error) {
-	o, err := scanOrder(tx.tx.QueryRowContext(ctx, `SELECT `+orderColumns+` FROM orders WHERE provider = $1 AND ref = $2`, provider, ref))
+	o, err := scanOrder(tx.queryRow(ctx, `SELECT `+orderColumns+` FROM orders WHERE provider = $1 AND ref = $2`, provider, ref))
 	if err != nil {
 		return nil, notFound(err, "order", ref)
 	}
@@ -98,8 +98,9 @@ func (tx *Tx) FindOrders(ctx context.Context, f store.OrderFilter) ([]*vend.Orde
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
-	q += fmt.Sprintf(` ORDER BY id DESC LIMIT %d`, limit(f.Limit, 100))
-	rows, err := tx.tx.QueryContext(ctx, q, args...)
+	args = append(args, limit(f.Limit, 100))
+	q += fmt.Sprintf(` ORDER BY id DESC LIMIT $%d`, len(args))
+	rows, err := tx.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("find orders: %w", err)
 	}
@@ -116,7 +117,7 @@ func (tx *Tx) FindOrders(ctx context.Context, f store.OrderFilter) ([]*vend.Orde
 }
 
 func (tx *Tx) CreateItem(ctx context.Context, it *vend.Item) error {
-	err := tx.tx.QueryRowContext(ctx, `
+	err := tx.queryRow(ctx, `
 		INSERT INTO items (order_id, product_id, name, quantity, amount) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
 		it.OrderID, it.ProductID, it.Name, it.Quantity, it.Amount).Scan(&it.ID)
 	if err != nil {
@@ -126,7 +127,7 @@ func (tx *Tx) CreateItem(ctx context.Context, it *vend.Item) error {
 }
 
 func (tx *Tx) FindItems(ctx context.Context, orderID int64) ([]*vend.Item, error) {
-	rows, err := tx.tx.QueryContext(ctx, `SELECT id, order_id, product_id, name, quantity, amount FROM items WHERE order_id = $1 ORDER BY id`, orderID)
+	rows, err := tx.query(ctx, `SELECT id, order_id, product_id, name, quantity, amount FROM items WHERE order_id = $1 ORDER BY id`, orderID)
 	if err != nil {
 		return nil, fmt.Errorf("find items of order %d: %w", orderID, err)
 	}
@@ -160,7 +161,7 @@ func scanTxn(row interface{ Scan(...any) error }) (*vend.Transaction, error) {
 }
 
 func (tx *Tx) FindTransaction(ctx context.Context, provider, txnID string) (*vend.Transaction, error) {
-	t, err := scanTxn(tx.tx.QueryRowContext(ctx, `SELECT `+txnColumns+` FROM transactions WHERE provider = $1 AND txn_id = $2`, provider, txnID))
+	t, err := scanTxn(tx.queryRow(ctx, `SELECT `+txnColumns+` FROM transactions WHERE provider = $1 AND txn_id = $2`, provider, txnID))
 	if err != nil {
 		return nil, notFound(err, "transaction", txnID)
 	}
@@ -169,7 +170,7 @@ func (tx *Tx) FindTransaction(ctx context.Context, provider, txnID string) (*ven
 
 func (tx *Tx) CreateTransaction(ctx context.Context, t *vend.Transaction) error {
 	t.CreatedAt, t.UpdatedAt = tx.now, tx.now
-	err := tx.tx.QueryRowContext(ctx, `
+	err := tx.queryRow(ctx, `
 		INSERT INTO transactions (order_id, provider, txn_id, parent_txn_id, kind, status, raw_status, reason, amount, currency, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
 		nullID(t.OrderID), t.Provider, t.TxnID, t.ParentTxnID, t.Kind, t.Status, t.RawStatus, t.Reason, t.Amount, t.Currency,
@@ -182,14 +183,14 @@ func (tx *Tx) CreateTransaction(ctx context.Context, t *vend.Transaction) error 
 
 func (tx *Tx) UpdateTransaction(ctx context.Context, t *vend.Transaction) error {
 	t.UpdatedAt = tx.now
-	res, err := tx.tx.ExecContext(ctx, `
+	res, err := tx.exec(ctx, `
 		UPDATE transactions SET order_id = $1, status = $2, raw_status = $3, reason = $4, amount = $5, updated_at = $6 WHERE id = $7`,
 		nullID(t.OrderID), t.Status, t.RawStatus, t.Reason, t.Amount, ms(t.UpdatedAt), t.ID)
 	return updated(res, err, "transaction", t.ID)
 }
 
 func (tx *Tx) FindTransactionsByOrder(ctx context.Context, orderID int64) ([]*vend.Transaction, error) {
-	rows, err := tx.tx.QueryContext(ctx, `SELECT `+txnColumns+` FROM transactions WHERE order_id = $1 ORDER BY id`, orderID)
+	rows, err := tx.query(ctx, `SELECT `+txnColumns+` FROM transactions WHERE order_id = $1 ORDER BY id`, orderID)
 	if err != nil {
 		return nil, fmt.Errorf("find transactions of order %d: %w", orderID, err)
 	}
@@ -206,7 +207,7 @@ func (tx *Tx) FindTransactionsByOrder(ctx context.Context, orderID int64) ([]*ve
 }
 
 func (tx *Tx) AdoptTransactions(ctx context.Context, provider, parentTxnID string, orderID int64) (int, error) {
-	res, err := tx.tx.ExecContext(ctx, `
+	res, err := tx.exec(ctx, `
 		UPDATE transactions SET order_id = $1, updated_at = $2
 		WHERE provider = $3 AND parent_txn_id = $4 AND order_id IS NULL`, orderID, ms(tx.now), provider, parentTxnID)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -20,15 +21,100 @@ import (
 
 // Tx wraps a *sql.Tx. Its Now is fixed when it begins.
 type Tx struct {
-	tx  *sql.Tx
-	now time.Time
+	tx    *sql.Tx
+	now   time.Time
+	stmts *Stmts
 }
 
 var _ store.Tx = (*Tx)(nil)
 
-// NewTx wraps tx; now is the transaction's time.
-func NewTx(tx *sql.Tx, now time.Time) *Tx {
-	return &Tx{tx: tx, now: now.UTC().Truncate(time.Millisecond)}
+// NewTx wraps tx; now is the transaction's time. stmts, if not nil, must belong
+// to the *sql.DB that began tx.
+func NewTx(tx *sql.Tx, now time.Time, stmts *Stmts) *Tx {
+	return &Tx{tx: tx, now: now.UTC().Truncate(time.Millisecond), stmts: stmts}
+}
+
+// Stmts caches the prepared statements of one *sql.DB. For SQLite, parsing a
+// statement costs more than running a point query on it; database/sql keeps each
+// statement prepared once per connection, and a transaction reuses it. The set of
+// statement texts is fixed (limits are parameters), so the cache stays small.
+//
+// A statement is prepared after the transaction that first wanted it has ended:
+// preparing needs a connection, and SQLite's write pool has exactly one, which
+// that transaction holds.
+type Stmts struct {
+	db     *sql.DB
+	m      sync.Map // query text → *sql.Stmt
+	wanted sync.Map // query text → struct{}: to prepare once a connection is free
+}
+
+// NewStmts returns an empty cache for db.
+func NewStmts(db *sql.DB) *Stmts { return &Stmts{db: db} }
+
+// Prepare prepares the statements transactions asked for. Call it after a
+// transaction on the cache's database has ended.
+func (c *Stmts) Prepare(ctx context.Context) {
+	if c == nil {
+		return
+	}
+	c.wanted.Range(func(k, _ any) bool {
+		c.wanted.Delete(k)
+		query := k.(string)
+		if _, ok := c.m.Load(query); ok {
+			return true
+		}
+		st, err := c.db.PrepareContext(ctx, query)
+		if err != nil {
+			return true // the query itself reports the error when it runs
+		}
+		if _, loaded := c.m.LoadOrStore(query, st); loaded {
+			st.Close()
+		}
+		return true
+	})
+}
+
+// Close closes every cached statement.
+func (c *Stmts) Close() {
+	c.m.Range(func(_, v any) bool {
+		v.(*sql.Stmt).Close()
+		return true
+	})
+}
+
+// stmt returns the transaction's handle of the cached statement for query, or nil
+// (the caller then runs the query unprepared) if it is not prepared yet.
+func (tx *Tx) stmt(ctx context.Context, query string) *sql.Stmt {
+	if tx.stmts == nil {
+		return nil
+	}
+	v, ok := tx.stmts.m.Load(query)
+	if !ok {
+		tx.stmts.wanted.Store(query, struct{}{})
+		return nil
+	}
+	return tx.tx.StmtContext(ctx, v.(*sql.Stmt))
+}
+
+func (tx *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := tx.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return tx.tx.QueryContext(ctx, query, args...)
+}
+
+func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := tx.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return tx.tx.QueryRowContext(ctx, query, args...)
+}
+
+func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := tx.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return tx.tx.ExecContext(ctx, query, args...)
 }
 
 // Now returns the time fixed at the start of the transaction.
@@ -80,7 +166,7 @@ func scanProduct(row interface{ Scan(...any) error }) (*vend.Product, error) {
 }
 
 func (tx *Tx) FindProductByID(ctx context.Context, id string) (*vend.Product, error) {
-	p, err := scanProduct(tx.tx.QueryRowContext(ctx, `SELECT `+productColumns+` FROM products WHERE id = $1`, id))
+	p, err := scanProduct(tx.queryRow(ctx, `SELECT `+productColumns+` FROM products WHERE id = $1`, id))
 	if err != nil {
 		return nil, notFound(err, "product", id)
 	}
@@ -91,7 +177,7 @@ func (tx *Tx) FindProductByID(ctx context.Context, id string) (*vend.Product, er
 }
 
 func (tx *Tx) FindProducts(ctx context.Context) ([]*vend.Product, error) {
-	rows, err := tx.tx.QueryContext(ctx, `SELECT `+productColumns+` FROM products ORDER BY id`)
+	rows, err := tx.query(ctx, `SELECT `+productColumns+` FROM products ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("find products: %w", err)
 	}
@@ -120,7 +206,7 @@ func (tx *Tx) SaveProduct(ctx context.Context, p *vend.Product) error {
 		p.CreatedAt = tx.now
 	}
 	p.UpdatedAt = tx.now
-	_, err := tx.tx.ExecContext(ctx, `
+	_, err := tx.exec(ctx, `
 		INSERT INTO products (`+productColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 		ON CONFLICT (id) DO UPDATE SET name = excluded.name, price = excluded.price,
 			currency = excluded.currency, download_limit = excluded.download_limit,
@@ -145,7 +231,7 @@ func scanFile(row interface{ Scan(...any) error }) (*vend.File, error) {
 }
 
 func (tx *Tx) findFiles(ctx context.Context, productID string) ([]*vend.File, error) {
-	rows, err := tx.tx.QueryContext(ctx, `SELECT `+fileColumns+` FROM files WHERE product_id = $1 AND current ORDER BY position, id`, productID)
+	rows, err := tx.query(ctx, `SELECT `+fileColumns+` FROM files WHERE product_id = $1 AND current ORDER BY position, id`, productID)
 	if err != nil {
 		return nil, fmt.Errorf("find files of %s: %w", productID, err)
 	}
@@ -179,13 +265,13 @@ func (tx *Tx) SetFiles(ctx context.Context, productID string, files []*vend.File
 		if match != nil {
 			keep[match.ID] = true
 			*f = *match
-			if _, err := tx.tx.ExecContext(ctx, `UPDATE files SET position = $1 WHERE id = $2`, pos, f.ID); err != nil {
+			if _, err := tx.exec(ctx, `UPDATE files SET position = $1 WHERE id = $2`, pos, f.ID); err != nil {
 				return fmt.Errorf("reorder file %d: %w", f.ID, err)
 			}
 			continue
 		}
 		f.CreatedAt = tx.now
-		err := tx.tx.QueryRowContext(ctx, `
+		err := tx.queryRow(ctx, `
 			INSERT INTO files (product_id, name, blob_key, size, sha256, position, current, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
 			productID, f.Name, f.Key, f.Size, f.SHA256, pos, true, ms(f.CreatedAt)).Scan(&f.ID)
@@ -196,7 +282,7 @@ func (tx *Tx) SetFiles(ctx context.Context, productID string, files []*vend.File
 	}
 	for _, c := range current {
 		if !keep[c.ID] {
-			if _, err := tx.tx.ExecContext(ctx, `UPDATE files SET current = $1 WHERE id = $2`, false, c.ID); err != nil {
+			if _, err := tx.exec(ctx, `UPDATE files SET current = $1 WHERE id = $2`, false, c.ID); err != nil {
 				return fmt.Errorf("retire file %d: %w", c.ID, err)
 			}
 		}
@@ -205,7 +291,7 @@ func (tx *Tx) SetFiles(ctx context.Context, productID string, files []*vend.File
 }
 
 func (tx *Tx) FindFileByID(ctx context.Context, id int64) (*vend.File, error) {
-	f, err := scanFile(tx.tx.QueryRowContext(ctx, `SELECT `+fileColumns+` FROM files WHERE id = $1`, id))
+	f, err := scanFile(tx.queryRow(ctx, `SELECT `+fileColumns+` FROM files WHERE id = $1`, id))
 	if err != nil {
 		return nil, notFound(err, "file", id)
 	}
@@ -338,7 +424,7 @@ func (tx *Tx) CreateNotification(ctx context.Context, n *vend.Notification) erro
 	if body == nil {
 		body = []byte{}
 	}
-	err = tx.tx.QueryRowContext(ctx, `
+	err = tx.queryRow(ctx, `
 		INSERT INTO notifications (provider, received_at, remote_addr, headers, body, verdict, reason, changes, idem_key, order_id)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
 		n.Provider, ms(n.ReceivedAt), n.RemoteAddr, headers, body, n.Verdict, n.Reason, n.Changes, n.Key, nullID(n.OrderID)).Scan(&n.ID)
@@ -349,14 +435,14 @@ func (tx *Tx) CreateNotification(ctx context.Context, n *vend.Notification) erro
 }
 
 func (tx *Tx) UpdateNotification(ctx context.Context, n *vend.Notification) error {
-	res, err := tx.tx.ExecContext(ctx, `
+	res, err := tx.exec(ctx, `
 		UPDATE notifications SET verdict = $1, reason = $2, changes = $3, idem_key = $4, order_id = $5 WHERE id = $6`,
 		n.Verdict, n.Reason, n.Changes, n.Key, nullID(n.OrderID), n.ID)
 	return updated(res, err, "notification", n.ID)
 }
 
 func (tx *Tx) FindNotificationByID(ctx context.Context, id int64) (*vend.Notification, error) {
-	n, err := scanNotification(tx.tx.QueryRowContext(ctx, `SELECT `+notificationColumns+` FROM notifications WHERE id = $1`, id))
+	n, err := scanNotification(tx.queryRow(ctx, `SELECT `+notificationColumns+` FROM notifications WHERE id = $1`, id))
 	if err != nil {
 		return nil, notFound(err, "notification", id)
 	}
@@ -369,8 +455,9 @@ func (tx *Tx) FindNotifications(ctx context.Context, f store.NotificationFilter)
 		q += ` WHERE order_id = $1`
 		args = append(args, *f.OrderID)
 	}
-	q += fmt.Sprintf(` ORDER BY id DESC LIMIT %d`, limit(f.Limit, 100))
-	rows, err := tx.tx.QueryContext(ctx, q, args...)
+	args = append(args, limit(f.Limit, 100))
+	q += fmt.Sprintf(` ORDER BY id DESC LIMIT $%d`, len(args))
+	rows, err := tx.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("find notifications: %w", err)
 	}
@@ -387,7 +474,7 @@ func (tx *Tx) FindNotifications(ctx context.Context, f store.NotificationFilter)
 }
 
 func (tx *Tx) ClaimKey(ctx context.Context, provider, key string, notificationID int64) (bool, error) {
-	res, err := tx.tx.ExecContext(ctx, `
+	res, err := tx.exec(ctx, `
 		INSERT INTO applied_keys (provider, idem_key, notification_id, applied_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (provider, idem_key) DO NOTHING`, provider, key, notificationID, ms(tx.now))
 	if err != nil {

@@ -29,8 +29,10 @@ type DB struct {
 	Path string
 	Now  func() time.Time
 
-	write *sql.DB
-	read  *sql.DB
+	write      *sql.DB
+	read       *sql.DB
+	writeStmts *sqldb.Stmts
+	readStmts  *sqldb.Stmts
 }
 
 var _ store.DB = (*DB)(nil)
@@ -64,6 +66,7 @@ func (db *DB) Open(ctx context.Context) error {
 	if db.write, err = sql.Open("sqlite", dsn(db.Path, false)); err != nil {
 		return fmt.Errorf("sqlite: open %s: %w", db.Path, err)
 	}
+	db.writeStmts = sqldb.NewStmts(db.write)
 	db.write.SetMaxOpenConns(1)
 	db.write.SetConnMaxIdleTime(0)
 	db.write.SetConnMaxLifetime(0)
@@ -76,6 +79,7 @@ func (db *DB) Open(ctx context.Context) error {
 	if db.read, err = sql.Open("sqlite", dsn(db.Path, true)); err != nil {
 		return fmt.Errorf("sqlite: open %s for reading: %w", db.Path, err)
 	}
+	db.readStmts = sqldb.NewStmts(db.read)
 	db.read.SetMaxOpenConns(8)
 	db.read.SetMaxIdleConns(8)
 	return nil
@@ -99,6 +103,11 @@ func (db *DB) migrate(ctx context.Context) error {
 // Close closes both pools.
 func (db *DB) Close() error {
 	var err error
+	for _, c := range []*sqldb.Stmts{db.readStmts, db.writeStmts} {
+		if c != nil {
+			c.Close()
+		}
+	}
 	if db.read != nil {
 		err = db.read.Close()
 	}
@@ -112,15 +121,17 @@ func (db *DB) Close() error {
 
 // Update runs fn in one write transaction (BEGIN IMMEDIATE).
 func (db *DB) Update(ctx context.Context, fn func(tx store.Tx) error) error {
-	return db.run(ctx, db.write, false, fn)
+	return db.run(ctx, db.write, db.writeStmts, false, fn)
 }
 
 // View runs fn in a read-only transaction on the read pool.
 func (db *DB) View(ctx context.Context, fn func(tx store.Tx) error) error {
-	return db.run(ctx, db.read, true, fn)
+	return db.run(ctx, db.read, db.readStmts, true, fn)
 }
 
-func (db *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, fn func(tx store.Tx) error) error {
+func (db *DB) run(ctx context.Context, pool *sql.DB, stmts *sqldb.Stmts, readOnly bool, fn func(tx store.Tx) error) error {
+	// Deferred first, so it runs last: after the transaction freed its connection.
+	defer stmts.Prepare(context.Background())
 	tx, err := pool.BeginTx(ctx, &sql.TxOptions{ReadOnly: readOnly})
 	if err != nil {
 		return fmt.Errorf("sqlite: begin: %w", err)
@@ -128,7 +139,7 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, fn func(tx s
 	// Also when fn panics: net/http recovers a handler's panic, and a transaction
 	// left open would hold the only write connection for good.
 	defer func() { _ = tx.Rollback() }() // a no-op after Commit
-	if err := fn(sqldb.NewTx(tx, db.Now())); err != nil {
+	if err := fn(sqldb.NewTx(tx, db.Now(), stmts)); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
