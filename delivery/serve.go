@@ -159,7 +159,6 @@ func (s *Service) usable(g *vend.Grant) error {
 	return nil
 }
 
-
 func statusOf(err error) int {
 	switch vend.ErrorCode(err) {
 	case vend.ENOTFOUND:
