@@ -71,6 +71,50 @@ func testSessions(t *testing.T, open Opener) {
 				t.Errorf("got %+v, want %+v", got, s)
 			}
 		},
+		"FindAdmission reads grant, current file and open session in one": func(t *testing.T, db store.DB) {
+			f := mustFixture(t, db, "p")
+			other := mustFixture(t, db, "q")
+			s := createSession(t, db, f, "192.0.2.1")
+			wide := s.StartedAt.Add(-time.Hour)
+			find := func(q store.AdmissionQuery) (*store.Admission, error) {
+				var a *store.Admission
+				var err error
+				view(t, db, func(tx store.Tx) error { a, err = tx.FindAdmission(ctx, q); return nil })
+				return a, err
+			}
+			q := store.AdmissionQuery{PublicID: f.Grant.PublicID, FileID: f.File.ID, ClientIP: "192.0.2.1", IdleSince: wide, StartedSince: wide}
+			a, err := find(q)
+			if err != nil || a.Grant.ID != f.Grant.ID || a.File == nil || a.File.ID != f.File.ID || a.File.Key != f.File.Key ||
+				a.File.SHA256 != f.File.SHA256 || a.File.Size != f.File.Size || a.SessionID != s.ID {
+				t.Fatalf("by public id: got %+v, %v", a, err)
+			}
+			byID := q
+			byID.PublicID, byID.GrantID = "", f.Grant.ID
+			if a, err := find(byID); err != nil || a.Grant.ID != f.Grant.ID || a.SessionID != s.ID {
+				t.Errorf("by grant id: got %+v, %v", a, err)
+			}
+			otherClient := q
+			otherClient.ClientIP = "192.0.2.9"
+			if a, err := find(otherClient); err != nil || a.SessionID != 0 || a.File == nil {
+				t.Errorf("another client: got %+v, %v; want the file and no session", a, err)
+			}
+			foreign := q
+			foreign.FileID = other.File.ID
+			if a, err := find(foreign); err != nil || a.File != nil {
+				t.Errorf("another product's file: got %+v, %v; want no file", a, err)
+			}
+			// A retired file is no longer served.
+			update(t, db, func(tx store.Tx) error {
+				return tx.SetFiles(ctx, f.Product.ID, []*vend.File{{Name: "new.pdf", Key: "k2", Size: 1, SHA256: sha("new")}})
+			})
+			if a, err := find(q); err != nil || a.File != nil {
+				t.Errorf("retired file: got %+v, %v; want no file", a, err)
+			}
+			missing := q
+			missing.PublicID = "nope"
+			_, err = find(missing)
+			wantNotFound(t, "unknown public id", err)
+		},
 		"FindOpenSession honours client, file, idle and start bounds and closed": func(t *testing.T, db store.DB) {
 			f := mustFixture(t, db, "p")
 			s := createSession(t, db, f, "192.0.2.1")
