@@ -71,8 +71,7 @@ func OrderStanding(total Amount, txns []*Transaction) Standing {
 }
 
 // rank orders payment statuses so the furthest one wins whatever the arrival order:
-// a late Pending never undoes a Completed, and a Completed after a failure (which
-// PayPal does not send) is taken at its word.
+// a late Pending never undoes a Completed or a failure.
 func rank(s TxnStatus) int {
 	switch s {
 	case TxnCompleted:

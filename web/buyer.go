@@ -163,7 +163,10 @@ func (s *Server) handleReturn(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "message", s.returnMessage(o, grants))
+	// Links only for a return that names PayPal's transaction id: a button's custom
+	// value is the same for every buyer and readable in the page source, so it
+	// must not open anyone's downloads.
+	s.render(w, r, http.StatusOK, "message", s.returnMessage(o, grants, txn != ""))
 }
 
 func firstOf(vals ...string) string {
@@ -194,7 +197,7 @@ func findReturnOrder(ctx context.Context, tx store.Tx, txn, custom string) (*ven
 	return orders[0], nil
 }
 
-func (s *Server) returnMessage(o *vend.Order, grants []*vend.Grant) message {
+func (s *Server) returnMessage(o *vend.Order, grants []*vend.Grant, showLinks bool) message {
 	m := message{view: view{Title: "Thank you for your order"}}
 	if o == nil {
 		m.Refresh = 5
@@ -210,7 +213,7 @@ func (s *Server) returnMessage(o *vend.Order, grants []*vend.Grant) message {
 		}
 		m.Paragraphs = []string{"Your payment is pending.", why}
 	case vend.OrderPaid:
-		if s.Now().Sub(o.CreatedAt) > s.ReturnWindow {
+		if !showLinks || s.Now().Sub(o.CreatedAt) > s.ReturnWindow {
 			m.Paragraphs = []string{"Your payment is complete. Please use the download link from your email."}
 			return m
 		}

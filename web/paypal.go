@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"io"
 	"mime"
@@ -52,10 +53,12 @@ func (s *Server) handlePayPalIPN(w http.ResponseWriter, r *http.Request) {
 		s.conclude(w, r, n, vend.VerdictRejected, err.Error(), http.StatusOK)
 		return
 	}
-	res, err := s.Ledger.Apply(ctx, n, ev)
+	// The ledger step runs to its end even if PayPal hung up meanwhile: it is
+	// one short transaction, and a resend then finds it done.
+	res, err := s.Ledger.Apply(context.WithoutCancel(ctx), n, ev)
 	if err != nil {
 		log.Error("ipn not applied; PayPal will resend", "error", err)
-		w.WriteHeader(http.StatusInternalServerError)
+		s.conclude(w, r, n, vend.VerdictError, "not applied: internal error; the resend applies it", http.StatusInternalServerError)
 		return
 	}
 	switch res.Verdict {
@@ -98,8 +101,10 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request, provider string
 	return n, 0
 }
 
+// conclude records the verdict even when the sender has hung up (which is often
+// why verification failed), so no stored message is left looking unexamined.
 func (s *Server) conclude(w http.ResponseWriter, r *http.Request, n *vend.Notification, v vend.Verdict, reason string, status int) {
-	if err := s.Ledger.Conclude(r.Context(), n, v, reason); err != nil {
+	if err := s.Ledger.Conclude(context.WithoutCancel(r.Context()), n, v, reason); err != nil {
 		s.Logger.Error("notification verdict not stored", "notification", n.ID, "error", err)
 		status = http.StatusInternalServerError
 	}

@@ -226,7 +226,7 @@ var buttonTemplate = template.Must(template.New("button").Parse(`<form action="{
   <input type="hidden" name="notify_url" value="{{.NotifyURL}}">
   <input type="hidden" name="return" value="{{.Return}}">
   <input type="hidden" name="cancel_return" value="{{.CancelReturn}}">
-  <input type="hidden" name="rm" value="1">
+  <input type="hidden" name="rm" value="2">
   <button type="submit">Buy now with PayPal</button>
 </form>
 `))

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -33,6 +34,11 @@ type DB struct {
 	read       *sql.DB
 	writeStmts *sqldb.Stmts
 	readStmts  *sqldb.Stmts
+
+	jobs       chan *job     // Updates for the writer goroutine
+	quit       chan struct{} // closed by Close
+	writerDone chan struct{}
+	closeOnce  sync.Once
 }
 
 var _ store.DB = (*DB)(nil)
@@ -80,6 +86,8 @@ func (db *DB) Open(ctx context.Context) error {
 		return fmt.Errorf("sqlite: open %s for reading: %w", db.Path, err)
 	}
 	db.readStmts = sqldb.NewStmts(db.read)
+	db.jobs, db.quit, db.writerDone = make(chan *job), make(chan struct{}), make(chan struct{})
+	go db.writeLoop()
 	db.read.SetMaxOpenConns(8)
 	db.read.SetMaxIdleConns(8)
 	return nil
@@ -102,6 +110,10 @@ func (db *DB) migrate(ctx context.Context) error {
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	if db.quit != nil {
+		db.closeOnce.Do(func() { close(db.quit) })
+		<-db.writerDone
+	}
 	var err error
 	for _, c := range []*sqldb.Stmts{db.readStmts, db.writeStmts} {
 		if c != nil {
@@ -119,27 +131,17 @@ func (db *DB) Close() error {
 	return err
 }
 
-// Update runs fn in one write transaction (BEGIN IMMEDIATE).
-func (db *DB) Update(ctx context.Context, fn func(tx store.Tx) error) error {
-	return db.run(ctx, db.write, db.writeStmts, false, fn)
-}
-
 // View runs fn in a read-only transaction on the read pool.
 func (db *DB) View(ctx context.Context, fn func(tx store.Tx) error) error {
-	return db.run(ctx, db.read, db.readStmts, true, fn)
-}
-
-func (db *DB) run(ctx context.Context, pool *sql.DB, stmts *sqldb.Stmts, readOnly bool, fn func(tx store.Tx) error) error {
 	// Deferred first, so it runs last: after the transaction freed its connection.
-	defer stmts.Prepare(context.Background())
-	tx, err := pool.BeginTx(ctx, &sql.TxOptions{ReadOnly: readOnly})
+	defer db.readStmts.Prepare(context.Background())
+	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return fmt.Errorf("sqlite: begin: %w", err)
 	}
-	// Also when fn panics: net/http recovers a handler's panic, and a transaction
-	// left open would hold the only write connection for good.
-	defer func() { _ = tx.Rollback() }() // a no-op after Commit
-	if err := fn(sqldb.NewTx(tx, db.Now(), stmts)); err != nil {
+	// Also when fn panics: a connection left in a transaction is lost to the pool.
+	defer func() { _ = tx.Rollback() }()
+	if err := fn(sqldb.NewTx(tx, db.Now(), db.readStmts)); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
