@@ -342,6 +342,43 @@ func testTx(t *testing.T, open Opener) {
 				return err
 			})
 		},
+		"among 40 concurrent Updates, the failing ones roll back alone": func(t *testing.T, db store.DB) {
+			// A store may commit concurrent Updates together (SQLite's group commit);
+			// each must still succeed or fail on its own.
+			errFail := errors.New("fail on purpose")
+			var wg sync.WaitGroup
+			for i := range 40 {
+				wg.Go(func() {
+					err := db.Update(ctx, func(tx store.Tx) error {
+						if err := tx.CreateNotification(ctx, &vend.Notification{Provider: "paypal", Body: fmt.Appendf(nil, "n=%d", i)}); err != nil {
+							return err
+						}
+						if i%2 == 1 {
+							return errFail
+						}
+						return nil
+					})
+					if i%2 == 1 && !errors.Is(err, errFail) || i%2 == 0 && err != nil {
+						t.Errorf("update %d: %v", i, err)
+					}
+				})
+			}
+			wg.Wait()
+			view(t, db, func(tx store.Tx) error {
+				ns, err := tx.FindNotifications(ctx, store.NotificationFilter{Limit: 100})
+				if len(ns) != 20 {
+					t.Errorf("%d notifications stored, want the 20 of the succeeding updates", len(ns))
+				}
+				for _, n := range ns {
+					var i int
+					fmt.Sscanf(string(n.Body), "n=%d", &i)
+					if i%2 == 1 {
+						t.Errorf("failed update %d left its notification", i)
+					}
+				}
+				return err
+			})
+		},
 		"20 writers and 20 readers at once all succeed": func(t *testing.T, db store.DB) {
 			f := mustFixture(t, db, "p")
 			var wg sync.WaitGroup
