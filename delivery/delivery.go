@@ -58,6 +58,7 @@ type Service struct {
 	secret []byte
 	cfg    Config
 	rec    *recorder
+	cache  *admissionCache
 
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -69,6 +70,7 @@ func New(db store.DB, blobs blob.Store, secret []byte, cfg Config) *Service {
 	s := &Service{db: db, blobs: blobs, secret: secret, cfg: cfg.withDefaults(), Now: time.Now,
 		Logger: slog.New(slog.DiscardHandler)}
 	s.rec = newRecorder(db, s)
+	s.cache = newAdmissionCache(db)
 	return s
 }
 

@@ -97,14 +97,7 @@ func (r *recorder) write(batch []record) {
 	// A background context: the requests these records describe are over, and
 	// shutdown waits for this write.
 	ctx := context.Background()
-	err := r.db.Update(ctx, func(tx store.Tx) error {
-		for _, rec := range batch {
-			if err := writeRecord(ctx, tx, rec); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err := r.db.Update(ctx, func(tx store.Tx) error { return writeBatch(ctx, tx, batch) })
 	if err != nil {
 		r.s.Logger.Error("download log: write attempts", "count", len(batch), "error", err)
 	}
@@ -115,25 +108,52 @@ func (r *recorder) write(batch []record) {
 	}
 }
 
-// writeRecord writes one record. A session that is gone (its order deleted while
-// the transfer ran) is no reason to lose the attempt, nor the rest of the batch,
-// which one failed write would roll back.
-func writeRecord(ctx context.Context, tx store.Tx, rec record) error {
-	sessionID := int64(0)
-	if rec.session != nil {
-		err := tx.RecordProgress(ctx, rec.session.ID, rec.bytes, rec.at)
-		switch {
-		case err == nil:
-			sessionID = rec.session.ID
-		case vend.ErrorCode(err) != vend.ENOTFOUND:
+// writeBatch writes a batch: one progress update per session (the sum of its
+// records' bytes, the latest time), then the attempts. A session that is gone (its
+// order deleted while the transfer ran) is no reason to lose the attempt, nor the
+// rest of the batch, which one failed write would roll back.
+func writeBatch(ctx context.Context, tx store.Tx, batch []record) error {
+	type progress struct {
+		bytes int64
+		at    time.Time
+	}
+	sessions := map[int64]*progress{}
+	var order []int64
+	for _, rec := range batch {
+		if rec.session == nil {
+			continue
+		}
+		p := sessions[rec.session.ID]
+		if p == nil {
+			p = &progress{}
+			sessions[rec.session.ID] = p
+			order = append(order, rec.session.ID)
+		}
+		p.bytes += rec.bytes
+		if rec.at.After(p.at) {
+			p.at = rec.at
+		}
+	}
+	gone := map[int64]bool{}
+	for _, id := range order {
+		err := tx.RecordProgress(ctx, id, sessions[id].bytes, sessions[id].at)
+		if vend.ErrorCode(err) == vend.ENOTFOUND {
+			gone[id] = true
+		} else if err != nil {
 			return err
 		}
 	}
-	if rec.attempt == nil {
-		return nil
+	var attempts []*vend.Attempt
+	for _, rec := range batch {
+		if rec.attempt == nil {
+			continue
+		}
+		if rec.session != nil && !gone[rec.session.ID] {
+			rec.attempt.SessionID = rec.session.ID
+		}
+		attempts = append(attempts, rec.attempt)
 	}
-	rec.attempt.SessionID = sessionID
-	return tx.CreateAttempt(ctx, rec.attempt)
+	return tx.CreateAttempts(ctx, attempts)
 }
 
 // keepAlive reports the progress of a transfer in session sess every quarter of
@@ -146,28 +166,34 @@ func (s *Service) keepAlive(sess *vend.Session, cw *countingWriter) (stop func()
 	if sess == nil {
 		return func() int64 { return 0 }
 	}
+	// A timer, not a goroutine: most transfers end long before it first fires.
+	interval := max(s.cfg.SessionTimeout/4, time.Millisecond)
 	var (
+		mu       sync.Mutex
 		reported int64
-		done     = make(chan struct{})
-		wg       sync.WaitGroup
-		once     sync.Once
+		stopped  bool
+		t        *time.Timer
 	)
-	wg.Go(func() {
-		t := time.NewTicker(max(s.cfg.SessionTimeout/4, time.Millisecond))
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				n := cw.n.Load()
-				s.rec.add(record{session: sess, bytes: n - reported, at: s.Now().UTC()})
-				reported = n
-			}
+	mu.Lock()
+	defer mu.Unlock()
+	t = time.AfterFunc(interval, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped {
+			return
 		}
+		n := cw.n.Load()
+		s.rec.add(record{session: sess, bytes: n - reported, at: s.Now().UTC()})
+		reported = n
+		t.Reset(interval)
 	})
 	return func() int64 {
-		once.Do(func() { close(done); wg.Wait() })
+		mu.Lock()
+		defer mu.Unlock()
+		if !stopped {
+			stopped = true
+			t.Stop()
+		}
 		return reported
 	}
 }

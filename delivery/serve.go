@@ -11,6 +11,7 @@ import (
 	"path"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/vend-shop/vend"
 	"github.com/vend-shop/vend/store"
@@ -90,15 +91,8 @@ func (s *Service) admit(ctx context.Context, q store.AdmissionQuery, a *vend.Att
 	// Fast path: one read finds the grant as it is now (a refund ends access at
 	// once), the file, and an open session (a resume, another connection of the
 	// same download) that needs no write.
-	var adm *store.Admission
-	err := s.db.View(ctx, func(tx store.Tx) error {
-		var err error
-		adm, err = tx.FindAdmission(ctx, q)
-		return err
-	})
-	if vend.ErrorCode(err) == vend.ENOTFOUND {
-		return nil, nil, errNoLink
-	} else if err != nil {
+	adm, err := s.findAdmission(ctx, q, now)
+	if err != nil {
 		return nil, nil, err
 	}
 	g, file := adm.Grant, adm.File
@@ -141,6 +135,31 @@ func (s *Service) admit(ctx context.Context, q store.AdmissionQuery, a *vend.Att
 		return tx.CreateSession(ctx, sess)
 	})
 	return file, sess, err
+}
+
+// findAdmission reads what serving needs, from the admission cache when nothing
+// was written since it was read.
+func (s *Service) findAdmission(ctx context.Context, q store.AdmissionQuery, now time.Time) (*store.Admission, error) {
+	k := keyOf(q)
+	if adm, ok := s.cache.get(k, now); ok {
+		return adm, nil
+	}
+	gen := s.cache.generation()
+	var adm *store.Admission
+	err := s.db.View(ctx, func(tx store.Tx) error {
+		var err error
+		adm, err = tx.FindAdmission(ctx, q)
+		return err
+	})
+	if vend.ErrorCode(err) == vend.ENOTFOUND {
+		return nil, errNoLink
+	} else if err != nil {
+		return nil, err
+	}
+	if adm.SessionID != 0 { // only joins of open sessions: everything else writes anyway
+		s.cache.put(k, adm, gen, now)
+	}
+	return adm, nil
 }
 
 var errNoFile = vend.Errorf(vend.ENOTFOUND, "This purchase has no such file.")

@@ -130,6 +130,8 @@ type Downloads interface {
 	// GivenBackBytes sums the bytes of the given-back sessions of (grant, file).
 	GivenBackBytes(ctx context.Context, grantID, fileID int64) (int64, error)
 	CreateAttempt(ctx context.Context, a *vend.Attempt) error
+	// CreateAttempts records many attempts at once; it does not set their IDs.
+	CreateAttempts(ctx context.Context, as []*vend.Attempt) error
 	FindAttempts(ctx context.Context, f AttemptFilter) ([]*vend.Attempt, error)
 	FindSessionsByGrant(ctx context.Context, grantID int64) ([]*vend.Session, error)
 	// CompletedDownloads counts completed download sessions per product id.

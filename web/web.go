@@ -115,7 +115,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if pattern == "" {
 		pattern = "(no route)"
 	}
-	s.Logger.Debug("request", "route", pattern, "status", sw.status, "duration", s.Now().Sub(start))
+	if s.Logger.Enabled(r.Context(), slog.LevelDebug) { // spare the hot path the boxing
+		s.Logger.DebugContext(r.Context(), "request", "route", pattern, "status", sw.status, "duration", s.Now().Sub(start))
+	}
 }
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {

@@ -154,19 +154,41 @@ func (r *errReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-func TestStore_Open_ServesAnOSFile(t *testing.T) {
-	// http.ServeContent hands an *os.File to sendfile; anything else is copied
-	// through user space.
+func TestStore_Open(t *testing.T) {
 	s := MustOpenStore(t)
-	info := blobtest.MustPut(t, s, blobtest.Data(10, 1000))
-	obj, err := s.Open(context.Background(), info.Key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer obj.Reader.Close()
-	if _, ok := obj.Reader.(*os.File); !ok {
-		t.Errorf("Reader is a %T, want *os.File", obj.Reader)
-	}
+	t.Run("a large file is an *os.File, for sendfile", func(t *testing.T) {
+		// http.ServeContent hands an *os.File to sendfile; anything else is copied
+		// through user space.
+		info := blobtest.MustPut(t, s, blobtest.Data(10, local.SmallFileSize+1))
+		obj, err := s.Open(context.Background(), info.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer obj.Reader.Close()
+		if _, ok := obj.Reader.(*os.File); !ok {
+			t.Errorf("Reader is a %T, want *os.File", obj.Reader)
+		}
+	})
+	t.Run("a small file is served from memory, also after it left the disk", func(t *testing.T) {
+		data := blobtest.Data(11, local.SmallFileSize)
+		info := blobtest.MustPut(t, s, data)
+		for i := range 2 {
+			obj, err := s.Open(context.Background(), info.Key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := io.ReadAll(obj.Reader)
+			obj.Reader.Close()
+			if !bytes.Equal(got, data) || obj.Size != int64(len(data)) {
+				t.Fatalf("open %d: got %d bytes (size %d), want the %d stored", i, len(got), obj.Size, len(data))
+			}
+			if i == 0 { // the second open must not need the file
+				if err := os.Remove(filepath.Join(s.Dir(), info.Key)); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	})
 }
 
 func mkdir(t *testing.T, dir string) {

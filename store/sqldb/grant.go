@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/vend-shop/vend"
@@ -223,6 +224,35 @@ func (tx *Tx) CreateAttempt(ctx context.Context, a *vend.Attempt) error {
 		a.Counted, a.Refused).Scan(&a.ID)
 	if err != nil {
 		return fmt.Errorf("record attempt on grant %d: %w", a.GrantID, err)
+	}
+	return nil
+}
+
+// attemptRows is how many attempts one INSERT writes: one statement per row would
+// cost the download log more than the downloads it logs, and many rows per
+// statement cost the driver more to bind (modernc looks each $N up by name).
+const attemptRows = 8
+
+func (tx *Tx) CreateAttempts(ctx context.Context, as []*vend.Attempt) error {
+	for len(as) > 0 {
+		n := min(len(as), attemptRows)
+		var q strings.Builder
+		q.WriteString(`INSERT INTO attempts (grant_id, file_id, session_id, at, ip, user_agent, method, range_header, status, bytes_sent, counted, refused) VALUES `)
+		args := make([]any, 0, 12*n)
+		for i, a := range as[:n] {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			p := len(args)
+			fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)",
+				p+1, p+2, p+3, p+4, p+5, p+6, p+7, p+8, p+9, p+10, p+11, p+12)
+			args = append(args, a.GrantID, a.FileID, nullID(a.SessionID), ms(a.At), a.IP, a.UserAgent, a.Method, a.Range,
+				a.Status, a.BytesSent, a.Counted, a.Refused)
+		}
+		if _, err := tx.exec(ctx, q.String(), args...); err != nil {
+			return fmt.Errorf("record %d attempts: %w", n, err)
+		}
+		as = as[n:]
 	}
 	return nil
 }

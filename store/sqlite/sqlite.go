@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -39,6 +40,7 @@ type DB struct {
 	quit       chan struct{} // closed by Close
 	writerDone chan struct{}
 	closeOnce  sync.Once
+	generation atomic.Uint64
 }
 
 var _ store.DB = (*DB)(nil)

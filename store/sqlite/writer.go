@@ -94,6 +94,7 @@ func (db *DB) commit(batch []*job) {
 		}
 		return nil
 	}()
+	db.generation.Add(1) // also after a failed commit: never too few
 	db.writeStmts.Prepare(context.Background())
 	for i, j := range batch {
 		r := results[i]
@@ -103,6 +104,11 @@ func (db *DB) commit(batch []*job) {
 		j.done <- r
 	}
 }
+
+// Generation changes with every write transaction of this DB, so callers can tell
+// whether anything was written since they last read (see delivery's cache). It
+// does not see writes by other processes on the same file.
+func (db *DB) Generation() uint64 { return db.generation.Load() }
 
 // runJob runs one Update inside the shared transaction, in its own savepoint.
 func (db *DB) runJob(tx *sql.Tx, j *job) (r result) {

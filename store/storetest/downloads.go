@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -297,6 +298,37 @@ func testSessions(t *testing.T, open Opener) {
 
 func testAttempts(t *testing.T, open Opener) {
 	subtests(t, open, map[string]func(t *testing.T, db store.DB){
+		"CreateAttempts stores many at once, every field, in order": func(t *testing.T, db store.DB) {
+			f := mustFixture(t, db, "p")
+			s := createSession(t, db, f, "192.0.2.1")
+			at := time.Date(2025, 3, 3, 10, 0, 0, 0, time.UTC)
+			var made []*vend.Attempt
+			for i := range 75 { // more than one statement's worth
+				a := &vend.Attempt{GrantID: f.Grant.ID, FileID: f.File.ID, At: at.Add(time.Duration(i) * time.Second),
+					IP: "192.0.2.1", UserAgent: fmt.Sprintf("agent %d", i), Method: "GET", Range: fmt.Sprintf("bytes=%d-", i),
+					Status: 206, BytesSent: int64(i), Counted: i == 0, Refused: ""}
+				if i%2 == 0 {
+					a.SessionID = s.ID
+				}
+				made = append(made, a)
+			}
+			update(t, db, func(tx store.Tx) error { return tx.CreateAttempts(ctx, made) })
+			update(t, db, func(tx store.Tx) error { return tx.CreateAttempts(ctx, nil) })
+			view(t, db, func(tx store.Tx) error {
+				got, err := tx.FindAttempts(ctx, store.AttemptFilter{GrantID: &f.Grant.ID, Limit: 100})
+				if len(got) != len(made) {
+					t.Fatalf("%d attempts stored, want %d", len(got), len(made))
+				}
+				for i, g := range got { // newest first
+					want := *made[len(made)-1-i]
+					want.ID = g.ID
+					if !reflect.DeepEqual(g, &want) {
+						t.Errorf("attempt %d: got %+v, want %+v", i, g, &want)
+					}
+				}
+				return err
+			})
+		},
 		"CreateAttempt stores every field; FindAttempts by grant, by order, newest first, within the limit": func(t *testing.T, db store.DB) {
 			f := mustFixture(t, db, "p")
 			g := mustFixture(t, db, "q")
