@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"os"
 	"path"
 	"strings"
 	"sync/atomic"
@@ -298,14 +299,16 @@ const progressChunk = 1 << 20
 // *io.LimitedReader directly around the *os.File, so the LimitedReader that
 // ServeContent passes (through io.CopyN) is unwrapped rather than wrapped again.
 func (w *countingWriter) ReadFrom(r io.Reader) (int64, error) {
-	rf, ok := w.ResponseWriter.(io.ReaderFrom)
-	if !ok {
-		return io.Copy(struct{ io.Writer }{w}, r) // counted by w.Write
-	}
 	src, left := r, int64(math.MaxInt64)
 	lr, limited := r.(*io.LimitedReader)
 	if limited {
 		src, left = lr.R, lr.N
+	}
+	rf, ok := w.ResponseWriter.(io.ReaderFrom)
+	if _, file := src.(*os.File); !ok || !file {
+		// Only a file gains from the response's ReadFrom (sendfile); for bytes in
+		// memory it costs a separate write of the headers.
+		return io.Copy(struct{ io.Writer }{w}, r) // counted by w.Write
 	}
 	var total int64
 	var err error
