@@ -185,10 +185,7 @@ type grantState struct {
 	reason  string
 }
 
-var (
-	active = []grantState{{"ebook", vend.GrantActive, ""}}
-	none   []grantState
-)
+var active = []grantState{{"ebook", vend.GrantActive, ""}}
 
 func revoked(reason string) []grantState { return []grantState{{"ebook", vend.GrantRevoked, reason}} }
 
