@@ -20,8 +20,10 @@ import (
 func lookPath(t *testing.T, tool string) string {
 	t.Helper()
 	p, err := exec.LookPath(tool)
-	if err != nil {
-		t.Skipf("%s is not installed", tool)
+	if err != nil && os.Getenv("CI") == "true" {
+		t.Fatalf("%s is not installed; .ci/run installs it", tool)
+	} else if err != nil {
+		t.Skipf("%s is not installed (apt-get install curl aria2)", tool)
 	}
 	return p
 }
