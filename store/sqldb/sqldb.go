@@ -21,9 +21,10 @@ import (
 
 // Tx wraps a *sql.Tx. Its Now is fixed when it begins.
 type Tx struct {
-	tx    *sql.Tx
-	now   time.Time
-	stmts *Stmts
+	tx       *sql.Tx
+	now      time.Time
+	stmts    *Stmts
+	noCancel bool
 }
 
 var _ store.Tx = (*Tx)(nil)
@@ -97,6 +98,7 @@ func (tx *Tx) stmt(ctx context.Context, query string) *sql.Stmt {
 }
 
 func (tx *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	ctx = tx.context(ctx)
 	if st := tx.stmt(ctx, query); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
@@ -104,6 +106,7 @@ func (tx *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 }
 
 func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	ctx = tx.context(ctx)
 	if st := tx.stmt(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
@@ -111,10 +114,26 @@ func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row 
 }
 
 func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	ctx = tx.context(ctx)
 	if st := tx.stmt(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
 	return tx.tx.ExecContext(ctx, query, args...)
+}
+
+// WithoutCancel makes the transaction's statements ignore the cancellation of the
+// contexts they are given. SQLite answers a cancelled statement by rolling back the
+// whole transaction, which a transaction shared by several callers cannot afford.
+func (tx *Tx) WithoutCancel() *Tx {
+	tx.noCancel = true
+	return tx
+}
+
+func (tx *Tx) context(ctx context.Context) context.Context {
+	if tx.noCancel {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
 }
 
 // Now returns the time fixed at the start of the transaction.

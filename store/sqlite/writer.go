@@ -25,9 +25,10 @@ const maxBatch = 256
 var ErrClosed = errors.New("sqlite: database is closed")
 
 type job struct {
-	ctx  context.Context
-	fn   func(tx store.Tx) error
-	done chan result
+	ctx      context.Context
+	fn       func(tx store.Tx) error
+	done     chan result
+	answered bool // only the writer goroutine touches it
 }
 
 type result struct {
@@ -57,13 +58,27 @@ func (db *DB) Update(ctx context.Context, fn func(tx store.Tx) error) error {
 }
 
 func (db *DB) writeLoop() {
-	defer close(db.writerDone)
+	var batch []*job
+	normal := false
+	defer func() {
+		if normal {
+			close(db.writerDone)
+			return
+		}
+		// A job's function called runtime.Goexit (t.Fatal inside an Update, in a
+		// test): answer whoever still waits, and keep writing for everyone else.
+		for _, j := range batch {
+			j.answer(result{err: errors.New("sqlite: the Update function exited its goroutine")})
+		}
+		go db.writeLoop()
+	}()
 	for {
 		select {
 		case <-db.quit:
+			normal = true
 			return
 		case j := <-db.jobs:
-			batch := []*job{j}
+			batch = append(batch[:0], j)
 		gather:
 			for len(batch) < maxBatch {
 				select {
@@ -78,31 +93,53 @@ func (db *DB) writeLoop() {
 	}
 }
 
-func (db *DB) commit(batch []*job) {
-	results := make([]result, len(batch))
-	err := func() error {
-		tx, err := db.write.BeginTx(context.Background(), nil)
-		if err != nil {
-			return fmt.Errorf("sqlite: begin: %w", err)
-		}
-		defer func() { _ = tx.Rollback() }() // a no-op after Commit
-		for i, j := range batch {
-			results[i] = db.runJob(tx, j)
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("sqlite: commit: %w", err)
-		}
-		return nil
-	}()
-	db.generation.Add(1) // also after a failed commit: never too few
-	db.writeStmts.Prepare(context.Background())
-	for i, j := range batch {
-		r := results[i]
-		if err != nil && r.panicked == nil && r.err == nil {
-			r.err = err
-		}
+// answer hands a job its outcome, once.
+func (j *job) answer(r result) {
+	if !j.answered {
+		j.answered = true
 		j.done <- r
 	}
+}
+
+// commit runs a batch of jobs in as few transactions as it can: one, unless
+// SQLite rolls the whole transaction back under a job (an I/O error, a full disk).
+// Then every job that ran in it fails, and the rest run in a new transaction.
+func (db *DB) commit(batch []*job) {
+	for len(batch) > 0 {
+		results, err := db.runBatch(batch)
+		db.generation.Add(1) // also after a failed commit: never too few
+		db.writeStmts.Prepare(context.Background())
+		for i, r := range results {
+			if err != nil && r.panicked == nil && r.err == nil {
+				r.err = err
+			}
+			batch[i].answer(r)
+		}
+		batch = batch[len(results):]
+	}
+}
+
+// runBatch runs jobs in one transaction until they are all done or the
+// transaction broke, and commits it. It returns the results of the jobs it ran and
+// the error that fails all of them (begin, commit, or the broken transaction).
+func (db *DB) runBatch(batch []*job) ([]result, error) {
+	tx, err := db.write.BeginTx(context.Background(), nil)
+	if err != nil {
+		return make([]result, len(batch)), fmt.Errorf("sqlite: begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }() // a no-op after Commit
+	results := make([]result, 0, len(batch))
+	for _, j := range batch {
+		r, broken := db.runJob(tx, j)
+		results = append(results, r)
+		if broken {
+			return results, errors.New("sqlite: the transaction was rolled back under a concurrent update; try again")
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return results, fmt.Errorf("sqlite: commit: %w", err)
+	}
+	return results, nil
 }
 
 // Generation changes with every write transaction of this DB, so callers can tell
@@ -110,30 +147,41 @@ func (db *DB) commit(batch []*job) {
 // does not see writes by other processes on the same file.
 func (db *DB) Generation() uint64 { return db.generation.Load() }
 
-// runJob runs one Update inside the shared transaction, in its own savepoint.
-func (db *DB) runJob(tx *sql.Tx, j *job) (r result) {
+// runJob runs one Update inside the shared transaction, in its own savepoint. Its
+// statements run without the caller's cancellation: cancelling a statement makes
+// SQLite roll back the whole shared transaction, so a caller that gives up is
+// noticed between statements and only its savepoint is rolled back. broken reports
+// that the transaction itself is gone (a savepoint could not be rolled back or
+// released).
+func (db *DB) runJob(tx *sql.Tx, j *job) (r result, broken bool) {
 	if err := j.ctx.Err(); err != nil {
-		return result{err: err}
+		return result{err: err}, false
 	}
 	if _, err := tx.Exec(`SAVEPOINT job`); err != nil {
-		return result{err: fmt.Errorf("sqlite: savepoint: %w", err)}
+		return result{err: fmt.Errorf("sqlite: savepoint: %w", err)}, true
 	}
 	defer func() {
 		if p := recover(); p != nil {
 			r = result{panicked: p}
 		}
 		if r.err != nil || r.panicked != nil {
-			if _, err := tx.Exec(`ROLLBACK TO job`); err != nil && r.err != nil {
-				r.err = fmt.Errorf("%w (and rollback: %v)", r.err, err)
+			if _, err := tx.Exec(`ROLLBACK TO job`); err != nil {
+				broken = true
+				if r.err != nil {
+					r.err = fmt.Errorf("%w (and rollback: %v)", r.err, err)
+				}
 			}
 		}
-		if _, err := tx.Exec(`RELEASE job`); err != nil && r.err == nil && r.panicked == nil {
-			r.err = fmt.Errorf("sqlite: release savepoint: %w", err)
+		if _, err := tx.Exec(`RELEASE job`); err != nil {
+			broken = true
+			if r.err == nil && r.panicked == nil {
+				r.err = fmt.Errorf("sqlite: release savepoint: %w", err)
+			}
 		}
 	}()
-	err := j.fn(sqldb.NewTx(tx, db.Now(), db.writeStmts))
+	err := j.fn(sqldb.NewTx(tx, db.Now(), db.writeStmts).WithoutCancel())
 	if err == nil {
 		err = j.ctx.Err() // cancelled while running: its caller has given up on it
 	}
-	return result{err: err}
+	return result{err: err}, false
 }

@@ -1,0 +1,85 @@
+package sqlite_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/store"
+)
+
+// TestDB_Update_CancelledMidStatement: a caller that gives up while its statement
+// runs must not take the Updates it shares a transaction with down with it, and
+// every caller told nil must find its row, every caller told an error must not.
+func TestDB_Update_CancelledMidStatement(t *testing.T) {
+	db := MustOpenDB(t)
+	// Enough rows that scanning them takes milliseconds: long enough to be
+	// cancelled in the middle.
+	err := db.Update(ctx, func(tx store.Tx) error {
+		for i := range 1000 {
+			if err := tx.CreateNotification(ctx, &vend.Notification{Provider: "filler", Body: fmt.Appendf(nil, "filler %d", i)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round := range 5 {
+		var wg sync.WaitGroup
+		type outcome struct {
+			body string
+			err  error
+		}
+		outcomes := make([]outcome, 6)
+		for i := range outcomes {
+			wg.Go(func() {
+				body := fmt.Sprintf("round %d job %d", round, i)
+				jctx, cancel := context.WithCancel(ctx)
+				defer cancel()
+				if i%3 == 1 { // this one gives up while its slow statement runs
+					time.AfterFunc(time.Duration(1+i)*time.Millisecond, cancel)
+				}
+				err := db.Update(jctx, func(tx store.Tx) error {
+					if err := tx.CreateNotification(jctx, &vend.Notification{Provider: "test", Body: []byte(body)}); err != nil {
+						return err
+					}
+					if i%3 == 1 {
+						// A slow read inside the write: a long scan of the notifications.
+						for range 3 {
+							if _, err := tx.FindNotifications(jctx, store.NotificationFilter{Limit: 100000}); err != nil {
+								return err
+							}
+						}
+					}
+					return nil
+				})
+				outcomes[i] = outcome{body, err}
+			})
+		}
+		wg.Wait()
+		stored := map[string]bool{}
+		err = db.View(ctx, func(tx store.Tx) error {
+			ns, err := tx.FindNotifications(ctx, store.NotificationFilter{Limit: 100000})
+			for _, n := range ns {
+				stored[string(n.Body)] = true
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, o := range outcomes {
+			if (o.err == nil) != stored[o.body] {
+				t.Fatalf("round %d job %d: Update returned %v but stored = %v", round, i, o.err, stored[o.body])
+			}
+			if i%3 != 1 && o.err != nil {
+				t.Errorf("round %d job %d (not cancelled) failed: %v", round, i, o.err)
+			}
+		}
+	}
+}
