@@ -73,6 +73,8 @@ type Env struct {
 
 	Book, Other *vend.Product
 	Big, Small  *vend.File // files of Book
+	Solo        *vend.Product
+	SoloFile    *vend.File // Solo's one file: BigData again
 	BigData     []byte
 	SmallData   []byte
 	OtherFile   *vend.File
@@ -110,6 +112,8 @@ func MustOpenEnv(tb testing.TB, cfg delivery.Config, now func() time.Time) *Env 
 	e.Big, e.Small = e.Book.Files[0], e.Book.Files[1]
 	e.Other = e.MustCreateProduct("other", map[string][]byte{"other.zip": randomBytes(3, 1000)}, "other.zip")
 	e.OtherFile = e.Other.Files[0]
+	e.Solo = e.MustCreateProduct("solo", map[string][]byte{bigName: e.BigData}, bigName)
+	e.SoloFile = e.Solo.Files[0]
 	e.startServer()
 	return e
 }

@@ -254,7 +254,7 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 func (s *Service) closeSession(ctx context.Context, tx store.Tx, sess *vend.Session) error {
 	giveBack := false
 	if sess.Charged && !sess.Completed {
-		earlier, err := tx.GivenBackBytes(ctx, sess.GrantID, sess.FileID)
+		earlier, err := tx.GivenBackBytes(ctx, sess.GrantID)
 		if err != nil {
 			return err
 		}

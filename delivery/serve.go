@@ -131,7 +131,9 @@ func (s *Service) admit(ctx context.Context, q store.AdmissionQuery, a *vend.Att
 		if err := tx.AddDownloadsUsed(ctx, g.ID, 1); err != nil {
 			return err
 		}
-		sess = &vend.Session{GrantID: g.ID, FileID: file.ID, ProductID: g.ProductID, ClientIP: a.IP, Size: file.Size, Charged: true}
+		// One session covers every file of the product: downloading a course of
+		// twelve files is one download, not twelve.
+		sess = &vend.Session{GrantID: g.ID, FileID: file.ID, ProductID: g.ProductID, ClientIP: a.IP, Size: adm.ProductSize, Charged: true}
 		a.Counted = true
 		return tx.CreateSession(ctx, sess)
 	})

@@ -20,9 +20,9 @@ import (
 
 func TestServeFile_FullDownload(t *testing.T) {
 	e := MustOpenEnv(t, delivery.Config{}, nil)
-	g := e.MustCreateGrant(e.Book, nil)
+	g := e.MustCreateGrant(e.Solo, nil)
 
-	resp := e.Get(e.URL(g, e.Big), "User-Agent", "test-browser/1.0")
+	resp := e.Get(e.URL(g, e.SoloFile), "User-Agent", "test-browser/1.0")
 	e.Settle()
 
 	if resp.Status != http.StatusOK {
@@ -53,7 +53,7 @@ func TestServeFile_FullDownload(t *testing.T) {
 	}
 	a := attempts[0]
 	if a.BytesSent != bigSize || a.Status != 200 || !a.Counted || a.Method != "GET" || a.UserAgent != "test-browser/1.0" ||
-		a.IP != "127.0.0.1" || a.SessionID == 0 || a.FileID != e.Big.ID {
+		a.IP != "127.0.0.1" || a.SessionID == 0 || a.FileID != e.SoloFile.ID {
 		t.Errorf("attempt = %+v", a)
 	}
 	if got := e.Grant(g).DownloadsUsed; got != 1 {
@@ -63,8 +63,8 @@ func TestServeFile_FullDownload(t *testing.T) {
 	if len(ss) != 1 || !ss[0].Completed || ss[0].BytesSent != bigSize || !ss[0].Charged {
 		t.Errorf("sessions = %+v, want one completed and charged", ss)
 	}
-	if got := e.Completed(); got["book"] != 1 || len(got) != 1 {
-		t.Errorf("completed downloads = %v, want book: 1", got)
+	if got := e.Completed(); got["solo"] != 1 || len(got) != 1 {
+		t.Errorf("completed downloads = %v, want solo: 1", got)
 	}
 }
 
@@ -189,8 +189,8 @@ func TestServeFile_MultiRange(t *testing.T) {
 
 func TestServeFile_MultiConnection(t *testing.T) {
 	e := MustOpenEnv(t, delivery.Config{}, nil)
-	g := e.MustCreateGrant(e.Book, nil)
-	u := e.URL(g, e.Big)
+	g := e.MustCreateGrant(e.Solo, nil)
+	u := e.URL(g, e.SoloFile)
 
 	// A download manager (aria2c -x4): four connections, each one quarter.
 	const conns = 4
@@ -222,8 +222,8 @@ func TestServeFile_MultiConnection(t *testing.T) {
 	if len(ss) != 1 || !ss[0].Completed || ss[0].BytesSent != bigSize {
 		t.Errorf("sessions = %+v, want one, completed with %d bytes", ss, bigSize)
 	}
-	if got := e.Completed()["book"]; got != 1 {
-		t.Errorf("completed downloads of book = %d, want 1", got)
+	if got := e.Completed()["solo"]; got != 1 {
+		t.Errorf("completed downloads of solo = %d, want 1", got)
 	}
 }
 
@@ -390,8 +390,8 @@ func TestServeFile_Limits(t *testing.T) {
 		if resp := e.Get(u, "X-Test-Client", "198.51.100.9"); resp.Status != http.StatusForbidden {
 			t.Errorf("another client: status %d, want 403", resp.Status)
 		}
-		if resp := e.Get(e.URL(g, e.Small)); resp.Status != http.StatusForbidden {
-			t.Errorf("another file: status %d, want 403", resp.Status)
+		if resp := e.Get(e.URL(g, e.Small)); resp.Status != http.StatusOK {
+			t.Errorf("another file of the product: status %d, want 200 (the same download session)", resp.Status)
 		}
 		resp := e.Get(u, "Range", fmt.Sprintf("bytes=%d-", len(first)))
 		if resp.Status != http.StatusPartialContent || !bytes.Equal(append(first, resp.Body...), e.BigData) {
@@ -407,8 +407,8 @@ func TestServeFile_Limits(t *testing.T) {
 				refused++
 			}
 		}
-		if refused != 2 {
-			t.Errorf("%d refused attempts logged, want 2", refused)
+		if refused != 1 {
+			t.Errorf("%d refused attempts logged, want 1", refused)
 		}
 	})
 
@@ -556,4 +556,34 @@ func flip(c byte) string {
 		return "B"
 	}
 	return "A"
+}
+
+func TestServeFile_AllFilesOfAProductAreOneDownload(t *testing.T) {
+	// A course of several files with a limit of one download: the buyer gets every
+	// file, and that is one download, completed once all of them went out.
+	e := MustOpenEnv(t, delivery.Config{}, nil)
+	g := e.MustCreateGrant(e.Book, func(g *vend.Grant) { g.DownloadLimit = 1 })
+	big := e.Get(e.URL(g, e.Big))
+	e.Settle()
+	if ss := e.Sessions(g); len(ss) != 1 || ss[0].Completed {
+		t.Errorf("after one of two files: sessions %+v, want one, not completed", ss)
+	}
+	small := e.Get(e.URL(g, e.Small))
+	e.Settle()
+	if big.Status != http.StatusOK || !bytes.Equal(big.Body, e.BigData) || small.Status != http.StatusOK || !bytes.Equal(small.Body, e.SmallData) {
+		t.Fatalf("statuses %d, %d; want both files", big.Status, small.Status)
+	}
+	if used := e.Grant(g).DownloadsUsed; used != 1 {
+		t.Errorf("downloads_used = %d, want 1", used)
+	}
+	ss := e.Sessions(g)
+	if len(ss) != 1 || !ss[0].Completed || ss[0].BytesSent != bigSize+smallSize || ss[0].Size != bigSize+smallSize {
+		t.Errorf("sessions = %+v, want one completed session of both files", ss)
+	}
+	if got := e.Completed()["book"]; got != 1 {
+		t.Errorf("completed downloads of book = %d, want 1", got)
+	}
+	if resp := e.Get(e.URL(g, e.Small), "X-Test-Client", "198.51.100.7"); resp.Status != http.StatusForbidden {
+		t.Errorf("another client after the limit: status %d, want 403", resp.Status)
+	}
 }

@@ -80,10 +80,10 @@ func TestSweep_GiveBack(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := MustOpenEnv(t, delivery.Config{}, nil)
-			g := e.MustCreateGrant(e.Book, nil)
+			g := e.MustCreateGrant(e.Solo, nil)
 			for i, spans := range tt.sessions {
 				for _, s := range spans {
-					resp := e.Get(e.URL(g, e.Big), "Range", s.header())
+					resp := e.Get(e.URL(g, e.SoloFile), "Range", s.header())
 					if resp.Status != http.StatusPartialContent && resp.Status != http.StatusOK {
 						t.Fatalf("session %d, %s: status %d", i, s.header(), resp.Status)
 					}
@@ -116,9 +116,9 @@ func TestSweep_GiveBack(t *testing.T) {
 
 func TestSweep_AbortedTransfer(t *testing.T) {
 	e := MustOpenEnv(t, delivery.Config{}, nil)
-	g := e.MustCreateGrant(e.Book, nil)
+	g := e.MustCreateGrant(e.Solo, nil)
 
-	got := e.Abort(e.URL(g, e.Big), 256<<10)
+	got := e.Abort(e.URL(g, e.SoloFile), 256<<10)
 	e.Settle()
 	if !bytes.Equal(got, e.BigData[:len(got)]) {
 		t.Fatal("the aborted transfer sent wrong bytes")
@@ -150,7 +150,7 @@ func TestSweep_AbortedTransfer(t *testing.T) {
 	}
 
 	// The next request opens a new session and charges again.
-	if resp := e.Get(e.URL(g, e.Big)); resp.Status != http.StatusOK || !bytes.Equal(resp.Body, e.BigData) {
+	if resp := e.Get(e.URL(g, e.SoloFile)); resp.Status != http.StatusOK || !bytes.Equal(resp.Body, e.BigData) {
 		t.Fatalf("download after give-back: status %d", resp.Status)
 	}
 	e.Settle()
@@ -161,8 +161,8 @@ func TestSweep_AbortedTransfer(t *testing.T) {
 
 func TestSweep_SessionMax(t *testing.T) {
 	e := MustOpenEnv(t, delivery.Config{SessionMax: 2 * time.Hour}, nil)
-	g := e.MustCreateGrant(e.Book, nil)
-	u := e.URL(g, e.Big)
+	g := e.MustCreateGrant(e.Solo, nil)
+	u := e.URL(g, e.SoloFile)
 
 	// A request every 20 minutes keeps the session open until SessionMax.
 	for i := range 6 {
@@ -194,8 +194,8 @@ func TestSweep_SessionMax(t *testing.T) {
 func TestSweep_TransferLongerThanSessionTimeout(t *testing.T) {
 	const timeout = 800 * time.Millisecond
 	e := MustOpenEnv(t, delivery.Config{SessionTimeout: timeout}, time.Now)
-	g := e.MustCreateGrant(e.Book, nil)
-	u := e.URL(g, e.Big)
+	g := e.MustCreateGrant(e.Solo, nil)
+	u := e.URL(g, e.SoloFile)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

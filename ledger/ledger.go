@@ -9,7 +9,6 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"log/slog"
 	"strings"
 
 	"github.com/vend-shop/vend"
@@ -18,15 +17,14 @@ import (
 
 // Ledger applies provider events to the store.
 type Ledger struct {
-	db     store.DB
-	Logger *slog.Logger
+	db store.DB
 	// NewPublicID makes the public part of a grant's link; random by default.
 	NewPublicID func() string
 }
 
 // New returns a Ledger over db.
 func New(db store.DB) *Ledger {
-	return &Ledger{db: db, Logger: slog.New(slog.DiscardHandler), NewPublicID: rand.Text}
+	return &Ledger{db: db, NewPublicID: rand.Text}
 }
 
 // Result says what applying a notification did.
@@ -64,20 +62,23 @@ func (l *Ledger) Conclude(ctx context.Context, n *vend.Notification, verdict ven
 // notification. A rejected or duplicate event changes nothing but the log.
 func (l *Ledger) Apply(ctx context.Context, n *vend.Notification, ev vend.Event) (*Result, error) {
 	var res *Result
+	var done vend.Notification // n as applied; n itself changes only once committed
 	err := l.db.Update(ctx, func(tx store.Tx) error {
 		var err error
 		if res, err = l.apply(ctx, tx, n, ev); err != nil {
 			return err
 		}
-		n.Verdict, n.Reason, n.Changes, n.Key = res.Verdict, res.Reason, strings.Join(res.Changes, "; "), ev.Key
+		done = *n
+		done.Verdict, done.Reason, done.Changes, done.Key = res.Verdict, res.Reason, strings.Join(res.Changes, "; "), ev.Key
 		if res.OrderID != 0 {
-			n.OrderID = res.OrderID
+			done.OrderID = res.OrderID
 		}
-		return tx.UpdateNotification(ctx, n)
+		return tx.UpdateNotification(ctx, &done)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("ledger: apply %s %s: %w", ev.Provider, ev.Key, err)
 	}
+	*n = done
 	return res, nil
 }
 

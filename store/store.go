@@ -111,13 +111,14 @@ type Grants interface {
 
 // Downloads holds download sessions and attempts.
 type Downloads interface {
-	// FindOpenSession returns the open session of (grant, file, client) whose last
+	// FindOpenSession returns the open session of (grant, client) whose last
 	// request was at or after idleSince and which started at or after startedSince.
-	FindOpenSession(ctx context.Context, grantID, fileID int64, clientIP string, idleSince, startedSince time.Time) (*vend.Session, error)
+	FindOpenSession(ctx context.Context, grantID int64, clientIP string, idleSince, startedSince time.Time) (*vend.Session, error)
 	// FindAdmission reads, in one query, what serving a file needs: the grant (by
 	// q.PublicID, or by q.GrantID when PublicID is empty), the file q.FileID if it is
 	// a current file of the grant's product (else File is nil), and the id of the
-	// open session of (grant, file, client) as FindOpenSession defines it (0: none).
+	// open session of (grant, client) as FindOpenSession defines it (0: none), and
+	// ProductSize, the sum of the sizes of the product's current files.
 	FindAdmission(ctx context.Context, q AdmissionQuery) (*Admission, error)
 	CreateSession(ctx context.Context, s *vend.Session) error
 	// RecordProgress adds bytes to a session, moves its last request time forward and
@@ -127,8 +128,8 @@ type Downloads interface {
 	// before startedBefore.
 	FindStaleSessions(ctx context.Context, idleBefore, startedBefore time.Time, limit int) ([]*vend.Session, error)
 	CloseSession(ctx context.Context, id int64, givenBack bool) error
-	// GivenBackBytes sums the bytes of the given-back sessions of (grant, file).
-	GivenBackBytes(ctx context.Context, grantID, fileID int64) (int64, error)
+	// GivenBackBytes sums the bytes of the given-back sessions of a grant.
+	GivenBackBytes(ctx context.Context, grantID int64) (int64, error)
 	CreateAttempt(ctx context.Context, a *vend.Attempt) error
 	// CreateAttempts records many attempts at once; it does not set their IDs.
 	CreateAttempts(ctx context.Context, as []*vend.Attempt) error
@@ -150,9 +151,10 @@ type AdmissionQuery struct {
 
 // Admission is what FindAdmission found.
 type Admission struct {
-	Grant     *vend.Grant
-	File      *vend.File
-	SessionID int64
+	Grant       *vend.Grant
+	File        *vend.File
+	SessionID   int64
+	ProductSize int64
 }
 
 // AttemptFilter selects attempts, newest first.

@@ -40,7 +40,6 @@ const shutdownGrace = 30 * time.Second
 func (a *App) serve(ctx context.Context, demo *web.Demo) error {
 	cfg := a.Config
 	led := ledger.New(a.DB)
-	led.Logger = a.Logger
 	dl := delivery.New(a.DB, a.Blobs, a.Secret, delivery.Config{
 		SessionTimeout: cfg.Delivery.SessionTimeout, SessionMax: cfg.Delivery.SessionMax,
 		GiveBackPercent: cfg.Delivery.GiveBackPercent,

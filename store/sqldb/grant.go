@@ -105,9 +105,10 @@ const admissionSelect = `
 		g.downloads_used, g.expires_at, g.created_at, g.updated_at,
 		f.id, f.name, f.blob_key, f.size, f.sha256, f.created_at,
 		(SELECT s.id FROM download_sessions s
-		 WHERE s.grant_id = g.id AND s.file_id = $2 AND s.client_ip = $3 AND NOT s.closed
+		 WHERE s.grant_id = g.id AND s.client_ip = $3 AND NOT s.closed
 		   AND s.last_seen >= $4 AND s.started_at >= $5
-		 ORDER BY s.id DESC LIMIT 1)
+		 ORDER BY s.id DESC LIMIT 1),
+		(SELECT COALESCE(SUM(pf.size), 0) FROM files pf WHERE pf.product_id = g.product_id AND pf.current)
 	FROM grants g
 	LEFT JOIN files f ON f.id = $2 AND f.product_id = g.product_id AND f.current`
 
@@ -119,16 +120,17 @@ func (tx *Tx) FindAdmission(ctx context.Context, q store.AdmissionQuery) (*store
 	var g vend.Grant
 	var expires, created, updated int64
 	var fileID, fileSize, fileCreated, session sql.NullInt64
+	var productSize int64
 	var fileName, fileKey, fileSHA sql.NullString
 	err := tx.queryRow(ctx, query, key, q.FileID, q.ClientIP, ms(q.IdleSince), ms(q.StartedSince)).Scan(
 		&g.ID, &g.ItemID, &g.OrderID, &g.ProductID, &g.PublicID, &g.State, &g.Reason, &g.DownloadLimit,
 		&g.DownloadsUsed, &expires, &created, &updated,
-		&fileID, &fileName, &fileKey, &fileSize, &fileSHA, &fileCreated, &session)
+		&fileID, &fileName, &fileKey, &fileSize, &fileSHA, &fileCreated, &session, &productSize)
 	if err != nil {
 		return nil, notFound(err, "download", "link")
 	}
 	g.ExpiresAt, g.CreatedAt, g.UpdatedAt = fromMS(expires), fromMS(created), fromMS(updated)
-	a := &store.Admission{Grant: &g, SessionID: session.Int64}
+	a := &store.Admission{Grant: &g, SessionID: session.Int64, ProductSize: productSize}
 	if fileID.Valid {
 		a.File = &vend.File{ID: fileID.Int64, ProductID: g.ProductID, Name: fileName.String, Key: fileKey.String,
 			Size: fileSize.Int64, SHA256: fileSHA.String, CreatedAt: fromMS(fileCreated.Int64)}
@@ -136,11 +138,11 @@ func (tx *Tx) FindAdmission(ctx context.Context, q store.AdmissionQuery) (*store
 	return a, nil
 }
 
-func (tx *Tx) FindOpenSession(ctx context.Context, grantID, fileID int64, clientIP string, idleSince, startedSince time.Time) (*vend.Session, error) {
+func (tx *Tx) FindOpenSession(ctx context.Context, grantID int64, clientIP string, idleSince, startedSince time.Time) (*vend.Session, error) {
 	s, err := scanSession(tx.queryRow(ctx, `
 		SELECT `+sessionColumns+` FROM download_sessions
-		WHERE grant_id = $1 AND file_id = $2 AND client_ip = $3 AND NOT closed AND last_seen >= $4 AND started_at >= $5
-		ORDER BY id DESC LIMIT 1`, grantID, fileID, clientIP, ms(idleSince), ms(startedSince)))
+		WHERE grant_id = $1 AND client_ip = $2 AND NOT closed AND last_seen >= $3 AND started_at >= $4
+		ORDER BY id DESC LIMIT 1`, grantID, clientIP, ms(idleSince), ms(startedSince)))
 	if err != nil {
 		return nil, notFound(err, "download session", grantID)
 	}
@@ -197,11 +199,11 @@ func (tx *Tx) CloseSession(ctx context.Context, id int64, givenBack bool) error 
 	return updated(res, err, "download session", id)
 }
 
-func (tx *Tx) GivenBackBytes(ctx context.Context, grantID, fileID int64) (int64, error) {
+func (tx *Tx) GivenBackBytes(ctx context.Context, grantID int64) (int64, error) {
 	var n int64
 	err := tx.queryRow(ctx, `
-		SELECT COALESCE(SUM(bytes_sent), 0) FROM download_sessions WHERE grant_id = $1 AND file_id = $2 AND given_back`,
-		grantID, fileID).Scan(&n)
+		SELECT COALESCE(SUM(bytes_sent), 0) FROM download_sessions WHERE grant_id = $1 AND given_back`,
+		grantID).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("sum given-back bytes of grant %d: %w", grantID, err)
 	}

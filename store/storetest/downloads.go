@@ -86,7 +86,7 @@ func testSessions(t *testing.T, open Opener) {
 			q := store.AdmissionQuery{PublicID: f.Grant.PublicID, FileID: f.File.ID, ClientIP: "192.0.2.1", IdleSince: wide, StartedSince: wide}
 			a, err := find(q)
 			if err != nil || a.Grant.ID != f.Grant.ID || a.File == nil || a.File.ID != f.File.ID || a.File.Key != f.File.Key ||
-				a.File.SHA256 != f.File.SHA256 || a.File.Size != f.File.Size || a.SessionID != s.ID {
+				a.File.SHA256 != f.File.SHA256 || a.File.Size != f.File.Size || a.SessionID != s.ID || a.ProductSize != f.File.Size {
 				t.Fatalf("by public id: got %+v, %v", a, err)
 			}
 			byID := q
@@ -101,8 +101,8 @@ func testSessions(t *testing.T, open Opener) {
 			}
 			foreign := q
 			foreign.FileID = other.File.ID
-			if a, err := find(foreign); err != nil || a.File != nil {
-				t.Errorf("another product's file: got %+v, %v; want no file", a, err)
+			if a, err := find(foreign); err != nil || a.File != nil || a.SessionID != s.ID {
+				t.Errorf("another product's file: got %+v, %v; want no file (and the grant's session)", a, err)
 			}
 			// A retired file is no longer served.
 			update(t, db, func(tx store.Tx) error {
@@ -116,7 +116,7 @@ func testSessions(t *testing.T, open Opener) {
 			_, err = find(missing)
 			wantNotFound(t, "unknown public id", err)
 		},
-		"FindOpenSession honours client, file, idle and start bounds and closed": func(t *testing.T, db store.DB) {
+		"FindOpenSession honours client, idle and start bounds and closed, across files": func(t *testing.T, db store.DB) {
 			f := mustFixture(t, db, "p")
 			s := createSession(t, db, f, "192.0.2.1")
 			start := s.StartedAt
@@ -126,22 +126,20 @@ func testSessions(t *testing.T, open Opener) {
 			last := start.Add(10 * time.Minute)
 			tests := []struct {
 				name                    string
-				fileID                  int64
 				ip                      string
 				idleSince, startedSince time.Time
 				found                   bool
 			}{
-				{"bounds at the session's own times", f.File.ID, "192.0.2.1", last, start, true},
-				{"wide bounds", f.File.ID, "192.0.2.1", start.Add(-time.Hour), start.Add(-time.Hour), true},
-				{"idle since just after its last request", f.File.ID, "192.0.2.1", last.Add(ms), start, false},
-				{"started since just after its start", f.File.ID, "192.0.2.1", last, start.Add(ms), false},
-				{"another client", f.File.ID, "192.0.2.2", last, start, false},
-				{"another file", f.File.ID + 1000, "192.0.2.1", last, start, false},
+				{"bounds at the session's own times", "192.0.2.1", last, start, true},
+				{"wide bounds", "192.0.2.1", start.Add(-time.Hour), start.Add(-time.Hour), true},
+				{"idle since just after its last request", "192.0.2.1", last.Add(ms), start, false},
+				{"started since just after its start", "192.0.2.1", last, start.Add(ms), false},
+				{"another client", "192.0.2.2", last, start, false},
 			}
 			check := func(when string, closed bool) {
 				view(t, db, func(tx store.Tx) error {
 					for _, tt := range tests {
-						got, err := tx.FindOpenSession(ctx, f.Grant.ID, tt.fileID, tt.ip, tt.idleSince, tt.startedSince)
+						got, err := tx.FindOpenSession(ctx, f.Grant.ID, tt.ip, tt.idleSince, tt.startedSince)
 						if tt.found && !closed {
 							if err != nil || got.ID != s.ID {
 								t.Errorf("%s, %s: got %v, %v; want session %d", when, tt.name, got, err, s.ID)
@@ -150,7 +148,7 @@ func testSessions(t *testing.T, open Opener) {
 							wantNotFound(t, when+", "+tt.name, err)
 						}
 					}
-					_, err := tx.FindOpenSession(ctx, f.Grant.ID+1000, f.File.ID, "192.0.2.1", last, start)
+					_, err := tx.FindOpenSession(ctx, f.Grant.ID+1000, "192.0.2.1", last, start)
 					wantNotFound(t, when+", another grant", err)
 					return nil
 				})
@@ -164,7 +162,7 @@ func testSessions(t *testing.T, open Opener) {
 			old := createSession(t, db, f, "192.0.2.1")
 			newer := createSession(t, db, f, "192.0.2.1")
 			view(t, db, func(tx store.Tx) error {
-				got, err := tx.FindOpenSession(ctx, f.Grant.ID, f.File.ID, "192.0.2.1", old.StartedAt, old.StartedAt)
+				got, err := tx.FindOpenSession(ctx, f.Grant.ID, "192.0.2.1", old.StartedAt, old.StartedAt)
 				if err == nil && got.ID != newer.ID {
 					t.Errorf("got session %d, want the newest %d", got.ID, newer.ID)
 				}
@@ -246,7 +244,7 @@ func testSessions(t *testing.T, open Opener) {
 				})
 			}
 		},
-		"CloseSession closes, GivenBackBytes sums the given-back sessions of (grant, file)": func(t *testing.T, db store.DB) {
+		"CloseSession closes, GivenBackBytes sums the given-back sessions of a grant": func(t *testing.T, db store.DB) {
 			f := mustFixture(t, db, "p")
 			g := mustFixture(t, db, "q")
 			a := createSession(t, db, f, "192.0.2.1")
@@ -270,14 +268,14 @@ func testSessions(t *testing.T, open Opener) {
 			}
 			view(t, db, func(tx store.Tx) error {
 				for _, tt := range []struct {
-					grant, file, want int64
-				}{{f.Grant.ID, f.File.ID, 120}, {g.Grant.ID, g.File.ID, 7}, {f.Grant.ID, g.File.ID, 0}, {f.Grant.ID + 1000, f.File.ID, 0}} {
-					n, err := tx.GivenBackBytes(ctx, tt.grant, tt.file)
+					grant, want int64
+				}{{f.Grant.ID, 120}, {g.Grant.ID, 7}, {f.Grant.ID + 1000, 0}} {
+					n, err := tx.GivenBackBytes(ctx, tt.grant)
 					if err != nil {
 						return err
 					}
 					if n != tt.want {
-						t.Errorf("GivenBackBytes(%d, %d) = %d, want %d", tt.grant, tt.file, n, tt.want)
+						t.Errorf("GivenBackBytes(%d) = %d, want %d", tt.grant, n, tt.want)
 					}
 				}
 				return nil

@@ -32,7 +32,7 @@ func testNotFound(t *testing.T, open Opener) {
 				{"FindGrantByID", func(tx store.Tx) (any, error) { return tx.FindGrantByID(ctx, missing) }},
 				{"FindGrantByPublicID", func(tx store.Tx) (any, error) { return tx.FindGrantByPublicID(ctx, "nope") }},
 				{"FindOpenSession", func(tx store.Tx) (any, error) {
-					return tx.FindOpenSession(ctx, f.Grant.ID, f.File.ID, "192.0.2.1", time.Time{}, time.Time{})
+					return tx.FindOpenSession(ctx, f.Grant.ID, "192.0.2.1", time.Time{}, time.Time{})
 				}},
 			}
 			for _, tt := range tests {
@@ -110,7 +110,7 @@ func testNotFound(t *testing.T, open Opener) {
 				add(len(as), err)
 				cd, err := tx.CompletedDownloads(ctx)
 				add(len(cd), err)
-				n, err := tx.GivenBackBytes(ctx, missing, missing)
+				n, err := tx.GivenBackBytes(ctx, missing)
 				add(int(n), err)
 				return errors.Join(errs...)
 			})
