@@ -2,16 +2,18 @@
 // against limits, and the bytes themselves.
 //
 // Counting honestly: every request is an attempt. A GET opens (or joins) a download
-// session for (grant, file, client address); opening one charges one download
-// against the grant's limit, inside one write transaction, so no number of parallel
+// session for (grant, client address); opening one charges one download against
+// the grant's limit, inside one write transaction, so no number of parallel
 // requests can charge more than the limit allows. Every request of that client for
-// that file while the session is open — resumes, parallel connections of a download
-// manager — joins it and costs nothing more. A session closes after SessionTimeout
-// without activity (a request, or a transfer still running) or SessionMax after it
-// started; if by then it delivered less than GiveBackPercent of the file (counting
-// what earlier given-back sessions of the same grant and file delivered, so slicing
-// a file into small sessions gains nothing), its download is given back. HEAD
-// requests and the download page never count.
+// any file of the product while the session is open — the other files of a course,
+// resumes, parallel connections of a download manager — joins it and costs nothing
+// more. A session closes after SessionTimeout without activity (a request, or a
+// transfer still running) or SessionMax after it started; if by then it delivered
+// less than GiveBackPercent of the product's files (counting what earlier
+// given-back sessions of the grant delivered, so slicing a download into small
+// sessions gains nothing), its download is given back. A session that delivered
+// all of the product's bytes is a completed download. HEAD requests and the
+// download page never count.
 package delivery
 
 import (
