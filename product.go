@@ -8,9 +8,11 @@ import (
 )
 
 // Unlimited is the DownloadLimit of a product or grant whose downloads are not counted
-// against a limit. Forever is the Lifetime of access that never expires.
+// against a limit. It is not the zero value on purpose: a product or grant built
+// without a limit must fail validation, not give unlimited downloads. Forever is
+// the Lifetime of access that never expires.
 const (
-	Unlimited = 0
+	Unlimited = -1
 	Forever   = time.Duration(0)
 )
 
@@ -26,7 +28,7 @@ type Product struct {
 	Name          string        `json:"name"`
 	Price         Amount        `json:"price"`
 	Currency      string        `json:"currency"`
-	DownloadLimit int           `json:"download_limit"` // Unlimited or ≥ 1
+	DownloadLimit int           `json:"download_limit"` // Unlimited (-1) or ≥ 1
 	Lifetime      time.Duration `json:"lifetime"`       // Forever or > 0
 	Files         []*File       `json:"files"`
 	CreatedAt     time.Time     `json:"created_at"`
@@ -70,8 +72,8 @@ func (p *Product) Validate() error {
 	if err := ValidateCurrency(p.Currency); err != nil {
 		return Errorf(EINVALID, "product %s: %s", p.ID, ErrorMessage(err))
 	}
-	if p.DownloadLimit < 0 {
-		return Errorf(EINVALID, "product %s: download limit %d is negative", p.ID, p.DownloadLimit)
+	if p.DownloadLimit < 1 && p.DownloadLimit != Unlimited {
+		return Errorf(EINVALID, "product %s: download limit %d: use a positive number or unlimited", p.ID, p.DownloadLimit)
 	}
 	if p.Lifetime < 0 {
 		return Errorf(EINVALID, "product %s: lifetime is negative", p.ID)
