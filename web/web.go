@@ -50,8 +50,10 @@ type Server struct {
 	Logger *slog.Logger
 	Now    func() time.Time
 
-	pages map[string]*template.Template
-	mux   *http.ServeMux
+	pages     map[string]*template.Template
+	mux       *http.ServeMux
+	limiter   clientLimiter
+	postbacks chan struct{}
 }
 
 var pageNames = []string{"download", "message", "home", "demo-store", "demo-checkout"}
@@ -67,6 +69,7 @@ func (s *Server) Init() error {
 	if s.ReturnWindow <= 0 {
 		s.ReturnWindow = DefaultReturnWindow
 	}
+	s.postbacks = make(chan struct{}, maxPostbacks)
 	s.pages = map[string]*template.Template{}
 	for _, name := range pageNames {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
@@ -84,7 +87,7 @@ var funcs = template.FuncMap{"bytes": humanBytes}
 func (s *Server) routes() {
 	m := http.NewServeMux()
 	// Providers.
-	m.HandleFunc("POST /ipn/paypal", s.handlePayPalIPN)
+	m.HandleFunc("POST /ipn/paypal", s.limitProvider(s.handlePayPalIPN))
 	// Buyers.
 	m.HandleFunc("GET /d/{token}", s.handleDownloadPage)
 	m.HandleFunc("GET /d/{token}/{file}/{name}", s.handleFile)

@@ -1,0 +1,35 @@
+package web
+
+import (
+	"net/http"
+	"testing"
+)
+
+func TestPayPalIPN_RateLimitPerClient(t *testing.T) {
+	// The test clock stands still, so the budget does not refill: the burst is
+	// all one address gets. What is refused is not stored and not 200, so PayPal
+	// would send it again.
+	e := newTestEnv(t)
+	body := sample(t, "p1")
+	var ok, limited int
+	for range ipnBurst + 20 {
+		switch a := e.PostIPN(body); a.Status {
+		case http.StatusOK:
+			ok++
+		case http.StatusTooManyRequests:
+			limited++
+		default:
+			t.Fatalf("status %d", a.Status)
+		}
+	}
+	if ok != ipnBurst || limited != 20 {
+		t.Errorf("%d answered 200 and %d 429, want %d and 20", ok, limited, ipnBurst)
+	}
+	if n := len(e.Notifications()); n != ipnBurst {
+		t.Errorf("%d notifications stored, want %d (refused ones are not)", n, ipnBurst)
+	}
+	e.Clock.Advance(10e9) // ten seconds refill the budget
+	if a := e.PostIPN(body); a.Status != http.StatusOK {
+		t.Errorf("after a pause: status %d, want 200", a.Status)
+	}
+}
