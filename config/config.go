@@ -26,6 +26,8 @@ const (
 	DefaultSessionMax      = 24 * time.Hour
 	DefaultGiveBackPercent = 50
 	DefaultReturnWindow    = 72 * time.Hour
+	DefaultIPNPerSecond    = 20
+	DefaultIPNBurst        = 100
 )
 
 const (
@@ -43,6 +45,7 @@ type Config struct {
 	LogFormat string // text or json
 	PayPal    PayPal
 	Delivery  Delivery
+	Limits    Limits
 }
 
 // PayPal holds the settings of the PayPal IPN provider.
@@ -74,6 +77,12 @@ type Delivery struct {
 	SessionMax         time.Duration // and at the latest this long after it started
 	GiveBackPercent    int           // 1-100: a session that delivered less is given back
 	ReturnWindow       time.Duration // the return page shows links this long after payment
+}
+
+// Limits holds the budgets of the endpoints open to the internet.
+type Limits struct {
+	IPNPerSecond int // provider requests per second per client address, sustained
+	IPNBurst     int // and at once
 }
 
 // Default returns the configuration used when nothing is set.
@@ -111,6 +120,12 @@ func (c Config) withDefaults() Config {
 	}
 	if d.ReturnWindow == 0 {
 		d.ReturnWindow = DefaultReturnWindow
+	}
+	if c.Limits.IPNPerSecond == 0 {
+		c.Limits.IPNPerSecond = DefaultIPNPerSecond
+	}
+	if c.Limits.IPNBurst == 0 {
+		c.Limits.IPNBurst = DefaultIPNBurst
 	}
 	return c
 }
@@ -152,7 +167,7 @@ func Load(path string, environ []string) (Config, error) {
 }
 
 // sections are the tables a file may have.
-var sections = map[string]bool{"paypal": true, "delivery": true}
+var sections = map[string]bool{"paypal": true, "delivery": true, "limits": true}
 
 func loadFile(c *Config, path string) []error {
 	data, err := os.ReadFile(path)

@@ -392,6 +392,7 @@ func TestDefault(t *testing.T) {
 			GiveBackPercent: 50,
 			ReturnWindow:    72 * time.Hour,
 		},
+		Limits: config.Limits{IPNPerSecond: 20, IPNBurst: 100},
 	}
 	if got := config.Default(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Default:\n got %+v\nwant %+v", got, want)
@@ -486,8 +487,8 @@ func TestKeys(t *testing.T) {
 		}
 		seen[k.Env] = true
 	}
-	if len(seen) != 14 {
-		t.Errorf("got %d keys, want 14", len(seen))
+	if len(seen) != 16 {
+		t.Errorf("got %d keys, want 16", len(seen))
 	}
 }
 

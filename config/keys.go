@@ -69,11 +69,18 @@ func Keys() []Key {
 			"The longest a download session stays open, however active.",
 			durationKind, func(c *Config) *time.Duration { return &c.Delivery.SessionMax }, positive),
 		newKey("delivery.give_back_percent", strconv.Itoa(DefaultGiveBackPercent),
-			"A download session that delivered less than this percent of the file (1-100) is given back when it expires.",
+			"A download session that delivered less than this percent of the product's files (1-100) is given back when it expires.",
 			intKind, func(c *Config) *int { return &c.Delivery.GiveBackPercent }, between(1, 100)),
 		newKey("delivery.return_window", formatDuration(DefaultReturnWindow),
 			"How long after payment the return page shows the download link.",
 			durationKind, func(c *Config) *time.Duration { return &c.Delivery.ReturnWindow }, positive),
+
+		newKey("limits.ipn_per_second", strconv.Itoa(DefaultIPNPerSecond),
+			"Provider notifications accepted per second from one client address, sustained; more get 429 and are resent.",
+			intKind, func(c *Config) *int { return &c.Limits.IPNPerSecond }, between(1, 1000000)),
+		newKey("limits.ipn_burst", strconv.Itoa(DefaultIPNBurst),
+			"Provider notifications accepted at once from one client address.",
+			intKind, func(c *Config) *int { return &c.Limits.IPNBurst }, between(1, 1000000)),
 	}
 }
 

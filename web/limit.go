@@ -15,17 +15,19 @@ import (
 // so nothing genuine is lost. The budget is per instance: it protects this
 // instance's disk and PayPal's patience, it decides nothing about money.
 const (
-	ipnRate      = 20 // requests per second per client address, sustained
-	ipnBurst     = 100
-	limiterIdle  = 10 * time.Minute
-	maxLimiters  = 10000
-	maxPostbacks = 64               // verifications in flight at once; more wait their turn
-	postbackWait = 20 * time.Second // and after waiting this long get 503 and come back
+	DefaultIPNRate  = 20 // requests per second per client address, sustained
+	DefaultIPNBurst = 100
+	limiterIdle     = 10 * time.Minute
+	maxLimiters     = 10000
+	maxPostbacks    = 64               // verifications in flight at once; more wait their turn
+	postbackWait    = 20 * time.Second // and after waiting this long get 503 and come back
 )
 
 type clientLimiter struct {
-	mu sync.Mutex
-	m  map[string]*limiterEntry
+	rate  rate.Limit
+	burst int
+	mu    sync.Mutex
+	m     map[string]*limiterEntry
 }
 
 type limiterEntry struct {
@@ -56,7 +58,7 @@ func (c *clientLimiter) allow(addr string, now time.Time) bool {
 		if len(c.m) >= maxLimiters {
 			return false // under a flood of addresses, new ones wait
 		}
-		e = &limiterEntry{lim: rate.NewLimiter(ipnRate, ipnBurst)}
+		e = &limiterEntry{lim: rate.NewLimiter(c.rate, c.burst)}
 		c.m[host] = e
 	}
 	e.seen = now

@@ -12,7 +12,7 @@ func TestPayPalIPN_RateLimitPerClient(t *testing.T) {
 	e := newTestEnv(t)
 	body := sample(t, "p1")
 	var ok, limited int
-	for range ipnBurst + 20 {
+	for range DefaultIPNBurst + 20 {
 		switch a := e.PostIPN(body); a.Status {
 		case http.StatusOK:
 			ok++
@@ -22,11 +22,11 @@ func TestPayPalIPN_RateLimitPerClient(t *testing.T) {
 			t.Fatalf("status %d", a.Status)
 		}
 	}
-	if ok != ipnBurst || limited != 20 {
-		t.Errorf("%d answered 200 and %d 429, want %d and 20", ok, limited, ipnBurst)
+	if ok != DefaultIPNBurst || limited != 20 {
+		t.Errorf("%d answered 200 and %d 429, want %d and 20", ok, limited, DefaultIPNBurst)
 	}
-	if n := len(e.Notifications()); n != ipnBurst {
-		t.Errorf("%d notifications stored, want %d (refused ones are not)", n, ipnBurst)
+	if n := len(e.Notifications()); n != DefaultIPNBurst {
+		t.Errorf("%d notifications stored, want %d (refused ones are not)", n, DefaultIPNBurst)
 	}
 	e.Clock.Advance(10e9) // ten seconds refill the budget
 	if a := e.PostIPN(body); a.Status != http.StatusOK {

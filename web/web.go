@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/vend-shop/vend"
 	"github.com/vend-shop/vend/delivery"
 	"github.com/vend-shop/vend/ledger"
@@ -44,6 +46,8 @@ type Server struct {
 	// LegacyLinks serves /cgi-bin/download.cgi links of the old scripts.
 	LegacyLinks  bool
 	ReturnWindow time.Duration
+	// IPNRate and IPNBurst budget provider requests per client address.
+	IPNRate, IPNBurst int
 	// Demo, if set, mounts the demo store under /demo.
 	Demo *Demo
 
@@ -70,6 +74,13 @@ func (s *Server) Init() error {
 		s.ReturnWindow = DefaultReturnWindow
 	}
 	s.postbacks = make(chan struct{}, maxPostbacks)
+	if s.IPNRate <= 0 {
+		s.IPNRate = DefaultIPNRate
+	}
+	if s.IPNBurst <= 0 {
+		s.IPNBurst = DefaultIPNBurst
+	}
+	s.limiter.rate, s.limiter.burst = rate.Limit(s.IPNRate), s.IPNBurst
 	s.pages = map[string]*template.Template{}
 	for _, name := range pageNames {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/vend-shop/vend"
 	"github.com/vend-shop/vend/blob/local"
 	"github.com/vend-shop/vend/config"
 	"github.com/vend-shop/vend/store/sqlite"
@@ -112,25 +113,10 @@ func (a *App) close() {
 func loadSecret(path string) ([]byte, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		buf := make([]byte, 32)
-		rand.Read(buf)
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if errors.Is(err, fs.ErrExist) {
-			return loadSecret(path) // another vend created it first
-		} else if err != nil {
+		if err := createSecret(path); err != nil {
 			return nil, fmt.Errorf("create signing secret: %w", err)
 		}
-		_, err = f.WriteString(hex.EncodeToString(buf) + "\n")
-		if err == nil {
-			err = f.Sync()
-		}
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return nil, fmt.Errorf("write signing secret: %w", err)
-		}
-		return buf, nil
+		return loadSecret(path)
 	} else if err != nil {
 		return nil, fmt.Errorf("read signing secret: %w", err)
 	}
@@ -139,6 +125,43 @@ func loadSecret(path string) ([]byte, error) {
 		return nil, fmt.Errorf("signing secret %s is damaged (want 64 hex digits)", path)
 	}
 	return secret, nil
+}
+
+// cliError shows the operator a vend error's plain message ("No such product: X.")
+// and any other error in full: on the command line, unlike on a buyer's page, the
+// cause is what helps.
+func cliError(err error) error {
+	if code := vend.ErrorCode(err); code != vend.EINTERNAL {
+		return errors.New(vend.ErrorMessage(err))
+	}
+	return err
+}
+
+// createSecret writes a new secret to a temporary file and links it into place, so
+// a crash never leaves a half-written secret, and two vends starting at once agree
+// on the one that got there first.
+func createSecret(path string) error {
+	buf := make([]byte, 32)
+	rand.Read(buf)
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".secret-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.WriteString(hex.EncodeToString(buf) + "\n")
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.Link(tmp.Name(), path); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	return nil
 }
 
 // printJSON writes v as indented JSON: the --json output of every command.

@@ -195,6 +195,7 @@ func vendEnv(dataDir, addr, verifyURL string) []string {
 		"VEND_PAYPAL_RECEIVER_EMAILS=seller@example.com",
 		"VEND_PAYPAL_SANDBOX=true",
 		"VEND_LOG_LEVEL=warn",
+		"VEND_LIMITS_IPN_BURST=100000", // PayPal resending a whole day at once
 	)
 }
 

@@ -104,7 +104,7 @@ func newOrdersShowCmd(app *App) *cobra.Command {
 			defer app.close()
 			d, err := findOrderDetail(cmd.Context(), app, args[0])
 			if err != nil {
-				return fmt.Errorf("%s", vend.ErrorMessage(err))
+				return cliError(err)
 			}
 			if asJSON {
 				return printJSON(app.Stdout, d)

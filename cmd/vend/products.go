@@ -194,7 +194,7 @@ func newProductsShowCmd(app *App) *cobra.Command {
 				return err
 			})
 			if err != nil {
-				return fmt.Errorf("%s", vend.ErrorMessage(err))
+				return cliError(err)
 			}
 			if asJSON {
 				return printJSON(app.Stdout, struct {
@@ -249,7 +249,7 @@ func newProductsButtonCmd(app *App) *cobra.Command {
 				return err
 			})
 			if err != nil {
-				return fmt.Errorf("%s", vend.ErrorMessage(err))
+				return cliError(err)
 			}
 			if business == "" && len(app.Config.PayPal.ReceiverEmails) > 0 {
 				business = app.Config.PayPal.ReceiverEmails[0]

@@ -102,7 +102,7 @@ func fillSim(cmd *cobra.Command, app *App, sim *paypal.Sim, amount string) error
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("--product: %s", vend.ErrorMessage(err))
+		return fmt.Errorf("--product: %w", cliError(err))
 	}
 	sim.ProductName, sim.Amount = p.Name, p.Price
 	if amount != "" {
