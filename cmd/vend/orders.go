@@ -166,7 +166,10 @@ func findOrder(ctx context.Context, tx store.Tx, ref string) (*vend.Order, error
 	return nil, vend.Errorf(vend.ENOTFOUND, "No order with id or transaction id %q.", ref)
 }
 
-func printOrder(w io.Writer, d *orderDetail) {
+func printOrder(out io.Writer, d *orderDetail) {
+	// Buyers and their browsers choose names, user agents and ranges: no escape
+	// sequence of theirs may reach the operator's terminal.
+	w := plainWriter{out}
 	o := d.Order
 	fmt.Fprintf(w, "Order %d  %s %s  %s", o.ID, o.Provider, o.Ref, o.Status)
 	if o.StatusReason != "" {
@@ -220,6 +223,23 @@ func printOrder(w io.Writer, d *orderDetail) {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", n.ID, n.ReceivedAt.Format("2006-01-02 15:04:05"), n.Verdict, n.Key, dash(n.Changes+n.Reason))
 	}
 	tw.Flush()
+}
+
+// plainWriter replaces control characters (but newlines and tabs, which the
+// table layout writes) with '?'.
+type plainWriter struct{ w io.Writer }
+
+func (p plainWriter) Write(b []byte) (int, error) {
+	clean := []rune(string(b))
+	for i, r := range clean {
+		if r != '\n' && r != '\t' && (r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0) {
+			clean[i] = '?'
+		}
+	}
+	if _, err := p.w.Write([]byte(string(clean))); err != nil {
+		return 0, err
+	}
+	return len(b), nil
 }
 
 func dash(s string) string {

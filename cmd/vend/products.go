@@ -59,6 +59,7 @@ func newProductsImportCmd(app *App) *cobra.Command {
 					what += ", new file"
 				}
 				fmt.Fprintf(app.Stdout, "%s\t%s (%s)\n", d.Product.ID, d.Product.Name, what)
+				warnFree(app, d.Product)
 			}
 			fmt.Fprintf(app.Stdout, "%d product(s) imported\n", len(done))
 			return nil
@@ -119,6 +120,7 @@ func newProductsAddCmd(app *App) *cobra.Command {
 				return printJSON(app.Stdout, p)
 			}
 			fmt.Fprintf(app.Stdout, "%s\t%s saved with %d file(s)\n", p.ID, p.Name, len(p.Files))
+			warnFree(app, p)
 			return nil
 		},
 	}
@@ -130,6 +132,13 @@ func newProductsAddCmd(app *App) *cobra.Command {
 	cmd.Flags().StringVar(&lifetime, "lifetime", "unlimited", `how long access lasts: "unlimited", "30d", "12h"`)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the product as JSON")
 	return cmd
+}
+
+// warnFree says what a price of 0.00 means, in case the seller only forgot it.
+func warnFree(app *App, p *vend.Product) {
+	if p.Price == 0 {
+		fmt.Fprintf(app.Stderr, "warning: %s costs 0.00 %s: any verified payment for it, of any amount, grants it\n", p.ID, p.Currency)
+	}
 }
 
 func newProductsListCmd(app *App) *cobra.Command {

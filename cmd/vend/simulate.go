@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"net/http"
@@ -44,7 +46,7 @@ payment's txn_id) and get a new txn_id of their own.`,
 			if err := fillSim(cmd, app, &sim, amount); err != nil {
 				return err
 			}
-			body := sim.Body(app.Secret)
+			body := sim.Body(simulatorKey(app.Secret))
 			if printOnly {
 				_, err := app.Stdout.Write(append(body, '\n'))
 				return err
@@ -131,4 +133,13 @@ func fillSim(cmd *cobra.Command, app *App, sim *paypal.Sim, amount string) error
 		sim.TxnID = paypal.NewTxnID()
 	}
 	return nil
+}
+
+// simulatorKey is the key simulated messages are signed with and the demo's
+// verifier checks: derived from the data directory's secret, never the secret
+// itself, which signs download links.
+func simulatorKey(secret []byte) []byte {
+	h := hmac.New(sha256.New, secret)
+	h.Write([]byte("vend/simulator/v1"))
+	return h.Sum(nil)
 }
