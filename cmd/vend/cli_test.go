@@ -244,7 +244,7 @@ func TestProductsCLI(t *testing.T) {
 		if code == 0 || !strings.Contains(errOut, "line 2") {
 			t.Fatalf("missing file: exit %d: %s", code, errOut)
 		}
-		if out := mustVend(t, env, "products", "list", "--json"); strings.TrimSpace(out) != "null" {
+		if out := mustVend(t, env, "products", "list", "--json"); strings.TrimSpace(out) != "[]" {
 			t.Errorf("something was imported: %s", out)
 		}
 	})

@@ -166,7 +166,15 @@ func newProductsListCmd(app *App) *cobra.Command {
 				return err
 			}
 			if asJSON {
-				return printJSON(app.Stdout, products)
+				type listed struct {
+					*vend.Product
+					CompletedDownloads int `json:"completed_downloads"`
+				}
+				out := make([]listed, len(products))
+				for i, p := range products {
+					out[i] = listed{p, completed[p.ID]}
+				}
+				return printJSON(app.Stdout, out)
 			}
 			tw := tabwriter.NewWriter(app.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tNAME\tPRICE\tLIMIT\tLIFETIME\tFILES\tCOMPLETED DOWNLOADS")
