@@ -294,7 +294,7 @@ func (w *countingWriter) Write(p []byte) (int, error) {
 
 // progressChunk is how much of a body goes out per call of the underlying ReadFrom,
 // so that the count grows during a long transfer instead of once at its end.
-const progressChunk = 1 << 20
+const progressChunk = 16 << 20
 
 // ReadFrom forwards to the underlying ReadFrom, so that a file body still goes out
 // through sendfile, in chunks of progressChunk. sendfile takes a chunk only as an
