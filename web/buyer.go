@@ -153,7 +153,9 @@ func (s *Server) handleReturn(w http.ResponseWriter, r *http.Request) {
 	err := s.DB.View(r.Context(), func(tx store.Tx) error {
 		var err error
 		o, err = findReturnOrder(r.Context(), tx, txn, custom)
-		if err != nil || o == nil {
+		if vend.ErrorCode(err) == vend.ENOTFOUND {
+			return nil // not yet: the page waits for PayPal
+		} else if err != nil {
 			return err
 		}
 		grants, err = tx.FindGrantsByOrder(r.Context(), o.ID)
@@ -178,21 +180,24 @@ func firstOf(vals ...string) string {
 	return ""
 }
 
-// findReturnOrder finds the order a return names, or nil if the IPN has not
+// findReturnOrder finds the order a return names; ENOTFOUND while its IPN has not
 // arrived yet.
 func findReturnOrder(ctx context.Context, tx store.Tx, txn, custom string) (*vend.Order, error) {
+	notYet := vend.Errorf(vend.ENOTFOUND, "No order for this return yet.")
 	if txn != "" {
 		t, err := tx.FindTransaction(ctx, paypal.Provider, txn)
-		if vend.ErrorCode(err) == vend.ENOTFOUND || err == nil && t.OrderID == 0 {
-			return nil, nil
-		} else if err != nil {
+		if err != nil {
 			return nil, err
+		} else if t.OrderID == 0 { // a refund that came before its payment
+			return nil, notYet
 		}
 		return tx.FindOrderByID(ctx, t.OrderID)
 	}
 	orders, err := tx.FindOrders(ctx, store.OrderFilter{Custom: &custom, Limit: 1})
-	if err != nil || len(orders) == 0 {
+	if err != nil {
 		return nil, err
+	} else if len(orders) == 0 {
+		return nil, notYet
 	}
 	return orders[0], nil
 }

@@ -23,8 +23,8 @@ type Demo struct {
 	// Delay is how long the simulated PayPal waits before sending the IPN, so the
 	// buyer sees the return page wait for it; ClearAfter is when an eCheck clears.
 	Delay, ClearAfter time.Duration
-	// Ctx ends background deliveries on shutdown.
-	Ctx context.Context
+	// Stop, when closed, ends background deliveries (on shutdown).
+	Stop <-chan struct{}
 }
 
 func (d *Demo) routes(m *http.ServeMux, s *Server) {
@@ -115,10 +115,16 @@ func (s *Server) handleDemoPay(w http.ResponseWriter, r *http.Request) {
 }
 
 func (d *Demo) deliver(notify string, steps []paypal.Sim, s *Server) {
-	ctx := d.Ctx
-	if ctx == nil {
-		ctx = context.Background()
-	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-d.Stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	client := &http.Client{Timeout: 30 * time.Second}
 	wait := d.Delay
 	for i, sim := range steps {
 		if i > 0 {
@@ -138,7 +144,7 @@ func (d *Demo) deliver(notify string, steps []paypal.Sim, s *Server) {
 				return
 			}
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := client.Do(req)
 			if err == nil {
 				resp.Body.Close()
 				if resp.StatusCode == http.StatusOK {

@@ -58,7 +58,7 @@ func newDemoCmd(app *App) *cobra.Command {
 			demoCtx, cancel := context.WithCancel(cmd.Context())
 			defer cancel()
 			return app.serve(cmd.Context(), &web.Demo{
-				Secret: simulatorKey(app.Secret), Receiver: DemoReceiver, Delay: 1500 * time.Millisecond, ClearAfter: 20 * time.Second, Ctx: demoCtx,
+				Secret: simulatorKey(app.Secret), Receiver: DemoReceiver, Delay: 1500 * time.Millisecond, ClearAfter: 20 * time.Second, Stop: demoCtx.Done(),
 			})
 		},
 	}
