@@ -75,7 +75,9 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request, q store.Admissio
 	cw := &countingWriter{ResponseWriter: w, status: http.StatusOK}
 	stop := s.keepAlive(sess, cw)
 	defer stop() // also if ServeContent panics
-	http.ServeContent(cw, r, "", obj.ModTime, obj.Reader)
+	// No modification time: the strong ETag validates resumes, and a file id in a
+	// link always names the same bytes (storage is content-addressed).
+	http.ServeContent(cw, r, "", time.Time{}, obj.Reader)
 	reported := stop()
 	a.Status, a.BytesSent = cw.status, cw.n.Load()
 	if r.Method == http.MethodHead {

@@ -14,7 +14,6 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"regexp"
 	"sync"
 	"time"
 
@@ -49,7 +48,19 @@ func (s *Store) Close() error { return s.root.Close() }
 // Dir returns the storage directory (for X-Accel mappings and docs).
 func (s *Store) Dir() string { return s.dir }
 
-var keyPattern = regexp.MustCompile(`^[0-9a-f]{2}/[0-9a-f]{64}$`)
+// validKey reports whether key is a content key: "ab/ab…" (two hex digits, a
+// slash, the 64 lower-case hex digits of the SHA-256, which start with those two).
+func validKey(key string) bool {
+	if len(key) != 67 || key[2] != '/' || key[:2] != key[3:5] {
+		return false
+	}
+	for i := 3; i < len(key); i++ {
+		if c := key[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
 
 // Put writes r to a temporary file inside the root, then renames it to its
 // content key, so a reader never sees half a file.
@@ -108,7 +119,7 @@ func (s *Store) syncDir(dir string) error {
 // Open opens the object under key. Keys that are not content keys are refused
 // before the file system is asked.
 func (s *Store) Open(ctx context.Context, key string) (*blob.Object, error) {
-	if !keyPattern.MatchString(key) {
+	if !validKey(key) {
 		return nil, vend.Errorf(vend.ENOTFOUND, "No such file.")
 	}
 	if obj, ok := s.small.open(key); ok {
