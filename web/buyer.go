@@ -123,18 +123,18 @@ func legacyGrant(ctx context.Context, tx store.Tx, txnID, productID string) (*ve
 
 // pendingReasons explains PayPal's pending_reason values in plain words.
 var pendingReasons = map[string]string{
-	"echeck":            "You paid by eCheck (bank transfer). It takes up to six business days to clear; your download link will be emailed to you as soon as it has.",
-	"paymentreview":     "PayPal is reviewing this payment, which usually takes up to 24 hours. Your download link will be emailed to you once PayPal approves it.",
-	"regulatory_review": "PayPal is reviewing this payment for compliance reasons. Your download link will be emailed to you once the review is done.",
-	"multi-currency":    "The seller has to accept a payment in this currency first. Your download link will be emailed to you once they have.",
-	"multi_currency":    "The seller has to accept a payment in this currency first. Your download link will be emailed to you once they have.",
-	"address":           "The seller has to accept this payment manually. Your download link will be emailed to you once they have.",
-	"unilateral":        "The seller has to confirm their PayPal address before the payment completes. Your download link will be emailed to you then.",
-	"intl":              "The seller has to accept this international payment manually. Your download link will be emailed to you once they have.",
-	"upgrade":           "The seller has to upgrade their PayPal account before the payment completes. Your download link will be emailed to you then.",
-	"verify":            "The seller has to verify their PayPal account before the payment completes. Your download link will be emailed to you then.",
-	"authorization":     "The payment is authorized but not captured yet. Your download link will be emailed to you once it is.",
-	"order":             "The payment is authorized but not captured yet. Your download link will be emailed to you once it is.",
+	"echeck":            "You paid by eCheck (bank transfer). It takes up to six business days to clear.",
+	"paymentreview":     "PayPal is reviewing this payment, which usually takes up to 24 hours.",
+	"regulatory_review": "PayPal is reviewing this payment for compliance reasons.",
+	"multi-currency":    "The seller has to accept a payment in this currency first.",
+	"multi_currency":    "The seller has to accept a payment in this currency first.",
+	"address":           "The seller has to accept this payment manually.",
+	"unilateral":        "The seller has to confirm their PayPal address before the payment completes.",
+	"intl":              "The seller has to accept this international payment manually.",
+	"upgrade":           "The seller has to upgrade their PayPal account before the payment completes.",
+	"verify":            "The seller has to verify their PayPal account before the payment completes.",
+	"authorization":     "The payment is authorized but not captured yet.",
+	"order":             "The payment is authorized but not captured yet.",
 }
 
 // handleReturn is where PayPal sends the buyer after paying (?tx=… from PDT,
@@ -150,6 +150,7 @@ func (s *Server) handleReturn(w http.ResponseWriter, r *http.Request) {
 	}
 	var o *vend.Order
 	var grants []*vend.Grant
+	names := map[int64]string{} // item id → product name, for the links
 	err := s.DB.View(r.Context(), func(tx store.Tx) error {
 		var err error
 		o, err = findReturnOrder(r.Context(), tx, txn, custom)
@@ -158,7 +159,13 @@ func (s *Server) handleReturn(w http.ResponseWriter, r *http.Request) {
 		} else if err != nil {
 			return err
 		}
-		grants, err = tx.FindGrantsByOrder(r.Context(), o.ID)
+		if grants, err = tx.FindGrantsByOrder(r.Context(), o.ID); err != nil {
+			return err
+		}
+		items, err := tx.FindItems(r.Context(), o.ID)
+		for _, it := range items {
+			names[it.ID] = it.Name
+		}
 		return err
 	})
 	if err != nil {
@@ -168,7 +175,7 @@ func (s *Server) handleReturn(w http.ResponseWriter, r *http.Request) {
 	// Links only for a return that names PayPal's transaction id: a button's custom
 	// value is the same for every buyer and readable in the page source, so it
 	// must not open anyone's downloads.
-	s.render(w, r, http.StatusOK, "message", s.returnMessage(o, grants, txn != ""))
+	s.render(w, r, http.StatusOK, "message", s.returnMessage(o, grants, names, txn != ""))
 }
 
 func firstOf(vals ...string) string {
@@ -202,7 +209,19 @@ func findReturnOrder(ctx context.Context, tx store.Tx, txn, custom string) (*ven
 	return orders[0], nil
 }
 
-func (s *Server) returnMessage(o *vend.Order, grants []*vend.Grant, showLinks bool) message {
+// withinReturnWindow reports whether access began recently enough for the return
+// page to show links: counted from the grant, not the order, so an eCheck that
+// cleared after six days still shows them.
+func (s *Server) withinReturnWindow(grants []*vend.Grant) bool {
+	for _, g := range grants {
+		if s.Now().Sub(g.CreatedAt) <= s.ReturnWindow {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) returnMessage(o *vend.Order, grants []*vend.Grant, names map[int64]string, showLinks bool) message {
 	m := message{view: view{Title: "Thank you for your order"}}
 	if o == nil {
 		m.Refresh = 5
@@ -214,18 +233,19 @@ func (s *Server) returnMessage(o *vend.Order, grants []*vend.Grant, showLinks bo
 		m.Refresh = 30
 		why := pendingReasons[o.StatusReason]
 		if why == "" {
-			why = "PayPal has not completed this payment yet. Your download link will be emailed to you as soon as it has."
+			why = "PayPal has not completed this payment yet."
 		}
-		m.Paragraphs = []string{"Your payment is pending.", why}
+		m.Paragraphs = []string{"Your payment is pending.", why,
+			"Keep this page's address: it shows your download link as soon as the payment completes."}
 	case vend.OrderPaid:
-		if !showLinks || s.Now().Sub(o.CreatedAt) > s.ReturnWindow {
-			m.Paragraphs = []string{"Your payment is complete. Please use the download link from your email."}
+		if !showLinks || !s.withinReturnWindow(grants) {
+			m.Paragraphs = []string{"Your payment is complete. Please use the download link you were sent, or ask the seller for it."}
 			return m
 		}
 		m.Paragraphs = []string{"Your payment is complete. Your downloads:"}
 		for _, g := range grants {
 			if g.State == vend.GrantActive {
-				m.Links = append(m.Links, link{URL: s.pageURL(g), Text: "Download " + g.ProductID})
+				m.Links = append(m.Links, link{URL: s.pageURL(g), Text: "Download " + firstOf(names[g.ItemID], g.ProductID)})
 			}
 		}
 	case vend.OrderRefunded:

@@ -47,16 +47,16 @@ func TestReturnPage(t *testing.T) {
 		{name: "paid, by txn_id: link to the download page", steps: [][]byte{p1}, query: []string{"txn_id", p1Txn},
 			status: 200, says: "Your payment is complete", links: 1},
 		{name: "paid, by cm only: status without links (custom is no secret)", steps: [][]byte{p1}, query: []string{"cm", "ord_7f3a9c"},
-			status: 200, says: "Please use the download link from your email", links: 0},
+			status: 200, says: "Please use the download link you were sent, or ask the seller for it", links: 0},
 		{name: "paid, by custom only: status without links", steps: [][]byte{p1}, query: []string{"custom", "ord_7f3a9c"},
-			status: 200, says: "Please use the download link from your email", links: 0},
+			status: 200, says: "Please use the download link you were sent, or ask the seller for it", links: 0},
 		{name: "paid, returned by POST (rm=2): link to the download page", steps: [][]byte{p1}, post: true,
 			query:  []string{"txn_id", p1Txn, "payment_status", "Completed", "custom", "ord_7f3a9c", "first_name", "Jörg"},
 			status: 200, says: "Your payment is complete", links: 1},
 		{name: "paid cart: a link per product", steps: [][]byte{p2}, query: []string{"tx", p2Txn}, status: 200,
 			says: "Your payment is complete", links: 2},
-		{name: "paid days ago: the links are in the email", steps: [][]byte{p1}, after: DefaultReturnWindow + time.Hour,
-			query: []string{"tx", p1Txn}, status: 200, says: "Please use the download link from your email"},
+		{name: "paid days ago: no links any more", steps: [][]byte{p1}, after: DefaultReturnWindow + time.Hour,
+			query: []string{"tx", p1Txn}, status: 200, says: "Please use the download link you were sent, or ask the seller for it"},
 		{name: "refunded: access ended", steps: [][]byte{p1, p4}, query: []string{"tx", p1Txn}, status: 200,
 			says: "This order was refunded, so its downloads have ended."},
 		{name: "refunded, by the refund's own txn_id", steps: [][]byte{p1, p4}, query: []string{"tx", p4Txn}, status: 200,
@@ -367,4 +367,17 @@ func TestLegacyLink(t *testing.T) {
 			t.Errorf("HEAD requests were not logged as attempts")
 		}
 	})
+}
+
+func TestReturnPage_EcheckClearedDaysLater(t *testing.T) {
+	// The window for links runs from when access began, not from the order: an
+	// eCheck that clears after six days still shows its links on the return page.
+	env := newTestEnv(t)
+	env.MustPostIPN(sample(t, "p3"))
+	env.Clock.Advance(6 * 24 * time.Hour)
+	env.MustPostIPN(p3Then(t, "Completed"))
+	page := env.Get(returnPath("tx", p3Txn))
+	if hrefs := links(page.Body, "/d/"); page.Status != 200 || len(hrefs) != 1 || !strings.Contains(page.Body, "Download E-Book Go Patterns") {
+		t.Fatalf("answered %d with links %v, want one named download link:\n%s", page.Status, hrefs, page.Body)
+	}
 }
