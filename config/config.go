@@ -26,6 +26,9 @@ const (
 	DefaultSessionMax      = 24 * time.Hour
 	DefaultGiveBackPercent = 50
 	DefaultReturnWindow    = 72 * time.Hour
+	DefaultDeliveryMode    = "direct"
+	DefaultXAccelPrefix    = "/_vend_files/"
+	DefaultRedirectTTL     = 5 * time.Minute
 	DefaultIPNPerSecond    = 20
 	DefaultIPNBurst        = 100
 )
@@ -39,6 +42,8 @@ const (
 // in a Config built by hand, a zero field means the default.
 type Config struct {
 	Listen    string // host:port
+	Database  string // "" (SQLite in data_dir) or a postgres:// URL
+	Storage   string // "" (data_dir/files) or an s3:// URL
 	BaseURL   string // public URL, no trailing slash
 	DataDir   string
 	LogLevel  string // debug, info, warn or error
@@ -77,6 +82,9 @@ type Delivery struct {
 	SessionMax         time.Duration // and at the latest this long after it started
 	GiveBackPercent    int           // 1-100: a session that delivered less is given back
 	ReturnWindow       time.Duration // the return page shows links this long after payment
+	Mode               string        // direct, x-accel or redirect
+	XAccelPrefix       string        // internal nginx location that maps to the storage directory
+	RedirectTTL        time.Duration // how long a presigned URL of the redirect mode lives
 }
 
 // Limits holds the budgets of the endpoints open to the internet.
@@ -120,6 +128,15 @@ func (c Config) withDefaults() Config {
 	}
 	if d.ReturnWindow == 0 {
 		d.ReturnWindow = DefaultReturnWindow
+	}
+	if d.Mode == "" {
+		d.Mode = DefaultDeliveryMode
+	}
+	if d.XAccelPrefix == "" {
+		d.XAccelPrefix = DefaultXAccelPrefix
+	}
+	if d.RedirectTTL == 0 {
+		d.RedirectTTL = DefaultRedirectTTL
 	}
 	if c.Limits.IPNPerSecond == 0 {
 		c.Limits.IPNPerSecond = DefaultIPNPerSecond

@@ -73,6 +73,7 @@ func TestLoad(t *testing.T) {
 					SessionMax:         2 * time.Hour,
 					GiveBackPercent:    25,
 					ReturnWindow:       48 * time.Hour,
+					Mode:               "direct", XAccelPrefix: "/_vend_files/", RedirectTTL: 5 * time.Minute,
 				}
 			},
 		},
@@ -112,6 +113,7 @@ func TestLoad(t *testing.T) {
 					SessionMax:         3 * time.Hour,
 					GiveBackPercent:    100,
 					ReturnWindow:       90 * time.Minute,
+					Mode:               "direct", XAccelPrefix: "/_vend_files/", RedirectTTL: 5 * time.Minute,
 				}
 			},
 		},
@@ -140,6 +142,9 @@ func TestLoad(t *testing.T) {
 					SessionMax:      2 * time.Hour,
 					GiveBackPercent: 75,
 					ReturnWindow:    48 * time.Hour,
+					Mode:            "direct",
+					XAccelPrefix:    "/_vend_files/",
+					RedirectTTL:     5 * time.Minute,
 				}
 			},
 		},
@@ -391,6 +396,9 @@ func TestDefault(t *testing.T) {
 			SessionMax:      24 * time.Hour,
 			GiveBackPercent: 50,
 			ReturnWindow:    72 * time.Hour,
+			Mode:            "direct",
+			XAccelPrefix:    "/_vend_files/",
+			RedirectTTL:     5 * time.Minute,
 		},
 		Limits: config.Limits{IPNPerSecond: 20, IPNBurst: 100},
 	}
@@ -487,8 +495,8 @@ func TestKeys(t *testing.T) {
 		}
 		seen[k.Env] = true
 	}
-	if len(seen) != 16 {
-		t.Errorf("got %d keys, want 16", len(seen))
+	if len(seen) != 21 {
+		t.Errorf("got %d keys, want 21", len(seen))
 	}
 }
 

@@ -38,6 +38,13 @@ func Keys() []Key {
 		newKey("data_dir", DefaultDataDir,
 			"Directory for the database and stored files.",
 			textKind, func(c *Config) *string { return &c.DataDir }, nil),
+		newKey("database", "",
+			"Where the ledger lives. Empty: SQLite in data_dir/vend.db. A postgres:// URL: PostgreSQL, shared by several vend instances.",
+			textKind, func(c *Config) *string { return &c.Database }, checkDatabase),
+		newKey("storage", "",
+			"Where files live. Empty: data_dir/files. An s3://bucket/prefix?endpoint=…&region=… URL: S3-compatible object storage "+
+				"(credentials from the usual AWS_* variables).",
+			textKind, func(c *Config) *string { return &c.Storage }, checkStorage),
 		newKey("log_level", DefaultLogLevel,
 			"Least important log messages written: debug, info, warn or error.",
 			textKind, func(c *Config) *string { return &c.LogLevel }, oneOf("debug", "info", "warn", "error")),
@@ -74,6 +81,17 @@ func Keys() []Key {
 		newKey("delivery.return_window", formatDuration(DefaultReturnWindow),
 			"How long after payment the return page shows the download link.",
 			durationKind, func(c *Config) *time.Duration { return &c.Delivery.ReturnWindow }, positive),
+
+		newKey("delivery.mode", DefaultDeliveryMode,
+			"How file bytes go out after the grant check: direct (vend sends them, sendfile for local files), "+
+				"x-accel (nginx sends them: X-Accel-Redirect to delivery.x_accel_prefix), or redirect (a presigned URL of the object store).",
+			textKind, func(c *Config) *string { return &c.Delivery.Mode }, oneOf("direct", "x-accel", "redirect")),
+		newKey("delivery.x_accel_prefix", DefaultXAccelPrefix,
+			"Internal nginx location that maps to the storage directory, for delivery.mode = x-accel.",
+			textKind, func(c *Config) *string { return &c.Delivery.XAccelPrefix }, checkXAccelPrefix),
+		newKey("delivery.redirect_ttl", formatDuration(DefaultRedirectTTL),
+			"How long a presigned URL lives, for delivery.mode = redirect.",
+			durationKind, func(c *Config) *time.Duration { return &c.Delivery.RedirectTTL }, positive),
 
 		newKey("limits.ipn_per_second", strconv.Itoa(DefaultIPNPerSecond),
 			"Provider notifications accepted per second from one client address, sustained; more get 429 and are resent.",
@@ -363,6 +381,29 @@ func checkHTTPURL(s string) error {
 	}
 	if u.User != nil {
 		return fmt.Errorf("must not contain a user name or password")
+	}
+	return nil
+}
+
+func checkDatabase(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "postgres" && u.Scheme != "postgresql" || u.Host == "" {
+		return fmt.Errorf("must be a postgres:// URL (or empty for SQLite)")
+	}
+	return nil
+}
+
+func checkStorage(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "s3" || u.Host == "" {
+		return fmt.Errorf("must be an s3://bucket/prefix URL (or empty for data_dir/files)")
+	}
+	return nil
+}
+
+func checkXAccelPrefix(s string) error {
+	if !strings.HasPrefix(s, "/") || !strings.HasSuffix(s, "/") || strings.ContainsAny(s, "?#") {
+		return fmt.Errorf("must be a path that starts and ends with /")
 	}
 	return nil
 }

@@ -321,6 +321,10 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"unknown variable", []string{"VEND_PAYPAL_RECIEVER_ID=S8XGHLYDW9T3S"}, "VEND_PAYPAL_RECIEVER_ID"},
 		{"bad bool", []string{"VEND_PAYPAL_SANDBOX=maybe"}, "paypal.sandbox"},
 		{"bad percent", []string{"VEND_DELIVERY_GIVE_BACK_PERCENT=150"}, "delivery.give_back_percent"},
+		{"bad database", []string{"VEND_DATABASE=mysql://x"}, "database"},
+		{"bad storage", []string{"VEND_STORAGE=/srv/files"}, "storage"},
+		{"bad delivery mode", []string{"VEND_DELIVERY_MODE=sendfile"}, "delivery.mode"},
+		{"bad x-accel prefix", []string{"VEND_DELIVERY_X_ACCEL_PREFIX=files"}, "delivery.x_accel_prefix"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
