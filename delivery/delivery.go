@@ -18,7 +18,11 @@ package delivery
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/vend-shop/vend"
@@ -31,13 +35,34 @@ const (
 	DefaultSessionTimeout  = 30 * time.Minute
 	DefaultSessionMax      = 24 * time.Hour
 	DefaultGiveBackPercent = 50
+	DefaultMode            = ModeDirect
+	DefaultXAccelPrefix    = "/_vend_files/"
+	DefaultRedirectTTL     = 5 * time.Minute
 )
 
-// Config tunes counting.
+// Modes: how a file's bytes go out once a request is admitted and counted.
+const (
+	// ModeDirect: vend sends the bytes itself (http.ServeContent; sendfile for
+	// local files).
+	ModeDirect = "direct"
+	// ModeXAccel: vend answers X-Accel-Redirect: <XAccelPrefix><key> and no body;
+	// nginx, in front, sends the file from an internal location aliased to the
+	// storage directory.
+	ModeXAccel = "x-accel"
+	// ModeRedirect: vend answers 302 to a short-lived presigned URL of the object
+	// store (a blob.Store that is a Presigner); stores that cannot presign are
+	// served directly.
+	ModeRedirect = "redirect"
+)
+
+// Config tunes counting and serving. A zero field means its default.
 type Config struct {
 	SessionTimeout  time.Duration
 	SessionMax      time.Duration
 	GiveBackPercent int
+	Mode            string        // ModeDirect, ModeXAccel or ModeRedirect
+	XAccelPrefix    string        // the internal nginx location, for ModeXAccel: "/…/"
+	RedirectTTL     time.Duration // how long a presigned URL lives, for ModeRedirect
 }
 
 func (c Config) withDefaults() Config {
@@ -50,31 +75,110 @@ func (c Config) withDefaults() Config {
 	if c.GiveBackPercent <= 0 {
 		c.GiveBackPercent = DefaultGiveBackPercent
 	}
+	if c.Mode == "" {
+		c.Mode = DefaultMode
+	}
+	if c.XAccelPrefix == "" {
+		c.XAccelPrefix = DefaultXAccelPrefix
+	}
+	if c.RedirectTTL <= 0 {
+		c.RedirectTTL = DefaultRedirectTTL
+	}
 	return c
+}
+
+// Validate reports what New would not use as given, one problem per line: an
+// unknown mode or a malformed X-Accel prefix (New then serves directly), or a
+// give-back percentage over 100. Zero fields are their defaults.
+func (c Config) Validate() error {
+	var errs []error
+	if err := c.withDefaults().checkMode(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.GiveBackPercent > 100 {
+		errs = append(errs, fmt.Errorf("delivery: give-back percent must be at most 100 (got %d)", c.GiveBackPercent))
+	}
+	return errors.Join(errs...)
+}
+
+// checkMode checks the mode and what it needs of the rest of c.
+func (c Config) checkMode() error {
+	switch c.Mode {
+	case ModeDirect, ModeRedirect:
+		return nil
+	case ModeXAccel:
+		if !validXAccelPrefix(c.XAccelPrefix) {
+			return fmt.Errorf("delivery: the X-Accel prefix must be a path that starts and ends with / (got %q)", c.XAccelPrefix)
+		}
+		return nil
+	}
+	return fmt.Errorf("delivery: unknown mode %q (want %s, %s or %s)", c.Mode, ModeDirect, ModeXAccel, ModeRedirect)
+}
+
+// validXAccelPrefix reports whether p can start an X-Accel-Redirect URI: an
+// absolute path ending in a slash, of printable ASCII without a query, fragment,
+// space or ".." segment.
+func validXAccelPrefix(p string) bool {
+	if !strings.HasPrefix(p, "/") || !strings.HasSuffix(p, "/") || strings.Contains(p, "/../") || strings.HasSuffix(p, "/..") {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c <= ' ' || c >= 0x7f || c == '?' || c == '#' || c == '%' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // Service serves downloads.
 type Service struct {
-	db     store.DB
-	blobs  blob.Store
-	secret []byte
-	cfg    Config
-	rec    *recorder
-	cache  *admissionCache
+	db        store.DB
+	blobs     blob.Store
+	presigner Presigner // for ModeRedirect; nil when serving directly
+	secret    []byte
+	cfg       Config // cfg.Mode is the mode in use: ModeDirect if the configured one cannot be
+	rec       *recorder
+	cache     *admissionCache
+
+	// modeNote, when not empty, is why the configured mode is not the one in use;
+	// the first download logs it, once (Logger is set after New).
+	modeNote string
+	noteOnce sync.Once
 
 	Now    func() time.Time
 	Logger *slog.Logger
 }
 
 // New returns a Service. secret signs download links; keep it stable, or every link
-// already sent stops working.
+// already sent stops working. A Config that Validate refuses is not fatal: an
+// unusable mode falls back to ModeDirect, and the first download logs why, as does
+// ModeRedirect on a blob store that is not a Presigner.
 func New(db store.DB, blobs blob.Store, secret []byte, cfg Config) *Service {
-	s := &Service{db: db, blobs: blobs, secret: secret, cfg: cfg.withDefaults(), Now: time.Now,
+	cfg = cfg.withDefaults()
+	s := &Service{db: db, blobs: blobs, secret: secret, Now: time.Now,
 		Logger: slog.New(slog.DiscardHandler)}
+	if err := cfg.checkMode(); err != nil {
+		s.modeNote = err.Error() + "; serving files directly"
+		cfg.Mode = ModeDirect
+	}
+	if cfg.Mode == ModeRedirect {
+		p, ok := blobs.(Presigner)
+		if ok {
+			s.presigner = p
+		} else {
+			s.modeNote = "delivery: mode is redirect, but the file storage cannot presign URLs; serving files directly"
+			cfg.Mode = ModeDirect
+		}
+	}
+	s.cfg = cfg
 	s.rec = newRecorder(db, s)
 	s.cache = newAdmissionCache(db)
 	return s
 }
+
+// Mode returns the mode in use: the configured one, or ModeDirect if that cannot
+// be used (see New).
+func (s *Service) Mode() string { return s.cfg.Mode }
 
 // Page is what the buyer's download page shows.
 type Page struct {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/blob"
 	"github.com/vend-shop/vend/blob/local"
 	"github.com/vend-shop/vend/delivery"
 	"github.com/vend-shop/vend/store"
@@ -86,6 +87,13 @@ type Env struct {
 // time, or time.Now for tests that need real time.
 func MustOpenEnv(tb testing.TB, cfg delivery.Config, now func() time.Time) *Env {
 	tb.Helper()
+	return MustOpenEnvWithBlobs(tb, cfg, now, nil)
+}
+
+// MustOpenEnvWithBlobs is MustOpenEnv with the service reading files through
+// wrap(e.Blobs) instead of e.Blobs itself; a nil wrap is MustOpenEnv.
+func MustOpenEnvWithBlobs(tb testing.TB, cfg delivery.Config, now func() time.Time, wrap func(*local.Store) blob.Store) *Env {
+	tb.Helper()
 	dir := tb.TempDir()
 	e := &Env{tb: tb, Clock: &Clock{now: time.Date(2030, 1, 2, 10, 0, 0, 0, time.UTC)}}
 	if now == nil {
@@ -103,7 +111,11 @@ func MustOpenEnv(tb testing.TB, cfg delivery.Config, now func() time.Time) *Env 
 	}
 	tb.Cleanup(func() { blobs.Close() })
 	e.Blobs = blobs
-	e.Service = delivery.New(e.DB, blobs, testSecret, cfg)
+	var served blob.Store = blobs
+	if wrap != nil {
+		served = wrap(blobs)
+	}
+	e.Service = delivery.New(e.DB, served, testSecret, cfg)
 	e.Service.Now = now
 	tb.Cleanup(e.Service.Close)
 

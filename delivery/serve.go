@@ -25,7 +25,9 @@ type Request struct {
 }
 
 // ServeFile serves one file of the grant behind token, after checking the grant
-// and counting the download. Errors are written as plain-text pages.
+// and counting the download, in the Service's mode: the bytes themselves, an
+// X-Accel-Redirect for nginx, or a redirect to a presigned URL. Errors are
+// written as plain-text pages.
 func (s *Service) ServeFile(w http.ResponseWriter, r *http.Request, token string, fileID int64) {
 	publicID, ok := s.parseToken(token)
 	if !ok {
@@ -43,6 +45,11 @@ func (s *Service) ServeGrant(w http.ResponseWriter, r *http.Request, g *vend.Gra
 
 func (s *Service) serve(w http.ResponseWriter, r *http.Request, q store.AdmissionQuery) {
 	ctx := r.Context()
+	s.noteOnce.Do(func() {
+		if s.modeNote != "" {
+			s.Logger.WarnContext(ctx, s.modeNote)
+		}
+	})
 	a := &vend.Attempt{FileID: q.FileID, At: s.Now().UTC(), IP: clientIP(r), UserAgent: r.UserAgent(),
 		Method: r.Method, Range: r.Header.Get("Range")}
 	file, sess, err := s.admit(ctx, q, a)
@@ -54,6 +61,23 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request, q store.Admissio
 		s.fail(w, r, err)
 		return
 	}
+	switch {
+	case s.cfg.Mode == ModeXAccel:
+		if s.serveXAccel(w, r, file, sess, a) {
+			return
+		}
+	case s.cfg.Mode == ModeRedirect && r.Method != http.MethodHead:
+		// A presigned URL is signed for GET: a HEAD is answered here.
+		if s.serveRedirect(w, r, file, sess, a) {
+			return
+		}
+	}
+	s.serveDirect(w, r, file, sess, a)
+}
+
+// serveDirect sends file itself, reporting the transfer's progress to its session.
+func (s *Service) serveDirect(w http.ResponseWriter, r *http.Request, file *vend.File, sess *vend.Session, a *vend.Attempt) {
+	ctx := r.Context()
 	obj, err := s.blobs.Open(ctx, file.Key)
 	if err != nil {
 		a.Refused, a.Status = "file missing from storage", http.StatusInternalServerError
@@ -64,14 +88,9 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request, q store.Admissio
 	}
 	defer obj.Reader.Close()
 
-	h := w.Header()
-	// A strong validator: the content hash. Set before ServeContent so that If-Range
-	// resumes and If-None-Match are checked against it.
-	h.Set("ETag", `"`+file.SHA256+`"`)
-	h.Set("Content-Disposition", attachment(file.Name))
-	h.Set("Content-Type", contentType(file.Name))
-	h.Set("Cache-Control", "private, no-transform")
-	h.Set("X-Content-Type-Options", "nosniff")
+	// Set before ServeContent, so that If-Range resumes and If-None-Match are
+	// checked against the ETag.
+	setFileHeaders(w.Header(), file)
 	cw := &countingWriter{ResponseWriter: w, status: http.StatusOK}
 	stop := s.keepAlive(sess, cw)
 	defer stop() // also if ServeContent panics
@@ -84,6 +103,17 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request, q store.Admissio
 		a.BytesSent = 0
 	}
 	s.rec.add(record{attempt: a, session: sess, bytes: a.BytesSent - reported, at: s.Now().UTC()})
+}
+
+// setFileHeaders sets the headers of a response that carries file, whoever sends
+// its bytes.
+func setFileHeaders(h http.Header, file *vend.File) {
+	// A strong validator: the content hash.
+	h.Set("ETag", `"`+file.SHA256+`"`)
+	h.Set("Content-Disposition", attachment(file.Name))
+	h.Set("Content-Type", contentType(file.Name))
+	h.Set("Cache-Control", "private, no-transform")
+	h.Set("X-Content-Type-Options", "nosniff")
 }
 
 // admit checks the grant and the file and, for a GET, opens or joins the download
@@ -228,13 +258,7 @@ func clientIP(r *http.Request) string {
 // name: an ASCII fallback plus the RFC 6266 / RFC 5987 UTF-8 form. Control
 // characters are replaced in both, so that no client saves a name with a line break.
 func attachment(name string) string {
-	name = path.Base(strings.ReplaceAll(name, "\\", "/"))
-	name = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return '_'
-		}
-		return r
-	}, name)
+	name = downloadName(name)
 	var ascii strings.Builder
 	for _, r := range name {
 		if r >= 0x80 || r == '"' || r == '\\' || r == '%' {
@@ -247,6 +271,18 @@ func attachment(name string) string {
 		v += "; filename*=UTF-8''" + extValue(name)
 	}
 	return v
+}
+
+// downloadName is the name a file is saved under: the last element of its name,
+// with control characters replaced.
+func downloadName(name string) string {
+	name = path.Base(strings.ReplaceAll(name, "\\", "/"))
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return '_'
+		}
+		return r
+	}, name)
 }
 
 // extValue percent-encodes s as an RFC 5987 value: only attr-chars stay as they

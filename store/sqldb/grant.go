@@ -108,7 +108,7 @@ const admissionSelect = `
 		 WHERE s.grant_id = g.id AND s.client_ip = $3 AND NOT s.closed
 		   AND s.last_seen >= $4 AND s.started_at >= $5
 		 ORDER BY s.id DESC LIMIT 1),
-		(SELECT COALESCE(SUM(pf.size), 0) FROM files pf WHERE pf.product_id = g.product_id AND pf.current)
+		(SELECT CAST(COALESCE(SUM(pf.size), 0) AS BIGINT) FROM files pf WHERE pf.product_id = g.product_id AND pf.current)
 	FROM grants g
 	LEFT JOIN files f ON f.id = $2 AND f.product_id = g.product_id AND f.current`
 
@@ -202,7 +202,7 @@ func (tx *Tx) CloseSession(ctx context.Context, id int64, givenBack bool) error 
 func (tx *Tx) GivenBackBytes(ctx context.Context, grantID int64) (int64, error) {
 	var n int64
 	err := tx.queryRow(ctx, `
-		SELECT COALESCE(SUM(bytes_sent), 0) FROM download_sessions WHERE grant_id = $1 AND given_back`,
+		SELECT CAST(COALESCE(SUM(bytes_sent), 0) AS BIGINT) FROM download_sessions WHERE grant_id = $1 AND given_back`,
 		grantID).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("sum given-back bytes of grant %d: %w", grantID, err)

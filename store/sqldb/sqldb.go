@@ -25,6 +25,7 @@ type Tx struct {
 	now      time.Time
 	stmts    *Stmts
 	noCancel bool
+	postgres bool
 }
 
 var _ store.Tx = (*Tx)(nil)
@@ -119,6 +120,13 @@ func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, 
 		return st.ExecContext(ctx, args...)
 	}
 	return tx.tx.ExecContext(ctx, query, args...)
+}
+
+// ForPostgres marks the transaction as PostgreSQL's, for the few statements whose
+// text differs (row locks).
+func (tx *Tx) ForPostgres() *Tx {
+	tx.postgres = true
+	return tx
 }
 
 // WithoutCancel makes the transaction's statements ignore the cancellation of the
