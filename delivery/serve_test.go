@@ -145,37 +145,7 @@ func TestServeFile_MultiRange(t *testing.T) {
 	if resp.Status != http.StatusPartialContent {
 		t.Fatalf("status = %d, want 206", resp.Status)
 	}
-	mt, params, err := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-	if err != nil || mt != "multipart/byteranges" {
-		t.Fatalf("Content-Type = %q, want multipart/byteranges", resp.Header.Get("Content-Type"))
-	}
-	mr := multipart.NewReader(bytes.NewReader(resp.Body), params["boundary"])
-	want := []struct{ from, to int }{{0, 9}, {100, 199}}
-	for i := 0; ; i++ {
-		part, err := mr.NextPart()
-		if err == io.EOF {
-			if i != len(want) {
-				t.Fatalf("%d parts, want %d", i, len(want))
-			}
-			break
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		if i >= len(want) {
-			t.Fatalf("more than %d parts", len(want))
-		}
-		body, _ := io.ReadAll(part)
-		w := want[i]
-		if cr := part.Header.Get("Content-Range"); cr != fmt.Sprintf("bytes %d-%d/%d", w.from, w.to, bigSize) {
-			t.Errorf("part %d: Content-Range = %q", i, cr)
-		}
-		if part.Header.Get("Content-Type") != "application/pdf" {
-			t.Errorf("part %d: Content-Type = %q", i, part.Header.Get("Content-Type"))
-		}
-		if !bytes.Equal(body, e.BigData[w.from:w.to+1]) {
-			t.Errorf("part %d: wrong bytes", i)
-		}
-	}
+	checkByteRanges(t, resp, e.BigData, "application/pdf", [][2]int{{0, 9}, {100, 199}})
 	// A second multi-range request of the same client joins the session.
 	e.Get(e.URL(g, e.Big), "Range", "bytes=200-299,400-499")
 	e.Settle()
@@ -184,6 +154,42 @@ func TestServeFile_MultiRange(t *testing.T) {
 	}
 	if ss := e.Sessions(g); len(ss) != 1 || ss[0].Completed {
 		t.Errorf("sessions = %+v, want one, not completed", ss)
+	}
+}
+
+// checkByteRanges checks that resp is a multipart/byteranges body of the ranges
+// want (first and last byte, inclusive) of data, each part of type ctype.
+func checkByteRanges(t *testing.T, resp Response, data []byte, ctype string, want [][2]int) {
+	t.Helper()
+	mt, params, err := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/byteranges" {
+		t.Fatalf("Content-Type = %q, want multipart/byteranges", resp.Header.Get("Content-Type"))
+	}
+	mr := multipart.NewReader(bytes.NewReader(resp.Body), params["boundary"])
+	for i := 0; ; i++ {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			if i != len(want) {
+				t.Fatalf("%d parts, want %d", i, len(want))
+			}
+			return
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if i >= len(want) {
+			t.Fatalf("more than %d parts", len(want))
+		}
+		body, _ := io.ReadAll(part)
+		from, to := want[i][0], want[i][1]
+		if cr := part.Header.Get("Content-Range"); cr != fmt.Sprintf("bytes %d-%d/%d", from, to, len(data)) {
+			t.Errorf("part %d: Content-Range = %q", i, cr)
+		}
+		if part.Header.Get("Content-Type") != ctype {
+			t.Errorf("part %d: Content-Type = %q, want %q", i, part.Header.Get("Content-Type"), ctype)
+		}
+		if !bytes.Equal(body, data[from:to+1]) {
+			t.Errorf("part %d: wrong bytes", i)
+		}
 	}
 }
 

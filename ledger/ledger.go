@@ -86,6 +86,13 @@ func (l *Ledger) apply(ctx context.Context, tx store.Tx, n *vend.Notification, e
 	if ev.Kind == vend.EventIgnore {
 		return &Result{Verdict: vend.VerdictIgnored, Reason: fmt.Sprintf("%s %q is not about a sale", ev.Provider, ev.RawStatus)}, nil
 	}
+	// Everything about one order takes turns, also across instances: a refund and
+	// its payment applied at once must each see the other.
+	if ref := orderRef(ev); ref != "" {
+		if err := tx.LockOrderRef(ctx, ev.Provider, ref); err != nil {
+			return nil, err
+		}
+	}
 	if reason, err := checkEvent(ctx, tx, ev); err != nil {
 		return nil, err
 	} else if reason != "" {

@@ -14,6 +14,7 @@ import (
 	"github.com/vend-shop/vend"
 	"github.com/vend-shop/vend/ledger"
 	"github.com/vend-shop/vend/store"
+	"github.com/vend-shop/vend/store/postgres/pgtest"
 	"github.com/vend-shop/vend/store/sqlite"
 )
 
@@ -66,18 +67,7 @@ func makeTemplate() ([]byte, error) {
 	if err := db.Open(ctx); err != nil {
 		return nil, err
 	}
-	err = db.Update(ctx, func(tx store.Tx) error {
-		for _, p := range products {
-			p := *p
-			if err := tx.SaveProduct(ctx, &p); err != nil {
-				return err
-			}
-			if err := tx.SetFiles(ctx, p.ID, []*vend.File{{Name: p.ID + ".zip", Key: p.ID, Size: 100, SHA256: strings.Repeat("a", 64)}}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err = seedCatalog(db)
 	if cerr := db.Close(); err == nil {
 		err = cerr
 	}
@@ -211,7 +201,7 @@ func apply(t testing.TB, led *ledger.Ledger, ev vend.Event) (*vend.Notification,
 	return n, res
 }
 
-func TestLedger_Apply(t *testing.T) {
+func testApply(t *testing.T, open opener) {
 	tests := []struct {
 		name   string
 		steps  []step
@@ -525,7 +515,7 @@ func TestLedger_Apply(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			db := MustOpenDB(t)
+			db := open(t)
 			led := ledger.New(db)
 			var notes []*vend.Notification
 			for i, st := range tt.steps {
@@ -659,7 +649,7 @@ func countNotifications(t *testing.T, db store.DB) int {
 
 // TestLedger_Apply_RejectedWritesNothing checks that a refused event leaves no
 // trace but its notification: no order, buyer, transaction, grant or claimed key.
-func TestLedger_Apply_RejectedWritesNothing(t *testing.T) {
+func testApply_RejectedWritesNothing(t *testing.T, open opener) {
 	tests := []struct {
 		name string
 		ev   vend.Event
@@ -671,7 +661,7 @@ func TestLedger_Apply_RejectedWritesNothing(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			db := MustOpenDB(t)
+			db := open(t)
 			led := ledger.New(db)
 			n, res := apply(t, led, tt.ev)
 			if res.Verdict != vend.VerdictRejected || res.OrderID != 0 || len(res.Changes) != 0 {
@@ -711,8 +701,8 @@ func TestLedger_Apply_RejectedWritesNothing(t *testing.T) {
 	}
 }
 
-func TestLedger_Apply_Grant(t *testing.T) {
-	db := MustOpenDB(t)
+func testApply_Grant(t *testing.T, open opener) {
+	db := open(t)
 	led := ledger.New(db)
 	ids := []string{"pub-1", "pub-2"}
 	led.NewPublicID = func() string { id := ids[0]; ids = ids[1:]; return id }
@@ -763,8 +753,8 @@ func TestLedger_Apply_Grant(t *testing.T) {
 	}
 }
 
-func TestLedger_Conclude(t *testing.T) {
-	db := MustOpenDB(t)
+func testConclude(t *testing.T, open opener) {
+	db := open(t)
 	led := ledger.New(db)
 	n := &vend.Notification{Provider: "paypal", Body: []byte("forged=1"), Headers: map[string][]string{"X": {"1"}}}
 	if err := led.Receive(ctx, n); err != nil {
@@ -797,7 +787,7 @@ func TestLedger_Conclude(t *testing.T) {
 
 // TestLedger_Apply_Concurrent applies one event from 100 goroutines, each with
 // its own notification, as 100 resends arriving at once would be.
-func TestLedger_Apply_Concurrent(t *testing.T) {
+func testApply_Concurrent(t *testing.T, open opener) {
 	tests := []struct {
 		name string
 		ev   vend.Event
@@ -807,7 +797,7 @@ func TestLedger_Apply_Concurrent(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			db := MustOpenDB(t)
+			db := open(t)
 			led := ledger.New(db)
 			const n = 100
 			notes := make([]*vend.Notification, n)
@@ -883,7 +873,7 @@ func TestLedger_Apply_Concurrent(t *testing.T) {
 // TestLedger_Apply_OrderIndependent applies every arrival order of one history
 // and checks that the ledger ends in the same place: access is a function of the
 // stored history.
-func TestLedger_Apply_OrderIndependent(t *testing.T) {
+func testApply_OrderIndependent(t *testing.T, open opener) {
 	tests := []struct {
 		name    string
 		history []vend.Event
@@ -898,7 +888,7 @@ func TestLedger_Apply_OrderIndependent(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			db := MustOpenDB(t)
+			db := open(t)
 			led := ledger.New(db)
 			for k, perm := range permutations(len(tt.history)) {
 				// Each arrival order gets its own transaction ids in the one store.
@@ -950,4 +940,95 @@ func permutations(n int) [][]int {
 		}
 	}
 	return out
+}
+
+// Every ledger test runs on both stores: the ledger must decide the same on each.
+func TestLedger_Apply(t *testing.T) { onEveryStore(t, testApply) }
+func TestLedger_Apply_RejectedWritesNothing(t *testing.T) {
+	onEveryStore(t, testApply_RejectedWritesNothing)
+}
+func TestLedger_Apply_Grant(t *testing.T)            { onEveryStore(t, testApply_Grant) }
+func TestLedger_Conclude(t *testing.T)               { onEveryStore(t, testConclude) }
+func TestLedger_Apply_Concurrent(t *testing.T)       { onEveryStore(t, testApply_Concurrent) }
+func TestLedger_Apply_OrderIndependent(t *testing.T) { onEveryStore(t, testApply_OrderIndependent) }
+
+type opener func(tb testing.TB) store.DB
+
+func onEveryStore(t *testing.T, test func(t *testing.T, open opener)) {
+	t.Run("sqlite", func(t *testing.T) { test(t, func(tb testing.TB) store.DB { return MustOpenDB(tb) }) })
+	t.Run("postgres", func(t *testing.T) { test(t, mustOpenPostgres) })
+}
+
+// mustOpenPostgres opens a store in a fresh PostgreSQL schema holding the catalog.
+func mustOpenPostgres(tb testing.TB) store.DB {
+	tb.Helper()
+	db := pgtest.MustOpenDB(tb)
+	if err := seedCatalog(db); err != nil {
+		tb.Fatal(err)
+	}
+	return db
+}
+
+// seedCatalog saves the test catalog.
+func seedCatalog(db store.DB) error {
+	return db.Update(ctx, func(tx store.Tx) error {
+		for _, p := range products {
+			p := *p
+			if err := tx.SaveProduct(ctx, &p); err != nil {
+				return err
+			}
+			if err := tx.SetFiles(ctx, p.ID, []*vend.File{{Name: p.ID + ".zip", Key: p.ID, Size: 100, SHA256: strings.Repeat("a", 64)}}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// A payment and its refund applied at the same moment (two instances, one each)
+// must each see the other: whichever commits second sees the first, and the order
+// ends refunded every time.
+func testApply_PaymentAndRefundAtOnce(t *testing.T, open opener) {
+	db := open(t)
+	led := ledger.New(db)
+	const rounds = 20
+	var wg sync.WaitGroup
+	for i := range rounds {
+		for _, ev := range []vend.Event{paid(fmt.Sprintf("T%d", i)), refundEv(fmt.Sprintf("R%d", i), fmt.Sprintf("T%d", i), 1995)} {
+			wg.Go(func() {
+				n := &vend.Notification{Provider: "paypal", Body: []byte(ev.Key)}
+				if err := led.Receive(ctx, n); err != nil {
+					t.Error(err)
+					return
+				}
+				if _, err := led.Apply(ctx, n, ev); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	err := db.View(ctx, func(tx store.Tx) error {
+		for i := range rounds {
+			o, err := tx.FindOrderByRef(ctx, "paypal", fmt.Sprintf("T%d", i))
+			if err != nil {
+				return err
+			}
+			gs, err := tx.FindGrantsByOrder(ctx, o.ID)
+			if err != nil {
+				return err
+			}
+			if o.Status != vend.OrderRefunded || len(gs) != 0 && gs[0].State != vend.GrantRevoked {
+				t.Errorf("order T%d: %s with grants %+v, want refunded and no access", i, o.Status, gs)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLedger_Apply_PaymentAndRefundAtOnce(t *testing.T) {
+	onEveryStore(t, testApply_PaymentAndRefundAtOnce)
 }

@@ -70,6 +70,10 @@ type NotificationFilter struct {
 
 // Orders holds orders, their items and buyers.
 type Orders interface {
+	// LockOrderRef serializes, until the transaction ends, every transaction that
+	// locks the same provider order reference: a payment and its refund arriving
+	// at once at two instances must not both miss each other.
+	LockOrderRef(ctx context.Context, provider, ref string) error
 	CreateOrder(ctx context.Context, o *vend.Order) error
 	UpdateOrder(ctx context.Context, o *vend.Order) error
 	FindOrderByID(ctx context.Context, id int64) (*vend.Order, error)
@@ -105,6 +109,10 @@ type Grants interface {
 	FindGrantByID(ctx context.Context, id int64) (*vend.Grant, error)
 	FindGrantByPublicID(ctx context.Context, publicID string) (*vend.Grant, error)
 	FindGrantsByOrder(ctx context.Context, orderID int64) ([]*vend.Grant, error)
+	// LockGrant holds the grant's row until the transaction ends, so concurrent
+	// transactions that charge it (other requests, other instances) take turns.
+	// Call it first in an Update that decides on a charge.
+	LockGrant(ctx context.Context, grantID int64) error
 	// AddDownloadsUsed adds delta to the grant's count of downloads used.
 	AddDownloadsUsed(ctx context.Context, grantID int64, delta int) error
 }

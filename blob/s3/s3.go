@@ -372,9 +372,7 @@ func (s *Store) upload(ctx context.Context, key string, first []byte, r io.Reade
 				return
 			}
 			partsMu.Lock()
-			parts = append(parts, types.CompletedPart{PartNumber: &num, ETag: out.ETag,
-				ChecksumCRC32: out.ChecksumCRC32, ChecksumCRC32C: out.ChecksumCRC32C, ChecksumCRC64NVME: out.ChecksumCRC64NVME,
-				ChecksumSHA1: out.ChecksumSHA1, ChecksumSHA256: out.ChecksumSHA256})
+			parts = append(parts, types.CompletedPart{PartNumber: &num, ETag: out.ETag})
 			partsMu.Unlock()
 			free <- part[:cap(part)]
 		}(num, buf[:n])
@@ -477,10 +475,7 @@ func (s *Store) copy(ctx context.Context, src, dst string, size int64) error {
 				cancel(fmt.Errorf("copy part %d: %w", num, err))
 				return
 			}
-			r := out.CopyPartResult
-			parts[i] = types.CompletedPart{PartNumber: &num, ETag: r.ETag,
-				ChecksumCRC32: r.ChecksumCRC32, ChecksumCRC32C: r.ChecksumCRC32C, ChecksumCRC64NVME: r.ChecksumCRC64NVME,
-				ChecksumSHA1: r.ChecksumSHA1, ChecksumSHA256: r.ChecksumSHA256}
+			parts[i] = types.CompletedPart{PartNumber: &num, ETag: out.CopyPartResult.ETag}
 		})
 	}
 	wg.Wait()

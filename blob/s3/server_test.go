@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -42,6 +45,11 @@ type Server struct {
 	mu       sync.Mutex
 	requests []*http.Request
 	buckets  int
+
+	// The next BreakGets object GETs break off after BreakAfter bytes of body, as a
+	// connection that drops does.
+	BreakGets  atomic.Int32
+	BreakAfter atomic.Int64
 }
 
 // MustStartServer starts a versitygw for one test and stops it at its end. It
@@ -102,6 +110,13 @@ func MustStartServer(tb testing.TB) *Server {
 			r.SetURL(target)
 			r.Out.Host = r.In.Host // the signature covers the Host header
 		},
+		ModifyResponse: func(resp *http.Response) error {
+			if isGet(resp.Request) && resp.StatusCode/100 == 2 && s.BreakGets.Add(-1) >= 0 {
+				resp.Body = &breakingBody{ReadCloser: resp.Body, left: s.BreakAfter.Load()}
+			}
+			return nil
+		},
+		ErrorLog: log.New(io.Discard, "", 0),
 	})
 	tb.Cleanup(proxy.Close)
 	s.URL = proxy.URL
@@ -218,9 +233,13 @@ func isCopy(r *http.Request) bool {
 	return r.Method == http.MethodPut && !r.URL.Query().Has("partNumber") && r.Header.Get("X-Amz-Copy-Source") != ""
 }
 
-func isGet(r *http.Request) bool { return r.Method == http.MethodGet && !r.URL.Query().Has("list-type") }
+func isGet(r *http.Request) bool {
+	return r.Method == http.MethodGet && !r.URL.Query().Has("list-type")
+}
 
-func isDelete(r *http.Request) bool { return r.Method == http.MethodDelete && !r.URL.Query().Has("uploadId") }
+func isDelete(r *http.Request) bool {
+	return r.Method == http.MethodDelete && !r.URL.Query().Has("uploadId")
+}
 
 func describe(reqs []*http.Request) string {
 	var b strings.Builder
@@ -231,3 +250,18 @@ func describe(reqs []*http.Request) string {
 }
 
 var errBroken = errors.New("connection reset by uploader")
+
+// breakingBody fails after left bytes; the proxy then drops the connection.
+type breakingBody struct {
+	io.ReadCloser
+	left int64
+}
+
+func (b *breakingBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, errors.New("injected connection drop")
+	}
+	n, err := b.ReadCloser.Read(p[:min(int64(len(p)), b.left)])
+	b.left -= int64(n)
+	return n, err
+}

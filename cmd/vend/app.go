@@ -17,6 +17,8 @@ import (
 	"github.com/vend-shop/vend"
 	"github.com/vend-shop/vend/blob/local"
 	"github.com/vend-shop/vend/config"
+	"github.com/vend-shop/vend/store"
+	"github.com/vend-shop/vend/store/postgres"
 	"github.com/vend-shop/vend/store/sqlite"
 )
 
@@ -28,7 +30,8 @@ type App struct {
 	ConfigPath     string
 
 	Config config.Config
-	DB     *sqlite.DB
+	DB     store.DB
+	SQLite *sqlite.DB // the same DB when the ledger is SQLite, else nil
 	Blobs  *local.Store
 	Secret []byte
 	Logger *slog.Logger
@@ -89,11 +92,29 @@ func (a *App) open(ctx context.Context) error {
 	if a.Blobs, err = local.Open(filepath.Join(dir, "files")); err != nil {
 		return err
 	}
-	a.DB = sqlite.NewDB(filepath.Join(dir, "vend.db"))
-	if err := a.DB.Open(ctx); err != nil {
+	if err := a.openDB(ctx); err != nil {
 		a.Blobs.Close()
 		return err
 	}
+	return nil
+}
+
+// openDB opens the ledger: PostgreSQL when database names one, else the SQLite
+// file in the data directory.
+func (a *App) openDB(ctx context.Context) error {
+	if a.Config.Database != "" {
+		db := postgres.NewDB(a.Config.Database)
+		if err := db.Open(ctx); err != nil {
+			return err
+		}
+		a.DB = db
+		return nil
+	}
+	db := sqlite.NewDB(filepath.Join(a.Config.DataDir, "vend.db"))
+	if err := db.Open(ctx); err != nil {
+		return err
+	}
+	a.DB, a.SQLite = db, db
 	return nil
 }
 

@@ -18,7 +18,10 @@ func newBackupCmd(app *App) *cobra.Command {
 				return err
 			}
 			defer app.close()
-			if err := app.DB.Backup(cmd.Context(), args[0]); err != nil {
+			if app.SQLite == nil {
+				return fmt.Errorf("vend backup copies the SQLite ledger; this vend uses PostgreSQL (database): back it up with pg_dump")
+			}
+			if err := app.SQLite.Backup(cmd.Context(), args[0]); err != nil {
 				return err
 			}
 			fmt.Fprintf(app.Stdout, "ledger backed up to %s (files are in %s/files; the link secret is %s/secret)\n",

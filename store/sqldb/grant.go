@@ -78,6 +78,18 @@ func (tx *Tx) FindGrantsByOrder(ctx context.Context, orderID int64) ([]*vend.Gra
 	return out, rows.Err()
 }
 
+func (tx *Tx) LockGrant(ctx context.Context, grantID int64) error {
+	if !tx.postgres {
+		return nil // SQLite: every write transaction already holds the one write lock
+	}
+	var id int64
+	err := tx.queryRow(ctx, `SELECT id FROM grants WHERE id = $1 FOR UPDATE`, grantID).Scan(&id)
+	if err != nil {
+		return notFound(err, "grant", grantID)
+	}
+	return nil
+}
+
 func (tx *Tx) AddDownloadsUsed(ctx context.Context, grantID int64, delta int) error {
 	res, err := tx.exec(ctx, `UPDATE grants SET downloads_used = CASE WHEN downloads_used + $1 < 0 THEN 0 ELSE downloads_used + $1 END, updated_at = $2 WHERE id = $3`,
 		delta, ms(tx.now), grantID)

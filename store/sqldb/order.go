@@ -41,6 +41,16 @@ func (tx *Tx) upsertBuyer(ctx context.Context, b vend.Buyer) (sql.NullInt64, err
 	return sql.NullInt64{Int64: id, Valid: true}, nil
 }
 
+func (tx *Tx) LockOrderRef(ctx context.Context, provider, ref string) error {
+	if !tx.postgres {
+		return nil // SQLite: every write transaction already holds the one write lock
+	}
+	if _, err := tx.exec(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, provider+"/"+ref); err != nil {
+		return fmt.Errorf("lock order %s %s: %w", provider, ref, err)
+	}
+	return nil
+}
+
 func (tx *Tx) CreateOrder(ctx context.Context, o *vend.Order) error {
 	buyerID, err := tx.upsertBuyer(ctx, o.Buyer)
 	if err != nil {

@@ -1,0 +1,388 @@
+package delivery_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"text/template"
+	"time"
+
+	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/delivery"
+)
+
+// Nginx is Debian's nginx, started by a test with a private configuration on a
+// loopback port, in front of a test server the way docs/deploy.md puts it in front
+// of vend.
+type Nginx struct {
+	URL string // http://127.0.0.1:<port>, no trailing slash
+	dir string
+}
+
+// nginxConf is the configuration of docs/deploy.md, cut down to loopback and with
+// every path inside the test's directory. X-Test-Slow: 1 throttles a transfer to
+// about 1 MiB/s, so that a test can interrupt one.
+var nginxConf = template.Must(template.New("nginx.conf").Parse(`
+{{if .Root}}user root;{{end}}
+worker_processes 1;
+pid {{.Dir}}/nginx.pid;
+error_log {{.Dir}}/error.log warn;
+events { worker_connections 512; }
+http {
+	access_log off;
+	client_body_temp_path {{.Dir}}/client_body;
+	proxy_temp_path {{.Dir}}/proxy;
+	fastcgi_temp_path {{.Dir}}/fastcgi;
+	uwsgi_temp_path {{.Dir}}/uwsgi;
+	scgi_temp_path {{.Dir}}/scgi;
+	default_type application/octet-stream;
+	sendfile on;
+	tcp_nopush off;
+
+	map $http_x_test_slow $test_rate { default 0; "1" 1m; }
+
+	upstream vend {
+		server {{.Upstream}};
+		keepalive 16;
+	}
+	server {
+		listen 127.0.0.1:{{.Port}};
+		location / {
+			proxy_pass http://vend;
+			proxy_http_version 1.1;
+			proxy_set_header Connection "";
+			proxy_set_header Host $host;
+			proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+			proxy_set_header X-Forwarded-Proto $scheme;
+		}
+		location {{.Prefix}} {
+			internal;
+			alias {{.Storage}}/;
+			etag off;
+			add_header ETag $upstream_http_etag;
+			add_header X-Content-Type-Options $upstream_http_x_content_type_options;
+			limit_rate $test_rate;
+		}
+	}
+}
+`))
+
+// nginxBinary finds nginx on PATH or in /usr/sbin, which is not on every PATH. It
+// skips the test if there is none, except under CI=true, where it fails.
+func nginxBinary(t *testing.T) string {
+	t.Helper()
+	if p, err := exec.LookPath("nginx"); err == nil {
+		return p
+	}
+	if st, err := os.Stat("/usr/sbin/nginx"); err == nil && st.Mode()&0o111 != 0 {
+		return "/usr/sbin/nginx"
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("nginx is not installed (not on PATH, not /usr/sbin/nginx); .ci/run installs it")
+	}
+	t.Skip("nginx is not installed (apt-get install nginx); skipping the X-Accel tests through nginx")
+	return ""
+}
+
+// MustStartNginx starts nginx proxying to upstream (a URL) with the internal
+// location prefix aliased to storage, and stops it when the test ends.
+func MustStartNginx(t *testing.T, upstream, prefix, storage string) *Nginx {
+	t.Helper()
+	bin := nginxBinary(t)
+	u, err := url.Parse(upstream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	// The port is free when asked, and rarely taken by the time nginx binds it;
+	// if it is, another one is tried.
+	for try := 0; ; try++ {
+		port := freePort(t)
+		var conf bytes.Buffer
+		err := nginxConf.Execute(&conf, map[string]any{
+			"Root": os.Geteuid() == 0, "Dir": dir, "Upstream": u.Host, "Port": port,
+			"Prefix": prefix, "Storage": strings.TrimSuffix(storage, "/"),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		confPath := filepath.Join(dir, "nginx.conf")
+		if err := os.WriteFile(confPath, conf.Bytes(), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		n := &Nginx{URL: fmt.Sprintf("http://127.0.0.1:%d", port), dir: dir}
+		err = n.start(t, bin, confPath, port)
+		if err == nil {
+			return n
+		}
+		if try == 2 || !strings.Contains(err.Error(), "Address already in use") {
+			t.Fatalf("nginx: %v", err)
+		}
+	}
+}
+
+func (n *Nginx) start(t *testing.T, bin, confPath string, port int) error {
+	t.Helper()
+	// -e: the error log before the configuration is read, which would otherwise
+	// be the system's; -p: the prefix relative paths would resolve against.
+	cmd := exec.Command(bin, "-p", n.dir, "-e", filepath.Join(n.dir, "error.log"), "-c", confPath, "-g", "daemon off;")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		select {
+		case err := <-exited:
+			return fmt.Errorf("exited at start (%v): %s%s", err, out.Bytes(), n.errorLog())
+		default:
+		}
+		if c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond); err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			<-exited
+			return fmt.Errorf("not listening on %s after 5s: %s%s", addr, out.Bytes(), n.errorLog())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGQUIT) // graceful: the master stops its worker
+		select {
+		case <-exited:
+		case <-time.After(5 * time.Second):
+			cmd.Process.Kill()
+			<-exited
+		}
+		if t.Failed() {
+			t.Logf("nginx error log:\n%s", n.errorLog())
+		}
+	})
+	return nil
+}
+
+func (n *Nginx) errorLog() string {
+	b, err := os.ReadFile(filepath.Join(n.dir, "error.log"))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err.Error()
+	}
+	return string(b)
+}
+
+// freePort returns a loopback TCP port that was free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// TestNginx_XAccel downloads through a real nginx in front of a service in
+// ModeXAccel: vend admits and counts, nginx sends the bytes.
+func TestNginx_XAccel(t *testing.T) {
+	e := MustOpenEnv(t, delivery.Config{Mode: delivery.ModeXAccel}, nil)
+	n := MustStartNginx(t, e.Server.URL, delivery.DefaultXAccelPrefix, e.Blobs.Dir())
+	// through is the link of f under g as buyers reach it: through nginx.
+	through := func(g *vend.Grant, f *vend.File) string {
+		return n.URL + strings.TrimPrefix(e.URL(g, f), e.Server.URL)
+	}
+
+	t.Run("a full download is byte-identical, with the file's headers, and is one completed download", func(t *testing.T) {
+		g := e.MustCreateGrant(e.Solo, nil)
+		resp := e.Get(through(g, e.SoloFile))
+		e.Settle()
+		if resp.Status != http.StatusOK || !bytes.Equal(resp.Body, e.BigData) {
+			t.Fatalf("status %d, %d bytes; want 200 and the file's %d", resp.Status, len(resp.Body), bigSize)
+		}
+		for _, h := range []struct{ name, want string }{
+			{"Content-Disposition", `attachment; filename="M_ller _ Buch.pdf"; filename*=UTF-8''M%C3%BCller%20%E2%80%93%20Buch.pdf`},
+			{"Content-Type", "application/pdf"},
+			{"Content-Length", strconv.Itoa(bigSize)},
+			{"ETag", `"` + e.SoloFile.SHA256 + `"`},
+			{"Cache-Control", "private, no-transform"},
+			{"X-Content-Type-Options", "nosniff"},
+			{"Accept-Ranges", "bytes"},
+			{"Server", "nginx/"}, // a prefix: nginx sent it
+			{"X-Accel-Redirect", ""},
+		} {
+			if got := resp.Header.Get(h.name); got != h.want && !(h.name == "Server" && strings.HasPrefix(got, h.want)) {
+				t.Errorf("%s = %q, want %q", h.name, got, h.want)
+			}
+		}
+		if used := e.Grant(g).DownloadsUsed; used != 1 {
+			t.Errorf("downloads_used = %d, want 1", used)
+		}
+		if ss := e.Sessions(g); len(ss) != 1 || !ss[0].Charged || !ss[0].Completed {
+			t.Errorf("sessions = %+v, want one, charged and completed (all of it handed to nginx)", ss)
+		}
+		if as := e.Attempts(g); len(as) != 1 || as[0].Status != 200 || as[0].BytesSent != 0 || !as[0].Counted || as[0].SessionID == 0 {
+			t.Errorf("attempts = %+v, want one counted 200 with bytes unknown (0)", as)
+		}
+	})
+
+	t.Run("curl -C - resumes an interrupted transfer, in the same download", func(t *testing.T) {
+		curl := lookPath(t, "curl")
+		g := e.MustCreateGrant(e.Book, nil)
+		out := filepath.Join(t.TempDir(), "book.pdf")
+		// X-Test-Slow: nginx sends this transfer at 1 MiB/s; curl gives up after 1 s.
+		err := run(t, curl, "-sS", "-H", "X-Test-Slow: 1", "--max-time", "1", "-o", out, through(g, e.Big))
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 28 {
+			t.Fatalf("first curl: %v, want exit code 28 (timed out)", err)
+		}
+		st, err := os.Stat(out)
+		if err != nil || st.Size() == 0 || st.Size() >= bigSize {
+			t.Fatalf("after the interruption: %v, want part of the file", err)
+		}
+		if err := run(t, curl, "-sS", "--fail", "-C", "-", "-o", out, through(g, e.Big)); err != nil {
+			t.Fatalf("curl -C -: %v", err)
+		}
+		e.Settle()
+		if got := fileSHA256(t, out); got != e.Big.SHA256 {
+			t.Fatalf("resumed file's sha256 = %s, want %s", got, e.Big.SHA256)
+		}
+		if used := e.Grant(g).DownloadsUsed; used != 1 {
+			t.Errorf("downloads_used = %d, want 1", used)
+		}
+		if ss := e.Sessions(g); len(ss) != 1 {
+			t.Errorf("sessions = %+v, want one", ss)
+		}
+		as := e.Attempts(g)
+		if len(as) != 2 || as[1].Range != "bytes="+strconv.FormatInt(st.Size(), 10)+"-" || as[1].Counted || as[1].SessionID != as[0].SessionID {
+			t.Errorf("attempts = %+v, want a GET and an uncounted resume from %d in its session", as, st.Size())
+		}
+	})
+
+	t.Run("aria2c -x4 -s4 gets a byte-identical file as one download", func(t *testing.T) {
+		aria2c := lookPath(t, "aria2c")
+		g := e.MustCreateGrant(e.Solo, nil)
+		dir := t.TempDir()
+		err := run(t, aria2c, "--no-conf", "--quiet", "--max-connection-per-server=4", "--split=4", "--min-split-size=1M",
+			"--file-allocation=none", "--allow-overwrite=true", "--auto-file-renaming=false", "--max-tries=1",
+			"--dir", dir, "--out", "book.pdf", through(g, e.SoloFile))
+		if err != nil {
+			t.Fatalf("aria2c: %v", err)
+		}
+		e.Settle()
+		if got := fileSHA256(t, filepath.Join(dir, "book.pdf")); got != e.SoloFile.SHA256 {
+			t.Fatalf("downloaded file's sha256 = %s, want %s", got, e.SoloFile.SHA256)
+		}
+		if used := e.Grant(g).DownloadsUsed; used != 1 {
+			t.Errorf("downloads_used = %d, want 1", used)
+		}
+		if ss := e.Sessions(g); len(ss) != 1 || !ss[0].Completed {
+			t.Errorf("sessions = %+v, want one, completed", ss)
+		}
+		if as := e.Attempts(g); len(as) < 2 {
+			t.Errorf("%d attempts, want several connections", len(as))
+		}
+	})
+
+	t.Run("a multi-range request gets its ranges from nginx and joins the session", func(t *testing.T) {
+		g := e.MustCreateGrant(e.Book, nil)
+		resp := e.Get(through(g, e.Big), "Range", "bytes=0-9,100-199")
+		e.Get(through(g, e.Big), "Range", "bytes=200-299,400-499")
+		e.Settle()
+		if resp.Status != http.StatusPartialContent {
+			t.Fatalf("status = %d, want 206", resp.Status)
+		}
+		checkByteRanges(t, resp, e.BigData, "application/pdf", [][2]int{{0, 9}, {100, 199}})
+		if used := e.Grant(g).DownloadsUsed; used != 1 {
+			t.Errorf("downloads_used = %d, want 1", used)
+		}
+		if ss := e.Sessions(g); len(ss) != 1 || ss[0].Completed || ss[0].BytesSent != 310 {
+			t.Errorf("sessions = %+v, want one, not completed, credited with the 310 bytes asked for", ss)
+		}
+	})
+
+	t.Run("HEAD gets the file's headers from nginx and never counts", func(t *testing.T) {
+		g := e.MustCreateGrant(e.Book, func(g *vend.Grant) { g.DownloadLimit = 1 })
+		for range 3 {
+			resp := e.Do(http.MethodHead, through(g, e.Big))
+			if resp.Status != http.StatusOK || resp.Header.Get("Content-Length") != strconv.Itoa(bigSize) ||
+				resp.Header.Get("ETag") != `"`+e.Big.SHA256+`"` || len(resp.Body) != 0 {
+				t.Fatalf("HEAD: status %d, headers %v", resp.Status, resp.Header)
+			}
+		}
+		e.Settle()
+		if used := e.Grant(g).DownloadsUsed; used != 0 {
+			t.Errorf("downloads_used = %d, want 0", used)
+		}
+		if ss := e.Sessions(g); len(ss) != 0 {
+			t.Errorf("%d sessions, want none", len(ss))
+		}
+		if resp := e.Get(through(g, e.Small)); resp.Status != http.StatusOK || !bytes.Equal(resp.Body, e.SmallData) {
+			t.Errorf("GET after HEADs: status %d, want 200 and the file", resp.Status)
+		}
+	})
+
+	t.Run("at the limit another client gets 403 from vend, the open download goes on", func(t *testing.T) {
+		g := e.MustCreateGrant(e.Book, func(g *vend.Grant) { g.DownloadLimit = 1 })
+		if resp := e.Get(through(g, e.Big), "Range", "bytes=0-1048575"); resp.Status != http.StatusPartialContent {
+			t.Fatalf("first range: status %d, want 206", resp.Status)
+		}
+		// Through nginx every buyer has nginx's address; X-Test-Client stands in
+		// for what trusted-proxy support will read.
+		if resp := e.Get(through(g, e.Big), "X-Test-Client", "198.51.100.9"); resp.Status != http.StatusForbidden ||
+			bytes.Contains(resp.Body, e.BigData[:64]) {
+			t.Errorf("another client: status %d, want 403 and no file bytes", resp.Status)
+		}
+		resp := e.Get(through(g, e.Big), "Range", "bytes=1048576-")
+		if resp.Status != http.StatusPartialContent || !bytes.Equal(resp.Body, e.BigData[1048576:]) {
+			t.Errorf("resume: status %d, want 206 and the rest", resp.Status)
+		}
+		e.Settle()
+		if used := e.Grant(g).DownloadsUsed; used != 1 {
+			t.Errorf("downloads_used = %d, want 1", used)
+		}
+	})
+
+	t.Run("a refunded grant gets 410 on its next request, and no file bytes", func(t *testing.T) {
+		g := e.MustCreateGrant(e.Book, nil)
+		u := through(g, e.Big)
+		if resp := e.Get(u, "Range", "bytes=0-1048575"); resp.Status != http.StatusPartialContent {
+			t.Fatalf("first range: status %d, want 206", resp.Status)
+		}
+		e.UpdateGrant(g, func(g *vend.Grant) { g.State, g.Reason = vend.GrantRevoked, "refunded" })
+		resp := e.Get(u, "Range", "bytes=1048576-")
+		if resp.Status != http.StatusGone || bytes.Contains(resp.Body, e.BigData[1048576:1048576+64]) {
+			t.Fatalf("after the refund: status %d, want 410 and no file bytes", resp.Status)
+		}
+		if !strings.Contains(string(resp.Body), "ended") {
+			t.Errorf("body = %q, want vend's message", resp.Body)
+		}
+		if resp := e.Do(http.MethodHead, u); resp.Status != http.StatusGone {
+			t.Errorf("HEAD after the refund: status %d, want 410", resp.Status)
+		}
+		e.Settle()
+		if used := e.Grant(g).DownloadsUsed; used != 1 {
+			t.Errorf("downloads_used = %d, want 1", used)
+		}
+	})
+
+	t.Run("the storage directory is reachable only through vend's answer", func(t *testing.T) {
+		resp := e.Get(n.URL + delivery.DefaultXAccelPrefix + e.Big.Key)
+		if resp.Status == http.StatusOK || bytes.Contains(resp.Body, e.BigData[:64]) {
+			t.Errorf("GET of the internal location: status %d, want no file", resp.Status)
+		}
+	})
+}
