@@ -34,6 +34,36 @@ func addUsed(tb testing.TB, db store.DB, id int64, delta int) {
 
 func testGrants(t *testing.T, open Opener) {
 	subtests(t, open, map[string]func(t *testing.T, db store.DB){
+		"LockGrant and LockOrderRef hold until the transaction ends, then others proceed": func(t *testing.T, db store.DB) {
+			f := mustFixture(t, db, "p")
+			for range 2 { // the second time, the first lock must have been released
+				update(t, db, func(tx store.Tx) error {
+					if err := tx.LockGrant(ctx, f.Grant.ID); err != nil {
+						return err
+					}
+					return tx.LockOrderRef(ctx, "paypal", f.Order.Ref)
+				})
+			}
+			done := make(chan error, 2)
+			for range 2 {
+				go func() {
+					done <- db.Update(ctx, func(tx store.Tx) error {
+						if err := tx.LockGrant(ctx, f.Grant.ID); err != nil {
+							return err
+						}
+						return tx.AddDownloadsUsed(ctx, f.Grant.ID, 1)
+					})
+				}()
+			}
+			for range 2 {
+				if err := <-done; err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := findGrant(t, db, f.Grant.ID).DownloadsUsed; got != 2 {
+				t.Errorf("downloads used %d, want 2", got)
+			}
+		},
 		"CreateGrant stores every field, found by id, public id and order": func(t *testing.T, db store.DB) {
 			p := mustProduct(t, db, "p")
 			o, it := mustOrder(t, db, "T1", p)
