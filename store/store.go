@@ -37,6 +37,15 @@ type Tx interface {
 	Transactions
 	Grants
 	Downloads
+	Settings
+}
+
+// Settings are named values every instance shares.
+type Settings interface {
+	FindSetting(ctx context.Context, name string) (string, error)
+	// CreateSetting stores value under name unless the name has a value already;
+	// it reports whether it stored it.
+	CreateSetting(ctx context.Context, name, value string) (bool, error)
 }
 
 // Products is the catalog.

@@ -39,15 +39,16 @@ const (
 // Server is a versitygw behind a proxy that records every request the store sends.
 type Server struct {
 	// URL is the proxy's address: the endpoint stores are opened with.
-	URL    string
+	URL string
+	// Direct is versitygw's own address, for benchmarks.
+	Direct string
 	Client *awss3.Client // straight to the proxy, for setting up and looking around
 
 	mu       sync.Mutex
 	requests []*http.Request
 	buckets  int
 
-	// The next BreakGets object GETs break off after BreakAfter bytes of body, as a
-	// connection that drops does.
+	// The next BreakGets object GETs break off after BreakAfter bytes of body.
 	BreakGets  atomic.Int32
 	BreakAfter atomic.Int64
 }
@@ -119,7 +120,7 @@ func MustStartServer(tb testing.TB) *Server {
 		ErrorLog: log.New(io.Discard, "", 0),
 	})
 	tb.Cleanup(proxy.Close)
-	s.URL = proxy.URL
+	s.URL, s.Direct = proxy.URL, "http://"+addr
 
 	tb.Setenv("AWS_ACCESS_KEY_ID", testAccessKey)
 	tb.Setenv("AWS_SECRET_ACCESS_KEY", testSecretKey)
@@ -164,8 +165,19 @@ func (s *Server) MustCreateBucket(tb testing.TB) string {
 // MustOpenStore opens a store on a new, empty bucket, under prefix "files/".
 func (s *Server) MustOpenStore(tb testing.TB) (*s3.Store, string) {
 	tb.Helper()
+	return s.mustOpenStore(tb, s.URL)
+}
+
+// MustOpenDirectStore is MustOpenStore without the proxy: for benchmarks.
+func (s *Server) MustOpenDirectStore(tb testing.TB) (*s3.Store, string) {
+	tb.Helper()
+	return s.mustOpenStore(tb, s.Direct)
+}
+
+func (s *Server) mustOpenStore(tb testing.TB, endpoint string) (*s3.Store, string) {
+	tb.Helper()
 	bucket := s.MustCreateBucket(tb)
-	st, err := s3.Open(context.Background(), "s3://"+bucket+"/files?endpoint="+url.QueryEscape(s.URL)+"&region=us-east-1")
+	st, err := s3.Open(context.Background(), "s3://"+bucket+"/files?endpoint="+url.QueryEscape(endpoint)+"&region=us-east-1")
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -251,7 +263,8 @@ func describe(reqs []*http.Request) string {
 
 var errBroken = errors.New("connection reset by uploader")
 
-// breakingBody fails after left bytes; the proxy then drops the connection.
+// breakingBody ends after left bytes, short of the Content-Length the proxy has
+// sent: the proxy then closes the connection, as one that drops does.
 type breakingBody struct {
 	io.ReadCloser
 	left int64
@@ -259,7 +272,7 @@ type breakingBody struct {
 
 func (b *breakingBody) Read(p []byte) (int, error) {
 	if b.left <= 0 {
-		return 0, errors.New("injected connection drop")
+		return 0, io.EOF
 	}
 	n, err := b.ReadCloser.Read(p[:min(int64(len(p)), b.left)])
 	b.left -= int64(n)

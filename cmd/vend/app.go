@@ -84,16 +84,23 @@ func (a *App) open(ctx context.Context) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("data directory %s: %w", dir, err)
 	}
-	secret, err := loadSecret(filepath.Join(dir, "secret"))
-	if err != nil {
-		return err
-	}
-	a.Secret = secret
+	var err error
 	if a.Blobs, err = local.Open(filepath.Join(dir, "files")); err != nil {
 		return err
 	}
 	if err := a.openDB(ctx); err != nil {
 		a.Blobs.Close()
+		return err
+	}
+	// One vend keeps its secret in its data directory; instances sharing a
+	// PostgreSQL share it through the database, so a link works on any of them.
+	if a.SQLite != nil {
+		a.Secret, err = loadSecret(filepath.Join(dir, "secret"))
+	} else {
+		a.Secret, err = sharedSecret(ctx, a.DB)
+	}
+	if err != nil {
+		a.close()
 		return err
 	}
 	return nil
@@ -156,6 +163,30 @@ func cliError(err error) error {
 		return errors.New(vend.ErrorMessage(err))
 	}
 	return err
+}
+
+// sharedSecret reads the signing secret from the database, creating it once;
+// instances starting at once agree on whichever was stored first.
+func sharedSecret(ctx context.Context, db store.DB) ([]byte, error) {
+	var value string
+	err := db.Update(ctx, func(tx store.Tx) error {
+		buf := make([]byte, 32)
+		rand.Read(buf)
+		if _, err := tx.CreateSetting(ctx, "link_secret", hex.EncodeToString(buf)); err != nil {
+			return err
+		}
+		var err error
+		value, err = tx.FindSetting(ctx, "link_secret")
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("signing secret: %w", err)
+	}
+	secret, err := hex.DecodeString(value)
+	if err != nil || len(secret) < 32 {
+		return nil, fmt.Errorf("signing secret in the database is damaged (want 64 hex digits)")
+	}
+	return secret, nil
 }
 
 // createSecret writes a new secret to a temporary file and links it into place, so

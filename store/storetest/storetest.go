@@ -35,6 +35,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("CompletedDownloads", func(t *testing.T) { testCompletedDownloads(t, open) })
 	t.Run("NotFound", func(t *testing.T) { testNotFound(t, open) })
 	t.Run("Tx", func(t *testing.T) { testTx(t, open) })
+	t.Run("Settings", func(t *testing.T) { testSettings(t, open) })
 }
 
 // subtests runs each case in parallel with its own database.
