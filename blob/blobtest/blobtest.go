@@ -1,5 +1,5 @@
 // Package blobtest is the conformance suite every blob.Store passes: blob/local
-// today, blob/s3 later. Tests of an implementation call Run with a function that
+// and blob/s3. Tests of an implementation call Run with a function that
 // returns a new, empty store.
 package blobtest
 

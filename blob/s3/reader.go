@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strconv"
 	"strings"
 
@@ -25,7 +26,7 @@ func (s *Store) Open(ctx context.Context, key string) (*blob.Object, error) {
 		return nil, errNotFound()
 	}
 	out, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.bucket, Key: aws.String(s.prefix + key)})
-	if httpStatus(err) == 404 {
+	if httpStatus(err) == http.StatusNotFound {
 		return nil, errNotFound()
 	} else if err != nil {
 		return nil, fmt.Errorf("s3 storage: open %s: %w", key, err)

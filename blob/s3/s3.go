@@ -64,7 +64,8 @@ type Store struct {
 	prefix  string // "" or ending in "/"
 
 	// PartSize is the size of each part of a multipart upload and the largest file
-	// uploaded in one request; zero means DefaultPartSize. At least 5 MiB.
+	// uploaded in one request; zero means DefaultPartSize, less than 5 MiB (S3's
+	// smallest part) means 5 MiB. Files may have up to 10,000 parts: 160 GB by default.
 	PartSize int64
 	// Concurrency is how many parts of one upload are in flight at once; zero
 	// means DefaultConcurrency.
@@ -84,9 +85,10 @@ var _ blob.Store = (*Store)(nil)
 //	s3://bucket/prefix?endpoint=http://127.0.0.1:7070&region=us-east-1
 //
 // where prefix, endpoint and region are optional. Without an endpoint the store
-// talks to AWS itself (the region then comes from the URL or AWS_REGION); with one
-// it uses path-style requests to that server, in region us-east-1 unless told
-// otherwise. Open checks that the bucket is reachable with the credentials found.
+// talks to AWS itself; with one it sends path-style requests to that server. The
+// region comes from the URL, else from AWS_REGION or the shared config, else
+// (only with an endpoint) is us-east-1. Open checks with one request that the
+// bucket is there and the credentials found are let in.
 func Open(ctx context.Context, rawURL string) (*Store, error) {
 	u, err := parseURL(rawURL)
 	if err != nil {
