@@ -15,7 +15,9 @@ import (
 	"strings"
 
 	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/blob"
 	"github.com/vend-shop/vend/blob/local"
+	"github.com/vend-shop/vend/blob/s3"
 	"github.com/vend-shop/vend/config"
 	"github.com/vend-shop/vend/store"
 	"github.com/vend-shop/vend/store/postgres"
@@ -32,7 +34,7 @@ type App struct {
 	Config config.Config
 	DB     store.DB
 	SQLite *sqlite.DB // the same DB when the ledger is SQLite, else nil
-	Blobs  *local.Store
+	Blobs  blob.Store
 	Secret []byte
 	Logger *slog.Logger
 }
@@ -85,11 +87,11 @@ func (a *App) open(ctx context.Context) error {
 		return fmt.Errorf("data directory %s: %w", dir, err)
 	}
 	var err error
-	if a.Blobs, err = local.Open(filepath.Join(dir, "files")); err != nil {
+	if err := a.openBlobs(ctx); err != nil {
 		return err
 	}
 	if err := a.openDB(ctx); err != nil {
-		a.Blobs.Close()
+		closeBlobs(a.Blobs)
 		return err
 	}
 	// One vend keeps its secret in its data directory; instances sharing a
@@ -104,6 +106,25 @@ func (a *App) open(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// openBlobs opens file storage: the S3 bucket storage names, else data_dir/files.
+func (a *App) openBlobs(ctx context.Context) error {
+	var err error
+	if a.Config.Storage != "" {
+		a.Blobs, err = s3.Open(ctx, a.Config.Storage)
+	} else {
+		a.Blobs, err = local.Open(filepath.Join(a.Config.DataDir, "files"))
+	}
+	return err
+}
+
+func closeBlobs(b blob.Store) {
+	if c, ok := b.(interface{ Close() error }); ok {
+		c.Close()
+	} else if c, ok := b.(interface{ Close() }); ok {
+		c.Close()
+	}
 }
 
 // openDB opens the ledger: PostgreSQL when database names one, else the SQLite
@@ -132,7 +153,7 @@ func (a *App) close() {
 		}
 	}
 	if a.Blobs != nil {
-		a.Blobs.Close()
+		closeBlobs(a.Blobs)
 	}
 }
 
