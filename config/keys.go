@@ -91,7 +91,7 @@ func Keys() []Key {
 			textKind, func(c *Config) *string { return &c.Delivery.XAccelPrefix }, checkXAccelPrefix),
 		newKey("delivery.redirect_ttl", formatDuration(DefaultRedirectTTL),
 			"How long a presigned URL lives, for delivery.mode = redirect.",
-			durationKind, func(c *Config) *time.Duration { return &c.Delivery.RedirectTTL }, positive),
+			durationKind, func(c *Config) *time.Duration { return &c.Delivery.RedirectTTL }, atLeastOneSecond),
 
 		newKey("limits.ipn_per_second", strconv.Itoa(DefaultIPNPerSecond),
 			"Provider notifications accepted per second from one client address, sustained; more get 429 and are resent.",
@@ -402,8 +402,20 @@ func checkStorage(s string) error {
 }
 
 func checkXAccelPrefix(s string) error {
-	if !strings.HasPrefix(s, "/") || !strings.HasSuffix(s, "/") || strings.ContainsAny(s, "?#") {
+	if !strings.HasPrefix(s, "/") || !strings.HasSuffix(s, "/") || strings.Contains(s, "/../") || strings.Contains(s, "/./") {
 		return fmt.Errorf("must be a path that starts and ends with /")
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-~", r)) {
+			return fmt.Errorf("may hold only letters, digits and / . _ - ~")
+		}
+	}
+	return nil
+}
+
+func atLeastOneSecond(d time.Duration) error {
+	if d < time.Second {
+		return fmt.Errorf("must be at least 1s")
 	}
 	return nil
 }

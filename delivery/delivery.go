@@ -14,6 +14,11 @@
 // sessions gains nothing), its download is given back. A session that delivered
 // all of the product's bytes is a completed download. HEAD requests and the
 // download page never count.
+//
+// Who sends the bytes is Config.Mode: vend itself (ModeDirect), nginx after an
+// X-Accel-Redirect (ModeXAccel), or the object store behind a presigned URL
+// (ModeRedirect). Admission and charging are the same in every mode; what differs
+// is what vend can see of the transfer (see offload.go).
 package delivery
 
 import (

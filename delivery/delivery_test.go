@@ -60,13 +60,15 @@ func (c *Clock) Add(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-// Env is a delivery service on a real SQLite store and real local blob storage,
-// mounted on an httptest server the way web mounts it.
+// Env is a delivery service on a real store (SQLite unless EnvOptions say
+// otherwise) and real local blob storage, mounted on an httptest server the way
+// web mounts it.
 type Env struct {
 	tb       testing.TB
-	DB       *sqlite.DB
+	DB       store.DB
 	Blobs    *local.Store
 	Service  *delivery.Service
+	Second   *delivery.Service // another instance on the same store; nil unless EnvOptions.Second
 	Clock    *Clock
 	Server   *httptest.Server
 	Client   *http.Client
@@ -82,29 +84,38 @@ type Env struct {
 	orders      int
 }
 
+// EnvOptions change what MustOpenEnvWith builds.
+type EnvOptions struct {
+	// Blobs wraps the local store that the service reads files through; nil: the
+	// local store itself.
+	Blobs func(*local.Store) blob.Store
+	// DB opens the store, on clock now; nil: SQLite in a temporary directory.
+	DB func(tb testing.TB, now func() time.Time) store.DB
+	// Second adds a second service, as another instance on the same store and
+	// files; requests with X-Test-Instance: 2 go to it.
+	Second bool
+}
+
 // MustOpenEnv returns a running Env with the fixture products. now is the clock of
 // both the store and the service: nil for e.Clock, a fake clock starting at a fixed
 // time, or time.Now for tests that need real time.
 func MustOpenEnv(tb testing.TB, cfg delivery.Config, now func() time.Time) *Env {
 	tb.Helper()
-	return MustOpenEnvWithBlobs(tb, cfg, now, nil)
+	return MustOpenEnvWith(tb, cfg, now, EnvOptions{})
 }
 
-// MustOpenEnvWithBlobs is MustOpenEnv with the service reading files through
-// wrap(e.Blobs) instead of e.Blobs itself; a nil wrap is MustOpenEnv.
-func MustOpenEnvWithBlobs(tb testing.TB, cfg delivery.Config, now func() time.Time, wrap func(*local.Store) blob.Store) *Env {
+// MustOpenEnvWith is MustOpenEnv with options.
+func MustOpenEnvWith(tb testing.TB, cfg delivery.Config, now func() time.Time, opts EnvOptions) *Env {
 	tb.Helper()
 	dir := tb.TempDir()
 	e := &Env{tb: tb, Clock: &Clock{now: time.Date(2030, 1, 2, 10, 0, 0, 0, time.UTC)}}
 	if now == nil {
 		now = e.Clock.Now
 	}
-	e.DB = sqlite.NewDB(filepath.Join(dir, "vend.db"))
-	e.DB.Now = now
-	if err := e.DB.Open(context.Background()); err != nil {
-		tb.Fatal(err)
+	if opts.DB == nil {
+		opts.DB = mustOpenSQLite
 	}
-	tb.Cleanup(func() { e.DB.Close() })
+	e.DB = opts.DB(tb, now)
 	blobs, err := local.Open(filepath.Join(dir, "files"))
 	if err != nil {
 		tb.Fatal(err)
@@ -112,12 +123,17 @@ func MustOpenEnvWithBlobs(tb testing.TB, cfg delivery.Config, now func() time.Ti
 	tb.Cleanup(func() { blobs.Close() })
 	e.Blobs = blobs
 	var served blob.Store = blobs
-	if wrap != nil {
-		served = wrap(blobs)
+	if opts.Blobs != nil {
+		served = opts.Blobs(blobs)
 	}
 	e.Service = delivery.New(e.DB, served, testSecret, cfg)
 	e.Service.Now = now
 	tb.Cleanup(e.Service.Close)
+	if opts.Second {
+		e.Second = delivery.New(e.DB, served, testSecret, cfg)
+		e.Second.Now = now
+		tb.Cleanup(e.Second.Close)
+	}
 
 	e.BigData, e.SmallData = randomBytes(1, bigSize), randomBytes(2, smallSize)
 	e.Book = e.MustCreateProduct("book", map[string][]byte{bigName: e.BigData, smallName: e.SmallData}, bigName, smallName)
@@ -130,6 +146,18 @@ func MustOpenEnvWithBlobs(tb testing.TB, cfg delivery.Config, now func() time.Ti
 	return e
 }
 
+// mustOpenSQLite opens a migrated SQLite store in a temporary directory.
+func mustOpenSQLite(tb testing.TB, now func() time.Time) store.DB {
+	tb.Helper()
+	db := sqlite.NewDB(filepath.Join(tb.TempDir(), "vend.db"))
+	db.Now = now
+	if err := db.Open(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
 func randomBytes(seed uint64, n int) []byte {
 	b := make([]byte, n)
 	r := mrand.NewChaCha8([32]byte{byte(seed)})
@@ -138,8 +166,8 @@ func randomBytes(seed uint64, n int) []byte {
 }
 
 // startServer mounts ServeFile as web does. The X-Test-Client header stands in for
-// the client's address, so one test can play many clients; only this test mux reads
-// it. The server counts handlers in flight so that Settle can wait for them.
+// the client's address, so one test can play many clients, and X-Test-Instance: 2
+// sends a request to e.Second; only this test mux reads them. The server counts handlers in flight so that Settle can wait for them.
 func (e *Env) startServer() {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /d/{token}/{file}/{name}", func(w http.ResponseWriter, r *http.Request) {
@@ -148,7 +176,11 @@ func (e *Env) startServer() {
 			http.NotFound(w, r)
 			return
 		}
-		e.Service.ServeFile(w, r, r.PathValue("token"), id)
+		svc := e.Service
+		if r.Header.Get("X-Test-Instance") == "2" && e.Second != nil {
+			svc = e.Second
+		}
+		svc.ServeFile(w, r, r.PathValue("token"), id)
 	})
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		e.inflight.Add(1)
@@ -351,8 +383,13 @@ func (e *Env) Settle() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := e.Service.Flush(ctx); err != nil {
-		e.tb.Fatal(err)
+	for _, s := range []*delivery.Service{e.Service, e.Second} {
+		if s == nil {
+			continue
+		}
+		if err := s.Flush(ctx); err != nil {
+			e.tb.Fatal(err)
+		}
 	}
 }
 

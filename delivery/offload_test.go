@@ -66,7 +66,7 @@ func TestNew_UnusableModeServesDirectly(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+" serves directly and says so once", func(t *testing.T) {
-			e := MustOpenEnvWithBlobs(t, tt.cfg, nil, tt.blobs)
+			e := MustOpenEnvWith(t, tt.cfg, nil, EnvOptions{Blobs: tt.blobs})
 			var log bytes.Buffer
 			e.Service.Logger = slog.New(slog.NewTextHandler(&log, nil))
 			if m := e.Service.Mode(); m != delivery.ModeDirect {
@@ -169,9 +169,9 @@ func TestServeFile_XAccel(t *testing.T) {
 		{name: "a matching If-Range: the range", hdr: []string{"Range", "bytes=0-99", "If-Range", "ETAG"}, want: 100},
 		{name: "a stale If-Range: the whole file", hdr: []string{"Range", "bytes=0-99", "If-Range", `"0000"`}, want: bigSize},
 	}
+	e := MustOpenEnv(t, delivery.Config{Mode: delivery.ModeXAccel}, nil)
 	for _, tt := range tests {
 		t.Run("credited: "+tt.name, func(t *testing.T) {
-			e := MustOpenEnv(t, delivery.Config{Mode: delivery.ModeXAccel}, nil)
 			g := e.MustCreateGrant(e.Solo, nil)
 			hdr := append([]string(nil), tt.hdr...)
 			for i := range hdr {
@@ -278,10 +278,10 @@ func (p *Presigning) calls() []PresignCall {
 func mustOpenRedirectEnv(t *testing.T, cfg delivery.Config) (e *Env, p *Presigning, follow *http.Client) {
 	t.Helper()
 	cfg.Mode = delivery.ModeRedirect
-	e = MustOpenEnvWithBlobs(t, cfg, nil, func(s *local.Store) blob.Store {
+	e = MustOpenEnvWith(t, cfg, nil, EnvOptions{Blobs: func(s *local.Store) blob.Store {
 		p = MustOpenPresigning(t, s)
 		return p
-	})
+	}})
 	follow = &http.Client{Transport: e.Client.Transport}
 	e.Client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return e, p, follow
@@ -436,8 +436,8 @@ func TestServeFile_CountingInEveryMode(t *testing.T) {
 	}
 	for _, m := range modes {
 		t.Run(m.mode, func(t *testing.T) {
+			e := open(t, m.mode) // each case on grants of its own
 			t.Run("64 parallel requests of 64 clients on the last download: one is served, 63 get 403", func(t *testing.T) {
-				e := open(t, m.mode)
 				g := e.MustCreateGrant(e.Book, func(g *vend.Grant) { g.DownloadLimit, g.DownloadsUsed = 3, 2 })
 				const n = 64
 				statuses := make([]int, n)
@@ -478,7 +478,6 @@ func TestServeFile_CountingInEveryMode(t *testing.T) {
 			})
 
 			t.Run("64 parallel requests of one client on the last download charge one", func(t *testing.T) {
-				e := open(t, m.mode)
 				g := e.MustCreateGrant(e.Book, func(g *vend.Grant) { g.DownloadLimit, g.DownloadsUsed = 3, 2 })
 				var wg sync.WaitGroup
 				var mu sync.Mutex
@@ -503,7 +502,6 @@ func TestServeFile_CountingInEveryMode(t *testing.T) {
 			})
 
 			t.Run("at the limit a new client gets 403, the open session goes on", func(t *testing.T) {
-				e := open(t, m.mode)
 				g := e.MustCreateGrant(e.Book, func(g *vend.Grant) { g.DownloadLimit = 1 })
 				if s := e.Get(e.URL(g, e.Big), "Range", "bytes=0-99").Status; s != m.served && s != http.StatusPartialContent {
 					t.Fatalf("first request: status %d", s)
@@ -521,7 +519,6 @@ func TestServeFile_CountingInEveryMode(t *testing.T) {
 			})
 
 			t.Run("a refund ends a download in progress with 410 on its next request", func(t *testing.T) {
-				e := open(t, m.mode)
 				g := e.MustCreateGrant(e.Book, nil)
 				u := e.URL(g, e.Big)
 				if s := e.Get(u, "Range", "bytes=0-99").Status; s != m.served && s != http.StatusPartialContent {

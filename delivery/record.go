@@ -1,7 +1,9 @@
 package delivery
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -230,43 +232,71 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 	now := s.Now()
 	closed := 0
 	for {
-		var n int
+		var found, n int
 		err := s.db.Update(ctx, func(tx store.Tx) error {
 			stale, err := tx.FindStaleSessions(ctx, now.Add(-s.cfg.SessionTimeout), now.Add(-s.cfg.SessionMax), 100)
 			if err != nil {
 				return err
 			}
-			n = len(stale)
+			found, n = len(stale), 0
+			// Grants are locked in one order, so that two instances sweeping at
+			// once wait for each other instead of deadlocking.
+			slices.SortFunc(stale, func(a, b *vend.Session) int {
+				return cmp.Or(cmp.Compare(a.GrantID, b.GrantID), cmp.Compare(a.ID, b.ID))
+			})
 			for _, sess := range stale {
-				if err := s.closeSession(ctx, tx, sess); err != nil {
+				ok, err := s.closeSession(ctx, tx, sess)
+				if err != nil {
 					return err
+				}
+				if ok {
+					n++
 				}
 			}
 			return nil
 		})
-		closed += n
-		if err != nil || n < 100 {
+		if err != nil {
 			return closed, err
+		}
+		closed += n
+		if found < 100 {
+			return closed, nil
 		}
 	}
 }
 
-func (s *Service) closeSession(ctx context.Context, tx store.Tx, sess *vend.Session) error {
+// closeSession closes sess, giving its download back if it delivered too little.
+// It holds the session's grant first and reads the session again: another
+// instance sweeping the same database may have closed it since it was found, and
+// a download must not be given back twice. It reports whether it closed sess.
+func (s *Service) closeSession(ctx context.Context, tx store.Tx, sess *vend.Session) (bool, error) {
+	if err := tx.LockGrant(ctx, sess.GrantID); err != nil {
+		return false, err
+	}
+	sessions, err := tx.FindSessionsByGrant(ctx, sess.GrantID)
+	if err != nil {
+		return false, err
+	}
+	i := slices.IndexFunc(sessions, func(cur *vend.Session) bool { return cur.ID == sess.ID })
+	if i < 0 || sessions[i].Closed {
+		return false, nil
+	}
+	sess = sessions[i]
 	giveBack := false
 	if sess.Charged && !sess.Completed {
 		earlier, err := tx.GivenBackBytes(ctx, sess.GrantID)
 		if err != nil {
-			return err
+			return false, err
 		}
 		delivered := sess.BytesSent + earlier
 		giveBack = sess.Size > 0 && delivered*100 < int64(s.cfg.GiveBackPercent)*sess.Size
 	}
 	if giveBack {
 		if err := tx.AddDownloadsUsed(ctx, sess.GrantID, -1); err != nil {
-			return err
+			return false, err
 		}
 	}
-	return tx.CloseSession(ctx, sess.ID, giveBack)
+	return true, tx.CloseSession(ctx, sess.ID, giveBack)
 }
 
 // Run sweeps sessions every interval until ctx ends.

@@ -140,10 +140,14 @@ func (s *Service) admit(ctx context.Context, q store.AdmissionQuery, a *vend.Att
 	case adm.SessionID != 0:
 		return file, &vend.Session{ID: adm.SessionID, GrantID: g.ID, FileID: file.ID}, nil
 	}
-	// Slow path: open a session, charging one download, in the single write
-	// transaction, where parallel requests are serialized and re-check everything.
+	// Slow path: open a session, charging one download, in a write transaction
+	// that holds the grant, where parallel requests (of this instance or of others
+	// on the same database) take turns and re-check everything.
 	var sess *vend.Session
 	err = s.db.Update(ctx, func(tx store.Tx) error {
+		if err := tx.LockGrant(ctx, g.ID); err != nil {
+			return err
+		}
 		q.PublicID, q.GrantID = "", g.ID
 		adm, err := tx.FindAdmission(ctx, q)
 		if err != nil {

@@ -52,12 +52,14 @@ func fileSHA256(t *testing.T, path string) string {
 func TestServeFile_CurlResume(t *testing.T) {
 	curl := lookPath(t, "curl")
 	e := MustOpenEnv(t, delivery.Config{}, nil)
-	g := e.MustCreateGrant(e.Book, nil)
+	// Solo: its one file is the whole product, so the resumed download is completed
+	// however little the interrupted transfer sent beyond what curl kept.
+	g := e.MustCreateGrant(e.Solo, nil)
 	out := filepath.Join(t.TempDir(), "book.pdf")
 
 	// Interrupted: a slow line (the test server throttles this request) that gives
 	// up after a second. curl's own --limit-rate lets bursts through on loopback.
-	err := run(t, curl, "-sS", "-H", "X-Test-Slow: 1", "--max-time", "1", "-o", out, e.URL(g, e.Big))
+	err := run(t, curl, "-sS", "-H", "X-Test-Slow: 1", "--max-time", "1", "-o", out, e.URL(g, e.SoloFile))
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.ExitCode() != 28 {
 		t.Fatalf("first curl: %v, want exit code 28 (timed out)", err)
@@ -69,12 +71,12 @@ func TestServeFile_CurlResume(t *testing.T) {
 	e.Settle()
 
 	// curl -C - asks for the rest (Range: bytes=<size of out>-) and appends it.
-	if err := run(t, curl, "-sS", "--fail", "-C", "-", "-o", out, e.URL(g, e.Big)); err != nil {
+	if err := run(t, curl, "-sS", "--fail", "-C", "-", "-o", out, e.URL(g, e.SoloFile)); err != nil {
 		t.Fatalf("curl -C -: %v", err)
 	}
 	e.Settle()
-	if got := fileSHA256(t, out); got != e.Big.SHA256 {
-		t.Fatalf("resumed file's sha256 = %s, want %s", got, e.Big.SHA256)
+	if got := fileSHA256(t, out); got != e.SoloFile.SHA256 {
+		t.Fatalf("resumed file's sha256 = %s, want %s", got, e.SoloFile.SHA256)
 	}
 	if used := e.Grant(g).DownloadsUsed; used != 1 {
 		t.Errorf("downloads_used = %d, want 1", used)
@@ -91,18 +93,18 @@ func TestServeFile_CurlResume(t *testing.T) {
 func TestServeFile_Aria2c(t *testing.T) {
 	aria2c := lookPath(t, "aria2c")
 	e := MustOpenEnv(t, delivery.Config{}, nil)
-	g := e.MustCreateGrant(e.Book, nil)
+	g := e.MustCreateGrant(e.Solo, nil) // its one file is the whole product: completed once it is all out
 	dir := t.TempDir()
 
 	err := run(t, aria2c, "--no-conf", "--quiet", "--max-connection-per-server=4", "--split=4", "--min-split-size=1M",
 		"--file-allocation=none", "--allow-overwrite=true", "--auto-file-renaming=false", "--max-tries=1",
-		"--dir", dir, "--out", "book.pdf", e.URL(g, e.Big))
+		"--dir", dir, "--out", "book.pdf", e.URL(g, e.SoloFile))
 	if err != nil {
 		t.Fatalf("aria2c: %v", err)
 	}
 	e.Settle()
-	if got := fileSHA256(t, filepath.Join(dir, "book.pdf")); got != e.Big.SHA256 {
-		t.Fatalf("downloaded file's sha256 = %s, want %s", got, e.Big.SHA256)
+	if got := fileSHA256(t, filepath.Join(dir, "book.pdf")); got != e.SoloFile.SHA256 {
+		t.Fatalf("downloaded file's sha256 = %s, want %s", got, e.SoloFile.SHA256)
 	}
 	if used := e.Grant(g).DownloadsUsed; used != 1 {
 		t.Errorf("downloads_used = %d, want 1", used)

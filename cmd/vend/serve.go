@@ -40,10 +40,15 @@ const shutdownGrace = 30 * time.Second
 func (a *App) serve(ctx context.Context, demo *web.Demo) error {
 	cfg := a.Config
 	led := ledger.New(a.DB)
-	dl := delivery.New(a.DB, a.Blobs, a.Secret, delivery.Config{
+	dcfg := delivery.Config{
 		SessionTimeout: cfg.Delivery.SessionTimeout, SessionMax: cfg.Delivery.SessionMax,
 		GiveBackPercent: cfg.Delivery.GiveBackPercent,
-	})
+		Mode:            cfg.Delivery.Mode, XAccelPrefix: cfg.Delivery.XAccelPrefix, RedirectTTL: cfg.Delivery.RedirectTTL,
+	}
+	if err := dcfg.Validate(); err != nil {
+		return fmt.Errorf("delivery: %w", err)
+	}
+	dl := delivery.New(a.DB, a.Blobs, a.Secret, dcfg)
 	dl.Logger = a.Logger
 	srv := &web.Server{
 		DB: a.DB, Ledger: led, Delivery: dl, BaseURL: cfg.BaseURL,
@@ -76,7 +81,8 @@ func (a *App) serve(ctx context.Context, demo *web.Demo) error {
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	a.Logger.Info("vend listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL, "data_dir", cfg.DataDir)
+	a.Logger.Info("vend listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL, "data_dir", cfg.DataDir,
+		"delivery_mode", dl.Mode())
 	fmt.Fprintf(a.Stdout, "vend listening on http://%s\n", ln.Addr())
 	if len(cfg.PayPal.ReceiverEmails) == 0 && cfg.PayPal.ReceiverID == "" {
 		a.Logger.Warn("paypal.receiver_emails and paypal.receiver_id are not set: every PayPal IPN will be refused")
