@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/blob"
 )
 
 // Presigner is a blob store that can hand out a URL from which a client fetches an
@@ -50,7 +51,7 @@ func (s *Service) serveXAccel(w http.ResponseWriter, r *http.Request, file *vend
 // answered: when presigning fails, the file is served directly instead.
 func (s *Service) serveRedirect(w http.ResponseWriter, r *http.Request, file *vend.File, sess *vend.Session, a *vend.Attempt) bool {
 	ctx := r.Context()
-	u, err := s.presigner.PresignGet(ctx, file.Key, downloadName(file.Name), s.cfg.RedirectTTL)
+	u, err := s.presigner.PresignGet(ctx, file.Key, blob.DownloadName(file.Name), s.cfg.RedirectTTL)
 	if err != nil {
 		if ctx.Err() == nil {
 			s.Logger.ErrorContext(ctx, "download: presign URL; serving directly", "file", file.ID, "error", err)

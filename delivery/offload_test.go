@@ -247,7 +247,7 @@ func MustOpenPresigning(tb testing.TB, store *local.Store) *Presigning {
 			return
 		}
 		defer obj.Reader.Close()
-		w.Header().Set("Content-Disposition", delivery.Attachment(q.Get("filename")))
+		w.Header().Set("Content-Disposition", blob.Attachment(q.Get("filename")))
 		w.Header().Set("ETag", `"`+key[3:]+`"`)
 		http.ServeContent(w, r, q.Get("filename"), time.Time{}, obj.Reader)
 	}))
@@ -327,8 +327,8 @@ func TestServeFile_Redirect(t *testing.T) {
 		if resp.StatusCode != http.StatusOK || !bytes.Equal(body, e.BigData) {
 			t.Fatalf("status %d, %d bytes; want 200 and the file", resp.StatusCode, len(body))
 		}
-		if cd := resp.Header.Get("Content-Disposition"); cd != delivery.Attachment(bigName) {
-			t.Errorf("Content-Disposition = %q, want %q", cd, delivery.Attachment(bigName))
+		if cd := resp.Header.Get("Content-Disposition"); cd != blob.Attachment(bigName) {
+			t.Errorf("Content-Disposition = %q, want %q", cd, blob.Attachment(bigName))
 		}
 	})
 

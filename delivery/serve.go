@@ -5,16 +5,14 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"mime"
 	"net"
 	"net/http"
 	"os"
-	"path"
-	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/blob"
 	"github.com/vend-shop/vend/store"
 )
 
@@ -110,8 +108,8 @@ func (s *Service) serveDirect(w http.ResponseWriter, r *http.Request, file *vend
 func setFileHeaders(h http.Header, file *vend.File) {
 	// A strong validator: the content hash.
 	h.Set("ETag", `"`+file.SHA256+`"`)
-	h.Set("Content-Disposition", attachment(file.Name))
-	h.Set("Content-Type", contentType(file.Name))
+	h.Set("Content-Disposition", blob.Attachment(file.Name))
+	h.Set("Content-Type", blob.ContentType(file.Name))
 	h.Set("Cache-Control", "private, no-transform")
 	h.Set("X-Content-Type-Options", "nosniff")
 }
@@ -256,63 +254,6 @@ func clientIP(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
-}
-
-// attachment builds a Content-Disposition that every browser saves under the right
-// name: an ASCII fallback plus the RFC 6266 / RFC 5987 UTF-8 form. Control
-// characters are replaced in both, so that no client saves a name with a line break.
-func attachment(name string) string {
-	name = downloadName(name)
-	var ascii strings.Builder
-	for _, r := range name {
-		if r >= 0x80 || r == '"' || r == '\\' || r == '%' {
-			r = '_'
-		}
-		ascii.WriteRune(r)
-	}
-	v := `attachment; filename="` + ascii.String() + `"`
-	if ascii.String() != name {
-		v += "; filename*=UTF-8''" + extValue(name)
-	}
-	return v
-}
-
-// downloadName is the name a file is saved under: the last element of its name,
-// with control characters replaced.
-func downloadName(name string) string {
-	name = path.Base(strings.ReplaceAll(name, "\\", "/"))
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return '_'
-		}
-		return r
-	}, name)
-}
-
-// extValue percent-encodes s as an RFC 5987 value: only attr-chars stay as they
-// are. url.PathEscape is not enough: it leaves ':', '=' and '@' unencoded, which
-// makes the whole header unparseable for strict clients.
-func extValue(s string) string {
-	const hex = "0123456789ABCDEF"
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$&+-.^_`|~", c) >= 0 {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('%')
-		b.WriteByte(hex[c>>4])
-		b.WriteByte(hex[c&15])
-	}
-	return b.String()
-}
-
-func contentType(name string) string {
-	if t := mime.TypeByExtension(path.Ext(name)); t != "" {
-		return t
-	}
-	return "application/octet-stream"
 }
 
 // countingWriter counts body bytes; atomically, because keepAlive reads the count
