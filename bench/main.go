@@ -14,6 +14,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,6 +34,8 @@ import (
 	"sync"
 	"time"
 
+	_ "github.com/jackc/pgx/v5/stdlib"
+
 	"github.com/vend-shop/vend"
 	"github.com/vend-shop/vend/provider/paypal"
 )
@@ -41,11 +45,12 @@ func main() {
 	dur := flag.Duration("d", 10*time.Second, "duration of each load run")
 	runs := flag.Int("runs", 5, "runs per measurement (the median is reported)")
 	conc := flag.Int("c", 16, "concurrent IPN senders / wrk connections ×4")
+	pg := flag.String("postgres", "", "run vend on this PostgreSQL (a postgres:// URL; a fresh schema is made in it) instead of SQLite")
 	flag.Parse()
 	if flag.NArg() != 1 {
 		log.Fatal("usage: go run ./bench [-d 10s] [-runs 5] ipn|serve")
 	}
-	b, err := setup()
+	b, err := setup(*pg)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -71,7 +76,7 @@ type bench struct {
 	env                  []string
 }
 
-func setup() (*bench, error) {
+func setup(pg string) (*bench, error) {
 	dir, err := os.MkdirTemp("", "vend-bench-")
 	if err != nil {
 		return nil, err
@@ -95,6 +100,14 @@ func setup() (*bench, error) {
 	b.env = append(os.Environ(), "VEND_DATA_DIR="+b.data, "VEND_LISTEN="+b.addr, "VEND_LOG_LEVEL=warn",
 		"VEND_PAYPAL_VERIFY_URL=http://"+vl.Addr().String()+"/cgi-bin/webscr", "VEND_PAYPAL_RECEIVER_EMAILS=seller@example.com",
 		"VEND_PAYPAL_SANDBOX=true", "VEND_LIMITS_IPN_PER_SECOND=1000000", "VEND_LIMITS_IPN_BURST=1000000")
+	if pg != "" {
+		dbURL, err := freshSchema(pg)
+		if err != nil {
+			return nil, err
+		}
+		b.env = append(b.env, "VEND_DATABASE="+dbURL)
+		log.Printf("# ledger on PostgreSQL")
+	}
 	if err := b.files(); err != nil {
 		return nil, err
 	}
@@ -159,6 +172,28 @@ func (b *bench) stop() {
 		b.verifier.Close()
 	}
 	os.RemoveAll(b.dir)
+}
+
+// freshSchema makes an empty schema in the PostgreSQL at base and returns a URL
+// whose connections use it.
+func freshSchema(base string) (string, error) {
+	db, err := sql.Open("pgx", base)
+	if err != nil {
+		return "", err
+	}
+	defer db.Close()
+	schema := fmt.Sprintf("bench_%d", time.Now().UnixNano())
+	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
+		return "", fmt.Errorf("postgres: %w", err)
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		return "", err
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String(), nil
 }
 
 func freeAddr() string {
