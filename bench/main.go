@@ -46,11 +46,13 @@ func main() {
 	runs := flag.Int("runs", 5, "runs per measurement (the median is reported)")
 	conc := flag.Int("c", 16, "concurrent IPN senders / wrk connections ×4")
 	pg := flag.String("postgres", "", "run vend on this PostgreSQL (a postgres:// URL; a fresh schema is made in it) instead of SQLite")
+	mode := flag.String("mode", "direct", "delivery.mode for serve: direct, x-accel (nginx in front of vend) or redirect")
+	s3gw := flag.String("s3", "", "store files in S3: path of a versitygw binary the harness starts on loopback")
 	flag.Parse()
 	if flag.NArg() != 1 {
 		log.Fatal("usage: go run ./bench [-d 10s] [-runs 5] ipn|serve")
 	}
-	b, err := setup(*pg)
+	b, err := setup(*pg, *mode, *s3gw)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -71,17 +73,22 @@ func main() {
 
 type bench struct {
 	dir, bin, data, addr string
+	mode                 string
+	files                string // where the stored files are on disk (for nginx)
+	front                string // nginx in front of vend (x-accel), if any
+	stops                []func()
 	vend                 *exec.Cmd
 	verifier             *http.Server
 	env                  []string
 }
 
-func setup(pg string) (*bench, error) {
+func setup(pg, mode, s3gw string) (*bench, error) {
 	dir, err := os.MkdirTemp("", "vend-bench-")
 	if err != nil {
 		return nil, err
 	}
-	b := &bench{dir: dir, bin: filepath.Join(dir, "vend"), data: filepath.Join(dir, "data")}
+	b := &bench{dir: dir, bin: filepath.Join(dir, "vend"), data: filepath.Join(dir, "data"), mode: mode}
+	b.files = filepath.Join(b.data, "files")
 	log.Printf("# building vend into %s", dir)
 	if out, err := exec.Command("go", "build", "-o", b.bin, "./cmd/vend").CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("build: %v\n%s", err, out)
@@ -100,6 +107,15 @@ func setup(pg string) (*bench, error) {
 	b.env = append(os.Environ(), "VEND_DATA_DIR="+b.data, "VEND_LISTEN="+b.addr, "VEND_LOG_LEVEL=warn",
 		"VEND_PAYPAL_VERIFY_URL=http://"+vl.Addr().String()+"/cgi-bin/webscr", "VEND_PAYPAL_RECEIVER_EMAILS=seller@example.com",
 		"VEND_PAYPAL_SANDBOX=true", "VEND_LIMITS_IPN_PER_SECOND=1000000", "VEND_LIMITS_IPN_BURST=1000000")
+	b.env = append(b.env, "VEND_DELIVERY_MODE="+mode)
+	if s3gw != "" {
+		storage, err := b.startS3(s3gw)
+		if err != nil {
+			return nil, err
+		}
+		b.env = append(b.env, "VEND_STORAGE="+storage)
+		log.Printf("# files in S3 (versitygw)")
+	}
 	if pg != "" {
 		dbURL, err := freshSchema(pg)
 		if err != nil {
@@ -108,7 +124,7 @@ func setup(pg string) (*bench, error) {
 		b.env = append(b.env, "VEND_DATABASE="+dbURL)
 		log.Printf("# ledger on PostgreSQL")
 	}
-	if err := b.files(); err != nil {
+	if err := b.makeFiles(); err != nil {
 		return nil, err
 	}
 	if err := b.run("products", "import", filepath.Join(dir, "products.txt")); err != nil {
@@ -126,10 +142,57 @@ func setup(pg string) (*bench, error) {
 		return nil, fmt.Errorf("vend did not start: %q", line)
 	}
 	go io.Copy(io.Discard, out)
+	if mode == "x-accel" {
+		front, stop, err := b.nginxFront()
+		if err != nil {
+			return nil, err
+		}
+		b.front, b.stops = front, append(b.stops, stop)
+	}
 	return b, nil
 }
 
-func (b *bench) files() error {
+// startS3 runs versitygw on loopback with a posix backend and returns the storage
+// URL of a bucket in it.
+func (b *bench) startS3(bin string) (string, error) {
+	root := filepath.Join(b.dir, "s3")
+	if err := os.MkdirAll(filepath.Join(root, "bench"), 0o700); err != nil { // a directory is a bucket
+		return "", err
+	}
+	addr := freeAddr()
+	cmd := exec.Command(bin, "--port", addr, "--access", "benchkey", "--secret", "benchsecret0123456789", "--quiet", "posix", root)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return "", fmt.Errorf("versitygw: %w", err)
+	}
+	b.stops = append(b.stops, func() { cmd.Process.Kill(); cmd.Wait() })
+	waitListening(addr)
+	b.env = append(b.env, "AWS_ACCESS_KEY_ID=benchkey", "AWS_SECRET_ACCESS_KEY=benchsecret0123456789")
+	b.files = filepath.Join(root, "bench", "files")
+	return "s3://bench/files?endpoint=http://" + addr + "&region=us-east-1", nil
+}
+
+func waitListening(addr string) {
+	for i := 0; i < 100; i++ {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// nginxFront runs nginx in front of vend for x-accel mode: it proxies to vend and
+// serves the files vend hands it from an internal location.
+func (b *bench) nginxFront() (string, func(), error) {
+	return b.startNginx("front", fmt.Sprintf(`server {
+    listen %%[2]s;
+    location / { proxy_pass http://%s; proxy_http_version 1.1; proxy_set_header Connection ""; }
+    location /_vend_files/ { internal; alias %s/; }
+  }`, b.addr, b.files))
+}
+
+func (b *bench) makeFiles() error {
 	small := make([]byte, 10<<10)
 	rand.Read(small)
 	if err := os.WriteFile(filepath.Join(b.dir, "small.bin"), small, 0o600); err != nil {
@@ -171,6 +234,10 @@ func (b *bench) stop() {
 	if b.verifier != nil {
 		b.verifier.Close()
 	}
+	for _, stop := range b.stops {
+		stop()
+	}
+	b.stops = nil
 	os.RemoveAll(b.dir)
 }
 
@@ -303,25 +370,39 @@ func (b *bench) buy(product string, price vend.Amount) (string, string, error) {
 	if m == nil {
 		return "", "", fmt.Errorf("no file link on the download page")
 	}
-	matches, _ := filepath.Glob(filepath.Join(b.data, "files", "*", "*"))
+	matches, _ := filepath.Glob(filepath.Join(b.files, "*", "*"))
 	name := map[string]string{"SMALL": "small.bin", "BIG": "big.bin"}[product]
 	want, _ := os.ReadFile(filepath.Join(b.dir, name))
 	for _, p := range matches {
 		if st, err := os.Stat(p); err == nil && st.Size() == int64(len(want)) {
-			return "http://" + b.addr + string(m[1]), p, nil
+			base := "http://" + b.addr
+			if b.front != "" {
+				base = b.front // x-accel: buyers reach vend through nginx
+			}
+			return base + string(m[1]), p, nil
 		}
 	}
 	return "", "", fmt.Errorf("stored file of %s not found", product)
 }
 
 func (b *bench) nginx(root string) (string, func(), error) {
+	return b.startNginx("files", fmt.Sprintf(`server { listen %%[2]s; root %s; }`, root))
+}
+
+// startNginx runs nginx with one http block holding server (whose listen address
+// is %[2]s) and returns its base URL and how to stop it.
+func (b *bench) startNginx(name, server string) (string, func(), error) {
 	addr := freeAddr()
-	conf := filepath.Join(b.dir, "nginx.conf")
+	dir := filepath.Join(b.dir, "nginx-"+name)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", nil, err
+	}
+	conf := filepath.Join(dir, "nginx.conf")
 	user := ""
 	if os.Geteuid() == 0 {
 		user = "user root;" // the files sit in a 0700 temp dir
 	}
-	err := os.WriteFile(conf, []byte(user+fmt.Sprintf(`
+	text := fmt.Sprintf(`%[3]s
 worker_processes 1;
 pid %[1]s/nginx.pid;
 error_log %[1]s/nginx.err warn;
@@ -331,10 +412,10 @@ http {
   sendfile on;
   tcp_nopush off;
   client_body_temp_path %[1]s/t1; proxy_temp_path %[1]s/t2; fastcgi_temp_path %[1]s/t3; uwsgi_temp_path %[1]s/t4; scgi_temp_path %[1]s/t5;
-  server { listen %[2]s; root %[3]s; }
+  `+server+`
 }
-`, b.dir, addr, root)), 0o600)
-	if err != nil {
+`, dir, addr, user)
+	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
 		return "", nil, err
 	}
 	cmd := exec.Command("nginx", "-c", conf, "-g", "daemon off;")
@@ -342,13 +423,7 @@ http {
 	if err := cmd.Start(); err != nil {
 		return "", nil, fmt.Errorf("nginx: %w", err)
 	}
-	for i := 0; i < 50; i++ {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitListening(addr)
 	return "http://" + addr, func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }, nil
 }
 
@@ -361,12 +436,12 @@ func (b *bench) serve(dur time.Duration, runs int) error {
 	if err != nil {
 		return err
 	}
-	nginxBase, stopNginx, err := b.nginx(filepath.Join(b.data, "files"))
+	nginxBase, stopNginx, err := b.nginx(b.files)
 	if err != nil {
 		return err
 	}
 	defer stopNginx()
-	rel := func(p string) string { r, _ := filepath.Rel(filepath.Join(b.data, "files"), p); return "/" + r }
+	rel := func(p string) string { r, _ := filepath.Rel(b.files, p); return "/" + r }
 	nginxSmall, nginxBig := nginxBase+rel(smallPath), nginxBase+rel(bigPath)
 
 	// The ceiling for Go: the standard library's ServeContent on the same file, no
@@ -453,7 +528,7 @@ func wrk(url string, dur time.Duration) (float64, error) {
 }
 
 func curlSpeed(url string) (float64, error) {
-	out, err := exec.Command("curl", "-sf", "-o", "/dev/null", "-w", "%{speed_download}", url).Output()
+	out, err := exec.Command("curl", "-sfL", "-o", "/dev/null", "-w", "%{speed_download}", url).Output()
 	if err != nil {
 		return 0, fmt.Errorf("curl %s: %w", url, err)
 	}
