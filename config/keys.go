@@ -91,7 +91,7 @@ func Keys() []Key {
 			textKind, func(c *Config) *string { return &c.Delivery.XAccelPrefix }, checkXAccelPrefix),
 		newKey("delivery.redirect_ttl", formatDuration(DefaultRedirectTTL),
 			"How long a presigned URL lives, for delivery.mode = redirect.",
-			durationKind, func(c *Config) *time.Duration { return &c.Delivery.RedirectTTL }, atLeastOneSecond),
+			durationKind, func(c *Config) *time.Duration { return &c.Delivery.RedirectTTL }, presignTTL),
 
 		newKey("limits.ipn_per_second", strconv.Itoa(DefaultIPNPerSecond),
 			"Provider notifications accepted per second from one client address, sustained; more get 429 and are resent.",
@@ -413,9 +413,11 @@ func checkXAccelPrefix(s string) error {
 	return nil
 }
 
-func atLeastOneSecond(d time.Duration) error {
-	if d < time.Second {
-		return fmt.Errorf("must be at least 1s")
+// presignTTL bounds delivery.redirect_ttl: at least a second, and at most the
+// seven days a presigned URL (Signature V4) can live.
+func presignTTL(d time.Duration) error {
+	if d < time.Second || d > 7*24*time.Hour {
+		return fmt.Errorf("must be between 1s and 168h")
 	}
 	return nil
 }

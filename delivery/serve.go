@@ -51,6 +51,15 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request, q store.Admissio
 	a := &vend.Attempt{FileID: q.FileID, At: s.Now().UTC(), IP: clientIP(r), UserAgent: r.UserAgent(),
 		Method: r.Method, Range: r.Header.Get("Range")}
 	file, sess, err := s.admit(ctx, q, a)
+	if err != nil && ctx.Err() != nil {
+		// The client hung up while it was being admitted: nothing failed, and there
+		// is no one to answer.
+		a.Refused, a.Status = "client went away", statusClientClosed
+		if a.GrantID != 0 {
+			s.rec.add(record{attempt: a})
+		}
+		return
+	}
 	if err != nil {
 		a.Refused, a.Status = vend.ErrorMessage(err), statusOf(err)
 		if a.GrantID != 0 { // attempts on links that lead nowhere have no grant to log them on
@@ -77,6 +86,13 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request, q store.Admissio
 func (s *Service) serveDirect(w http.ResponseWriter, r *http.Request, file *vend.File, sess *vend.Session, a *vend.Attempt) {
 	ctx := r.Context()
 	obj, err := s.blobs.Open(ctx, file.Key)
+	if err != nil && ctx.Err() != nil {
+		// The client hung up while the file was opened (a request to the object
+		// store): nothing is missing, and there is no one to answer.
+		a.Refused, a.Status = "client went away", statusClientClosed
+		s.rec.add(record{attempt: a, session: sess, at: a.At})
+		return
+	}
 	if err != nil {
 		a.Refused, a.Status = "file missing from storage", http.StatusInternalServerError
 		s.rec.add(record{attempt: a, session: sess, at: a.At})
@@ -214,6 +230,10 @@ func (s *Service) usable(g *vend.Grant) error {
 	}
 	return nil
 }
+
+// statusClientClosed is what the attempt log says of a request whose client left
+// before it was answered (nginx's 499).
+const statusClientClosed = 499
 
 func statusOf(err error) int {
 	switch vend.ErrorCode(err) {
