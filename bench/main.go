@@ -289,7 +289,8 @@ func (b *bench) post(c *http.Client, body []byte) (time.Duration, error) {
 
 func sim(product string, price vend.Amount) paypal.Sim {
 	return paypal.Sim{TxnID: paypal.NewTxnID(), Status: "Completed", ProductID: product, ProductName: product, Amount: price,
-		Currency: "USD", PayerEmail: "buyer@example.com", FirstName: "Bench", LastName: "Buyer", Receiver: "seller@example.com", Test: true}
+		Currency: "USD", PayerEmail: "buyer-" + strings.ToLower(rand.Text()[:8]) + "@example.com", FirstName: "Bench", LastName: "Buyer",
+		Receiver: "seller@example.com", Test: true}
 }
 
 func (b *bench) ipn(dur time.Duration, runs, conc int) error {

@@ -3,6 +3,7 @@ package sqldb
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -29,12 +30,18 @@ func (tx *Tx) upsertBuyer(ctx context.Context, b vend.Buyer) (sql.NullInt64, err
 	if email == "" {
 		return sql.NullInt64{}, nil
 	}
+	// Insert-or-find without touching an existing row unless its name changes: a
+	// buyer who buys often must not make every order wait for the last one's lock.
 	var id int64
 	err := tx.queryRow(ctx, `
 		INSERT INTO buyers (email, name, created_at, updated_at) VALUES ($1, $2, $3, $3)
-		ON CONFLICT (email) DO UPDATE SET name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE buyers.name END,
-			updated_at = excluded.updated_at
-		RETURNING id`, email, b.Name, ms(tx.now)).Scan(&id)
+		ON CONFLICT (email) DO NOTHING RETURNING id`, email, b.Name, ms(tx.now)).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = tx.queryRow(ctx, `SELECT id FROM buyers WHERE email = $1`, email).Scan(&id)
+		if err == nil && b.Name != "" {
+			_, err = tx.exec(ctx, `UPDATE buyers SET name = $1, updated_at = $2 WHERE id = $3 AND name <> $1`, b.Name, ms(tx.now), id)
+		}
+	}
 	if err != nil {
 		return sql.NullInt64{}, fmt.Errorf("save buyer: %w", err)
 	}
