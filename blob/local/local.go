@@ -3,7 +3,6 @@
 package local
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -14,8 +13,6 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"sync"
-	"time"
 
 	"github.com/vend-shop/vend"
 	"github.com/vend-shop/vend/blob"
@@ -25,7 +22,7 @@ import (
 type Store struct {
 	root  *os.Root
 	dir   string
-	small smallFiles
+	small blob.SmallFiles
 }
 
 var _ blob.Store = (*Store)(nil)
@@ -122,7 +119,7 @@ func (s *Store) Open(ctx context.Context, key string) (*blob.Object, error) {
 	if !validKey(key) {
 		return nil, vend.Errorf(vend.ENOTFOUND, "No such file.")
 	}
-	if obj, ok := s.small.open(key); ok {
+	if obj, ok := s.small.Open(key); ok {
 		return obj, nil
 	}
 	f, err := s.root.Open(key)
@@ -140,69 +137,16 @@ func (s *Store) Open(ctx context.Context, key string) (*blob.Object, error) {
 		f.Close()
 		return nil, vend.Errorf(vend.ENOTFOUND, "No such file.")
 	}
-	if st.Size() <= SmallFileSize {
+	if st.Size() <= blob.SmallFileSize {
 		defer f.Close()
 		data := make([]byte, st.Size())
 		if _, err := f.ReadAt(data, 0); err != nil && !errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("local storage: read %s: %w", key, err)
 		}
-		s.small.add(key, data, st.ModTime())
-		return smallObject(data, st.ModTime()), nil
+		return s.small.Add(key, data, st.ModTime()), nil
 	}
 	return &blob.Object{Reader: f, Size: st.Size(), ModTime: st.ModTime()}, nil
 }
-
-// SmallFileSize is the largest file kept in memory once read.
-//
-// Small files are kept in memory once read. Keys name content, so a copy never goes
-// stale; and for a file of a few KiB, opening it (a walk under the root, a stat, a
-// close) costs more than sending it. Large files stay on disk and go out through
-// sendfile.
-const (
-	SmallFileSize  = 64 << 10
-	smallFilesSize = 64 << 20 // at most this much memory for them
-)
-
-type smallFiles struct {
-	mu    sync.RWMutex
-	m     map[string]smallFile
-	total int64
-}
-
-type smallFile struct {
-	data []byte
-	mod  time.Time
-}
-
-func (c *smallFiles) open(key string) (*blob.Object, bool) {
-	c.mu.RLock()
-	f, ok := c.m[key]
-	c.mu.RUnlock()
-	if !ok {
-		return nil, false
-	}
-	return smallObject(f.data, f.mod), true
-}
-
-func (c *smallFiles) add(key string, data []byte, mod time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil || c.total+int64(len(data)) > smallFilesSize {
-		c.m, c.total = map[string]smallFile{}, 0 // simplest bound: start over
-	}
-	if _, ok := c.m[key]; !ok {
-		c.m[key] = smallFile{data: data, mod: mod}
-		c.total += int64(len(data))
-	}
-}
-
-func smallObject(data []byte, mod time.Time) *blob.Object {
-	return &blob.Object{Reader: nopCloser{bytes.NewReader(data)}, Size: int64(len(data)), ModTime: mod}
-}
-
-type nopCloser struct{ *bytes.Reader }
-
-func (nopCloser) Close() error { return nil }
 
 type readerWithContext struct {
 	ctx context.Context

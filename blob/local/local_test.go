@@ -159,7 +159,7 @@ func TestStore_Open(t *testing.T) {
 	t.Run("a large file is an *os.File, for sendfile", func(t *testing.T) {
 		// http.ServeContent hands an *os.File to sendfile; anything else is copied
 		// through user space.
-		info := blobtest.MustPut(t, s, blobtest.Data(10, local.SmallFileSize+1))
+		info := blobtest.MustPut(t, s, blobtest.Data(10, blob.SmallFileSize+1))
 		obj, err := s.Open(context.Background(), info.Key)
 		if err != nil {
 			t.Fatal(err)
@@ -170,7 +170,7 @@ func TestStore_Open(t *testing.T) {
 		}
 	})
 	t.Run("a small file is served from memory, also after it left the disk", func(t *testing.T) {
-		data := blobtest.Data(11, local.SmallFileSize)
+		data := blobtest.Data(11, blob.SmallFileSize)
 		info := blobtest.MustPut(t, s, data)
 		for i := range 2 {
 			obj, err := s.Open(context.Background(), info.Key)

@@ -25,6 +25,9 @@ func (s *Store) Open(ctx context.Context, key string) (*blob.Object, error) {
 	if !validKey(key) {
 		return nil, errNotFound()
 	}
+	if obj, ok := s.small.Open(key); ok {
+		return obj, nil // no request at all: the bytes of a key never change
+	}
 	out, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.bucket, Key: aws.String(s.prefix + key)})
 	if httpStatus(err) == http.StatusNotFound {
 		return nil, errNotFound()
@@ -32,6 +35,14 @@ func (s *Store) Open(ctx context.Context, key string) (*blob.Object, error) {
 		return nil, fmt.Errorf("s3 storage: open %s: %w", key, err)
 	}
 	r := &objectReader{ctx: ctx, s: s, key: key, size: aws.ToInt64(out.ContentLength)}
+	if r.size <= blob.SmallFileSize {
+		data, err := io.ReadAll(r)
+		r.Close()
+		if err != nil || int64(len(data)) != r.size {
+			return nil, fmt.Errorf("s3 storage: read %s: got %d of %d bytes: %w", key, len(data), r.size, err)
+		}
+		return s.small.Add(key, data, aws.ToTime(out.LastModified)), nil
+	}
 	return &blob.Object{Reader: r, Size: r.size, ModTime: aws.ToTime(out.LastModified)}, nil
 }
 

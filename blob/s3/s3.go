@@ -62,6 +62,7 @@ type Store struct {
 	presign *s3.PresignClient
 	bucket  string
 	prefix  string // "" or ending in "/"
+	small   blob.SmallFiles
 
 	// PartSize is the size of each part of a multipart upload and the largest file
 	// uploaded in one request; zero means DefaultPartSize, less than 5 MiB (S3's
