@@ -338,3 +338,12 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		t.Errorf("default config: %s", out)
 	}
 }
+
+func TestMigrate(t *testing.T) {
+	env := []string{"VEND_DATA_DIR=" + t.TempDir()}
+	for range 2 { // the second time there is nothing to do
+		if out := mustVend(t, env, "migrate"); !strings.Contains(out, "ledger schema up to date (SQLite") {
+			t.Errorf("migrate: %s", out)
+		}
+	}
+}

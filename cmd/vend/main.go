@@ -48,6 +48,7 @@ func newRootCmd(app *App) *cobra.Command {
 		newOrdersCmd(app),
 		newSimulateCmd(app),
 		newBackupCmd(app),
+		newMigrateCmd(app),
 		newConfigCmd(app),
 	)
 	return root
