@@ -67,7 +67,13 @@ func (s *Service) serveRedirect(w http.ResponseWriter, r *http.Request, file *ve
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusFound)
 	a.Status = http.StatusFound
-	s.rec.add(record{attempt: a, session: sess, bytes: handedOff(r, file, sess), at: s.Now().UTC()})
+	// Credit the whole file, whatever the Range asked: the URL fetches all of it,
+	// and a client may ask vend for one byte and the bucket for the rest.
+	var credit int64
+	if sess != nil {
+		credit = file.Size
+	}
+	s.rec.add(record{attempt: a, session: sess, bytes: credit, at: s.Now().UTC()})
 	return true
 }
 

@@ -320,6 +320,25 @@ func TestServeFile_Redirect(t *testing.T) {
 		}
 	})
 
+	t.Run("a one-byte Range is credited with the whole file: the URL fetches all of it", func(t *testing.T) {
+		// Otherwise: ask vend for bytes=0-0, fetch the whole object from the
+		// bucket, and have the download given back when the session closes.
+		e, _, _ := mustOpenRedirectEnv(t, delivery.Config{})
+		g := e.MustCreateGrant(e.Solo, nil)
+		if resp := e.Get(e.URL(g, e.SoloFile), "Range", "bytes=0-0"); resp.Status != http.StatusFound {
+			t.Fatalf("status %d, want 302", resp.Status)
+		}
+		e.Settle()
+		if ss := e.Sessions(g); len(ss) != 1 || ss[0].BytesSent != bigSize || !ss[0].Completed {
+			t.Errorf("sessions = %+v, want one credited with the whole file", ss)
+		}
+		e.Clock.Add(time.Hour)
+		e.Sweep()
+		if used := e.Grant(g).DownloadsUsed; used != 1 {
+			t.Errorf("downloads_used after the session closed = %d, want 1 (not given back)", used)
+		}
+	})
+
 	t.Run("a client that follows gets the file byte-identical, under its name", func(t *testing.T) {
 		e, _, follow := mustOpenRedirectEnv(t, delivery.Config{})
 		g := e.MustCreateGrant(e.Book, nil)

@@ -98,8 +98,22 @@ func (tx *Tx) stmt(ctx context.Context, query string) *sql.Stmt {
 	return tx.tx.StmtContext(ctx, v.(*sql.Stmt))
 }
 
+// textArgs makes every string argument valid UTF-8 without NUL. Requests carry
+// bytes of every kind (a User-Agent with 0xFF, a txn_id of "%00"); PostgreSQL
+// refuses such text outright, which would fail a whole batch of the download log
+// over one header. Stored text is for people; a lookup with such a value finds
+// nothing either way.
+func textArgs(args []any) {
+	for i, a := range args {
+		if s, ok := a.(string); ok && (!utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0) {
+			args[i] = strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD")
+		}
+	}
+}
+
 func (tx *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	ctx = tx.context(ctx)
+	textArgs(args)
 	if st := tx.stmt(ctx, query); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
@@ -108,6 +122,7 @@ func (tx *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 
 func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
 	ctx = tx.context(ctx)
+	textArgs(args)
 	if st := tx.stmt(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
@@ -116,6 +131,7 @@ func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row 
 
 func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	ctx = tx.context(ctx)
+	textArgs(args)
 	if st := tx.stmt(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)
 	}

@@ -296,6 +296,22 @@ func testSessions(t *testing.T, open Opener) {
 
 func testAttempts(t *testing.T, open Opener) {
 	subtests(t, open, map[string]func(t *testing.T, db store.DB){
+		"text that is not UTF-8 (or holds NUL) is stored repaired, and looked up as not found": func(t *testing.T, db store.DB) {
+			// Requests carry any bytes; PostgreSQL refuses invalid text outright.
+			f := mustFixture(t, db, "p")
+			a := &vend.Attempt{GrantID: f.Grant.ID, FileID: f.File.ID, At: time.Now(), IP: "192.0.2.1", UserAgent: "evil\xff\x00agent",
+				Method: "GET", Range: "bytes=\xfe0-", Status: 200}
+			update(t, db, func(tx store.Tx) error { return tx.CreateAttempts(ctx, []*vend.Attempt{a}) })
+			view(t, db, func(tx store.Tx) error {
+				got, err := tx.FindAttempts(ctx, store.AttemptFilter{GrantID: &f.Grant.ID})
+				if err != nil || len(got) != 1 || got[0].UserAgent != "evil\uFFFDagent" || got[0].Range != "bytes=\uFFFD0-" {
+					t.Errorf("attempts %+v, %v; want the text repaired", got, err)
+				}
+				_, err = tx.FindTransaction(ctx, "paypal", "T\xff")
+				wantNotFound(t, "a txn id that is not UTF-8", err)
+				return nil
+			})
+		},
 		"CreateAttempts stores many at once, every field, in order": func(t *testing.T, db store.DB) {
 			f := mustFixture(t, db, "p")
 			s := createSession(t, db, f, "192.0.2.1")
