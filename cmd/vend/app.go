@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -94,12 +96,12 @@ func (a *App) open(ctx context.Context) error {
 		closeBlobs(a.Blobs)
 		return err
 	}
-	// One vend keeps its secret in its data directory; instances sharing a
-	// PostgreSQL share it through the database, so a link works on any of them.
-	if a.SQLite != nil {
-		a.Secret, err = loadSecret(filepath.Join(dir, "secret"))
-	} else {
-		a.Secret, err = sharedSecret(ctx, a.DB)
+	// The secret lives in the data directory, never in the database (which would
+	// then yield working links on its own). Instances sharing a PostgreSQL must
+	// share the file; the database keeps a fingerprint to catch one that does not.
+	a.Secret, err = loadSecret(filepath.Join(dir, "secret"))
+	if err == nil && a.SQLite == nil {
+		err = checkSharedSecret(ctx, a.DB, a.Secret, filepath.Join(dir, "secret"))
 	}
 	if err != nil {
 		a.close()
@@ -186,28 +188,30 @@ func cliError(err error) error {
 	return err
 }
 
-// sharedSecret reads the signing secret from the database, creating it once;
-// instances starting at once agree on whichever was stored first.
-func sharedSecret(ctx context.Context, db store.DB) ([]byte, error) {
-	var value string
+// checkSharedSecret makes sure every instance on one database signs links with
+// the same secret: the first one stores a fingerprint of its secret (an HMAC, from
+// which the secret cannot be found), the others compare theirs with it.
+func checkSharedSecret(ctx context.Context, db store.DB, secret []byte, path string) error {
+	h := hmac.New(sha256.New, secret)
+	h.Write([]byte("vend/link-secret-fingerprint/v1"))
+	mine := hex.EncodeToString(h.Sum(nil))
+	var stored string
 	err := db.Update(ctx, func(tx store.Tx) error {
-		buf := make([]byte, 32)
-		rand.Read(buf)
-		if _, err := tx.CreateSetting(ctx, "link_secret", hex.EncodeToString(buf)); err != nil {
+		if _, err := tx.CreateSetting(ctx, "link_secret_fingerprint", mine); err != nil {
 			return err
 		}
 		var err error
-		value, err = tx.FindSetting(ctx, "link_secret")
+		stored, err = tx.FindSetting(ctx, "link_secret_fingerprint")
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("signing secret: %w", err)
+		return fmt.Errorf("signing secret: %w", err)
 	}
-	secret, err := hex.DecodeString(value)
-	if err != nil || len(secret) < 32 {
-		return nil, fmt.Errorf("signing secret in the database is damaged (want 64 hex digits)")
+	if !hmac.Equal([]byte(stored), []byte(mine)) {
+		return fmt.Errorf("signing secret %s differs from the one the other instances on this database use: "+
+			"copy their data_dir/secret here, or links made by one instance fail on another", path)
 	}
-	return secret, nil
+	return nil
 }
 
 // createSecret writes a new secret to a temporary file and links it into place, so

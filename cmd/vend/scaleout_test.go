@@ -8,7 +8,10 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -179,4 +182,36 @@ func TestServe_TwoInstancesOnePostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestSharedSecret: instances on one PostgreSQL must sign links with one secret.
+// The database holds only its fingerprint; an instance with another secret file
+// refuses to start instead of making links the others reject.
+func TestSharedSecret(t *testing.T) {
+	dbURL := pgtest.URL(t)
+	a, b := t.TempDir(), t.TempDir()
+	mustVend(t, []string{"VEND_DATABASE=" + dbURL, "VEND_DATA_DIR=" + a}, "migrate")
+	_, errOut, code := runMain(t, []string{"VEND_DATABASE=" + dbURL, "VEND_DATA_DIR=" + b}, "migrate")
+	if code == 0 || !regexp.MustCompile(`secret .* differs`).MatchString(errOut) {
+		t.Fatalf("an instance with another secret: exit %d, %s", code, errOut)
+	}
+	secret, err := os.ReadFile(filepath.Join(a, "secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(b, "secret"), secret, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustVend(t, []string{"VEND_DATABASE=" + dbURL, "VEND_DATA_DIR=" + b}, "migrate")
+	db := postgres.NewDB(dbURL)
+	if err := db.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.View(context.Background(), func(tx store.Tx) error {
+		if v, err := tx.FindSetting(context.Background(), "link_secret_fingerprint"); err != nil || strings.Contains(string(secret), v) {
+			t.Errorf("fingerprint %q, %v: want one that is not the secret", v, err)
+		}
+		return nil
+	})
 }
