@@ -280,6 +280,10 @@ func (c Config) Validate() error {
 	}
 
 	d := c.Delivery
+	if d.Mode == "x-accel" && c.Storage != "" {
+		// nginx serves from a local directory; it cannot reach objects in a bucket.
+		errs = append(errs, fmt.Errorf("delivery.mode: x-accel needs local files, but storage is S3: use redirect or direct (got %q)", d.Mode))
+	}
 	if d.SessionTimeout > 0 && d.SessionMax > 0 && d.SessionTimeout > d.SessionMax {
 		errs = append(errs, fmt.Errorf("delivery.session_timeout: must not be longer than delivery.session_max (%s) (got %q)",
 			formatDuration(d.SessionMax), formatDuration(d.SessionTimeout)))

@@ -216,8 +216,16 @@ func problem(name string, err error, got string) error {
 	if ve, ok := err.(*valueError); ok {
 		got = ve.got
 	}
+	if secretKeys[name] {
+		// These values may hold passwords: a message goes to logs, so it names
+		// the key and the problem, never the value.
+		return fmt.Errorf("%s: %v (value not shown: it may hold a password)", name, err)
+	}
 	return fmt.Errorf("%s: %v (got %q)", name, err, got)
 }
+
+// secretKeys are the keys whose values may carry credentials.
+var secretKeys = map[string]bool{"database": true, "storage": true}
 
 // formatTOML renders a decoded TOML value for a message.
 func formatTOML(v any) string {

@@ -136,6 +136,9 @@ func writeBatch(ctx context.Context, tx store.Tx, batch []record) error {
 			p.at = rec.at
 		}
 	}
+	// In id order, like every other writer that touches several sessions: two
+	// instances' batches then never wait for each other in a circle.
+	slices.Sort(order)
 	gone := map[int64]bool{}
 	for _, id := range order {
 		err := tx.RecordProgress(ctx, id, sessions[id].bytes, sessions[id].at)

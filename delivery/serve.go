@@ -158,7 +158,9 @@ func (s *Service) admit(ctx context.Context, q store.AdmissionQuery, a *vend.Att
 	// that holds the grant, where parallel requests (of this instance or of others
 	// on the same database) take turns and re-check everything.
 	var sess *vend.Session
+	var counted bool // set only from the run that commits: a store may run fn again
 	err = s.db.Update(ctx, func(tx store.Tx) error {
+		sess, counted = nil, false
 		if err := tx.LockGrant(ctx, g.ID); err != nil {
 			return err
 		}
@@ -184,9 +186,10 @@ func (s *Service) admit(ctx context.Context, q store.AdmissionQuery, a *vend.Att
 		// One session covers every file of the product: downloading a course of
 		// twelve files is one download, not twelve.
 		sess = &vend.Session{GrantID: g.ID, FileID: file.ID, ProductID: g.ProductID, ClientIP: a.IP, Size: adm.ProductSize, Charged: true}
-		a.Counted = true
+		counted = true
 		return tx.CreateSession(ctx, sess)
 	})
+	a.Counted = err == nil && counted
 	return file, sess, err
 }
 

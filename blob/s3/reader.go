@@ -2,6 +2,8 @@ package s3
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -40,6 +42,10 @@ func (s *Store) Open(ctx context.Context, key string) (*blob.Object, error) {
 		r.Close()
 		if err != nil || int64(len(data)) != r.size {
 			return nil, fmt.Errorf("s3 storage: read %s: got %d of %d bytes: %w", key, len(data), r.size, err)
+		}
+		// Kept for good, so checked once: the bytes must be what the key names.
+		if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != key[len(key)-64:] {
+			return nil, fmt.Errorf("s3 storage: %s does not hold the bytes its key names", key)
 		}
 		return s.small.Add(key, data, aws.ToTime(out.LastModified)), nil
 	}

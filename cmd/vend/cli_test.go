@@ -311,6 +311,13 @@ func TestProductsCLI(t *testing.T) {
 	})
 }
 
+func TestConfigErrorsNeverShowTheDatabasePassword(t *testing.T) {
+	_, errOut, code := runMain(t, []string{"VEND_DATABASE=host=db user=vend password=Secr3t dbname=vend"}, "config", "check")
+	if code == 0 || !strings.Contains(errOut, "database") || strings.Contains(errOut, "Secr3t") {
+		t.Errorf("exit %d, stderr %q: want an error naming database, without the password", code, errOut)
+	}
+}
+
 func TestConfigErrorsNameTheKey(t *testing.T) {
 	tests := []struct {
 		name string
@@ -322,6 +329,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"bad bool", []string{"VEND_PAYPAL_SANDBOX=maybe"}, "paypal.sandbox"},
 		{"bad percent", []string{"VEND_DELIVERY_GIVE_BACK_PERCENT=150"}, "delivery.give_back_percent"},
 		{"bad database", []string{"VEND_DATABASE=mysql://x"}, "database"},
+		{"x-accel with S3", []string{"VEND_STORAGE=s3://b/p", "VEND_DELIVERY_MODE=x-accel"}, "delivery.mode: x-accel needs local files"},
 		{"bad storage", []string{"VEND_STORAGE=/srv/files"}, "storage"},
 		{"bad delivery mode", []string{"VEND_DELIVERY_MODE=sendfile"}, "delivery.mode"},
 		{"bad x-accel prefix", []string{"VEND_DELIVERY_X_ACCEL_PREFIX=files"}, "delivery.x_accel_prefix"},

@@ -31,6 +31,9 @@ func newDemoCmd(app *App) *cobra.Command {
 			}
 			cfg := &app.Config
 			cfg.DataDir = dataDir
+			// The demo never touches a shop's shared database or bucket, whatever
+			// the environment says: it has its own SQLite and files in dataDir.
+			cfg.Database, cfg.Storage, cfg.Delivery.Mode = "", "", "direct"
 			// PayPal verification goes to the built-in verifier, in sandbox mode.
 			cfg.PayPal.VerifyURL = cfg.BaseURL + "/demo/paypal/verify"
 			cfg.PayPal.Sandbox = true

@@ -124,7 +124,11 @@ func (db *DB) Update(ctx context.Context, fn func(tx store.Tx) error) error {
 		if err = db.run(ctx, false, fn); err == nil || !retryable(err) {
 			return err
 		}
-		time.Sleep(time.Duration(attempt) * 5 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt) * 5 * time.Millisecond):
+		}
 	}
 	return err
 }

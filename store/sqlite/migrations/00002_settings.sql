@@ -1,6 +1,6 @@
 -- +goose Up
--- Settings every instance shares, such as the link-signing secret of a vend that
--- runs as several instances on one PostgreSQL.
+-- Settings every instance shares, such as the fingerprint of the link-signing secret
+-- that every instance on one PostgreSQL must use.
 CREATE TABLE settings (
     name  TEXT PRIMARY KEY,
     value TEXT NOT NULL
