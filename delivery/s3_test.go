@@ -28,6 +28,7 @@ import (
 	"github.com/vend-shop/vend/blob"
 	"github.com/vend-shop/vend/blob/local"
 	"github.com/vend-shop/vend/blob/s3"
+	"github.com/vend-shop/vend/blob/s3/s3test"
 	"github.com/vend-shop/vend/delivery"
 	"github.com/vend-shop/vend/store"
 )
@@ -78,50 +79,7 @@ type StorageGet struct {
 // versitygw the test skips, except under CI=true, where it fails.
 func MustStartVersitygw(t *testing.T) *Versitygw {
 	t.Helper()
-	bin := os.Getenv("VEND_TEST_VERSITYGW")
-	if bin == "" {
-		var err error
-		if bin, err = exec.LookPath("versitygw"); err != nil {
-			msg := "versitygw not found: set VEND_TEST_VERSITYGW to its binary or put it on PATH " +
-				"(GOBIN=DIR go install github.com/versity/versitygw/cmd/versitygw@v1.8.0)"
-			if os.Getenv("CI") == "true" {
-				t.Fatal(msg + "; CI=true requires the S3 download tests")
-			}
-			t.Skip(msg + "; skipping the S3 download tests")
-		}
-	}
-	dir := t.TempDir()
-	data := filepath.Join(dir, "data")
-	if err := os.Mkdir(data, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	var out bytes.Buffer
-	cmd := exec.Command(bin, "--port", addr, "--access", versitygwAccessKey, "--secret", versitygwSecretKey, "--quiet", "posix", data)
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", bin, err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-	})
-	for deadline := time.Now().Add(15 * time.Second); ; {
-		if resp, err := http.Get("http://" + addr + "/"); err == nil {
-			resp.Body.Close()
-			break
-		}
-		select {
-		case err := <-exited:
-			t.Fatalf("versitygw exited: %v\n%s", err, out.Bytes())
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("versitygw did not answer on %s within 15s\n%s", addr, out.Bytes())
-		}
-	}
+	addr := s3test.Start(t, versitygwAccessKey, versitygwSecretKey)
 
 	v := &Versitygw{}
 	target := &url.URL{Scheme: "http", Host: addr}
@@ -147,14 +105,7 @@ func MustStartVersitygw(t *testing.T) *Versitygw {
 	t.Cleanup(proxy.Close)
 	v.URL = proxy.URL
 
-	t.Setenv("AWS_ACCESS_KEY_ID", versitygwAccessKey)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", versitygwSecretKey)
-	t.Setenv("AWS_SESSION_TOKEN", "")
-	t.Setenv("AWS_PROFILE", "")
-	t.Setenv("AWS_REGION", "")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "no-aws-config"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "no-aws-credentials"))
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	s3test.SetCredentials(t, versitygwAccessKey, versitygwSecretKey)
 	v.Client = awss3.New(awss3.Options{
 		BaseEndpoint: aws.String(v.URL),
 		UsePathStyle: true,

@@ -1,10 +1,10 @@
 package s3_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"github.com/vend-shop/vend/blob/s3/s3test"
 	"io"
 	"log"
 	"net"
@@ -12,14 +12,10 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -57,49 +53,7 @@ type Server struct {
 // sets the AWS credential variables the stores' default chain reads.
 func MustStartServer(tb testing.TB) *Server {
 	tb.Helper()
-	bin := os.Getenv("VEND_TEST_VERSITYGW")
-	if bin == "" {
-		var err error
-		if bin, err = exec.LookPath("versitygw"); err != nil {
-			msg := "versitygw not found: set VEND_TEST_VERSITYGW to its binary or put it on PATH " +
-				"(GOBIN=DIR go install github.com/versity/versitygw/cmd/versitygw@v1.8.0)"
-			if os.Getenv("CI") == "true" {
-				tb.Fatal(msg + "; CI=true requires the S3 tests")
-			}
-			tb.Skip(msg)
-		}
-	}
-	dir := tb.TempDir()
-	addr := freeAddr(tb)
-	var stderr bytes.Buffer
-	cmd := exec.Command(bin, "--port", addr, "--access", testAccessKey, "--secret", testSecretKey, "--quiet", "posix", filepath.Join(dir, "data"))
-	cmd.Stdout, cmd.Stderr = &stderr, &stderr
-	if err := os.Mkdir(filepath.Join(dir, "data"), 0o700); err != nil {
-		tb.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		tb.Fatalf("start %s: %v", bin, err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	tb.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-	})
-	for deadline := time.Now().Add(15 * time.Second); ; {
-		if resp, err := http.Get("http://" + addr + "/"); err == nil {
-			resp.Body.Close()
-			break
-		}
-		select {
-		case err := <-exited:
-			tb.Fatalf("versitygw exited: %v\n%s", err, stderr.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("versitygw did not answer on %s within 15s\n%s", addr, stderr.String())
-		}
-	}
+	addr := s3test.Start(tb, testAccessKey, testSecretKey)
 
 	s := &Server{}
 	target := &url.URL{Scheme: "http", Host: addr}
@@ -122,14 +76,7 @@ func MustStartServer(tb testing.TB) *Server {
 	tb.Cleanup(proxy.Close)
 	s.URL, s.Direct = proxy.URL, "http://"+addr
 
-	tb.Setenv("AWS_ACCESS_KEY_ID", testAccessKey)
-	tb.Setenv("AWS_SECRET_ACCESS_KEY", testSecretKey)
-	tb.Setenv("AWS_SESSION_TOKEN", "")
-	tb.Setenv("AWS_PROFILE", "")
-	tb.Setenv("AWS_REGION", "")
-	tb.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "no-aws-config"))
-	tb.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "no-aws-credentials"))
-	tb.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	s3test.SetCredentials(tb, testAccessKey, testSecretKey)
 	s.Client = awss3.New(awss3.Options{
 		BaseEndpoint: aws.String(s.URL),
 		UsePathStyle: true,
