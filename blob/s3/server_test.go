@@ -7,7 +7,6 @@ import (
 	"github.com/vend-shop/vend/blob/s3/s3test"
 	"io"
 	"log"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -84,16 +83,6 @@ func MustStartServer(tb testing.TB) *Server {
 		Credentials:  credentials.NewStaticCredentialsProvider(testAccessKey, testSecretKey, ""),
 	})
 	return s
-}
-
-func freeAddr(tb testing.TB) string {
-	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // MustCreateBucket creates a new, empty bucket and returns its name.
