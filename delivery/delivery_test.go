@@ -243,24 +243,31 @@ func (l smallBufferListener) Accept() (net.Conn, error) {
 // MustCreateProduct stores the files and creates the product with them in order.
 func (e *Env) MustCreateProduct(id string, data map[string][]byte, order ...string) *vend.Product {
 	e.tb.Helper()
+	return mustCreateProduct(e.tb, e.DB, e.Blobs, id, data, order...)
+}
+
+// mustCreateProduct puts the files into blobs and creates the product with them
+// in order.
+func mustCreateProduct(tb testing.TB, db store.DB, blobs blob.Store, id string, data map[string][]byte, order ...string) *vend.Product {
+	tb.Helper()
 	ctx := context.Background()
 	p := &vend.Product{ID: id, Name: "Product " + id, Price: 1995, Currency: "EUR", DownloadLimit: 3}
 	var files []*vend.File
 	for _, name := range order {
-		info, err := e.Blobs.Put(ctx, bytes.NewReader(data[name]))
+		info, err := blobs.Put(ctx, bytes.NewReader(data[name]))
 		if err != nil {
-			e.tb.Fatal(err)
+			tb.Fatal(err)
 		}
 		files = append(files, &vend.File{Name: name, Key: info.Key, Size: info.Size, SHA256: info.SHA256})
 	}
-	err := e.DB.Update(ctx, func(tx store.Tx) error {
+	err := db.Update(ctx, func(tx store.Tx) error {
 		if err := tx.SaveProduct(ctx, p); err != nil {
 			return err
 		}
 		return tx.SetFiles(ctx, id, files)
 	})
 	if err != nil {
-		e.tb.Fatal(err)
+		tb.Fatal(err)
 	}
 	p.Files = files
 	return p

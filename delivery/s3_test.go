@@ -30,7 +30,6 @@ import (
 	"github.com/vend-shop/vend/blob/s3"
 	"github.com/vend-shop/vend/blob/s3/s3test"
 	"github.com/vend-shop/vend/delivery"
-	"github.com/vend-shop/vend/store"
 )
 
 // Downloads from S3-compatible storage, a real versitygw, in both ways vend serves
@@ -192,27 +191,7 @@ func MustOpenS3Env(t *testing.T, v *Versitygw, cfg delivery.Config) *S3Env {
 // with them in order.
 func (e *S3Env) MustCreateS3Product(id string, data map[string][]byte, order ...string) *vend.Product {
 	e.tb.Helper()
-	ctx := context.Background()
-	p := &vend.Product{ID: id, Name: "Product " + id, Price: 1995, Currency: "EUR", DownloadLimit: 3}
-	var files []*vend.File
-	for _, name := range order {
-		info, err := e.Store.Put(ctx, bytes.NewReader(data[name]))
-		if err != nil {
-			e.tb.Fatal(err)
-		}
-		files = append(files, &vend.File{Name: name, Key: info.Key, Size: info.Size, SHA256: info.SHA256})
-	}
-	err := e.DB.Update(ctx, func(tx store.Tx) error {
-		if err := tx.SaveProduct(ctx, p); err != nil {
-			return err
-		}
-		return tx.SetFiles(ctx, id, files)
-	})
-	if err != nil {
-		e.tb.Fatal(err)
-	}
-	p.Files = files
-	return p
+	return mustCreateProduct(e.tb, e.DB, e.Store, id, data, order...)
 }
 
 // Fetch GETs u as a buyer's browser does. In ModeRedirect it checks vend's answer,
