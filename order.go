@@ -17,6 +17,11 @@ const (
 	OrderRefunded OrderStatus = "refunded" // fully refunded
 	OrderReversed OrderStatus = "reversed" // charged back and not restored
 	OrderFailed   OrderStatus = "failed"   // denied, failed, voided or expired
+	// Suspended and Ended come from an item's hold, not from money: a missed
+	// recurring payment pauses access until the next payment; the end of a paid
+	// period ends it until a new one.
+	OrderSuspended OrderStatus = "suspended"
+	OrderEnded     OrderStatus = "ended"
 )
 
 // Order is one purchase at one provider. Ref is the provider's reference for it
@@ -39,16 +44,29 @@ type Order struct {
 	Transactions []*Transaction `json:"transactions,omitempty"`
 }
 
-// Item is one product line of an order.
+// Item is one product line of an order. Its Status is derived like an order's,
+// from the transactions about it (or the order's, when none is about one item).
 type Item struct {
-	ID        int64  `json:"id"`
-	OrderID   int64  `json:"order_id"`
-	ProductID string `json:"product_id"`
-	Name      string `json:"name"`
-	Quantity  int    `json:"quantity"`
-	Amount    Amount `json:"amount"`
-	Grant     *Grant `json:"grant,omitempty"`
+	ID        int64       `json:"id"`
+	OrderID   int64       `json:"order_id"`
+	ProductID string      `json:"product_id"`
+	Name      string      `json:"name"`
+	Quantity  int         `json:"quantity"`
+	Amount    Amount      `json:"amount"`
+	Status    OrderStatus `json:"status"`
+	Hold      Hold        `json:"hold,omitempty"`
+	Grant     *Grant      `json:"grant,omitempty"`
 }
+
+// Hold pauses or ends an item's access for a reason other than money returned:
+// the provider said a recurring payment was missed or the paid period is over.
+type Hold string
+
+const (
+	HoldNone      Hold = ""
+	HoldSuspended Hold = "suspended" // lifted by the next payment or a resumed rebilling
+	HoldEnded     Hold = "ended"     // lifted only by a new payment
+)
 
 // TxnKind says what a transaction did to the money.
 type TxnKind string
@@ -78,7 +96,10 @@ type Transaction struct {
 	Provider    string    `json:"provider"`
 	TxnID       string    `json:"txn_id"`
 	ParentTxnID string    `json:"parent_txn_id,omitempty"`
+	OrderRef    string    `json:"order_ref"`            // the provider's reference of the order it belongs to
+	ProductID   string    `json:"product_id,omitempty"` // the item it is about; empty: the whole order
 	Kind        TxnKind   `json:"kind"`
+	Full        bool      `json:"full,omitempty"` // a refund that ends access whatever its amount
 	Status      TxnStatus `json:"status"`
 	RawStatus   string    `json:"raw_status"`
 	Reason      string    `json:"reason,omitempty"`

@@ -19,7 +19,7 @@ func (s Standing) Active() bool { return s.Status == OrderPaid }
 //     still pending review: PayPal's rejected review arrives as Reversed);
 //   - a failed payment (denied, failed, voided, expired) → failed;
 //   - no completed payment → pending;
-//   - completed refunds adding up to the total → refunded;
+//   - a refund marked full, or completed refunds adding up to the total → refunded;
 //   - some refund, less than the total → paid, flagged for review;
 //   - otherwise → paid.
 func OrderStanding(total Amount, txns []*Transaction) Standing {
@@ -27,6 +27,7 @@ func OrderStanding(total Amount, txns []*Transaction) Standing {
 		payment               *Transaction
 		refunded              Amount
 		refunds               int
+		fullRefund            bool
 		chargebacks, restores int
 	)
 	for _, t := range txns {
@@ -42,6 +43,7 @@ func OrderStanding(total Amount, txns []*Transaction) Standing {
 			if t.Status != TxnFailed {
 				refunded += t.Amount.Abs()
 				refunds++
+				fullRefund = fullRefund || t.Full
 			}
 		case TxnChargeback:
 			if t.Status != TxnFailed {
@@ -62,7 +64,7 @@ func OrderStanding(total Amount, txns []*Transaction) Standing {
 		return Standing{Status: OrderFailed, Reason: payment.Reason}
 	case payment.Status == TxnPending:
 		return Standing{Status: OrderPending, Reason: payment.Reason}
-	case refunds > 0 && refunded >= total:
+	case fullRefund || refunds > 0 && refunded >= total:
 		return Standing{Status: OrderRefunded}
 	case refunds > 0:
 		return Standing{Status: OrderPaid, Review: true}
@@ -80,4 +82,36 @@ func rank(s TxnStatus) int {
 		return 1
 	}
 	return 0
+}
+
+// WithHold applies an item's hold: money that stands still gives no access while
+// a recurring payment is missed or after the paid period ended.
+func (s Standing) WithHold(h Hold) Standing {
+	if s.Active() && h != HoldNone {
+		return Standing{Status: OrderStatus(h)}
+	}
+	return s
+}
+
+// CombineStandings derives an order's standing from its items' standings: the
+// order is as good as its best item (one refunded upsell leaves the order paid),
+// and needs review if any item does. With no items it is pending.
+func CombineStandings(items []Standing) Standing {
+	if len(items) == 0 {
+		return Standing{Status: OrderPending}
+	}
+	best, review := items[0], false
+	for _, s := range items {
+		if standingRank[s.Status] > standingRank[best.Status] {
+			best = s
+		}
+		review = review || s.Review
+	}
+	best.Review = review
+	return best
+}
+
+// standingRank orders statuses from the most to the least access an order has.
+var standingRank = map[OrderStatus]int{
+	OrderPaid: 6, OrderSuspended: 5, OrderPending: 4, OrderEnded: 3, OrderFailed: 2, OrderRefunded: 1, OrderReversed: 0,
 }

@@ -221,3 +221,59 @@ func describe(h []*vend.Transaction) string {
 	}
 	return s + "]"
 }
+
+func TestOrderStanding_FullRefund(t *testing.T) {
+	// A refund marked full ends access even when its amount is less than the
+	// total (Digistore24 refunds of unknown sign and size).
+	txns := []*vend.Transaction{
+		{TxnID: "P", Kind: vend.TxnPayment, Status: vend.TxnCompleted, Amount: 1995},
+		{TxnID: "R", Kind: vend.TxnRefund, Status: vend.TxnCompleted, Amount: 1, Full: true},
+	}
+	if got := vend.OrderStanding(1995, txns); got.Status != vend.OrderRefunded {
+		t.Errorf("full refund of 0.01: %+v, want refunded", got)
+	}
+	txns[1].Full = false
+	if got := vend.OrderStanding(1995, txns); got.Status != vend.OrderPaid || !got.Review {
+		t.Errorf("partial refund of 0.01: %+v, want paid with review", got)
+	}
+}
+
+func TestStanding_WithHold(t *testing.T) {
+	paid := vend.Standing{Status: vend.OrderPaid}
+	for _, tt := range []struct {
+		s    vend.Standing
+		h    vend.Hold
+		want vend.OrderStatus
+	}{
+		{paid, vend.HoldNone, vend.OrderPaid},
+		{paid, vend.HoldSuspended, vend.OrderSuspended},
+		{paid, vend.HoldEnded, vend.OrderEnded},
+		// A hold never hides what the money says.
+		{vend.Standing{Status: vend.OrderRefunded}, vend.HoldSuspended, vend.OrderRefunded},
+		{vend.Standing{Status: vend.OrderPending}, vend.HoldEnded, vend.OrderPending},
+	} {
+		if got := tt.s.WithHold(tt.h); got.Status != tt.want {
+			t.Errorf("%s with hold %q: %s, want %s", tt.s.Status, tt.h, got.Status, tt.want)
+		}
+	}
+}
+
+func TestCombineStandings(t *testing.T) {
+	st := func(s vend.OrderStatus) vend.Standing { return vend.Standing{Status: s} }
+	for _, tt := range []struct {
+		items  []vend.Standing
+		want   vend.OrderStatus
+		review bool
+	}{
+		{nil, vend.OrderPending, false},
+		{[]vend.Standing{st(vend.OrderRefunded), st(vend.OrderPaid)}, vend.OrderPaid, false},
+		{[]vend.Standing{st(vend.OrderRefunded), st(vend.OrderReversed)}, vend.OrderRefunded, false},
+		{[]vend.Standing{st(vend.OrderSuspended), st(vend.OrderEnded)}, vend.OrderSuspended, false},
+		{[]vend.Standing{st(vend.OrderPending), {Status: vend.OrderPaid, Review: true}}, vend.OrderPaid, true},
+	} {
+		got := vend.CombineStandings(tt.items)
+		if got.Status != tt.want || got.Review != tt.review {
+			t.Errorf("%v: %+v, want %s review=%v", tt.items, got, tt.want, tt.review)
+		}
+	}
+}

@@ -231,6 +231,10 @@ func (s *Service) problem(g *vend.Grant, o *vend.Order) string {
 		return "This purchase was refunded, so its downloads have ended."
 	case g.State == vend.GrantRevoked && (o.Status == vend.OrderReversed || g.Reason == string(vend.OrderReversed)):
 		return "The payment for this purchase was reversed, so its downloads have ended. If you think this is a mistake, please contact the seller."
+	case g.State == vend.GrantRevoked && g.Reason == string(vend.OrderSuspended):
+		return "Downloads are paused because a recurring payment for this purchase is missing. They come back as soon as it is paid."
+	case g.State == vend.GrantRevoked && g.Reason == string(vend.OrderEnded):
+		return "The paid period of this purchase is over, so its downloads have ended."
 	case g.State != vend.GrantActive:
 		return "Access to this download has ended. Please contact the seller if you think this is a mistake."
 	case g.Expired(s.Now()):

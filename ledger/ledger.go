@@ -84,7 +84,7 @@ func (l *Ledger) Apply(ctx context.Context, n *vend.Notification, ev vend.Event)
 
 func (l *Ledger) apply(ctx context.Context, tx store.Tx, n *vend.Notification, ev vend.Event) (*Result, error) {
 	if ev.Kind == vend.EventIgnore {
-		return &Result{Verdict: vend.VerdictIgnored, Reason: fmt.Sprintf("%s %q is not about a sale", ev.Provider, ev.RawStatus)}, nil
+		return &Result{Verdict: vend.VerdictIgnored, Reason: firstOf(ev.Reason, fmt.Sprintf("%s %q is not about a sale", ev.Provider, ev.RawStatus))}, nil
 	}
 	// Everything about one order takes turns, also across instances: a refund and
 	// its payment applied at once must each see the other.
@@ -104,8 +104,7 @@ func (l *Ledger) apply(ctx context.Context, tx store.Tx, n *vend.Notification, e
 		return nil, err
 	}
 	if !claimed {
-		res := &Result{Verdict: vend.VerdictDuplicate, Reason: fmt.Sprintf("%s %s was applied before", ev.Provider, ev.Key)}
-		return res, link(ctx, tx, ev, res)
+		return l.duplicate(ctx, tx, ev)
 	}
 	res := &Result{Verdict: vend.VerdictApplied}
 	order, err := l.record(ctx, tx, ev, res)
@@ -113,18 +112,54 @@ func (l *Ledger) apply(ctx context.Context, tx store.Tx, n *vend.Notification, e
 		return res, err
 	}
 	res.OrderID = order.ID
+	if err := hold(ctx, tx, order, ev, true, res); err != nil {
+		return nil, err
+	}
 	return res, l.settle(ctx, tx, order, res)
 }
 
-// isPayment reports whether the event is about the payment itself (its TxnID names
-// the order) rather than a later change to it (its ParentTxnID does).
+// duplicate handles an event whose key was applied before. It changes nothing,
+// with one exception that makes events idempotent in effect rather than only
+// skipped by id: a payment seen again after a missed payment lifts the
+// suspension (Digistore24 resends the very same on_payment when the buyer pays
+// after all, without a transaction_id to tell it apart).
+func (l *Ledger) duplicate(ctx context.Context, tx store.Tx, ev vend.Event) (*Result, error) {
+	res := &Result{Verdict: vend.VerdictDuplicate, Reason: fmt.Sprintf("%s %s was applied before", ev.Provider, ev.Key)}
+	if err := link(ctx, tx, ev, res); err != nil || res.OrderID == 0 || ev.Kind != vend.EventPayment {
+		return res, err
+	}
+	o, err := tx.FindOrderByID(ctx, res.OrderID)
+	if err != nil {
+		return nil, err
+	}
+	if err := hold(ctx, tx, o, ev, false, res); err != nil {
+		return nil, err
+	}
+	if len(res.Changes) == 0 {
+		return res, nil
+	}
+	return res, l.settle(ctx, tx, o, res)
+}
+
+// isPayment reports whether the event is about the payment itself rather than a
+// later change to it.
 func isPayment(k vend.EventKind) bool {
 	return k == vend.EventPayment || k == vend.EventPending || k == vend.EventFailed
 }
 
-// orderRef is the provider reference of the order an event is about.
+// isMoney reports whether the event records a transaction: suspensions and the
+// end of a paid period move no money, they only hold an item.
+func isMoney(k vend.EventKind) bool {
+	return k != vend.EventSuspend && k != vend.EventResume && k != vend.EventEnd
+}
+
+// orderRef is the provider reference of the order an event is about: the one the
+// provider gives, or by PayPal's convention the payment's txn id.
 func orderRef(ev vend.Event) string {
-	if isPayment(ev.Kind) {
+	switch {
+	case ev.OrderRef != "":
+		return ev.OrderRef
+	case isPayment(ev.Kind):
 		return ev.TxnID
 	}
 	return ev.ParentTxnID
@@ -154,16 +189,30 @@ func checkEvent(ctx context.Context, tx store.Tx, ev vend.Event) (string, error)
 		return "no transaction id", nil
 	}
 	if !isPayment(ev.Kind) {
-		if ev.ParentTxnID == "" {
-			return fmt.Sprintf("%s without the payment it belongs to", ev.Kind), nil
+		if orderRef(ev) == "" {
+			return fmt.Sprintf("%s without the order it belongs to", ev.Kind), nil
 		}
 		return "", nil
 	}
-	if o, err := tx.FindOrderByRef(ctx, ev.Provider, ev.TxnID); err == nil {
-		return checkAgainstOrder(ev, o), nil
-	} else if vend.ErrorCode(err) != vend.ENOTFOUND {
+	o, err := tx.FindOrderByRef(ctx, ev.Provider, orderRef(ev))
+	if vend.ErrorCode(err) == vend.ENOTFOUND {
+		return checkItems(ctx, tx, ev)
+	} else if err != nil {
 		return "", err
 	}
+	items, err := tx.FindItems(ctx, o.ID)
+	if err != nil {
+		return "", err
+	}
+	if ev.ProductID != "" && findItem(items, ev.ProductID) == nil {
+		// A further item of a known order (an upsell): priced like a new order.
+		return checkItems(ctx, tx, ev)
+	}
+	return checkAgainstOrder(ev, o, items), nil
+}
+
+// checkItems checks a payment's items against the catalog.
+func checkItems(ctx context.Context, tx store.Tx, ev vend.Event) (string, error) {
 	if len(ev.Items) == 0 {
 		return "no items in the payment", nil
 	}
@@ -178,6 +227,9 @@ func checkEvent(ctx context.Context, tx store.Tx, ev vend.Event) (string, error)
 		if it.Quantity < 1 {
 			return fmt.Sprintf("quantity %d for %s", it.Quantity, p.ID), nil
 		}
+		if ev.Unpriced {
+			continue // the shop took the money; the catalog price is recorded
+		}
 		if ev.Currency != p.Currency {
 			return fmt.Sprintf("paid in %q but %s is priced in %s", ev.Currency, p.ID, p.Currency), nil
 		}
@@ -187,28 +239,41 @@ func checkEvent(ctx context.Context, tx store.Tx, ev vend.Event) (string, error)
 		}
 		sum += price
 	}
-	if ev.Total < sum {
+	if !ev.Unpriced && ev.Total < sum {
 		return fmt.Sprintf("total %s %s is less than the items' price %s", ev.Total, ev.Currency, sum), nil
 	}
 	return "", nil
 }
 
-// checkAgainstOrder checks a later message about a payment whose order exists
-// (PayPal's Completed or Denied after Pending) against that order, which passed
-// the catalog check when it was created: a price changed in between must not
-// refuse a buyer who paid the price of the day, and a failed payment need not
-// list its items again.
-func checkAgainstOrder(ev vend.Event, o *vend.Order) string {
-	if ev.Kind != vend.EventPayment {
+// checkAgainstOrder checks a later message about a known payment (PayPal's
+// Completed after Pending, a Digistore24 rebill) against the order or item,
+// which passed the catalog check when it was created: a price changed in
+// between must not refuse a buyer who paid the price of the day, and a failed
+// payment need not list its items again.
+func checkAgainstOrder(ev vend.Event, o *vend.Order, items []*vend.Item) string {
+	if ev.Kind != vend.EventPayment || ev.Unpriced {
 		return ""
 	}
 	if ev.Currency != o.Currency {
 		return fmt.Sprintf("paid in %q but order %d is in %s", ev.Currency, o.ID, o.Currency)
 	}
-	if ev.Total < o.Total {
-		return fmt.Sprintf("total %s %s is less than order %d's %s", ev.Total, ev.Currency, o.ID, o.Total)
+	want, what := o.Total, fmt.Sprintf("order %d's", o.ID)
+	if it := findItem(items, ev.ProductID); ev.ProductID != "" && it != nil {
+		want, what = it.Amount, fmt.Sprintf("%s in order %d:", it.ProductID, o.ID)
+	}
+	if ev.Total < want {
+		return fmt.Sprintf("total %s %s is less than %s %s", ev.Total, ev.Currency, what, want)
 	}
 	return ""
+}
+
+func findItem(items []*vend.Item, productID string) *vend.Item {
+	for _, it := range items {
+		if it.ProductID == productID {
+			return it
+		}
+	}
+	return nil
 }
 
 func txnKind(k vend.EventKind) vend.TxnKind {
@@ -233,21 +298,43 @@ func txnStatus(k vend.EventKind) vend.TxnStatus {
 	return vend.TxnCompleted
 }
 
-// record writes the transaction row and finds or creates the order it belongs to.
-// It returns a nil order for a change whose payment has not arrived yet: the row
-// waits, and is adopted when the payment comes.
+// record writes the transaction row and finds or creates the order it belongs to
+// (and the item, for a further item of a known order). It returns a nil order for
+// a change whose payment has not arrived yet: the row waits, and is adopted when
+// the payment comes.
 func (l *Ledger) record(ctx context.Context, tx store.Tx, ev vend.Event, res *Result) (*vend.Order, error) {
 	order, err := tx.FindOrderByRef(ctx, ev.Provider, orderRef(ev))
-	if vend.ErrorCode(err) == vend.ENOTFOUND {
+	switch {
+	case vend.ErrorCode(err) == vend.ENOTFOUND:
 		order = nil
 		if isPayment(ev.Kind) {
 			if order, err = l.createOrder(ctx, tx, ev, res); err != nil {
 				return nil, err
 			}
 		}
-	} else if err != nil {
+	case err != nil:
+		return nil, err
+	case isPayment(ev.Kind) && ev.ProductID != "":
+		if err := addItems(ctx, tx, order, ev, res); err != nil {
+			return nil, err
+		}
+	}
+	if !isMoney(ev.Kind) {
+		if order == nil {
+			res.Changes = append(res.Changes, fmt.Sprintf("order %s not seen yet: nothing to %s", orderRef(ev), ev.Kind))
+		}
+		return order, nil
+	}
+	if err := recordTxn(ctx, tx, order, ev, res); err != nil {
 		return nil, err
 	}
+	if order == nil {
+		res.Changes = append(res.Changes, fmt.Sprintf("order %s not seen yet; applies when it arrives", orderRef(ev)))
+	}
+	return order, nil
+}
+
+func recordTxn(ctx context.Context, tx store.Tx, order *vend.Order, ev vend.Event, res *Result) error {
 	var orderID int64
 	if order != nil {
 		orderID = order.ID
@@ -256,50 +343,66 @@ func (l *Ledger) record(ctx context.Context, tx store.Tx, ev vend.Event, res *Re
 	switch {
 	case vend.ErrorCode(err) == vend.ENOTFOUND:
 		t = &vend.Transaction{OrderID: orderID, Provider: ev.Provider, TxnID: ev.TxnID, ParentTxnID: ev.ParentTxnID,
-			Kind: txnKind(ev.Kind), Status: txnStatus(ev.Kind), RawStatus: ev.RawStatus, Reason: ev.Reason,
-			Amount: ev.Total, Currency: ev.Currency}
+			OrderRef: orderRef(ev), ProductID: ev.ProductID, Kind: txnKind(ev.Kind), Full: ev.Full,
+			Status: txnStatus(ev.Kind), RawStatus: ev.RawStatus, Reason: ev.Reason, Amount: ev.Total, Currency: ev.Currency}
+		if ev.Unpriced && order != nil {
+			t.Amount, t.Currency = ev.Total, order.Currency
+			if it := findItem(order.Items, ev.ProductID); it != nil {
+				t.Amount = it.Amount
+			}
+		}
 		if err := tx.CreateTransaction(ctx, t); err != nil {
-			return nil, err
+			return err
 		}
 		res.Changes = append(res.Changes, fmt.Sprintf("%s %s recorded (%s)", t.Kind, t.TxnID, t.Status))
+		return nil
 	case err != nil:
-		return nil, err
-	default:
-		// A transaction moves only out of pending. A message that would move it
-		// back or sideways (a late Pending, a Denied after Completed) is recorded
-		// on the notification but leaves the transaction's status and words alone.
-		switch st := txnStatus(ev.Kind); {
-		case t.Status == vend.TxnPending && st != vend.TxnPending:
-			res.Changes = append(res.Changes, fmt.Sprintf("%s %s %s → %s", t.Kind, t.TxnID, t.Status, st))
-			t.Status, t.RawStatus, t.Reason = st, ev.RawStatus, ev.Reason
-		case t.Status == st:
-			t.RawStatus, t.Reason = ev.RawStatus, ev.Reason
-		}
-		t.OrderID = orderID
-		if err := tx.UpdateTransaction(ctx, t); err != nil {
-			return nil, err
-		}
+		return err
 	}
-	if order == nil {
-		res.Changes = append(res.Changes, fmt.Sprintf("payment %s not seen yet; applies when it arrives", ev.ParentTxnID))
+	// A transaction moves only out of pending. A message that would move it back
+	// or sideways (a late Pending, a Denied after Completed) is recorded on the
+	// notification but leaves the transaction's status and words alone.
+	switch st := txnStatus(ev.Kind); {
+	case t.Status == vend.TxnPending && st != vend.TxnPending:
+		res.Changes = append(res.Changes, fmt.Sprintf("%s %s %s → %s", t.Kind, t.TxnID, t.Status, st))
+		t.Status, t.RawStatus, t.Reason = st, ev.RawStatus, ev.Reason
+	case t.Status == st:
+		t.RawStatus, t.Reason = ev.RawStatus, ev.Reason
 	}
-	return order, nil
+	// Refunds can be reported cumulatively under one id (Stripe's amount_refunded):
+	// the amount only grows, and once full stays full.
+	if t.Kind == vend.TxnRefund && ev.Total.Abs() > t.Amount.Abs() {
+		res.Changes = append(res.Changes, fmt.Sprintf("refund %s now %s", t.TxnID, ev.Total.Abs()))
+		t.Amount = ev.Total
+	}
+	t.Full = t.Full || ev.Full
+	t.OrderID = orderID
+	return tx.UpdateTransaction(ctx, t)
 }
 
 func (l *Ledger) createOrder(ctx context.Context, tx store.Tx, ev vend.Event, res *Result) (*vend.Order, error) {
-	o := &vend.Order{Provider: ev.Provider, Ref: ev.TxnID, Custom: ev.Custom, Buyer: ev.Buyer, Currency: ev.Currency,
-		Total: ev.Total, Status: vend.OrderPending, Test: ev.Test}
+	o := &vend.Order{Provider: ev.Provider, Ref: orderRef(ev), Custom: ev.Custom, Buyer: ev.Buyer, Currency: ev.Currency,
+		Status: vend.OrderPending, Test: ev.Test}
+	items, err := eventItems(ctx, tx, o, ev)
+	if err != nil {
+		return nil, err
+	}
+	o.Total = ev.Total
+	if ev.Unpriced {
+		o.Total = sumAmounts(items)
+	}
 	if err := tx.CreateOrder(ctx, o); err != nil {
 		return nil, err
 	}
-	for _, ei := range ev.Items {
-		it := &vend.Item{OrderID: o.ID, ProductID: ei.ProductID, Name: ei.Name, Quantity: ei.Quantity, Amount: ei.Amount}
+	for _, it := range items {
+		it.OrderID = o.ID
 		if err := tx.CreateItem(ctx, it); err != nil {
 			return nil, err
 		}
 	}
+	o.Items = items
 	res.Changes = append(res.Changes, fmt.Sprintf("order %d created", o.ID))
-	if n, err := tx.AdoptTransactions(ctx, ev.Provider, ev.TxnID, o.ID); err != nil {
+	if n, err := tx.AdoptTransactions(ctx, ev.Provider, o.Ref, o.ID); err != nil {
 		return nil, err
 	} else if n > 0 {
 		res.Changes = append(res.Changes, fmt.Sprintf("%d earlier transaction(s) attached", n))
@@ -307,44 +410,195 @@ func (l *Ledger) createOrder(ctx context.Context, tx store.Tx, ev vend.Event, re
 	return o, nil
 }
 
-// settle derives the order's standing from its whole history and brings its
-// grants in line: this is where access is decided.
+// addItems adds the items of a payment for a further item of a known order (a
+// Digistore24 upsell, a second WEBSALE product): the order grows by them.
+func addItems(ctx context.Context, tx store.Tx, o *vend.Order, ev vend.Event, res *Result) error {
+	have, err := tx.FindItems(ctx, o.ID)
+	if err != nil {
+		return err
+	}
+	o.Items = have
+	if findItem(have, ev.ProductID) != nil {
+		return nil
+	}
+	items, err := eventItems(ctx, tx, o, ev)
+	if err != nil {
+		return err
+	}
+	for _, it := range items {
+		it.OrderID = o.ID
+		if err := tx.CreateItem(ctx, it); err != nil {
+			return err
+		}
+		res.Changes = append(res.Changes, fmt.Sprintf("%s added to order %d", it.ProductID, o.ID))
+	}
+	o.Items = append(o.Items, items...)
+	o.Total = sumAmounts(o.Items)
+	return tx.UpdateOrder(ctx, o)
+}
+
+// eventItems makes the order items of a payment event. An unpriced event (a
+// WEBSALE link) gets the catalog's price and currency.
+func eventItems(ctx context.Context, tx store.Tx, o *vend.Order, ev vend.Event) ([]*vend.Item, error) {
+	items := make([]*vend.Item, 0, len(ev.Items))
+	for _, ei := range ev.Items {
+		it := &vend.Item{ProductID: ei.ProductID, Name: ei.Name, Quantity: ei.Quantity, Amount: ei.Amount, Status: vend.OrderPending}
+		if ev.Unpriced {
+			p, err := tx.FindProductByID(ctx, ei.ProductID)
+			if err != nil {
+				return nil, err
+			}
+			it.Amount, it.Name, o.Currency = p.Price*vend.Amount(max(ei.Quantity, 1)), firstOf(ei.Name, p.Name), p.Currency
+		}
+		items = append(items, it)
+	}
+	return items, nil
+}
+
+func sumAmounts(items []*vend.Item) vend.Amount {
+	var sum vend.Amount
+	for _, it := range items {
+		sum += it.Amount
+	}
+	return sum
+}
+
+// hold applies what an event means for the items' holds. A missed payment
+// suspends, a resumed rebilling or any payment lifts a suspension, the end of
+// the paid period ends access until a new payment. fresh is false for a payment
+// seen before: it may lift a suspension but not an end.
+func hold(ctx context.Context, tx store.Tx, o *vend.Order, ev vend.Event, fresh bool, res *Result) error {
+	items := o.Items
+	if items == nil {
+		var err error
+		if items, err = tx.FindItems(ctx, o.ID); err != nil {
+			return err
+		}
+		o.Items = items
+	}
+	for _, it := range items {
+		if ev.ProductID != "" && it.ProductID != ev.ProductID {
+			continue
+		}
+		next := nextHold(it.Hold, ev.Kind, fresh)
+		if next == it.Hold {
+			continue
+		}
+		res.Changes = append(res.Changes, holdChange(it, next))
+		it.Hold = next
+		if err := tx.UpdateItem(ctx, it); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func nextHold(h vend.Hold, k vend.EventKind, fresh bool) vend.Hold {
+	switch {
+	case k == vend.EventSuspend && h == vend.HoldNone:
+		return vend.HoldSuspended
+	case k == vend.EventEnd:
+		return vend.HoldEnded
+	case k == vend.EventResume && h == vend.HoldSuspended:
+		return vend.HoldNone
+	case k == vend.EventPayment && (h == vend.HoldSuspended || fresh):
+		return vend.HoldNone
+	}
+	return h
+}
+
+func holdChange(it *vend.Item, next vend.Hold) string {
+	switch next {
+	case vend.HoldSuspended:
+		return it.ProductID + " suspended: a recurring payment was missed"
+	case vend.HoldEnded:
+		return it.ProductID + ": the paid period ended"
+	}
+	return fmt.Sprintf("%s no longer %s", it.ProductID, it.Hold)
+}
+
+// settle derives each item's standing from its history and hold, the order's
+// from its items', and brings the grants in line: this is where access is
+// decided. Transactions about one item (a Digistore24 refund of an upsell) count
+// for that item only; the others count for the whole order.
 func (l *Ledger) settle(ctx context.Context, tx store.Tx, o *vend.Order, res *Result) error {
 	txns, err := tx.FindTransactionsByOrder(ctx, o.ID)
 	if err != nil {
 		return err
 	}
-	st := vend.OrderStanding(o.Total, txns)
-	if st.Status != o.Status || st.Reason != o.StatusReason || st.Review != o.Review {
-		var why string
-		if st.Reason != "" {
-			why = " (" + st.Reason + ")"
+	items, err := tx.FindItems(ctx, o.ID)
+	if err != nil {
+		return err
+	}
+	whole := vend.OrderStanding(o.Total, scoped(txns, ""))
+	standings := make([]vend.Standing, len(items))
+	for i, it := range items {
+		st := whole
+		if own := scoped(txns, it.ProductID); it.ProductID != "" && len(own) > 0 {
+			st = vend.OrderStanding(it.Amount, own)
 		}
-		switch {
-		case st.Status != o.Status:
-			res.Changes = append(res.Changes, fmt.Sprintf("order %d %s → %s%s", o.ID, o.Status, st.Status, why))
-		case st.Reason != o.StatusReason:
-			res.Changes = append(res.Changes, fmt.Sprintf("order %d %s%s", o.ID, st.Status, why))
-		}
-		if st.Review && !o.Review {
-			res.Changes = append(res.Changes, fmt.Sprintf("order %d partly refunded: flagged for review", o.ID))
-		}
-		o.Status, o.StatusReason, o.Review = st.Status, st.Reason, st.Review
-		if err := tx.UpdateOrder(ctx, o); err != nil {
-			return err
+		standings[i] = st.WithHold(it.Hold)
+		if standings[i].Status != it.Status {
+			it.Status = standings[i].Status
+			if err := tx.UpdateItem(ctx, it); err != nil {
+				return err
+			}
 		}
 	}
-	return l.syncGrants(ctx, tx, o, st, res)
+	st := whole
+	if len(items) > 0 {
+		st = vend.CombineStandings(standings)
+	}
+	if err := updateOrderStatus(ctx, tx, o, st, res); err != nil {
+		return err
+	}
+	return l.syncGrants(ctx, tx, o, items, standings, res)
+}
+
+// scoped returns the transactions about one item, or with productID "" those
+// about the whole order.
+func scoped(txns []*vend.Transaction, productID string) []*vend.Transaction {
+	var out []*vend.Transaction
+	for _, t := range txns {
+		if t.ProductID == productID {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func updateOrderStatus(ctx context.Context, tx store.Tx, o *vend.Order, st vend.Standing, res *Result) error {
+	if st.Status == o.Status && st.Reason == o.StatusReason && st.Review == o.Review {
+		return nil
+	}
+	var why string
+	if st.Reason != "" {
+		why = " (" + st.Reason + ")"
+	}
+	switch {
+	case st.Status != o.Status:
+		res.Changes = append(res.Changes, fmt.Sprintf("order %d %s → %s%s", o.ID, o.Status, st.Status, why))
+	case st.Reason != o.StatusReason:
+		res.Changes = append(res.Changes, fmt.Sprintf("order %d %s%s", o.ID, st.Status, why))
+	}
+	if st.Review && !o.Review {
+		res.Changes = append(res.Changes, fmt.Sprintf("order %d partly refunded: flagged for review", o.ID))
+	}
+	o.Status, o.StatusReason, o.Review = st.Status, st.Reason, st.Review
+	return tx.UpdateOrder(ctx, o)
+}
+
+func firstOf(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 // ReasonAdmin marks a grant an administrator revoked; provider events never undo it.
 const ReasonAdmin = "admin"
 
-func (l *Ledger) syncGrants(ctx context.Context, tx store.Tx, o *vend.Order, st vend.Standing, res *Result) error {
-	items, err := tx.FindItems(ctx, o.ID)
-	if err != nil {
-		return err
-	}
+func (l *Ledger) syncGrants(ctx context.Context, tx store.Tx, o *vend.Order, items []*vend.Item, standings []vend.Standing, res *Result) error {
 	grants, err := tx.FindGrantsByOrder(ctx, o.ID)
 	if err != nil {
 		return err
@@ -353,8 +607,8 @@ func (l *Ledger) syncGrants(ctx context.Context, tx store.Tx, o *vend.Order, st 
 	for _, g := range grants {
 		byItem[g.ItemID] = g
 	}
-	for _, it := range items {
-		g := byItem[it.ID]
+	for i, it := range items {
+		g, st := byItem[it.ID], standings[i]
 		switch {
 		case st.Active() && g == nil:
 			if err := l.createGrant(ctx, tx, o, it); err != nil {

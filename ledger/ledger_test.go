@@ -25,6 +25,8 @@ var products = []*vend.Product{
 	{ID: "ebook", Name: "E-Book", Price: 1995, Currency: "USD", DownloadLimit: 5, Lifetime: vend.Forever},
 	{ID: "course", Name: "Course", Price: 990, Currency: "USD", DownloadLimit: vend.Unlimited, Lifetime: 30 * 24 * time.Hour},
 	{ID: "euro", Name: "Euro thing", Price: 500, Currency: "EUR", DownloadLimit: 3, Lifetime: vend.Forever},
+	{ID: "bonus", Name: "Bonus", Price: 500, Currency: "USD", DownloadLimit: 5, Lifetime: vend.Forever},
+	{ID: "extra", Name: "Extra", Price: 700, Currency: "USD", DownloadLimit: 5, Lifetime: vend.Forever},
 }
 
 // MustOpenDB opens a migrated SQLite store under tb.TempDir() holding the catalog.
@@ -349,7 +351,7 @@ func testApply(t *testing.T, open opener) {
 		},
 		{
 			name:  "refund without its payment's id",
-			steps: []step{rejected(refundEv("R1", "", 1995), "refund without the payment it belongs to")},
+			steps: []step{rejected(refundEv("R1", "", 1995), "refund without the order it belongs to")},
 		},
 		{
 			name: "a rejected payment can be sent again, right, and applies",
@@ -398,7 +400,7 @@ func testApply(t *testing.T, open opener) {
 		{
 			name: "refund before payment: payment never grants",
 			steps: []step{
-				applied(refundEv("R1", "T1", 1995), "refund R1 recorded (completed)", "payment T1 not seen yet; applies when it arrives"),
+				applied(refundEv("R1", "T1", 1995), "refund R1 recorded (completed)", "order T1 not seen yet; applies when it arrives"),
 				applied(paid("T1"), "order 1 created", "1 earlier transaction(s) attached", "payment T1 recorded (completed)", "order 1 pending → refunded"),
 				duplicate(refundEv("R1", "T1", 1995)),
 			},

@@ -90,6 +90,8 @@ type Orders interface {
 	FindOrders(ctx context.Context, f OrderFilter) ([]*vend.Order, error)
 	CreateItem(ctx context.Context, it *vend.Item) error
 	FindItems(ctx context.Context, orderID int64) ([]*vend.Item, error)
+	// UpdateItem saves an item's name, quantity, amount, status and hold.
+	UpdateItem(ctx context.Context, it *vend.Item) error
 }
 
 // OrderFilter selects orders, newest first.
@@ -106,9 +108,10 @@ type Transactions interface {
 	UpdateTransaction(ctx context.Context, t *vend.Transaction) error
 	// FindTransactionsByOrder returns the order's transactions, oldest first.
 	FindTransactionsByOrder(ctx context.Context, orderID int64) ([]*vend.Transaction, error)
-	// AdoptTransactions attaches transactions recorded before their payment arrived
-	// (a refund first, say) to the order of that payment.
-	AdoptTransactions(ctx context.Context, provider, parentTxnID string, orderID int64) (int, error)
+	// AdoptTransactions attaches transactions recorded before their order existed
+	// (a refund that arrived before its payment, say) to that order, found by the
+	// provider's order reference.
+	AdoptTransactions(ctx context.Context, provider, orderRef string, orderID int64) (int, error)
 }
 
 // Grants holds download rights.

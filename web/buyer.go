@@ -251,6 +251,12 @@ func (s *Server) returnMessage(o *vend.Order, grants []*vend.Grant, names map[in
 	case vend.OrderRefunded:
 		m.Title = "Order refunded"
 		m.Paragraphs = []string{"This order was refunded, so its downloads have ended."}
+	case vend.OrderSuspended:
+		m.Title = "Downloads paused"
+		m.Paragraphs = []string{"A recurring payment for this order is missing, so its downloads are paused. They come back as soon as it is paid."}
+	case vend.OrderEnded:
+		m.Title = "Paid period over"
+		m.Paragraphs = []string{"The paid period of this order is over, so its downloads have ended."}
 	case vend.OrderReversed:
 		m.Title = "Payment reversed"
 		m.Paragraphs = []string{"The payment for this order was reversed, so its downloads have ended. If you think this is a mistake, please contact the seller."}

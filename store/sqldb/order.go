@@ -135,8 +135,8 @@ func (tx *Tx) FindOrders(ctx context.Context, f store.OrderFilter) ([]*vend.Orde
 
 func (tx *Tx) CreateItem(ctx context.Context, it *vend.Item) error {
 	err := tx.queryRow(ctx, `
-		INSERT INTO items (order_id, product_id, name, quantity, amount) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-		it.OrderID, it.ProductID, it.Name, it.Quantity, it.Amount).Scan(&it.ID)
+		INSERT INTO items (order_id, product_id, name, quantity, amount, status, hold) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+		it.OrderID, it.ProductID, it.Name, it.Quantity, it.Amount, it.Status, it.Hold).Scan(&it.ID)
 	if err != nil {
 		return fmt.Errorf("create item %s of order %d: %w", it.ProductID, it.OrderID, err)
 	}
@@ -144,7 +144,7 @@ func (tx *Tx) CreateItem(ctx context.Context, it *vend.Item) error {
 }
 
 func (tx *Tx) FindItems(ctx context.Context, orderID int64) ([]*vend.Item, error) {
-	rows, err := tx.query(ctx, `SELECT id, order_id, product_id, name, quantity, amount FROM items WHERE order_id = $1 ORDER BY id`, orderID)
+	rows, err := tx.query(ctx, `SELECT id, order_id, product_id, name, quantity, amount, status, hold FROM items WHERE order_id = $1 ORDER BY id`, orderID)
 	if err != nil {
 		return nil, fmt.Errorf("find items of order %d: %w", orderID, err)
 	}
@@ -152,7 +152,7 @@ func (tx *Tx) FindItems(ctx context.Context, orderID int64) ([]*vend.Item, error
 	var out []*vend.Item
 	for rows.Next() {
 		var it vend.Item
-		if err := rows.Scan(&it.ID, &it.OrderID, &it.ProductID, &it.Name, &it.Quantity, &it.Amount); err != nil {
+		if err := rows.Scan(&it.ID, &it.OrderID, &it.ProductID, &it.Name, &it.Quantity, &it.Amount, &it.Status, &it.Hold); err != nil {
 			return nil, fmt.Errorf("scan item: %w", err)
 		}
 		out = append(out, &it)
@@ -160,15 +160,21 @@ func (tx *Tx) FindItems(ctx context.Context, orderID int64) ([]*vend.Item, error
 	return out, rows.Err()
 }
 
+func (tx *Tx) UpdateItem(ctx context.Context, it *vend.Item) error {
+	res, err := tx.exec(ctx, `UPDATE items SET name = $1, quantity = $2, amount = $3, status = $4, hold = $5 WHERE id = $6`,
+		it.Name, it.Quantity, it.Amount, it.Status, it.Hold, it.ID)
+	return updated(res, err, "item", it.ID)
+}
+
 // ---- transactions ----
 
-const txnColumns = `id, order_id, provider, txn_id, parent_txn_id, kind, status, raw_status, reason, amount, currency, created_at, updated_at`
+const txnColumns = `id, order_id, provider, txn_id, parent_txn_id, order_ref, product_id, kind, full_refund, status, raw_status, reason, amount, currency, created_at, updated_at`
 
 func scanTxn(row interface{ Scan(...any) error }) (*vend.Transaction, error) {
 	var t vend.Transaction
 	var orderID sql.NullInt64
 	var created, updated int64
-	if err := row.Scan(&t.ID, &orderID, &t.Provider, &t.TxnID, &t.ParentTxnID, &t.Kind, &t.Status, &t.RawStatus, &t.Reason,
+	if err := row.Scan(&t.ID, &orderID, &t.Provider, &t.TxnID, &t.ParentTxnID, &t.OrderRef, &t.ProductID, &t.Kind, &t.Full, &t.Status, &t.RawStatus, &t.Reason,
 		&t.Amount, &t.Currency, &created, &updated); err != nil {
 		return nil, err
 	}
@@ -188,9 +194,9 @@ func (tx *Tx) FindTransaction(ctx context.Context, provider, txnID string) (*ven
 func (tx *Tx) CreateTransaction(ctx context.Context, t *vend.Transaction) error {
 	t.CreatedAt, t.UpdatedAt = tx.now, tx.now
 	err := tx.queryRow(ctx, `
-		INSERT INTO transactions (order_id, provider, txn_id, parent_txn_id, kind, status, raw_status, reason, amount, currency, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
-		nullID(t.OrderID), t.Provider, t.TxnID, t.ParentTxnID, t.Kind, t.Status, t.RawStatus, t.Reason, t.Amount, t.Currency,
+		INSERT INTO transactions (order_id, provider, txn_id, parent_txn_id, order_ref, product_id, kind, full_refund, status, raw_status, reason, amount, currency, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id`,
+		nullID(t.OrderID), t.Provider, t.TxnID, t.ParentTxnID, t.OrderRef, t.ProductID, t.Kind, t.Full, t.Status, t.RawStatus, t.Reason, t.Amount, t.Currency,
 		ms(t.CreatedAt), ms(t.UpdatedAt)).Scan(&t.ID)
 	if err != nil {
 		return fmt.Errorf("create transaction %s %s: %w", t.Provider, t.TxnID, err)
@@ -201,8 +207,8 @@ func (tx *Tx) CreateTransaction(ctx context.Context, t *vend.Transaction) error 
 func (tx *Tx) UpdateTransaction(ctx context.Context, t *vend.Transaction) error {
 	t.UpdatedAt = tx.now
 	res, err := tx.exec(ctx, `
-		UPDATE transactions SET order_id = $1, status = $2, raw_status = $3, reason = $4, amount = $5, updated_at = $6 WHERE id = $7`,
-		nullID(t.OrderID), t.Status, t.RawStatus, t.Reason, t.Amount, ms(t.UpdatedAt), t.ID)
+		UPDATE transactions SET order_id = $1, status = $2, raw_status = $3, reason = $4, amount = $5, full_refund = $6, updated_at = $7 WHERE id = $8`,
+		nullID(t.OrderID), t.Status, t.RawStatus, t.Reason, t.Amount, t.Full, ms(t.UpdatedAt), t.ID)
 	return updated(res, err, "transaction", t.ID)
 }
 
@@ -223,12 +229,12 @@ func (tx *Tx) FindTransactionsByOrder(ctx context.Context, orderID int64) ([]*ve
 	return out, rows.Err()
 }
 
-func (tx *Tx) AdoptTransactions(ctx context.Context, provider, parentTxnID string, orderID int64) (int, error) {
+func (tx *Tx) AdoptTransactions(ctx context.Context, provider, orderRef string, orderID int64) (int, error) {
 	res, err := tx.exec(ctx, `
 		UPDATE transactions SET order_id = $1, updated_at = $2
-		WHERE provider = $3 AND parent_txn_id = $4 AND order_id IS NULL`, orderID, ms(tx.now), provider, parentTxnID)
+		WHERE provider = $3 AND order_ref = $4 AND order_id IS NULL`, orderID, ms(tx.now), provider, orderRef)
 	if err != nil {
-		return 0, fmt.Errorf("adopt transactions of %s: %w", parentTxnID, err)
+		return 0, fmt.Errorf("adopt transactions of %s: %w", orderRef, err)
 	}
 	n, err := res.RowsAffected()
 	return int(n), err

@@ -136,8 +136,8 @@ func testOrders(t *testing.T, open Opener) {
 		"items read back in the order they were created": func(t *testing.T, db store.DB) {
 			o := createOrder(t, db, &vend.Order{Provider: "paypal", Ref: "T", Currency: "USD", Status: vend.OrderPaid})
 			want := []*vend.Item{
-				{OrderID: o.ID, ProductID: "b", Name: "B", Quantity: 2, Amount: 3990},
-				{OrderID: o.ID, ProductID: "a", Name: "Ä", Quantity: 1, Amount: 990},
+				{OrderID: o.ID, ProductID: "b", Name: "B", Quantity: 2, Amount: 3990, Status: vend.OrderPaid},
+				{OrderID: o.ID, ProductID: "a", Name: "Ä", Quantity: 1, Amount: 990, Status: vend.OrderSuspended, Hold: vend.HoldSuspended},
 			}
 			update(t, db, func(tx store.Tx) error {
 				for _, it := range want {
@@ -161,6 +161,32 @@ func testOrders(t *testing.T, open Opener) {
 			}
 			if len(other) != 0 {
 				t.Errorf("items of a missing order: %v", other)
+			}
+		},
+		"UpdateItem saves status, hold, name, quantity and amount": func(t *testing.T, db store.DB) {
+			o := createOrder(t, db, &vend.Order{Provider: "digistore24", Ref: "D", Currency: "EUR", Status: vend.OrderPaid})
+			a := &vend.Item{OrderID: o.ID, ProductID: "a", Name: "A", Quantity: 1, Amount: 100, Status: vend.OrderPaid}
+			b := &vend.Item{OrderID: o.ID, ProductID: "b", Name: "B", Quantity: 1, Amount: 200, Status: vend.OrderPaid}
+			update(t, db, func(tx store.Tx) error {
+				if err := tx.CreateItem(ctx, a); err != nil {
+					return err
+				}
+				return tx.CreateItem(ctx, b)
+			})
+			a.Name, a.Quantity, a.Amount, a.Status, a.Hold = "A2", 2, 300, vend.OrderEnded, vend.HoldEnded
+			update(t, db, func(tx store.Tx) error { return tx.UpdateItem(ctx, a) })
+			var got []*vend.Item
+			view(t, db, func(tx store.Tx) error {
+				var err error
+				got, err = tx.FindItems(ctx, o.ID)
+				return err
+			})
+			if want := []*vend.Item{a, b}; !reflect.DeepEqual(got, want) {
+				t.Errorf("got %+v, want %+v", got, want)
+			}
+			err := db.Update(ctx, func(tx store.Tx) error { return tx.UpdateItem(ctx, &vend.Item{ID: b.ID + 100}) })
+			if vend.ErrorCode(err) != vend.ENOTFOUND {
+				t.Errorf("updating a missing item: %v, want ENOTFOUND", err)
 			}
 		},
 	})
@@ -193,7 +219,7 @@ func txnIDs(ts []*vend.Transaction) []string {
 
 func sameTxn(a, b *vend.Transaction) bool {
 	return a.ID == b.ID && a.OrderID == b.OrderID && a.Provider == b.Provider && a.TxnID == b.TxnID && a.ParentTxnID == b.ParentTxnID &&
-		a.Kind == b.Kind && a.Status == b.Status && a.RawStatus == b.RawStatus && a.Reason == b.Reason && a.Amount == b.Amount &&
+		a.OrderRef == b.OrderRef && a.ProductID == b.ProductID && a.Full == b.Full && a.Kind == b.Kind && a.Status == b.Status && a.RawStatus == b.RawStatus && a.Reason == b.Reason && a.Amount == b.Amount &&
 		a.Currency == b.Currency && sameTime(a.CreatedAt, b.CreatedAt) && sameTime(a.UpdatedAt, b.UpdatedAt)
 }
 
@@ -202,7 +228,7 @@ func testTransactions(t *testing.T, open Opener) {
 		"CreateTransaction stores every field, found by (provider, txn_id)": func(t *testing.T, db store.DB) {
 			o := createOrder(t, db, &vend.Order{Provider: "paypal", Ref: "PAY", Currency: "USD", Status: vend.OrderPaid})
 			want := createTxn(t, db, &vend.Transaction{OrderID: o.ID, Provider: "paypal", TxnID: "REF1", ParentTxnID: "PAY",
-				Kind: vend.TxnRefund, Status: vend.TxnCompleted, RawStatus: "Refunded", Reason: "refund", Amount: -1995, Currency: "USD"})
+				OrderRef: "PAY", ProductID: "ebook", Full: true, Kind: vend.TxnRefund, Status: vend.TxnCompleted, RawStatus: "Refunded", Reason: "refund", Amount: -1995, Currency: "USD"})
 			orphan := createTxn(t, db, &vend.Transaction{Provider: "paypal", TxnID: "REF2", ParentTxnID: "LATER",
 				Kind: vend.TxnChargeback, Status: vend.TxnCompleted, Amount: -500, Currency: "USD"})
 			view(t, db, func(tx store.Tx) error {
@@ -240,7 +266,7 @@ func testTransactions(t *testing.T, open Opener) {
 			tr := createTxn(t, db, &vend.Transaction{Provider: "paypal", TxnID: "T1", Kind: vend.TxnPayment, Status: vend.TxnPending,
 				RawStatus: "Pending", Reason: "echeck", Amount: 1995, Currency: "USD"})
 			time.Sleep(5 * time.Millisecond)
-			tr.OrderID, tr.Status, tr.RawStatus, tr.Reason, tr.Amount = o.ID, vend.TxnCompleted, "Completed", "", 2000
+			tr.OrderID, tr.Status, tr.RawStatus, tr.Reason, tr.Amount, tr.Full = o.ID, vend.TxnCompleted, "Completed", "", 2000, true
 			update(t, db, func(tx store.Tx) error { return tx.UpdateTransaction(ctx, tr) })
 			got := findTxns(t, db, o.ID)
 			if len(got) != 1 || !sameTxn(got[0], tr) || !got[0].UpdatedAt.After(got[0].CreatedAt) {
@@ -266,12 +292,12 @@ func testTransactions(t *testing.T, open Opener) {
 				t.Errorf("missing order has %d transactions", len(got))
 			}
 		},
-		"AdoptTransactions attaches the waiting transactions of that payment only": func(t *testing.T, db store.DB) {
+		"AdoptTransactions attaches the waiting transactions of that order only": func(t *testing.T, db store.DB) {
 			for _, tr := range []*vend.Transaction{
-				{Provider: "paypal", TxnID: "R1", ParentTxnID: "PAY", Kind: vend.TxnRefund},
-				{Provider: "paypal", TxnID: "B1", ParentTxnID: "PAY", Kind: vend.TxnChargeback},
-				{Provider: "paypal", TxnID: "X1", ParentTxnID: "ELSEWHERE", Kind: vend.TxnRefund},
-				{Provider: "digistore24", TxnID: "D1", ParentTxnID: "PAY", Kind: vend.TxnRefund},
+				{Provider: "paypal", TxnID: "R1", OrderRef: "PAY", Kind: vend.TxnRefund},
+				{Provider: "paypal", TxnID: "B1", OrderRef: "PAY", Kind: vend.TxnChargeback},
+				{Provider: "paypal", TxnID: "X1", OrderRef: "ELSEWHERE", ParentTxnID: "PAY", Kind: vend.TxnRefund},
+				{Provider: "digistore24", TxnID: "D1", OrderRef: "PAY", Kind: vend.TxnRefund},
 			} {
 				tr.Status, tr.Currency = vend.TxnCompleted, "USD"
 				createTxn(t, db, tr)

@@ -1,0 +1,237 @@
+package ledger_test
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/ledger"
+	"github.com/vend-shop/vend/store"
+)
+
+// Events in the style of Digistore24: one message per order item, all naming the
+// order by OrderRef and the item by ProductID.
+func itemEv(kind vend.EventKind, event, txnID, product string, amount vend.Amount) vend.Event {
+	ev := vend.Event{Provider: "digistore24", Kind: kind, OrderRef: "ORD1", TxnID: txnID, ProductID: product,
+		Key: event + ":" + txnID, RawStatus: event, Total: amount, Currency: "USD",
+		Buyer: vend.Buyer{Email: "kunde@example.de", Name: "Jörg Müller"}}
+	if kind == vend.EventPayment {
+		ev.Items = []vend.EventItem{{ProductID: product, Name: product, Quantity: 1, Amount: amount}}
+	}
+	return ev
+}
+
+func itemPaid(txnID, product string, amount vend.Amount) vend.Event {
+	return itemEv(vend.EventPayment, "on_payment", txnID, product, amount)
+}
+
+func itemRefund(txnID, product string, amount vend.Amount) vend.Event {
+	ev := itemEv(vend.EventRefund, "on_refund", txnID, product, amount)
+	ev.Full = true
+	return ev
+}
+
+// itemState is an item as the tests see it: derived status, hold and grant.
+type itemState struct {
+	product string
+	status  vend.OrderStatus
+	hold    vend.Hold
+	grant   vend.GrantState // "" means no grant
+	reason  string
+}
+
+func testApply_Items(t *testing.T, open opener) {
+	tests := []struct {
+		name  string
+		steps []step
+		order vend.OrderStatus
+		total vend.Amount
+		items []itemState
+	}{
+		{
+			name: "main product and three upsells, one refunded: the others keep access",
+			steps: []step{
+				applied(itemPaid("P1", "ebook", 1995), "order 1 created", "payment P1 recorded (completed)", "order 1 pending → paid", "access granted to ebook"),
+				applied(itemPaid("P2", "course", 990), "course added to order 1", "payment P2 recorded (completed)", "access granted to course"),
+				applied(itemPaid("P3", "bonus", 500), "bonus added to order 1", "payment P3 recorded (completed)", "access granted to bonus"),
+				applied(itemPaid("P4", "extra", 700), "extra added to order 1", "payment P4 recorded (completed)", "access granted to extra"),
+				applied(itemRefund("R2", "course", 990), "refund R2 recorded (completed)", "access to course ended (refunded)"),
+				duplicate(itemPaid("P2", "course", 990)),
+				duplicate(itemRefund("R2", "course", 990)),
+			},
+			order: vend.OrderPaid, total: 1995 + 990 + 500 + 700,
+			items: []itemState{
+				{"ebook", vend.OrderPaid, "", vend.GrantActive, ""},
+				{"course", vend.OrderRefunded, "", vend.GrantRevoked, "refunded"},
+				{"bonus", vend.OrderPaid, "", vend.GrantActive, ""},
+				{"extra", vend.OrderPaid, "", vend.GrantActive, ""},
+			},
+		},
+		{
+			name: "every item refunded: the order is refunded",
+			steps: []step{
+				applied(itemPaid("P1", "ebook", 1995), "order 1 created", "payment P1 recorded (completed)", "order 1 pending → paid", "access granted to ebook"),
+				applied(itemPaid("P2", "bonus", 500), "bonus added to order 1", "payment P2 recorded (completed)", "access granted to bonus"),
+				applied(itemRefund("R1", "ebook", 1), "refund R1 recorded (completed)", "access to ebook ended (refunded)"),
+				applied(itemEv(vend.EventChargeback, "on_chargeback", "C2", "bonus", 500), "chargeback C2 recorded (completed)", "order 1 paid → refunded", "access to bonus ended (reversed)"),
+				applied(itemPaid("P5", "bonus", 500), "payment P5 recorded (completed)"),
+			},
+			order: vend.OrderRefunded, total: 2495,
+			items: []itemState{
+				{"ebook", vend.OrderRefunded, "", vend.GrantRevoked, "refunded"},
+				{"bonus", vend.OrderReversed, "", vend.GrantRevoked, "reversed"},
+			},
+		},
+		{
+			name: "missed payment suspends; the very same payment again lifts it",
+			steps: []step{
+				applied(itemPaid("P1", "ebook", 1995), "order 1 created", "payment P1 recorded (completed)", "order 1 pending → paid", "access granted to ebook"),
+				applied(itemEv(vend.EventSuspend, "on_payment_missed", "M1", "ebook", 0), "ebook suspended: a recurring payment was missed", "order 1 paid → suspended", "access to ebook ended (suspended)"),
+				duplicate(itemEv(vend.EventSuspend, "on_payment_missed", "M1", "ebook", 0)),
+				{ev: itemPaid("P1", "ebook", 1995), verdict: vend.VerdictDuplicate, reason: "was applied before",
+					changes: []string{"ebook no longer suspended", "order 1 suspended → paid", "access restored to ebook"}},
+				duplicate(itemPaid("P1", "ebook", 1995)),
+			},
+			order: vend.OrderPaid, total: 1995,
+			items: []itemState{{"ebook", vend.OrderPaid, "", vend.GrantActive, ""}},
+		},
+		{
+			name: "a rebill lifts a suspension; resumed rebilling lifts without granting",
+			steps: []step{
+				applied(itemEv(vend.EventResume, "on_rebill_resumed", "X0", "ebook", 0), "order ORD1 not seen yet: nothing to resume"),
+				applied(itemPaid("P1", "ebook", 1995), "order 1 created", "payment P1 recorded (completed)", "order 1 pending → paid", "access granted to ebook"),
+				applied(itemEv(vend.EventSuspend, "on_payment_missed", "M1", "ebook", 0), "ebook suspended: a recurring payment was missed", "order 1 paid → suspended", "access to ebook ended (suspended)"),
+				applied(itemEv(vend.EventResume, "on_rebill_resumed", "X1", "ebook", 0), "ebook no longer suspended", "order 1 suspended → paid", "access restored to ebook"),
+				applied(itemEv(vend.EventResume, "on_rebill_resumed", "X2", "ebook", 0)),
+				applied(itemEv(vend.EventSuspend, "on_payment_missed", "M2", "ebook", 0), "ebook suspended: a recurring payment was missed", "order 1 paid → suspended", "access to ebook ended (suspended)"),
+				applied(itemPaid("P2", "ebook", 1995), "payment P2 recorded (completed)", "ebook no longer suspended", "order 1 suspended → paid", "access restored to ebook"),
+			},
+			order: vend.OrderPaid, total: 1995,
+			items: []itemState{{"ebook", vend.OrderPaid, "", vend.GrantActive, ""}},
+		},
+		{
+			name: "end of the paid period: only a new payment brings access back",
+			steps: []step{
+				applied(itemPaid("P1", "ebook", 1995), "order 1 created", "payment P1 recorded (completed)", "order 1 pending → paid", "access granted to ebook"),
+				applied(itemEv(vend.EventEnd, "last_paid_day", "E1", "ebook", 0), "ebook: the paid period ended", "order 1 paid → ended", "access to ebook ended (ended)"),
+				duplicate(itemPaid("P1", "ebook", 1995)),
+				applied(itemEv(vend.EventResume, "on_rebill_resumed", "X1", "ebook", 0)),
+			},
+			order: vend.OrderEnded, total: 1995,
+			items: []itemState{{"ebook", vend.OrderEnded, vend.HoldEnded, vend.GrantRevoked, "ended"}},
+		},
+		{
+			name: "a refund ends access for good, whatever comes after",
+			steps: []step{
+				applied(itemPaid("P1", "ebook", 1995), "order 1 created", "payment P1 recorded (completed)", "order 1 pending → paid", "access granted to ebook"),
+				applied(itemRefund("R1", "ebook", 1995), "refund R1 recorded (completed)", "order 1 paid → refunded", "access to ebook ended (refunded)"),
+				duplicate(itemPaid("P1", "ebook", 1995)),
+				applied(itemPaid("P2", "ebook", 1995), "payment P2 recorded (completed)"),
+				applied(itemEv(vend.EventResume, "on_rebill_resumed", "X1", "ebook", 0)),
+			},
+			order: vend.OrderRefunded, total: 1995,
+			items: []itemState{{"ebook", vend.OrderRefunded, "", vend.GrantRevoked, "refunded"}},
+		},
+		{
+			name: "a refund before its payment waits for it",
+			steps: []step{
+				applied(itemRefund("R1", "ebook", 1995), "refund R1 recorded (completed)", "order ORD1 not seen yet; applies when it arrives"),
+				applied(itemPaid("P1", "ebook", 1995), "order 1 created", "1 earlier transaction(s) attached", "payment P1 recorded (completed)", "order 1 pending → refunded"),
+			},
+			order: vend.OrderRefunded, total: 1995,
+			items: []itemState{{"ebook", vend.OrderRefunded, "", "", ""}},
+		},
+		{
+			name: "a rebill for less than the item's amount is refused",
+			steps: []step{
+				applied(itemPaid("P1", "ebook", 1995), "order 1 created", "payment P1 recorded (completed)", "order 1 pending → paid", "access granted to ebook"),
+				rejected(itemPaid("P2", "ebook", 100), "less than ebook in order 1"),
+				rejected(itemPaid("P3", "bonus", 100), "the price is 5.00"),
+			},
+			order: vend.OrderPaid, total: 1995,
+			items: []itemState{{"ebook", vend.OrderPaid, "", vend.GrantActive, ""}},
+		},
+		{
+			name: "unpriced links: catalog prices, one item per product, later links duplicates",
+			steps: []step{
+				applied(unpriced("ebook"), "order 1 created", "payment W/ebook recorded (completed)", "order 1 pending → paid", "access granted to ebook"),
+				applied(unpriced("course"), "course added to order 1", "payment W/course recorded (completed)", "access granted to course"),
+				duplicate(unpriced("ebook")),
+				rejected(unpriced("nope"), `unknown product "nope"`),
+			},
+			order: vend.OrderPaid, total: 1995 + 990,
+			items: []itemState{
+				{"ebook", vend.OrderPaid, "", vend.GrantActive, ""},
+				{"course", vend.OrderPaid, "", vend.GrantActive, ""},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			db := open(t)
+			led := ledger.New(db)
+			for i, st := range tt.steps {
+				_, res := apply(t, led, st.ev)
+				where := fmt.Sprintf("step %d (%s)", i+1, st.ev.Key)
+				if res.Verdict != st.verdict || !strings.Contains(res.Reason, st.reason) {
+					t.Errorf("%s: verdict %s %q, want %s %q", where, res.Verdict, res.Reason, st.verdict, st.reason)
+				}
+				if !reflect.DeepEqual(res.Changes, st.changes) && (len(res.Changes) != 0 || len(st.changes) != 0) {
+					t.Errorf("%s: changes\n\t%q\nwant\n\t%q", where, res.Changes, st.changes)
+				}
+			}
+			checkItems(t, db, tt.order, tt.total, tt.items)
+		})
+	}
+}
+
+func unpriced(product string) vend.Event {
+	return vend.Event{Provider: "websale", Kind: vend.EventPayment, OrderRef: "W", TxnID: "W/" + product, ProductID: product,
+		Key: "link:W/" + product, Unpriced: true, Buyer: vend.Buyer{Email: "kunde@example.de"},
+		Items: []vend.EventItem{{ProductID: product, Quantity: 1}}}
+}
+
+func checkItems(t *testing.T, db store.DB, status vend.OrderStatus, total vend.Amount, want []itemState) {
+	t.Helper()
+	err := db.View(ctx, func(tx store.Tx) error {
+		o, err := tx.FindOrderByID(ctx, 1)
+		if err != nil {
+			return err
+		}
+		if o.Status != status || o.Total != total {
+			t.Errorf("order 1 is %s %s, want %s %s", o.Status, o.Total, status, total)
+		}
+		items, err := tx.FindItems(ctx, o.ID)
+		if err != nil {
+			return err
+		}
+		grants, err := tx.FindGrantsByOrder(ctx, o.ID)
+		if err != nil {
+			return err
+		}
+		byItem := map[int64]*vend.Grant{}
+		for _, g := range grants {
+			byItem[g.ItemID] = g
+		}
+		var got []itemState
+		for _, it := range items {
+			s := itemState{product: it.ProductID, status: it.Status, hold: it.Hold}
+			if g := byItem[it.ID]; g != nil {
+				s.grant, s.reason = g.State, g.Reason
+			}
+			got = append(got, s)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("items\n\t%+v\nwant\n\t%+v", got, want)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLedger_Apply_Items(t *testing.T) { onEveryStore(t, testApply_Items) }
