@@ -31,6 +31,9 @@ const (
 	DefaultRedirectTTL     = 5 * time.Minute
 	DefaultIPNPerSecond    = 20
 	DefaultIPNBurst        = 100
+	DefaultWebsaleMaxAge   = 365 * 24 * time.Hour
+	DefaultWebsaleSkew     = 5 * time.Minute
+	DefaultWebsaleSetting  = "auto"
 )
 
 const (
@@ -41,16 +44,20 @@ const (
 // Config is every setting of a vend server. Load and Default fill in the defaults;
 // in a Config built by hand, a zero field means the default.
 type Config struct {
-	Listen    string // host:port
-	Database  string // "" (SQLite in data_dir) or a postgres:// URL
-	Storage   string // "" (data_dir/files) or an s3:// URL
-	BaseURL   string // public URL, no trailing slash
-	DataDir   string
-	LogLevel  string // debug, info, warn or error
-	LogFormat string // text or json
-	PayPal    PayPal
-	Delivery  Delivery
-	Limits    Limits
+	Listen      string // host:port
+	Database    string // "" (SQLite in data_dir) or a postgres:// URL
+	Storage     string // "" (data_dir/files) or an s3:// URL
+	BaseURL     string // public URL, no trailing slash
+	DataDir     string
+	LogLevel    string // debug, info, warn or error
+	LogFormat   string // text or json
+	PayPal      PayPal
+	Digistore24 Digistore24
+	Websale     Websale
+	Stripe      Stripe
+	Generic     Generic
+	Delivery    Delivery
+	Limits      Limits
 }
 
 // PayPal holds the settings of the PayPal IPN provider.
@@ -71,6 +78,55 @@ func (p PayPal) VerifyEndpoint() string {
 		return paypalSandboxVerifyURL
 	}
 	return paypalLiveVerifyURL
+}
+
+// Digistore24 holds the settings of the Digistore24 IPN provider.
+type Digistore24 struct {
+	Passphrase string   // the connection's IPN passphrase; "" refuses every IPN
+	Sandbox    bool     // accept api_mode=test instead of live messages
+	Products   []string // "digistore24 product id=vend product id" entries
+	// AnswerLink adds the buyer's download link to the answer, which Digistore24
+	// shows on its thank-you page and receipt; ThankyouPage sends the buyer to
+	// vend's download page instead of Digistore24's thank-you page.
+	AnswerLink, ThankyouPage bool
+}
+
+// Websale holds the settings of WEBSALE's external download links.
+type Websale struct {
+	Password      string // the shop's encryption password; "" turns the links off
+	ShopID        string
+	SubshopID     string
+	MaxAge        time.Duration // a link older than this is refused
+	FutureSkew    time.Duration // and one dated further ahead than this
+	KeyDerivation string        // how the key comes from the password, or auto
+	Mode          string        // cipher mode, or auto
+	Padding       string        // padding, or auto
+	Products      []string      // "websale product number=vend product id" entries
+}
+
+// Stripe holds the settings of Stripe webhooks.
+type Stripe struct {
+	Secret   string // the endpoint's signing secret (whsec_…); "" refuses every event
+	Sandbox  bool   // accept test-mode events instead of live ones
+	Products []string
+}
+
+// Generic holds the settings of the Standard Webhooks endpoint.
+type Generic struct {
+	Secret   string // whsec_ + base64; "" refuses every message
+	Sandbox  bool   // accept messages marked test instead of live ones
+	Products []string
+}
+
+// ProductMap turns "provider id=vend id" entries into a map; entries were
+// checked when the configuration was loaded.
+func ProductMap(entries []string) map[string]string {
+	m := make(map[string]string, len(entries))
+	for _, e := range entries {
+		from, to, _ := strings.Cut(e, "=")
+		m[strings.TrimSpace(from)] = strings.TrimSpace(to)
+	}
+	return m
 }
 
 // Delivery holds the settings of downloads and download sessions.
@@ -138,6 +194,18 @@ func (c Config) withDefaults() Config {
 	if d.RedirectTTL == 0 {
 		d.RedirectTTL = DefaultRedirectTTL
 	}
+	w := &c.Websale
+	if w.MaxAge == 0 {
+		w.MaxAge = DefaultWebsaleMaxAge
+	}
+	if w.FutureSkew == 0 {
+		w.FutureSkew = DefaultWebsaleSkew
+	}
+	for _, f := range []*string{&w.KeyDerivation, &w.Mode, &w.Padding} {
+		if *f == "" {
+			*f = DefaultWebsaleSetting
+		}
+	}
 	if c.Limits.IPNPerSecond == 0 {
 		c.Limits.IPNPerSecond = DefaultIPNPerSecond
 	}
@@ -184,7 +252,8 @@ func Load(path string, environ []string) (Config, error) {
 }
 
 // sections are the tables a file may have.
-var sections = map[string]bool{"paypal": true, "delivery": true, "limits": true}
+var sections = map[string]bool{"paypal": true, "digistore24": true, "websale": true, "stripe": true, "generic": true,
+	"delivery": true, "limits": true}
 
 func loadFile(c *Config, path string) []error {
 	data, err := os.ReadFile(path)
@@ -302,6 +371,9 @@ func (c Config) Validate() error {
 				errs = append(errs, fmt.Errorf("paypal.verify_url: is PayPal's live site but paypal.sandbox is on (got %q)", p.VerifyURL))
 			}
 		}
+	}
+	if w := c.Websale; w.Password != "" && (w.ShopID == "" || w.SubshopID == "") {
+		errs = append(errs, fmt.Errorf("websale.shop_id: websale.password is set, so websale.shop_id and websale.subshop_id must be too"))
 	}
 	return errors.Join(errs...)
 }

@@ -341,7 +341,24 @@ func TestLoad_Errors(t *testing.T) {
 				`unknown environment variable VEND_NOPE`,
 			}},
 
+		{name: "digistore24.products entry without =", environ: []string{"VEND_DIGISTORE24_PRODUCTS=512345=ebook, 512346"},
+			want: []string{`digistore24.products: must be provider-id=product-id entries such as 512345=ebook (got "512346")`}},
+		{name: "websale.mode unknown", file: "[websale]\nmode = \"ctr\"",
+			want: []string{`websale.mode: must be one of auto, cbc-ivprefix, cbc-zeroiv, ecb, gcm-nonce12 (got "ctr")`}},
+		{name: "websale.key_derivation unknown", environ: []string{"VEND_WEBSALE_KEY_DERIVATION=md5"},
+			want: []string{`websale.key_derivation: must be one of auto, raw, raw-padded, sha256, sha256hex32, hexkey (got "md5")`}},
+		{name: "websale.padding unknown", environ: []string{"VEND_WEBSALE_PADDING=iso10126"},
+			want: []string{`websale.padding: must be one of auto, pkcs7, zero, none (got "iso10126")`}},
+		{name: "websale.max_age not positive", environ: []string{"VEND_WEBSALE_MAX_AGE=-1h"},
+			want: []string{`websale.max_age: must be positive (got "-1h")`}},
+		// A secret is never repeated in a message: it goes to logs.
+		{name: "generic.secret not whsec_ base64", environ: []string{"VEND_GENERIC_SECRET=hunter2-not-base64!"},
+			want: []string{`generic.secret: must be whsec_ followed by base64 (value not shown: it may hold a password)`}},
+
 		// Cross-field rules.
+		{name: "websale password without the shop",
+			environ: []string{"VEND_WEBSALE_PASSWORD=test-password-websale-0123456789"},
+			want:    []string{`websale.shop_id: websale.password is set, so websale.shop_id and websale.subshop_id must be too`}},
 		{name: "session_timeout longer than session_max",
 			environ: []string{"VEND_DELIVERY_SESSION_TIMEOUT=2h", "VEND_DELIVERY_SESSION_MAX=1h"},
 			want:    []string{`delivery.session_timeout: must not be longer than delivery.session_max (1h) (got "2h")`}},
@@ -377,6 +394,40 @@ func TestLoad_Errors(t *testing.T) {
 	}
 }
 
+func TestLoad_Providers(t *testing.T) {
+	file := MustWriteFile(t, `
+[digistore24]
+passphrase = "s3cret-passphrase"
+products = ["512345=ebook", " 512346 = bonus "]
+answer_link = true
+
+[websale]
+password = "test-password-websale-0123456789"
+shop_id = "myshop"
+subshop_id = "1"
+mode = "ecb"
+
+[stripe]
+secret = "whsec_test_secret_0123456789abcdef"
+`)
+	c, err := config.Load(file, []string{"VEND_GENERIC_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "VEND_STRIPE_SANDBOX=true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Digistore24.Passphrase != "s3cret-passphrase" || !c.Digistore24.AnswerLink || c.Digistore24.ThankyouPage {
+		t.Errorf("digistore24: %+v", c.Digistore24)
+	}
+	if got := config.ProductMap(c.Digistore24.Products); !reflect.DeepEqual(got, map[string]string{"512345": "ebook", "512346": "bonus"}) {
+		t.Errorf("digistore24 products: %v", got)
+	}
+	if w := c.Websale; w.ShopID != "myshop" || w.Mode != "ecb" || w.Padding != "auto" || w.MaxAge != 365*24*time.Hour {
+		t.Errorf("websale: %+v", w)
+	}
+	if !c.Stripe.Sandbox || c.Stripe.Secret != "whsec_test_secret_0123456789abcdef" || c.Generic.Secret == "" {
+		t.Errorf("stripe %+v generic %+v", c.Stripe, c.Generic)
+	}
+}
+
 func TestLoad_MissingFile(t *testing.T) {
 	_, err := config.Load(filepath.Join(t.TempDir(), "nope.toml"), nil)
 	if err == nil || !strings.Contains(err.Error(), "nope.toml") {
@@ -400,6 +451,8 @@ func TestDefault(t *testing.T) {
 			XAccelPrefix:    "/_vend_files/",
 			RedirectTTL:     5 * time.Minute,
 		},
+		Websale: config.Websale{MaxAge: 365 * 24 * time.Hour, FutureSkew: 5 * time.Minute,
+			KeyDerivation: "auto", Mode: "auto", Padding: "auto"},
 		Limits: config.Limits{IPNPerSecond: 20, IPNBurst: 100},
 	}
 	if got := config.Default(); !reflect.DeepEqual(got, want) {
@@ -495,8 +548,8 @@ func TestKeys(t *testing.T) {
 		}
 		seen[k.Env] = true
 	}
-	if len(seen) != 21 {
-		t.Errorf("got %d keys, want 21", len(seen))
+	if len(seen) != 41 {
+		t.Errorf("got %d keys, want 41", len(seen))
 	}
 }
 

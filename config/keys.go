@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net"
 	"net/url"
@@ -65,6 +66,73 @@ func Keys() []Key {
 		newKey("paypal.sandbox", "false",
 			"Accept PayPal sandbox (test) payments instead of live ones.",
 			boolKind, func(c *Config) *bool { return &c.PayPal.Sandbox }, nil),
+
+		newKey("digistore24.passphrase", "",
+			"IPN passphrase of the Digistore24 connection (Settings › Integrations (IPN)). Empty: every Digistore24 IPN is refused.",
+			textKind, func(c *Config) *string { return &c.Digistore24.Passphrase }, nil),
+		newKey("digistore24.sandbox", "false",
+			"Accept Digistore24 test orders (api_mode=test) instead of live ones.",
+			boolKind, func(c *Config) *bool { return &c.Digistore24.Sandbox }, nil),
+		newKey("digistore24.products", "",
+			"Digistore24 product ids mapped to vend product ids, as id=product entries (comma-separated in the environment). "+
+				"An id not listed is taken as the vend product id.",
+			listKind, func(c *Config) *[]string { return &c.Digistore24.Products }, eachOf(checkProductMapping)),
+		newKey("digistore24.answer_link", "false",
+			"Answer each paid IPN with the buyer's download link, which Digistore24 shows on its thank-you page and receipt.",
+			boolKind, func(c *Config) *bool { return &c.Digistore24.AnswerLink }, nil),
+		newKey("digistore24.thankyou_page", "false",
+			"Send the buyer from Digistore24's checkout straight to vend's download page (thankyou_url in the answer).",
+			boolKind, func(c *Config) *bool { return &c.Digistore24.ThankyouPage }, nil),
+
+		newKey("websale.password", "",
+			"Encryption password of the WEBSALE shop's external download links. Empty: the links are turned off.",
+			textKind, func(c *Config) *string { return &c.Websale.Password }, nil),
+		newKey("websale.shop_id", "",
+			"WEBSALE shop id that links must carry.",
+			textKind, func(c *Config) *string { return &c.Websale.ShopID }, nil),
+		newKey("websale.subshop_id", "",
+			"WEBSALE subshop id that links must carry.",
+			textKind, func(c *Config) *string { return &c.Websale.SubshopID }, nil),
+		newKey("websale.max_age", formatDuration(DefaultWebsaleMaxAge),
+			"Oldest link accepted, counted from when WEBSALE made it (links in confirmation emails are as old as the email).",
+			durationKind, func(c *Config) *time.Duration { return &c.Websale.MaxAge }, positive),
+		newKey("websale.future_skew", formatDuration(DefaultWebsaleSkew),
+			"How far in the future a link's time may be (clocks differ).",
+			durationKind, func(c *Config) *time.Duration { return &c.Websale.FutureSkew }, positive),
+		newKey("websale.key_derivation", DefaultWebsaleSetting,
+			"How the AES key comes from the password: raw, raw-padded, sha256, sha256hex32, hexkey, or auto (try all; "+
+				"pin the one `vend websale detect` reports).",
+			textKind, func(c *Config) *string { return &c.Websale.KeyDerivation },
+			oneOf("auto", "raw", "raw-padded", "sha256", "sha256hex32", "hexkey")),
+		newKey("websale.mode", DefaultWebsaleSetting,
+			"Cipher mode of the links: cbc-ivprefix, cbc-zeroiv, ecb, gcm-nonce12, or auto.",
+			textKind, func(c *Config) *string { return &c.Websale.Mode }, oneOf("auto", "cbc-ivprefix", "cbc-zeroiv", "ecb", "gcm-nonce12")),
+		newKey("websale.padding", DefaultWebsaleSetting,
+			"Padding of the links: pkcs7, zero, none, or auto.",
+			textKind, func(c *Config) *string { return &c.Websale.Padding }, oneOf("auto", "pkcs7", "zero", "none")),
+		newKey("websale.products", "",
+			"WEBSALE product numbers mapped to vend product ids, as number=product entries. A number not listed is taken as the vend product id.",
+			listKind, func(c *Config) *[]string { return &c.Websale.Products }, eachOf(checkProductMapping)),
+
+		newKey("stripe.secret", "",
+			"Signing secret of the Stripe webhook endpoint (whsec_…). Empty: every Stripe event is refused.",
+			textKind, func(c *Config) *string { return &c.Stripe.Secret }, nil),
+		newKey("stripe.sandbox", "false",
+			"Accept Stripe test-mode events instead of live ones.",
+			boolKind, func(c *Config) *bool { return &c.Stripe.Sandbox }, nil),
+		newKey("stripe.products", "",
+			"Stripe product ids mapped to vend product ids, as id=product entries. An id not listed is taken as the vend product id.",
+			listKind, func(c *Config) *[]string { return &c.Stripe.Products }, eachOf(checkProductMapping)),
+
+		newKey("generic.secret", "",
+			"Standard Webhooks secret for /webhooks/generic (whsec_ followed by base64). Empty: every message is refused.",
+			textKind, func(c *Config) *string { return &c.Generic.Secret }, checkWebhookSecret),
+		newKey("generic.sandbox", "false",
+			"Accept messages marked test instead of live ones.",
+			boolKind, func(c *Config) *bool { return &c.Generic.Sandbox }, nil),
+		newKey("generic.products", "",
+			"Shop product ids mapped to vend product ids, as id=product entries. An id not listed is taken as the vend product id.",
+			listKind, func(c *Config) *[]string { return &c.Generic.Products }, eachOf(checkProductMapping)),
 
 		invertedBoolKey("delivery.legacy_links", "true",
 			"Keep the old /cgi-bin/download.cgi links working; false turns them off.",
@@ -225,7 +293,8 @@ func problem(name string, err error, got string) error {
 }
 
 // secretKeys are the keys whose values may carry credentials.
-var secretKeys = map[string]bool{"database": true, "storage": true}
+var secretKeys = map[string]bool{"database": true, "storage": true,
+	"digistore24.passphrase": true, "websale.password": true, "stripe.secret": true, "generic.secret": true}
 
 // formatTOML renders a decoded TOML value for a message.
 func formatTOML(v any) string {
@@ -443,6 +512,25 @@ var receiverIDPattern = regexp.MustCompile(`^[A-Z0-9]{13}$`)
 func checkReceiverID(s string) error {
 	if !receiverIDPattern.MatchString(s) {
 		return fmt.Errorf("must be a PayPal secure merchant account id: 13 upper-case letters and digits")
+	}
+	return nil
+}
+
+// checkProductMapping checks one "provider id=vend product id" entry.
+func checkProductMapping(s string) error {
+	from, to, ok := strings.Cut(s, "=")
+	from, to = strings.TrimSpace(from), strings.TrimSpace(to)
+	if !ok || from == "" || to == "" || strings.Contains(to, "=") {
+		return fmt.Errorf("must be provider-id=product-id entries such as 512345=ebook")
+	}
+	return nil
+}
+
+// checkWebhookSecret checks a Standard Webhooks secret: whsec_ and base64.
+func checkWebhookSecret(s string) error {
+	rest, ok := strings.CutPrefix(s, "whsec_")
+	if _, err := base64.StdEncoding.DecodeString(rest); !ok || err != nil || rest == "" {
+		return fmt.Errorf("must be whsec_ followed by base64")
 	}
 	return nil
 }
