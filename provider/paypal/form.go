@@ -1,12 +1,13 @@
 package paypal
 
 import (
-	"bytes"
 	"strings"
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/htmlindex"
+
+	"github.com/vend-shop/vend/provider/form"
 )
 
 // DefaultCharset is the charset assumed when a body has no charset field. It is
@@ -24,25 +25,17 @@ type Form struct {
 	Pairs []Pair
 }
 
-// rawPair is a pair after percent-decoding, before transcoding: the bytes are still
-// in the body's charset.
-type rawPair struct {
-	key, value []byte
-}
-
-// ParseForm parses a form body the way PHP does, not the way net/url does: it
-// splits on '&' only (a ';' is a literal, so values such as "m:a;t:b" survive),
-// splits each pair at the first '=' (a pair without one has an empty value),
-// skips empty segments, turns '+' into a space and leaves malformed '%' escapes
-// as they are. The percent-decoded bytes are then transcoded to UTF-8 from the
-// charset the body's own charset field names (DefaultCharset if it has none);
-// any name the WHATWG encoding index knows is accepted. Note that this index
-// treats iso-8859-1 as windows-1252, as browsers do.
+// ParseForm parses a form body the way PHP does, not the way net/url does: see
+// form.Split (a ';' is a literal, so values such as "m:a;t:b" survive, and
+// malformed '%' escapes stay as they are). The percent-decoded bytes are then
+// transcoded to UTF-8 from the charset the body's own charset field names
+// (DefaultCharset if it has none); any name the WHATWG encoding index knows is
+// accepted. Note that this index treats iso-8859-1 as windows-1252, as browsers do.
 //
 // The only error is a *RejectError for a charset that is unknown or that cannot
 // decode the body: such a message may be genuine, but vend cannot read it.
 func ParseForm(body []byte) (*Form, error) {
-	raw := splitForm(body)
+	raw := form.Split(body)
 	name := charsetName(lastValue(raw, "charset"))
 	enc, err := lookupCharset(name)
 	if err != nil {
@@ -51,11 +44,11 @@ func ParseForm(body []byte) (*Form, error) {
 	dec := enc.NewDecoder()
 	f := &Form{Pairs: make([]Pair, 0, len(raw))}
 	for _, p := range raw {
-		k, err := decodeBytes(dec, p.key, name)
+		k, err := decodeBytes(dec, p.Key, name)
 		if err != nil {
 			return nil, err
 		}
-		v, err := decodeBytes(dec, p.value, name)
+		v, err := decodeBytes(dec, p.Value, name)
 		if err != nil {
 			return nil, err
 		}
@@ -99,61 +92,15 @@ func (f *Form) Encode() ([]byte, error) {
 	return appendPairs(nil, f.Pairs, enc.NewEncoder()), nil
 }
 
-// splitForm splits a body into percent-decoded pairs without interpreting them.
-func splitForm(body []byte) []rawPair {
-	var pairs []rawPair
-	for seg := range bytes.SplitSeq(body, []byte("&")) {
-		if len(seg) == 0 {
-			continue
-		}
-		k, v, _ := bytes.Cut(seg, []byte("="))
-		pairs = append(pairs, rawPair{key: unescape(k), value: unescape(v)})
-	}
-	return pairs
-}
-
 // lastValue returns the last value whose key is exactly key, compared before
 // transcoding: the charset field must be found before the body can be decoded.
-func lastValue(pairs []rawPair, key string) string {
+func lastValue(pairs []form.Pair, key string) string {
 	for i := len(pairs) - 1; i >= 0; i-- {
-		if string(pairs[i].key) == key {
-			return string(pairs[i].value)
+		if string(pairs[i].Key) == key {
+			return string(pairs[i].Value)
 		}
 	}
 	return ""
-}
-
-// unescape percent-decodes s like PHP's urldecode: '+' is a space and a '%' that
-// is not followed by two hex digits stays literal instead of failing the body.
-func unescape(s []byte) []byte {
-	out := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '+':
-			out = append(out, ' ')
-		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
-			out = append(out, unhex(s[i+1])<<4|unhex(s[i+2]))
-			i += 2
-		default:
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func unhex(c byte) byte {
-	switch {
-	case c <= '9':
-		return c - '0'
-	case c <= 'F':
-		return c - 'A' + 10
-	default:
-		return c - 'a' + 10
-	}
 }
 
 // charsetName applies the default: an empty or missing charset field means
@@ -193,9 +140,9 @@ func appendPairs(dst []byte, pairs []Pair, enc *encoding.Encoder) []byte {
 }
 
 func appendPair(dst []byte, p Pair, enc *encoding.Encoder) []byte {
-	dst = appendEscaped(dst, encodeLossy(enc, p.Key))
+	dst = form.AppendEscaped(dst, encodeLossy(enc, p.Key))
 	dst = append(dst, '=')
-	return appendEscaped(dst, encodeLossy(enc, p.Value))
+	return form.AppendEscaped(dst, encodeLossy(enc, p.Value))
 }
 
 // encodeLossy transcodes s, writing '?' for each character the charset cannot
@@ -215,26 +162,4 @@ func encodeLossy(enc *encoding.Encoder, s string) []byte {
 		s = s[size:]
 	}
 	return out
-}
-
-// appendEscaped percent-encodes b as PayPal does: unreserved bytes stay, a space
-// becomes '+', everything else is %XX with upper-case hex.
-func appendEscaped(dst, b []byte) []byte {
-	const hex = "0123456789ABCDEF"
-	for _, c := range b {
-		switch {
-		case isUnreserved(c):
-			dst = append(dst, c)
-		case c == ' ':
-			dst = append(dst, '+')
-		default:
-			dst = append(dst, '%', hex[c>>4], hex[c&15])
-		}
-	}
-	return dst
-}
-
-func isUnreserved(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-		c == '-' || c == '_' || c == '.' || c == '~'
 }
