@@ -79,6 +79,9 @@ func TestDB_Open(t *testing.T) {
 			{"busy_timeout", false, "10000"},
 			{"busy_timeout", true, "10000"},
 			{"foreign_keys", false, "1"},
+			{"temp_store", false, "2"}, // MEMORY: savepoint sub-journals stay off the disk
+			{"cache_size", false, "-65536"},
+			{"cache_size", true, "-16384"},
 			{"query_only", false, "0"},
 			{"query_only", true, "1"},
 		}
