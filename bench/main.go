@@ -1,6 +1,7 @@
 // Command bench measures vend end to end, as separate processes on loopback:
 //
 //	go run ./bench ipn     # durable PayPal IPN ingest: IPNs/s and latency percentiles
+//	go run ./bench ds24    # durable Digistore24 IPN ingest, the same way
 //	go run ./bench serve   # a 10 KiB and a 1 GiB file through a grant, against nginx serving the same file
 //
 // It builds the vend binary, makes a data directory under a temp dir, imports the
@@ -37,6 +38,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/provider/digistore24"
 	"github.com/vend-shop/vend/provider/paypal"
 )
 
@@ -50,7 +52,7 @@ func main() {
 	s3gw := flag.String("s3", "", "store files in S3: path of a versitygw binary the harness starts on loopback")
 	flag.Parse()
 	if flag.NArg() != 1 {
-		log.Fatal("usage: go run ./bench [-d 10s] [-runs 5] ipn|serve")
+		log.Fatal("usage: go run ./bench [-d 10s] [-runs 5] ipn|ds24|serve")
 	}
 	b, err := setup(*pg, *mode, *s3gw)
 	if err != nil {
@@ -59,7 +61,13 @@ func main() {
 	defer b.stop()
 	switch flag.Arg(0) {
 	case "ipn":
-		err = b.ipn(*dur, *runs, *conc)
+		err = b.ipn(*dur, *runs, *conc, func(c *http.Client) (time.Duration, error) {
+			return b.post(c, "/ipn/paypal", sim("SMALL", 100).Body(nil), "")
+		})
+	case "ds24":
+		err = b.ipn(*dur, *runs, *conc, func(c *http.Client) (time.Duration, error) {
+			return b.post(c, "/ipn/digistore24", ds24Sim("SMALL", 100).Body(ds24Passphrase), "OK\n")
+		})
 	case "serve":
 		err = b.serve(*dur, *runs)
 	default:
@@ -106,7 +114,8 @@ func setup(pg, mode, s3gw string) (*bench, error) {
 	b.addr = freeAddr()
 	b.env = append(os.Environ(), "VEND_DATA_DIR="+b.data, "VEND_LISTEN="+b.addr, "VEND_LOG_LEVEL=warn",
 		"VEND_PAYPAL_VERIFY_URL=http://"+vl.Addr().String()+"/cgi-bin/webscr", "VEND_PAYPAL_RECEIVER_EMAILS=seller@example.com",
-		"VEND_PAYPAL_SANDBOX=true", "VEND_LIMITS_IPN_PER_SECOND=1000000", "VEND_LIMITS_IPN_BURST=1000000")
+		"VEND_PAYPAL_SANDBOX=true", "VEND_LIMITS_IPN_PER_SECOND=1000000", "VEND_LIMITS_IPN_BURST=1000000",
+		"VEND_DIGISTORE24_PASSPHRASE="+ds24Passphrase, "VEND_DIGISTORE24_SANDBOX=true")
 	b.env = append(b.env, "VEND_DELIVERY_MODE="+mode)
 	if s3gw != "" {
 		storage, err := b.startS3(s3gw)
@@ -272,19 +281,27 @@ func freeAddr() string {
 	return l.Addr().String()
 }
 
-// post sends one IPN and returns its latency.
-func (b *bench) post(c *http.Client, body []byte) (time.Duration, error) {
+// post sends one IPN and returns its latency. The answer must be 200 and, if
+// want is set, have that body.
+func (b *bench) post(c *http.Client, path string, body []byte, want string) (time.Duration, error) {
 	start := time.Now()
-	resp, err := c.Post("http://"+b.addr+"/ipn/paypal", "application/x-www-form-urlencoded", bytes.NewReader(body))
+	resp, err := c.Post("http://"+b.addr+path, "application/x-www-form-urlencoded", bytes.NewReader(body))
 	if err != nil {
 		return 0, err
 	}
-	io.Copy(io.Discard, resp.Body)
+	got, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("IPN answered %s", resp.Status)
+	if resp.StatusCode != http.StatusOK || want != "" && string(got) != want {
+		return 0, fmt.Errorf("IPN answered %s: %q", resp.Status, got)
 	}
 	return time.Since(start), nil
+}
+
+const ds24Passphrase = "bench-passphrase"
+
+func ds24Sim(product string, price vend.Amount) digistore24.Sim {
+	return digistore24.Sim{ProductID: product, ProductName: product, Amount: price, Currency: "USD", Test: true,
+		Email: "buyer-" + strings.ToLower(rand.Text()[:8]) + "@example.com", FirstName: "Bench", LastName: "Buyer"}
 }
 
 func sim(product string, price vend.Amount) paypal.Sim {
@@ -293,7 +310,8 @@ func sim(product string, price vend.Amount) paypal.Sim {
 		Receiver: "seller@example.com", Test: true}
 }
 
-func (b *bench) ipn(dur time.Duration, runs, conc int) error {
+// ipn measures durable ingest: conc senders call send as fast as it answers.
+func (b *bench) ipn(dur time.Duration, runs, conc int, send func(c *http.Client) (time.Duration, error)) error {
 	fmt.Printf("| run | IPNs | IPNs/s | p50 | p99 | max |\n|---|---|---|---|---|---|\n")
 	var rates, p99s []float64
 	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conc}}
@@ -307,7 +325,7 @@ func (b *bench) ipn(dur time.Duration, runs, conc int) error {
 		for range conc {
 			wg.Go(func() {
 				for ctx.Err() == nil {
-					d, err := b.post(c, sim("SMALL", 100).Body(nil))
+					d, err := send(c)
 					mu.Lock()
 					if err != nil && firstErr == nil {
 						firstErr = err
@@ -346,7 +364,7 @@ func median(v []float64) float64 {
 // the stored file's path (for nginx).
 func (b *bench) buy(product string, price vend.Amount) (string, string, error) {
 	s := sim(product, price)
-	if _, err := b.post(http.DefaultClient, s.Body(nil)); err != nil {
+	if _, err := b.post(http.DefaultClient, "/ipn/paypal", s.Body(nil), ""); err != nil {
 		return "", "", err
 	}
 	cmd := exec.Command(b.bin, "orders", "show", "--json", s.TxnID)

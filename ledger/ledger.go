@@ -61,14 +61,41 @@ func (l *Ledger) Conclude(ctx context.Context, n *vend.Notification, verdict ven
 // Apply applies a verified event in one transaction and records the outcome on the
 // notification. A rejected or duplicate event changes nothing but the log.
 func (l *Ledger) Apply(ctx context.Context, n *vend.Notification, ev vend.Event) (*Result, error) {
+	return l.applyWith(ctx, n, ev, false)
+}
+
+// ReceiveApply stores a notification and applies its event in one transaction,
+// for providers whose messages vend verifies itself before storing them (a
+// signature over the body): the raw message and its effect commit together, at
+// the cost of one commit instead of two. If applying fails, the raw message is
+// still stored, with verdict error, before the error is returned.
+func (l *Ledger) ReceiveApply(ctx context.Context, n *vend.Notification, ev vend.Event) (*Result, error) {
+	res, err := l.applyWith(ctx, n, ev, true)
+	if err == nil {
+		return res, nil
+	}
+	n.ID, n.Verdict, n.Reason = 0, vend.VerdictError, "not applied: internal error; the resend applies it"
+	if rerr := l.Receive(ctx, n); rerr != nil {
+		return nil, fmt.Errorf("%w; and not stored: %w", err, rerr)
+	}
+	return nil, err
+}
+
+func (l *Ledger) applyWith(ctx context.Context, n *vend.Notification, ev vend.Event, create bool) (*Result, error) {
 	var res *Result
 	var done vend.Notification // n as applied; n itself changes only once committed
 	err := l.db.Update(ctx, func(tx store.Tx) error {
+		tx = &catalogCache{Tx: tx}
+		done = *n
+		if create {
+			if err := tx.CreateNotification(ctx, &done); err != nil {
+				return fmt.Errorf("receive %s notification: %w", n.Provider, err)
+			}
+		}
 		var err error
-		if res, err = l.apply(ctx, tx, n, ev); err != nil {
+		if res, err = l.apply(ctx, tx, &done, ev); err != nil {
 			return err
 		}
-		done = *n
 		done.Verdict, done.Reason, done.Changes, done.Key = res.Verdict, res.Reason, strings.Join(res.Changes, "; "), ev.Key
 		if res.OrderID != 0 {
 			done.OrderID = res.OrderID
@@ -80,6 +107,29 @@ func (l *Ledger) Apply(ctx context.Context, n *vend.Notification, ev vend.Event)
 	}
 	*n = done
 	return res, nil
+}
+
+// catalogCache remembers the products one Apply reads: the catalog check and
+// the grants need the same ones, and the catalog does not change under a
+// write transaction.
+type catalogCache struct {
+	store.Tx
+	products map[string]*vend.Product
+}
+
+func (c *catalogCache) FindProductByID(ctx context.Context, id string) (*vend.Product, error) {
+	if p, ok := c.products[id]; ok {
+		return p, nil
+	}
+	p, err := c.Tx.FindProductByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if c.products == nil {
+		c.products = map[string]*vend.Product{}
+	}
+	c.products[id] = p
+	return p, nil
 }
 
 func (l *Ledger) apply(ctx context.Context, tx store.Tx, n *vend.Notification, ev vend.Event) (*Result, error) {
@@ -526,9 +576,11 @@ func (l *Ledger) settle(ctx context.Context, tx store.Tx, o *vend.Order, res *Re
 	if err != nil {
 		return err
 	}
-	items, err := tx.FindItems(ctx, o.ID)
-	if err != nil {
-		return err
+	items := o.Items // loaded and kept current by record and hold
+	if items == nil {
+		if items, err = tx.FindItems(ctx, o.ID); err != nil {
+			return err
+		}
 	}
 	whole := vend.OrderStanding(o.Total, scoped(txns, ""))
 	standings := make([]vend.Standing, len(items))

@@ -3,6 +3,7 @@ package web
 import (
 	"testing"
 
+	"github.com/vend-shop/vend/provider/digistore24"
 	"github.com/vend-shop/vend/provider/paypal"
 )
 
@@ -19,6 +20,23 @@ func BenchmarkPayPalIPN(b *testing.B) {
 				PayerEmail: "buyer@example.com", Receiver: sellerEmail, ReceiverID: sellerID, Test: true}.Body(nil)
 			if a := e.PostIPN(body); a.Status != 200 {
 				b.Fatalf("IPN answered %d", a.Status)
+			}
+		}
+	})
+}
+
+// BenchmarkDigistore24IPN measures durable ingest of distinct Digistore24
+// payments over HTTP; `go run ./bench ds24` has the end-to-end numbers.
+func BenchmarkDigistore24IPN(b *testing.B) {
+	e := newTestEnv(b, func(s *Server) { s.IPNRate, s.IPNBurst = 1e9, 1e9 })
+	b.SetParallelism(8)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			body := digistore24.Sim{ProductID: "512345", ProductName: "E-Book", Amount: 1995, Currency: "USD",
+				Email: "buyer@example.com", Test: true}.Body(ds24Passphrase)
+			if a := e.Post("/ipn/digistore24", formType, body, nil); a.Status != 200 {
+				b.Fatalf("IPN answered %d %s", a.Status, a.Body)
 			}
 		}
 	})

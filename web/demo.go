@@ -25,6 +25,9 @@ type Demo struct {
 	Delay, ClearAfter time.Duration
 	// Stop, when closed, ends background deliveries (on shutdown).
 	Stop <-chan struct{}
+	// WebsalePassword encrypts the demo's WEBSALE links (the server's
+	// Websale.Decoder decrypts them). Empty: no WEBSALE button.
+	WebsalePassword string
 }
 
 func (d *Demo) routes(m *http.ServeMux, s *Server) {
@@ -32,6 +35,7 @@ func (d *Demo) routes(m *http.ServeMux, s *Server) {
 	m.HandleFunc("POST /demo/checkout", func(w http.ResponseWriter, r *http.Request) { s.handleDemoCheckout(w, r) })
 	m.HandleFunc("POST /demo/pay", func(w http.ResponseWriter, r *http.Request) { s.handleDemoPay(w, r) })
 	m.Handle("POST /demo/paypal/verify", paypal.DemoVerifier{Secret: d.Secret})
+	m.HandleFunc("POST /demo/provider", func(w http.ResponseWriter, r *http.Request) { s.handleDemoProvider(w, r) })
 }
 
 type demoProduct struct {
@@ -56,8 +60,9 @@ func (s *Server) handleDemoStore(w http.ResponseWriter, r *http.Request) {
 	}
 	s.render(w, r, http.StatusOK, "demo-store", struct {
 		view
-		Products []demoProduct
-	}{view{Title: "Demo store"}, list})
+		Products  []demoProduct
+		Providers any
+	}{view{Title: "Demo store"}, list, demoProviders})
 }
 
 // handleDemoCheckout plays PayPal's payment page for a Buy Now form.

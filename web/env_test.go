@@ -21,7 +21,11 @@ import (
 	"github.com/vend-shop/vend/catalog"
 	"github.com/vend-shop/vend/delivery"
 	"github.com/vend-shop/vend/ledger"
+	"github.com/vend-shop/vend/provider/digistore24"
+	"github.com/vend-shop/vend/provider/generic"
 	"github.com/vend-shop/vend/provider/paypal"
+	"github.com/vend-shop/vend/provider/stripe"
+	"github.com/vend-shop/vend/provider/websale"
 	"github.com/vend-shop/vend/store"
 	"github.com/vend-shop/vend/store/sqlite"
 )
@@ -42,6 +46,26 @@ const (
 	p5Txn = "2RV00000JK0000003"
 	p6Txn = "3CR00000LM0000004"
 )
+
+// Secrets of the further providers (the vectors' own where protocols.md has one).
+const (
+	ds24Passphrase  = "s3cret-passphrase"
+	stripeSecret    = "whsec_test_secret_0123456789abcdef"
+	genericSecret   = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	websalePassword = "test-password-websale-0123456789"
+)
+
+// websaleSettings are those of vector W-C (protocols.md §3.4).
+var websaleSettings = websale.Settings{KDF: websale.KDFSHA256, Mode: websale.ModeCBCIVPrefix, Padding: websale.PaddingPKCS7}
+
+func newTestWebsale(tb testing.TB) *Websale {
+	dec, err := websale.NewDecoder(websalePassword, websaleSettings)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &Websale{Decoder: dec, Config: websale.Config{ShopID: "myshop", SubshopID: "1",
+		MaxAge: 30 * 24 * time.Hour, Products: map[string]string{"1234567890": "EBOOK-001"}}}
+}
 
 // simSecret signs the simulator's messages; the demo verifier checks it.
 var simSecret = []byte("web-test-simulator-secret")
@@ -69,6 +93,19 @@ var catalogProducts = []testProduct{
 			DownloadLimit: 3, Lifetime: 30 * 24 * time.Hour},
 		FileName: "audio course.mp3",
 		Content:  bytes.Repeat([]byte{0xFF, 0xFB, 0x90, 0x64, 0x00, 0x01, 0x02, 0x03}, 4096),
+	},
+	// Upsells of the Digistore24 tests' multi-item order (main product EBOOK-001).
+	{
+		Product: vend.Product{ID: "VIDEO-003", Name: "Video Workshop", Price: 2900, Currency: "USD",
+			DownloadLimit: 3, Lifetime: vend.Forever},
+		FileName: "workshop.mp4",
+		Content:  bytes.Repeat([]byte{0x00, 0x00, 0x00, 0x18, 'f', 't', 'y', 'p', 'm', 'p', '4', '2'}, 1024),
+	},
+	{
+		Product: vend.Product{ID: "CHEAT-004", Name: "Cheat Sheet", Price: 500, Currency: "USD",
+			DownloadLimit: 3, Lifetime: vend.Forever},
+		FileName: "cheat-sheet.txt",
+		Content:  bytes.Repeat([]byte("Accept interfaces, return structs.\n"), 100),
 	},
 }
 
@@ -138,6 +175,11 @@ func newTestEnv(tb testing.TB, opts ...envOption) *testEnv {
 			Verifier: &paypal.Verifier{URL: pp.URL + "/cgi-bin/webscr", Client: &http.Client{Timeout: 10 * time.Second}},
 			Config:   paypal.Config{ReceiverEmails: []string{sellerEmail}, ReceiverID: sellerID, Sandbox: true},
 		},
+		Digistore24: &Digistore24{Passphrase: ds24Passphrase, Config: digistore24.Config{Sandbox: true,
+			Products: map[string]string{"512345": "EBOOK-001", "512346": "AUDIO-002", "512347": "VIDEO-003", "512348": "CHEAT-004"}}},
+		Stripe:      &Stripe{Secret: stripeSecret, Config: stripe.Config{Sandbox: true}},
+		Generic:     &Generic{Secret: genericSecret, Config: generic.Config{Sandbox: true}},
+		Websale:     newTestWebsale(tb),
 		LegacyLinks: true,
 		Now:         clock.Now,
 	}
@@ -413,6 +455,22 @@ func checkPostback(tb testing.TB, got postback, raw []byte) {
 	}
 }
 
+// Post posts body to path with the content type and further headers given.
+func (e *testEnv) Post(path, contentType string, body []byte, h http.Header) answer {
+	e.tb.Helper()
+	req, err := http.NewRequest(http.MethodPost, e.HTTP.URL+path, bytes.NewReader(body))
+	if err != nil {
+		e.tb.Fatal(err)
+	}
+	for k, v := range h {
+		req.Header[k] = v
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	return e.do(req)
+}
+
 // Get fetches a path (redirects are not followed).
 func (e *testEnv) Get(path string) answer {
 	e.tb.Helper()
@@ -472,9 +530,15 @@ func (e *testEnv) view(fn func(ctx context.Context, tx store.Tx) error) {
 // Order returns the PayPal order whose payment has txn_id ref, or nil.
 func (e *testEnv) Order(ref string) *orderRecord {
 	e.tb.Helper()
+	return e.ProviderOrder(paypal.Provider, ref)
+}
+
+// ProviderOrder returns a provider's order by its reference, or nil.
+func (e *testEnv) ProviderOrder(provider, ref string) *orderRecord {
+	e.tb.Helper()
 	var rec *orderRecord
 	e.view(func(ctx context.Context, tx store.Tx) error {
-		o, err := tx.FindOrderByRef(ctx, paypal.Provider, ref)
+		o, err := tx.FindOrderByRef(ctx, provider, ref)
 		if vend.ErrorCode(err) == vend.ENOTFOUND {
 			return nil
 		} else if err != nil {

@@ -35,14 +35,30 @@ type limiterEntry struct {
 	seen time.Time
 }
 
-// allow reports whether the client at addr may make a request now.
+// allow reports whether the client at addr may make a request now, and counts it.
 func (c *clientLimiter) allow(addr string, now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	lim := c.limiter(addr, now)
+	return lim != nil && lim.AllowN(now, 1)
+}
+
+// spent reports whether the client at addr has no budget left now, without
+// counting anything.
+func (c *clientLimiter) spent(addr string, now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	lim := c.limiter(addr, now)
+	return lim == nil || lim.TokensAt(now) < 1
+}
+
+// limiter returns the client's limiter, or nil under a flood of addresses.
+// c.mu must be held.
+func (c *clientLimiter) limiter(addr string, now time.Time) *rate.Limiter {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		host = addr
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.m == nil {
 		c.m = map[string]*limiterEntry{}
 	}
@@ -56,18 +72,17 @@ func (c *clientLimiter) allow(addr string, now time.Time) bool {
 	e := c.m[host]
 	if e == nil {
 		if len(c.m) >= maxLimiters {
-			return false // under a flood of addresses, new ones wait
+			return nil // under a flood of addresses, new ones wait
 		}
 		e = &limiterEntry{lim: rate.NewLimiter(c.rate, c.burst)}
 		c.m[host] = e
 	}
 	e.seen = now
-	return e.lim.AllowN(now, 1)
+	return e.lim
 }
 
-// limitProvider wraps a provider endpoint with the per-client budget and the cap on
-// verifications in flight.
-func (s *Server) limitProvider(h http.HandlerFunc) http.HandlerFunc {
+// limitAddr wraps an endpoint open to the internet with the per-client budget.
+func (s *Server) limitAddr(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if !s.limiter.allow(r.RemoteAddr, s.Now()) {
 			s.Logger.Warn("provider request refused: too many from this address", "route", r.Pattern, "remote", r.RemoteAddr)
@@ -75,6 +90,14 @@ func (s *Server) limitProvider(h http.HandlerFunc) http.HandlerFunc {
 			w.WriteHeader(http.StatusTooManyRequests)
 			return
 		}
+		h(w, r)
+	}
+}
+
+// limitProvider wraps the PayPal endpoint with the per-client budget and the cap
+// on verifications in flight: each one holds a connection to PayPal.
+func (s *Server) limitProvider(h http.HandlerFunc) http.HandlerFunc {
+	return s.limitAddr(func(w http.ResponseWriter, r *http.Request) {
 		wait := time.NewTimer(postbackWait)
 		defer wait.Stop()
 		select {
@@ -89,5 +112,5 @@ func (s *Server) limitProvider(h http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		h(w, r)
-	}
+	})
 }

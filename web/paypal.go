@@ -18,7 +18,7 @@ import (
 // 500 when it could not be verified or stored now, so PayPal sends it again.
 func (s *Server) handlePayPalIPN(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	n, status := s.receive(w, r, paypal.Provider)
+	n, status := s.receive(w, r, paypal.Provider, formType)
 	if n == nil {
 		w.WriteHeader(status)
 		return
@@ -70,11 +70,36 @@ func (s *Server) handlePayPalIPN(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
+// Media types of provider bodies.
+const (
+	formType = "application/x-www-form-urlencoded"
+	jsonType = "application/json"
+)
+
 // receive reads and stores a provider's request. It returns the stored
 // notification and 0, or the notification and a 4xx status for a request that is
-// stored but must be refused (wrong content type, empty), or nil and a status when
-// nothing could be stored.
-func (s *Server) receive(w http.ResponseWriter, r *http.Request, provider string) (*vend.Notification, int) {
+// stored but must be refused (another content type than mediaType, empty), or
+// nil and a status when nothing could be stored.
+func (s *Server) receive(w http.ResponseWriter, r *http.Request, provider, mediaType string) (*vend.Notification, int) {
+	n, status := s.read(w, r, provider, mediaType)
+	if n == nil {
+		return nil, status
+	}
+	reason := n.Reason
+	n.Reason = "" // stored as received; the caller concludes
+	if err := s.Ledger.Receive(r.Context(), n); err != nil {
+		s.Logger.Error("notification not stored", "provider", provider, "error", err)
+		return nil, http.StatusInternalServerError
+	}
+	n.Reason = reason
+	return n, status
+}
+
+// read reads a provider's request into a notification, not yet stored. It
+// returns the notification and 0, or the notification, a reason and a 4xx status
+// when it must be refused (another content type than mediaType, empty), or nil
+// and a status when the body could not be read.
+func (s *Server) read(w http.ResponseWriter, r *http.Request, provider, mediaType string) (*vend.Notification, int) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxNotificationBytes))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
@@ -84,13 +109,9 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request, provider string
 		return nil, http.StatusBadRequest
 	}
 	n := &vend.Notification{Provider: provider, RemoteAddr: r.RemoteAddr, Headers: safeHeaders(r.Header), Body: body}
-	if err := s.Ledger.Receive(r.Context(), n); err != nil {
-		s.Logger.Error("notification not stored", "provider", provider, "error", err)
-		return nil, http.StatusInternalServerError
-	}
 	if ct := r.Header.Get("Content-Type"); ct != "" {
-		if mt, _, _ := mime.ParseMediaType(ct); mt != "application/x-www-form-urlencoded" {
-			n.Reason = "content type " + ct + " is not application/x-www-form-urlencoded"
+		if mt, _, _ := mime.ParseMediaType(ct); mt != mediaType {
+			n.Reason = "content type " + ct + " is not " + mediaType
 			return n, http.StatusUnsupportedMediaType
 		}
 	}

@@ -42,7 +42,12 @@ type Server struct {
 	Ledger   *ledger.Ledger
 	Delivery *delivery.Service
 	PayPal   PayPal
-	BaseURL  string
+	// Each further provider is off while nil.
+	Digistore24 *Digistore24
+	Websale     *Websale
+	Stripe      *Stripe
+	Generic     *Generic
+	BaseURL     string
 	// LegacyLinks serves /cgi-bin/download.cgi links of the old scripts.
 	LegacyLinks  bool
 	ReturnWindow time.Duration
@@ -54,10 +59,12 @@ type Server struct {
 	Logger *slog.Logger
 	Now    func() time.Time
 
-	pages     map[string]*template.Template
-	mux       *http.ServeMux
-	limiter   clientLimiter
-	postbacks chan struct{}
+	pages   map[string]*template.Template
+	mux     *http.ServeMux
+	limiter clientLimiter
+	// linkFailures budgets refused WEBSALE links per client address.
+	linkFailures clientLimiter
+	postbacks    chan struct{}
 }
 
 var pageNames = []string{"download", "message", "home", "demo-store", "demo-checkout"}
@@ -81,6 +88,7 @@ func (s *Server) Init() error {
 		s.IPNBurst = DefaultIPNBurst
 	}
 	s.limiter.rate, s.limiter.burst = rate.Limit(s.IPNRate), s.IPNBurst
+	s.linkFailures.rate, s.linkFailures.burst = rate.Every(linkFailureEvery), linkFailureBurst
 	s.pages = map[string]*template.Template{}
 	for _, name := range pageNames {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
@@ -99,6 +107,11 @@ func (s *Server) routes() {
 	m := http.NewServeMux()
 	// Providers.
 	m.HandleFunc("POST /ipn/paypal", s.limitProvider(s.handlePayPalIPN))
+	m.HandleFunc("POST /ipn/digistore24", s.limitAddr(s.handleSigned(s.digistore24())))
+	m.HandleFunc("GET /ipn/digistore24", handleProbe) // Digistore24 probes the URL when a connection is saved
+	m.HandleFunc("POST /webhooks/stripe", s.limitAddr(s.handleSigned(s.stripe())))
+	m.HandleFunc("POST /webhooks/generic", s.limitAddr(s.handleSigned(s.generic())))
+	m.HandleFunc("GET /websale", s.limitAddr(s.handleWebsale))
 	// Buyers.
 	m.HandleFunc("GET /d/{token}", s.handleDownloadPage)
 	m.HandleFunc("GET /d/{token}/{file}/{name}", s.handleFile)
@@ -150,6 +163,10 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Has("dldata") { // WEBSALE's links point at the site's root
+		s.limitAddr(s.handleWebsale)(w, r)
+		return
+	}
 	s.render(w, r, http.StatusOK, "home", struct {
 		view
 		Demo bool

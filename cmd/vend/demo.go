@@ -3,6 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -13,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vend-shop/vend/catalog"
+	"github.com/vend-shop/vend/config"
 	"github.com/vend-shop/vend/web"
 )
 
@@ -46,27 +51,81 @@ func newDemoCmd(app *App) *cobra.Command {
 			if err := seedDemo(cmd.Context(), app); err != nil {
 				return err
 			}
-			fmt.Fprintf(app.Stdout, `vend demo: a store with sample products and a simulated PayPal.
+			demoProviders(cfg, app.Secret)
+			cfgPath, err := writeDemoConfig(*cfg)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(app.Stdout, `vend demo: a store with sample products and every payment provider simulated.
 
-  1. Open %[1]s/demo and buy something (choose eCheck to see a pending payment).
-  2. You land on the return page; it waits for the IPN, then links your download.
-  3. In another terminal, look at the ledger or send IPNs yourself:
-       export VEND_DATA_DIR=%[2]s VEND_PAYPAL_RECEIVER_EMAILS=%[3]s VEND_PAYPAL_SANDBOX=true
+  1. Open %[1]s/demo and buy something: through PayPal (choose eCheck to see a
+     pending payment), Digistore24, Stripe, a webhook, or a WEBSALE link.
+  2. PayPal returns you to a page that waits for the IPN, then links your download;
+     the others land on the download page at once.
+  3. In another terminal, look at the ledger or send messages yourself:
+       export VEND_CONFIG=%[2]s
        vend orders list
-       vend orders show <txn_id>
-       vend simulate paypal --product EBOOK-001 --url %[1]s/ipn/paypal
-       vend simulate paypal --product EBOOK-001 --status Refunded --parent <txn_id> --url %[1]s/ipn/paypal
+       vend orders show <order or txn id>
+       vend simulate paypal --product EBOOK-001
+       vend simulate paypal --product EBOOK-001 --status Refunded --parent <txn_id>
+       vend simulate digistore24 --product EBOOK-001 --upsell AUDIO-002
+       vend simulate digistore24 --product EBOOK-001 --event on_refund --order <order_id>
+       vend simulate stripe --product EBOOK-001
+       vend simulate generic --product AUDIO-002
+       vend simulate websale --product EBOOK-001
 
-`, cfg.BaseURL, cfg.DataDir, DemoReceiver)
+`, cfg.BaseURL, cfgPath)
 			demoCtx, cancel := context.WithCancel(cmd.Context())
 			defer cancel()
 			return app.serve(cmd.Context(), &web.Demo{
 				Secret: simulatorKey(app.Secret), Receiver: DemoReceiver, Delay: 1500 * time.Millisecond, ClearAfter: 20 * time.Second, Stop: demoCtx.Done(),
+				WebsalePassword: cfg.Websale.Password,
 			})
 		},
 	}
 	cmd.Flags().StringVar(&dataDir, "data-dir", "vend-demo", "data directory of the demo (kept between runs)")
 	return cmd
+}
+
+// demoProviders configures every further provider for the demo, in test mode,
+// with secrets derived from the data directory's secret (never the secret
+// itself, which signs download links).
+func demoProviders(cfg *config.Config, secret []byte) {
+	derive := func(name string) []byte {
+		h := hmac.New(sha256.New, secret)
+		h.Write([]byte("vend/demo/" + name))
+		return h.Sum(nil)
+	}
+	cfg.Digistore24 = config.Digistore24{Passphrase: hex.EncodeToString(derive("digistore24"))[:32], Sandbox: true, AnswerLink: true}
+	cfg.Stripe = config.Stripe{Secret: "whsec_" + hex.EncodeToString(derive("stripe"))[:32], Sandbox: true}
+	cfg.Generic = config.Generic{Secret: "whsec_" + base64.StdEncoding.EncodeToString(derive("generic")), Sandbox: true}
+	cfg.Websale = config.Websale{Password: hex.EncodeToString(derive("websale"))[:32], ShopID: "demo", SubshopID: "1",
+		MaxAge: config.DefaultWebsaleMaxAge, FutureSkew: config.DefaultWebsaleSkew,
+		KeyDerivation: "sha256", Mode: "cbc-ivprefix", Padding: "pkcs7"}
+}
+
+// writeDemoConfig writes the demo's settings to data_dir/vend.toml, so that the
+// CLI, pointed at it with VEND_CONFIG, simulates messages the demo accepts.
+func writeDemoConfig(c config.Config) (string, error) {
+	path, err := filepath.Abs(filepath.Join(c.DataDir, "vend.toml"))
+	if err != nil {
+		return "", err
+	}
+	dataDir, err := filepath.Abs(c.DataDir)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Written by vend demo: its settings, for the CLI (export VEND_CONFIG=%s).\n", path)
+	fmt.Fprintf(&b, "data_dir = %q\nlisten = %q\nbase_url = %q\n\n", dataDir, c.Listen, c.BaseURL)
+	fmt.Fprintf(&b, "[paypal]\nreceiver_emails = [%q]\nsandbox = true\n\n", DemoReceiver)
+	fmt.Fprintf(&b, "[digistore24]\npassphrase = %q\nsandbox = true\nanswer_link = true\n\n", c.Digistore24.Passphrase)
+	fmt.Fprintf(&b, "[stripe]\nsecret = %q\nsandbox = true\n\n", c.Stripe.Secret)
+	fmt.Fprintf(&b, "[generic]\nsecret = %q\nsandbox = true\n\n", c.Generic.Secret)
+	w := c.Websale
+	fmt.Fprintf(&b, "[websale]\npassword = %q\nshop_id = %q\nsubshop_id = %q\nkey_derivation = %q\nmode = %q\npadding = %q\n",
+		w.Password, w.ShopID, w.SubshopID, w.KeyDerivation, w.Mode, w.Padding)
+	return path, os.WriteFile(path, []byte(b.String()), 0o600)
 }
 
 // seedDemo writes the sample files and imports the sample products (again: an

@@ -47,6 +47,7 @@ func newRootCmd(app *App) *cobra.Command {
 		newProductsCmd(app),
 		newOrdersCmd(app),
 		newSimulateCmd(app),
+		newWebsaleCmd(app),
 		newBackupCmd(app),
 		newMigrateCmd(app),
 		newConfigCmd(app),

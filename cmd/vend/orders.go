@@ -147,15 +147,22 @@ func findOrderDetail(ctx context.Context, app *App, ref string) (*orderDetail, e
 	return d, err
 }
 
-// findOrder takes an order id or any transaction id of the order (the payment, a
-// refund, a reversal).
+// providerNames are the providers whose references `orders show` looks up.
+var providerNames = []string{"paypal", "digistore24", "stripe", "generic", "websale"}
+
+// findOrder takes an order id, a provider's order reference (Digistore24's
+// order_id, a Stripe payment intent) or any transaction id of the order (the
+// payment, a refund, a reversal).
 func findOrder(ctx context.Context, tx store.Tx, ref string) (*vend.Order, error) {
 	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
 		if o, err := tx.FindOrderByID(ctx, id); err == nil || vend.ErrorCode(err) != vend.ENOTFOUND {
 			return o, err
 		}
 	}
-	for _, provider := range []string{"paypal"} {
+	for _, provider := range providerNames {
+		if o, err := tx.FindOrderByRef(ctx, provider, ref); err == nil || vend.ErrorCode(err) != vend.ENOTFOUND {
+			return o, err
+		}
 		t, err := tx.FindTransaction(ctx, provider, ref)
 		if err == nil && t.OrderID != 0 {
 			return tx.FindOrderByID(ctx, t.OrderID)

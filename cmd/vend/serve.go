@@ -60,6 +60,9 @@ func (a *App) serve(ctx context.Context, demo *web.Demo) error {
 		IPNRate: cfg.Limits.IPNPerSecond, IPNBurst: cfg.Limits.IPNBurst,
 		Demo: demo, Logger: a.Logger,
 	}
+	if err := a.providers(srv); err != nil {
+		return err
+	}
 	if err := srv.Init(); err != nil {
 		return err
 	}

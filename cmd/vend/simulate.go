@@ -19,7 +19,8 @@ import (
 
 func newSimulateCmd(app *App) *cobra.Command {
 	cmd := &cobra.Command{Use: "simulate", Short: "Send a provider's notification to a running vend, without a provider account"}
-	cmd.AddCommand(newSimulatePayPalCmd(app))
+	cmd.AddCommand(newSimulatePayPalCmd(app), newSimulateDigistore24Cmd(app), newSimulateStripeCmd(app),
+		newSimulateGenericCmd(app), newSimulateWebsaleCmd(app))
 	return cmd
 }
 

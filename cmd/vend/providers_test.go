@@ -1,0 +1,112 @@
+package main
+
+import (
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestDemo_Providers buys through every further provider of the demo, from the
+// storefront's buttons and from `vend simulate`, and reads the orders back.
+func TestDemo_Providers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a whole demo store")
+	}
+	base, env := startDemo(t)
+	env = append(env, "VEND_CONFIG="+filepath.Join(dirOf(env), "vend.toml"))
+
+	// The storefront's buttons: each lands on a download page that works.
+	for _, provider := range []string{"digistore24", "stripe", "generic", "websale"} {
+		resp, err := noRedirect.PostForm(base+"/demo/provider", url.Values{"provider": {provider}, "product": {"EBOOK-001"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		loc := resp.Header.Get("Location")
+		if provider == "websale" { // a WEBSALE link, which leads on to the page
+			if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/websale?dldata=") {
+				t.Fatalf("websale button: %s %q", resp.Status, loc)
+			}
+			if resp, err = noRedirect.Get(base + loc); err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			loc = resp.Header.Get("Location")
+		}
+		if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/d/") {
+			t.Fatalf("%s button: %s %q", provider, resp.Status, loc)
+		}
+		code, page := get(t, base+loc)
+		if code != 200 || !regexp.MustCompile(`href="/d/[^"]+/[0-9]+/`).MatchString(page) {
+			t.Errorf("%s: download page %d:\n%s", provider, code, page)
+		}
+	}
+
+	// The CLI, pointed at the demo's settings, simulates every provider.
+	out := mustVend(t, env, "simulate", "digistore24", "--product", "EBOOK-001", "--upsell", "AUDIO-002")
+	order := regexp.MustCompile(`order (\S+)  product`).FindStringSubmatch(out)
+	if order == nil || strings.Count(out, "200 OK\nOK\n") != 2 || !strings.Contains(out, "Download: "+base+"/d/") {
+		t.Fatalf("simulate digistore24:\n%s", out)
+	}
+	show := mustVend(t, env, "orders", "show", order[1])
+	if !strings.Contains(show, "digistore24 "+order[1]+"  paid") || !strings.Contains(show, "AUDIO-002") {
+		t.Errorf("orders show %s:\n%s", order[1], show)
+	}
+	out = mustVend(t, env, "simulate", "digistore24", "--product", "AUDIO-002", "--event", "on_refund", "--order", order[1])
+	if !strings.Contains(out, "200 OK") {
+		t.Errorf("simulate digistore24 refund:\n%s", out)
+	}
+	show = mustVend(t, env, "orders", "show", order[1])
+	if !strings.Contains(show, "paid") || !strings.Contains(show, "refunded") {
+		t.Errorf("after refunding the upsell, orders show:\n%s", show)
+	}
+
+	out = mustVend(t, env, "simulate", "stripe", "--product", "EBOOK-001")
+	pi := regexp.MustCompile(`payment intent (pi_\S+)`).FindStringSubmatch(out)
+	if pi == nil || !strings.Contains(out, "200 OK") {
+		t.Fatalf("simulate stripe:\n%s", out)
+	}
+	mustVend(t, env, "simulate", "stripe", "--product", "EBOOK-001", "--type", "charge.refunded", "--payment-intent", pi[1])
+	if show := mustVend(t, env, "orders", "show", pi[1]); !strings.Contains(show, "stripe "+pi[1]+"  refunded") {
+		t.Errorf("stripe order after refund:\n%s", show)
+	}
+
+	out = mustVend(t, env, "simulate", "generic", "--product", "AUDIO-002")
+	gen := regexp.MustCompile(`order (\S+)`).FindStringSubmatch(out)
+	if gen == nil || !strings.Contains(out, "200 OK") {
+		t.Fatalf("simulate generic:\n%s", out)
+	}
+	if show := mustVend(t, env, "orders", "show", gen[1]); !strings.Contains(show, "generic "+gen[1]+"  paid") {
+		t.Errorf("generic order:\n%s", show)
+	}
+
+	out = mustVend(t, env, "simulate", "websale", "--product", "EBOOK-001", "--order", "4711")
+	link := regexp.MustCompile(`http\S+dldata=([0-9a-f]+)`).FindStringSubmatch(out)
+	if link == nil {
+		t.Fatalf("simulate websale:\n%s", out)
+	}
+	if code, _ := get(t, link[0]); code != http.StatusSeeOther {
+		t.Errorf("websale link: status %d, want 303", code)
+	}
+	if show := mustVend(t, env, "orders", "show", "demo/1/4711"); !strings.Contains(show, "websale demo/1/4711  paid") {
+		t.Errorf("websale order:\n%s", show)
+	}
+	detect := mustVend(t, env, "websale", "detect", link[0])
+	if !strings.Contains(detect, `key_derivation = "sha256"`) || !strings.Contains(detect, `mode = "cbc-ivprefix"`) ||
+		!strings.Contains(detect, "order 4711 product EBOOK-001") {
+		t.Errorf("websale detect:\n%s", detect)
+	}
+}
+
+// dirOf returns VEND_DATA_DIR from env.
+func dirOf(env []string) string {
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "VEND_DATA_DIR="); ok {
+			return v
+		}
+	}
+	return ""
+}

@@ -1,0 +1,112 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/ledger"
+)
+
+// signedProvider is a provider whose messages vend verifies itself, by a
+// signature over the stored bytes (Digistore24, Stripe, Standard Webhooks),
+// so one flow serves them all: store raw, verify, normalize, apply, answer.
+type signedProvider struct {
+	name      string
+	mediaType string
+	// verify checks the signature; its error says why, for the log and the sender.
+	verify func(body []byte, h http.Header) error
+	// normalize maps a verified message to an event; every error is a refusal
+	// of a genuine message (wrong mode, a field missing).
+	normalize func(body []byte, h http.Header) (vend.Event, error)
+	// answer writes the success answer (200) for a settled message.
+	answer func(w http.ResponseWriter, r *http.Request, ev vend.Event, res *ledger.Result)
+	// refuse writes a failure answer with a status of 400 or more.
+	refuse func(w http.ResponseWriter, status int, reason string)
+}
+
+// Answers of the signed providers. A refused message gets a 4xx status so the
+// provider shows the failure to the seller (Digistore24 mails it, Stripe lists
+// it) and resends it for days: after the seller fixes the cause (a product
+// missing from the catalog, the wrong mode), the resend applies it.
+const (
+	statusForged   = http.StatusUnauthorized        // signature missing, wrong, stale or no secret configured
+	statusRejected = http.StatusUnprocessableEntity // genuine, but vend will not act on it
+)
+
+// handleSigned runs a signed provider's message through the ledger. The
+// signature is checked before anything is stored, so a message is stored once,
+// with its verdict, and a genuine one together with its effect: one commit per
+// message. Nothing is answered before that commit.
+func (s *Server) handleSigned(p signedProvider) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		n, status := s.read(w, r, p.name, p.mediaType)
+		if n == nil {
+			p.refuse(w, status, http.StatusText(status))
+			return
+		}
+		log := s.Logger.With("provider", p.name)
+		if status != 0 {
+			s.storeRefused(w, r, p, n, vend.VerdictRejected, n.Reason, status)
+			return
+		}
+		if err := p.verify(n.Body, r.Header); err != nil {
+			log.Warn("notification forged or altered", "reason", err, "remote", r.RemoteAddr)
+			s.storeRefused(w, r, p, n, vend.VerdictInvalid, err.Error(), statusForged)
+			return
+		}
+		ev, err := p.normalize(n.Body, r.Header)
+		if err != nil {
+			log.Warn("notification refused", "reason", err)
+			s.storeRefused(w, r, p, n, vend.VerdictRejected, err.Error(), statusRejected)
+			return
+		}
+		// The ledger step runs to its end even if the sender hung up meanwhile:
+		// it is one short transaction, and a resend then finds it done.
+		res, err := s.Ledger.ReceiveApply(context.WithoutCancel(r.Context()), n, ev)
+		log = log.With("notification", n.ID)
+		if err != nil {
+			log.Error("notification not applied; the provider will resend", "error", err)
+			p.refuse(w, http.StatusInternalServerError, "internal error; the resend applies it")
+			return
+		}
+		if res.Verdict == vend.VerdictRejected {
+			log.Warn("notification refused", "key", ev.Key, "reason", res.Reason)
+			p.refuse(w, statusRejected, res.Reason)
+			return
+		}
+		log.Info("notification "+string(res.Verdict), "key", ev.Key, "order", res.OrderID, "changes", strings.Join(res.Changes, "; "))
+		p.answer(w, r, ev, res)
+	}
+}
+
+// storeRefused stores a refused message with its verdict and answers the refusal.
+func (s *Server) storeRefused(w http.ResponseWriter, r *http.Request, p signedProvider, n *vend.Notification, v vend.Verdict, reason string, status int) {
+	n.Verdict, n.Reason = v, reason
+	if err := s.Ledger.Receive(context.WithoutCancel(r.Context()), n); err != nil {
+		s.Logger.Error("notification not stored", "provider", p.name, "error", err)
+		status, reason = http.StatusInternalServerError, "internal error"
+	}
+	p.refuse(w, status, reason)
+}
+
+// plainAnswer writes a short text answer, text as given.
+func plainAnswer(w http.ResponseWriter, status int, text string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write([]byte(text))
+}
+
+// jsonRefusal answers a webhook sender that refused a message, without echoing
+// anything it sent.
+func jsonRefusal(w http.ResponseWriter, status int, reason string) {
+	writeJSON(w, status, map[string]string{"error": reason})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
