@@ -1,6 +1,8 @@
 package ledger_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -235,3 +237,64 @@ func checkItems(t *testing.T, db store.DB, status vend.OrderStatus, total vend.A
 }
 
 func TestLedger_Apply_Items(t *testing.T) { onEveryStore(t, testApply_Items) }
+
+// failingGrants is a store whose CreateGrant fails, to break an Apply midway.
+type failingGrants struct{ store.DB }
+
+func (f failingGrants) Update(c context.Context, fn func(tx store.Tx) error) error {
+	return f.DB.Update(c, func(tx store.Tx) error { return fn(grantFailer{tx}) })
+}
+
+type grantFailer struct{ store.Tx }
+
+func (grantFailer) CreateGrant(context.Context, *vend.Grant) error { return errors.New("disk on fire") }
+
+func testReceiveApply(t *testing.T, open opener) {
+	t.Run("stores and applies in one go", func(t *testing.T) {
+		db := open(t)
+		led := ledger.New(db)
+		n := &vend.Notification{Provider: "digistore24", Body: []byte("event=on_payment&sha_sign=X")}
+		res, err := led.ReceiveApply(ctx, n, itemPaid("P1", "ebook", 1995))
+		if err != nil || res.Verdict != vend.VerdictApplied || n.ID == 0 {
+			t.Fatalf("ReceiveApply: %+v %v, notification %d", res, err, n.ID)
+		}
+		checkItems(t, db, vend.OrderPaid, 1995, []itemState{{"ebook", vend.OrderPaid, "", vend.GrantActive, ""}})
+		err = db.View(ctx, func(tx store.Tx) error {
+			got, err := tx.FindNotificationByID(ctx, n.ID)
+			if err == nil && (got.Verdict != vend.VerdictApplied || string(got.Body) != string(n.Body) || got.OrderID != res.OrderID) {
+				t.Errorf("stored notification %+v", got)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("a failure keeps the raw message and nothing else", func(t *testing.T) {
+		db := open(t)
+		led := ledger.New(failingGrants{db})
+		n := &vend.Notification{Provider: "digistore24", Body: []byte("event=on_payment&sha_sign=Y")}
+		if _, err := led.ReceiveApply(ctx, n, itemPaid("P1", "ebook", 1995)); err == nil {
+			t.Fatal("ReceiveApply succeeded with a failing store")
+		}
+		err := db.View(ctx, func(tx store.Tx) error {
+			ns, err := tx.FindNotifications(ctx, store.NotificationFilter{Limit: 10})
+			if err != nil {
+				return err
+			}
+			if len(ns) != 1 || ns[0].Verdict != vend.VerdictError || string(ns[0].Body) != string(n.Body) {
+				t.Errorf("notifications after a failure: %+v", ns)
+			}
+			orders, err := tx.FindOrders(ctx, store.OrderFilter{})
+			if len(orders) != 0 {
+				t.Errorf("%d orders after a failed apply", len(orders))
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestLedger_ReceiveApply(t *testing.T) { onEveryStore(t, testReceiveApply) }
