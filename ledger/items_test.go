@@ -125,6 +125,17 @@ func testApply_Items(t *testing.T, open opener) {
 			items: []itemState{{"ebook", vend.OrderEnded, vend.HoldEnded, vend.GrantRevoked, "ended"}},
 		},
 		{
+			name: "the end of the paid period after a suspension: the grant says ended",
+			steps: []step{
+				applied(itemPaid("P1", "ebook", 1995), "order 1 created", "payment P1 recorded (completed)", "order 1 pending → paid", "access granted to ebook"),
+				applied(itemEv(vend.EventSuspend, "on_payment_missed", "M1", "ebook", 0), "ebook suspended: a recurring payment was missed", "order 1 paid → suspended", "access to ebook ended (suspended)"),
+				applied(itemEv(vend.EventEnd, "last_paid_day", "E1", "ebook", 0), "ebook: the paid period ended", "order 1 suspended → ended"),
+				duplicate(itemPaid("P1", "ebook", 1995)),
+			},
+			order: vend.OrderEnded, total: 1995,
+			items: []itemState{{"ebook", vend.OrderEnded, vend.HoldEnded, vend.GrantRevoked, "ended"}},
+		},
+		{
 			name: "a refund ends access for good, whatever comes after",
 			steps: []step{
 				applied(itemPaid("P1", "ebook", 1995), "order 1 created", "payment P1 recorded (completed)", "order 1 pending → paid", "access granted to ebook"),

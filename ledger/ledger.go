@@ -679,6 +679,13 @@ func (l *Ledger) syncGrants(ctx context.Context, tx store.Tx, o *vend.Order, ite
 				return err
 			}
 			res.Changes = append(res.Changes, fmt.Sprintf("access to %s ended (%s)", it.ProductID, st.Status))
+		case !st.Active() && g != nil && g.Reason != ReasonAdmin && g.Reason != string(st.Status):
+			// Still no access, for another reason now (a suspension that ended,
+			// a refund after a chargeback): the buyer's page says the current one.
+			g.Reason = string(st.Status)
+			if err := tx.UpdateGrant(ctx, g); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -32,7 +32,14 @@ func (s *Server) digistore24() signedProvider {
 		name:      digistore24.Provider,
 		mediaType: formType,
 		verify: func(body []byte, _ http.Header) error {
-			_, err := digistore24.Verify(digistore24.ParseForm(body), cfg.Passphrase)
+			if cfg.Passphrase == "" {
+				return noSecret("IPN passphrase", "digistore24.passphrase")
+			}
+			conv, err := digistore24.Verify(digistore24.ParseForm(body), cfg.Passphrase)
+			if err == nil && conv != digistore24.OriginalKeys {
+				// Genuine, but signed in a way few accounts use: worth a note.
+				s.Logger.Info("digistore24 message signed with " + conv.String())
+			}
 			return err
 		},
 		normalize: func(body []byte, _ http.Header) (vend.Event, error) {

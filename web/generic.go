@@ -26,6 +26,9 @@ func (s *Server) generic() signedProvider {
 		name:      generic.Provider,
 		mediaType: jsonType,
 		verify: func(body []byte, h http.Header) error {
+			if cfg.Secret == "" {
+				return noSecret("secret", "generic.secret")
+			}
 			return generic.Verify(h, body, cfg.Secret, s.Now())
 		},
 		normalize: func(body []byte, h http.Header) (vend.Event, error) {

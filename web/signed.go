@@ -3,6 +3,8 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -25,6 +27,15 @@ type signedProvider struct {
 	answer func(w http.ResponseWriter, r *http.Request, ev vend.Event, res *ledger.Result)
 	// refuse writes a failure answer with a status of 400 or more.
 	refuse func(w http.ResponseWriter, status int, reason string)
+}
+
+// errNoSecret is what verify returns while the provider's secret is not set:
+// every message is refused (fail closed).
+var errNoSecret = errors.New("nothing can be verified")
+
+// noSecret says which setting is missing.
+func noSecret(what, key string) error {
+	return fmt.Errorf("no %s is configured (%s), so %w", what, key, errNoSecret)
 }
 
 // Answers of the signed providers. A refused message gets a 4xx status so the
@@ -52,7 +63,13 @@ func (s *Server) handleSigned(p signedProvider) http.HandlerFunc {
 			s.storeRefused(w, r, p, n, vend.VerdictRejected, n.Reason, status)
 			return
 		}
-		if err := p.verify(n.Body, r.Header); err != nil {
+		if err := p.verify(n.Body, r.Header); errors.Is(err, errNoSecret) {
+			// Our configuration, not the message: stored as not verifiable yet, and
+			// the provider's resend applies once the secret is set.
+			log.Error("notification refused: " + err.Error())
+			s.storeRefused(w, r, p, n, vend.VerdictError, err.Error(), statusForged)
+			return
+		} else if err != nil {
 			log.Warn("notification forged or altered", "reason", err, "remote", r.RemoteAddr)
 			s.storeRefused(w, r, p, n, vend.VerdictInvalid, err.Error(), statusForged)
 			return

@@ -25,6 +25,9 @@ func (s *Server) stripe() signedProvider {
 		name:      stripe.Provider,
 		mediaType: jsonType,
 		verify: func(body []byte, h http.Header) error {
+			if cfg.Secret == "" {
+				return noSecret("signing secret", "stripe.secret")
+			}
 			return stripe.VerifySignature(h.Get("Stripe-Signature"), body, cfg.Secret, s.Now())
 		},
 		normalize: func(body []byte, _ http.Header) (vend.Event, error) { return stripe.Normalize(body, cfg.Config) },
