@@ -48,7 +48,7 @@ func (s *Server) digistore24() signedProvider {
 		answer: func(w http.ResponseWriter, r *http.Request, ev vend.Event, res *ledger.Result) {
 			a := digistore24.Answer{}
 			if ev.Kind == vend.EventPayment && (cfg.AnswerLink || cfg.ThankyouPage) {
-				a = s.digistore24Answer(r.Context(), ev, cfg)
+				a = s.digistore24Answer(context.WithoutCancel(r.Context()), ev, cfg)
 			}
 			plainAnswer(w, http.StatusOK, a.Body())
 		},

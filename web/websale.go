@@ -106,13 +106,11 @@ func grantOf(ctx context.Context, tx store.Tx, provider, orderRef, productID str
 }
 
 // grantLink records the first link of an (order, product) like any provider
-// message, raw first, and returns the grant the ledger made for it.
+// message — the raw query, stored together with its effect, since decrypting it
+// proved it — and returns the grant the ledger made for it.
 func (s *Server) grantLink(ctx context.Context, r *http.Request, ev vend.Event) (*vend.Grant, error) {
 	n := &vend.Notification{Provider: websale.Provider, RemoteAddr: r.RemoteAddr, Headers: safeHeaders(r.Header), Body: []byte(r.URL.RawQuery)}
-	if err := s.Ledger.Receive(ctx, n); err != nil {
-		return nil, err
-	}
-	res, err := s.Ledger.Apply(ctx, n, ev)
+	res, err := s.Ledger.ReceiveApply(ctx, n, ev)
 	if err != nil {
 		return nil, err
 	}
