@@ -3,6 +3,7 @@ package web
 import (
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -43,22 +44,28 @@ func (c *clientLimiter) allow(addr string, now time.Time) bool {
 	return lim != nil && lim.AllowN(now, 1)
 }
 
-// spent reports whether the client at addr has no budget left now, without
-// counting anything.
-func (c *clientLimiter) spent(addr string, now time.Time) bool {
+// take takes one of the client's budget now, if there is one left; give hands
+// it back. Taking before the work, rather than counting after it, keeps requests
+// that arrive together from all getting through on the same unit.
+func (c *clientLimiter) take(addr string, now time.Time) (give func(), ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	lim := c.limiter(addr, now)
-	return lim == nil || lim.TokensAt(now) < 1
+	if lim == nil {
+		return nil, false
+	}
+	r := lim.ReserveN(now, 1)
+	if !r.OK() || r.DelayFrom(now) > 0 {
+		r.CancelAt(now)
+		return nil, false
+	}
+	return func() { r.CancelAt(now) }, true
 }
 
 // limiter returns the client's limiter, or nil under a flood of addresses.
 // c.mu must be held.
 func (c *clientLimiter) limiter(addr string, now time.Time) *rate.Limiter {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		host = addr
-	}
+	host := clientKey(addr)
 	if c.m == nil {
 		c.m = map[string]*limiterEntry{}
 	}
@@ -79,6 +86,21 @@ func (c *clientLimiter) limiter(addr string, now time.Time) *rate.Limiter {
 	}
 	e.seen = now
 	return e.lim
+}
+
+// clientKey is what a budget is kept per: the IPv4 address, or the IPv6 /64,
+// since one IPv6 client commonly has a whole /64 to send from.
+func clientKey(addr string) string {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil || ip.Is4() || ip.Is4In6() {
+		return host
+	}
+	p, _ := ip.Prefix(64)
+	return p.String()
 }
 
 // limitAddr wraps an endpoint open to the internet with the per-client budget.

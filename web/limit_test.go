@@ -33,3 +33,18 @@ func TestPayPalIPN_RateLimitPerClient(t *testing.T) {
 		t.Errorf("after a pause: status %d, want 200", a.Status)
 	}
 }
+
+func TestClientKey(t *testing.T) {
+	for _, tt := range []struct{ addr, want string }{
+		{"192.0.2.7:4711", "192.0.2.7"},
+		{"[2001:db8:1:2:3:4:5:6]:443", "2001:db8:1:2::/64"},
+		{"[2001:db8:1:2:ffff::1]:443", "2001:db8:1:2::/64"}, // the same client
+		{"[2001:db8:1:3::1]:443", "2001:db8:1:3::/64"},
+		{"[::ffff:192.0.2.7]:80", "::ffff:192.0.2.7"},
+		{"not an address", "not an address"},
+	} {
+		if got := clientKey(tt.addr); got != tt.want {
+			t.Errorf("clientKey(%q) = %q, want %q", tt.addr, got, tt.want)
+		}
+	}
+}

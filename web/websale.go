@@ -21,9 +21,9 @@ type Websale struct {
 // ECB readings), so a buyer who changes bytes of their own link can, about once
 // in a few thousand tries, make one that still parses, for another product of
 // their order. Honest buyers never send a refused link more than a few times;
-// this budget makes the thousands of tries take years.
+// this budget stretches the thousands of tries over months per address.
 const (
-	linkFailureEvery = 6 * time.Minute // one more refusal allowed per this
+	linkFailureEvery = 30 * time.Minute // one more refusal allowed per this
 	linkFailureBurst = 10
 )
 
@@ -38,7 +38,10 @@ func (s *Server) handleWebsale(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, vend.Errorf(vend.ENOTFOUND, websale.PublicMessage))
 		return
 	}
-	if s.linkFailures.spent(r.RemoteAddr, s.Now()) {
+	// Every link takes one of the address's refusals up front and gives it back
+	// once it led to a grant: links sent at once cannot all slip through on one.
+	giveBack, ok := s.linkFailures.take(r.RemoteAddr, s.Now())
+	if !ok {
 		s.Logger.Warn("websale link refused: too many refused links from this address", "remote", r.RemoteAddr)
 		s.Error(w, r, vend.Errorf(vend.ENOTFOUND, websale.PublicMessage))
 		return
@@ -61,6 +64,7 @@ func (s *Server) handleWebsale(w http.ResponseWriter, r *http.Request) {
 		s.refuseLink(w, r, err)
 		return
 	}
+	giveBack()
 	http.Redirect(w, r, s.pageURL(g), http.StatusSeeOther)
 }
 
@@ -70,7 +74,6 @@ func (s *Server) refuseLink(w http.ResponseWriter, r *http.Request, err error) {
 	var le *websale.LinkError
 	if errors.As(err, &le) || vend.ErrorCode(err) != vend.EINTERNAL {
 		s.Logger.Warn("websale link refused", "error", err, "remote", r.RemoteAddr)
-		s.linkFailures.allow(r.RemoteAddr, s.Now()) // spends one of the address's refusals
 		err = vend.Errorf(vend.ENOTFOUND, websale.PublicMessage)
 	}
 	s.Error(w, r, err)

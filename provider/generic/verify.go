@@ -28,10 +28,9 @@ const secretPrefix = "whsec_"
 
 // Errors of Verify. None of them carries the secret or the expected
 // signature. ErrNoSecret and ErrBadSecret are vend's configuration, not the
-// request: answer 500, so the sender retries once it is fixed.
-// ErrMissingHeader, ErrBadTimestamp and ErrNoSignature are malformed requests
-// (400); ErrNoMatch, ErrTooOld and ErrTooNew mean the request is not authentic
-// or not fresh (401).
+// request; the others say the request is malformed, not authentic or not
+// fresh. vend's web layer answers all of them 401, which senders resend: once
+// the cause is fixed, the resend applies.
 var (
 	ErrNoSecret      = errors.New("generic: no webhook secret configured")
 	ErrBadSecret     = errors.New("generic: webhook secret is not whsec_ followed by base64")

@@ -17,10 +17,10 @@ import (
 const DefaultTolerance = 300 * time.Second
 
 // Errors of VerifySignature. None of them carries the secret or the expected
-// signature. ErrNoSecret is vend's configuration, not the request: answer 500
-// so Stripe retries once a secret is set. ErrNoHeader, ErrMalformed and
-// ErrNoSignature are malformed requests (400); ErrNoMatch, ErrTooOld and
-// ErrTooNew mean the request is not authentic or not fresh (401).
+// signature. ErrNoSecret is vend's configuration, not the request; the others
+// say the request is malformed, not authentic or not fresh. vend's web layer
+// answers all of them 401, which Stripe resends: once the cause is fixed, the
+// resend applies.
 var (
 	ErrNoSecret    = errors.New("stripe: no webhook signing secret configured")
 	ErrNoHeader    = errors.New("stripe: no Stripe-Signature header")
