@@ -38,6 +38,33 @@ type Tx interface {
 	Grants
 	Downloads
 	Settings
+	Outbox
+}
+
+// Outbox holds the mail that ledger changes ask for, until it is sent.
+type Outbox interface {
+	// EnqueueMail adds m (status queued, due now unless NextAttempt is set) unless
+	// a message with its Key exists; it reports whether it added it.
+	EnqueueMail(ctx context.Context, m *vend.Mail) (bool, error)
+	// ClaimMails returns up to limit queued messages due at now, oldest first, and
+	// moves their next attempt to now+lease, so another worker (or instance) does
+	// not take them meanwhile. On PostgreSQL the rows are locked with SKIP LOCKED.
+	ClaimMails(ctx context.Context, limit int, lease time.Duration) ([]*vend.Mail, error)
+	// UpdateMail saves a message's status, attempts, next attempt, last error and
+	// sent time.
+	UpdateMail(ctx context.Context, m *vend.Mail) error
+	FindMailByID(ctx context.Context, id int64) (*vend.Mail, error)
+	// FindMails returns messages, newest first.
+	FindMails(ctx context.Context, f MailFilter) ([]*vend.Mail, error)
+}
+
+// MailFilter selects outbox messages.
+type MailFilter struct {
+	Status  *vend.MailStatus
+	OrderID *int64
+	To      *string // compared case-insensitively
+	Since   time.Time
+	Limit   int
 }
 
 // Settings are named values every instance shares.

@@ -36,6 +36,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("NotFound", func(t *testing.T) { testNotFound(t, open) })
 	t.Run("Tx", func(t *testing.T) { testTx(t, open) })
 	t.Run("Settings", func(t *testing.T) { testSettings(t, open) })
+	t.Run("Outbox", func(t *testing.T) { testOutbox(t, open) })
 }
 
 // subtests runs each case in parallel with its own database.

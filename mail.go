@@ -1,0 +1,51 @@
+package vend
+
+import "time"
+
+// MailKind names a kind of message vend sends; each has a template.
+type MailKind string
+
+const (
+	MailReceipt    MailKind = "receipt"     // to the buyer: paid, with the download page links
+	MailPending    MailKind = "pending"     // to the buyer: payment pending, with the reason
+	MailEnded      MailKind = "ended"       // to the buyer: access ended (refund, chargeback); no links
+	MailLinks      MailKind = "links"       // to the buyer: fresh links to every active grant, on request
+	MailNewVersion MailKind = "new-version" // to the buyer: a product has a new file
+	MailSale       MailKind = "owner-sale"  // to the owner: a sale
+	MailRefund     MailKind = "owner-refund"
+	MailChargeback MailKind = "owner-chargeback"
+	MailForgeries  MailKind = "owner-forgeries" // to the owner: a burst of failed verifications
+)
+
+// MailStatus says where an outbox message stands.
+type MailStatus string
+
+const (
+	MailQueued  MailStatus = "queued"  // waiting for its (next) attempt
+	MailSent    MailStatus = "sent"    // the SMTP server took it
+	MailFailed  MailStatus = "failed"  // given up after retrying for the configured time
+	MailSkipped MailStatus = "skipped" // nothing to send after all (a links request for an address without purchases)
+)
+
+// Mail is one message in the outbox. A ledger change that needs mail writes it in
+// its own transaction, so a crash never loses it and a change rolled back never
+// sends it. Key is unique: one message per (event, recipient, kind), so the same
+// grant never yields two receipts. The message is rendered when it is sent, from
+// the ledger as it stands and the data kept here.
+type Mail struct {
+	ID       int64    `json:"id"`
+	Key      string   `json:"key"`
+	Kind     MailKind `json:"kind"`
+	To       string   `json:"to"`
+	Language string   `json:"language,omitempty"` // "de", "en"; "" is the default
+	OrderID  int64    `json:"order_id,omitempty"`
+	// Data holds what the template needs beyond the order (a pending reason, the
+	// product of a new version), as a flat map.
+	Data        map[string]string `json:"data,omitempty"`
+	Status      MailStatus        `json:"status"`
+	Attempts    int               `json:"attempts"`
+	NextAttempt time.Time         `json:"next_attempt,omitzero"`
+	LastError   string            `json:"last_error,omitempty"`
+	CreatedAt   time.Time         `json:"created_at"`
+	SentAt      time.Time         `json:"sent_at,omitzero"`
+}
