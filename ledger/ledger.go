@@ -20,6 +20,14 @@ type Ledger struct {
 	db store.DB
 	// NewPublicID makes the public part of a grant's link; random by default.
 	NewPublicID func() string
+	// Mail turns on the outbox: changes that need mail enqueue it in their own
+	// transaction (receipts, pending and access-ended notices to the buyer).
+	// OwnerEmail, if set, also gets sale, refund and chargeback notices.
+	Mail       bool
+	OwnerEmail string
+	// Mailed, if set, is called after a commit that enqueued mail, to wake the
+	// worker that sends it.
+	Mailed func()
 }
 
 // New returns a Ledger over db.
@@ -33,6 +41,10 @@ type Result struct {
 	Reason  string
 	Changes []string
 	OrderID int64
+	// Granted and Ended are the grants this event created and ended (refund,
+	// chargeback); Mails the number of messages it enqueued.
+	Granted, Ended []int64
+	Mails          int
 }
 
 // Receive stores a raw notification (verdict "received") and sets its ID. Callers
@@ -96,6 +108,9 @@ func (l *Ledger) applyWith(ctx context.Context, n *vend.Notification, ev vend.Ev
 		if res, err = l.apply(ctx, tx, &done, ev); err != nil {
 			return err
 		}
+		if err := l.enqueueMail(ctx, tx, ev, res); err != nil {
+			return err
+		}
 		done.Verdict, done.Reason, done.Changes, done.Key = res.Verdict, res.Reason, strings.Join(res.Changes, "; "), ev.Key
 		if res.OrderID != 0 {
 			done.OrderID = res.OrderID
@@ -106,6 +121,9 @@ func (l *Ledger) applyWith(ctx context.Context, n *vend.Notification, ev vend.Ev
 		return nil, fmt.Errorf("ledger: apply %s %s: %w", ev.Provider, ev.Key, err)
 	}
 	*n = done
+	if res.Mails > 0 && l.Mailed != nil {
+		l.Mailed()
+	}
 	return res, nil
 }
 
@@ -663,9 +681,11 @@ func (l *Ledger) syncGrants(ctx context.Context, tx store.Tx, o *vend.Order, ite
 		g, st := byItem[it.ID], standings[i]
 		switch {
 		case st.Active() && g == nil:
-			if err := l.createGrant(ctx, tx, o, it); err != nil {
+			g, err := l.createGrant(ctx, tx, o, it)
+			if err != nil {
 				return err
 			}
+			res.Granted = append(res.Granted, g.ID)
 			res.Changes = append(res.Changes, "access granted to "+it.ProductID)
 		case st.Active() && g.State == vend.GrantRevoked && g.Reason != ReasonAdmin:
 			g.State, g.Reason = vend.GrantActive, ""
@@ -677,6 +697,9 @@ func (l *Ledger) syncGrants(ctx context.Context, tx store.Tx, o *vend.Order, ite
 			g.State, g.Reason = vend.GrantRevoked, string(st.Status)
 			if err := tx.UpdateGrant(ctx, g); err != nil {
 				return err
+			}
+			if st.Status == vend.OrderRefunded || st.Status == vend.OrderReversed {
+				res.Ended = append(res.Ended, g.ID)
 			}
 			res.Changes = append(res.Changes, fmt.Sprintf("access to %s ended (%s)", it.ProductID, st.Status))
 		case !st.Active() && g != nil && g.Reason != ReasonAdmin && g.Reason != string(st.Status):
@@ -691,15 +714,15 @@ func (l *Ledger) syncGrants(ctx context.Context, tx store.Tx, o *vend.Order, ite
 	return nil
 }
 
-func (l *Ledger) createGrant(ctx context.Context, tx store.Tx, o *vend.Order, it *vend.Item) error {
+func (l *Ledger) createGrant(ctx context.Context, tx store.Tx, o *vend.Order, it *vend.Item) (*vend.Grant, error) {
 	p, err := tx.FindProductByID(ctx, it.ProductID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	g := &vend.Grant{ItemID: it.ID, OrderID: o.ID, ProductID: p.ID, PublicID: l.NewPublicID(), State: vend.GrantActive,
 		DownloadLimit: p.DownloadLimit}
 	if p.Lifetime != vend.Forever {
 		g.ExpiresAt = tx.Now().Add(p.Lifetime)
 	}
-	return tx.CreateGrant(ctx, g)
+	return g, tx.CreateGrant(ctx, g)
 }
