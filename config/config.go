@@ -34,6 +34,8 @@ const (
 	DefaultWebsaleMaxAge   = 365 * 24 * time.Hour
 	DefaultWebsaleSkew     = 5 * time.Minute
 	DefaultWebsaleSetting  = "auto"
+	DefaultSMTPStartTLS    = "opportunistic"
+	DefaultMailRetryFor    = 72 * time.Hour
 )
 
 const (
@@ -56,6 +58,8 @@ type Config struct {
 	Websale     Websale
 	Stripe      Stripe
 	Generic     Generic
+	SMTP        SMTP
+	OwnerEmail  string // gets sale, refund and chargeback notices
 	Delivery    Delivery
 	Limits      Limits
 }
@@ -116,6 +120,14 @@ type Generic struct {
 	Secret   string // whsec_ + base64; "" refuses every message
 	Sandbox  bool   // accept messages marked test instead of live ones
 	Products []string
+}
+
+// SMTP holds how vend sends mail.
+type SMTP struct {
+	URL      string        // smtp://user:pass@host:587 or smtps://user:pass@host:465; "" sends no mail
+	From     string        // the sender address
+	StartTLS string        // mandatory, opportunistic or none, for smtp:// URLs
+	RetryFor time.Duration // how long a message is retried before it is marked failed
 }
 
 // ProductMap turns "provider id=vend id" entries into a map; entries were
@@ -206,6 +218,12 @@ func (c Config) withDefaults() Config {
 			*f = DefaultWebsaleSetting
 		}
 	}
+	if c.SMTP.StartTLS == "" {
+		c.SMTP.StartTLS = DefaultSMTPStartTLS
+	}
+	if c.SMTP.RetryFor == 0 {
+		c.SMTP.RetryFor = DefaultMailRetryFor
+	}
 	if c.Limits.IPNPerSecond == 0 {
 		c.Limits.IPNPerSecond = DefaultIPNPerSecond
 	}
@@ -253,7 +271,7 @@ func Load(path string, environ []string) (Config, error) {
 
 // sections are the tables a file may have.
 var sections = map[string]bool{"paypal": true, "digistore24": true, "websale": true, "stripe": true, "generic": true,
-	"delivery": true, "limits": true}
+	"smtp": true, "owner": true, "delivery": true, "limits": true}
 
 func loadFile(c *Config, path string) []error {
 	data, err := os.ReadFile(path)
@@ -371,6 +389,9 @@ func (c Config) Validate() error {
 				errs = append(errs, fmt.Errorf("paypal.verify_url: is PayPal's live site but paypal.sandbox is on (got %q)", p.VerifyURL))
 			}
 		}
+	}
+	if c.SMTP.URL != "" && c.SMTP.From == "" {
+		errs = append(errs, fmt.Errorf("smtp.from: smtp.url is set, so vend needs a sender address"))
 	}
 	if w := c.Websale; w.Password != "" && (w.ShopID == "" || w.SubshopID == "") {
 		errs = append(errs, fmt.Errorf("websale.shop_id: websale.password is set, so websale.shop_id and websale.subshop_id must be too"))

@@ -321,8 +321,8 @@ func TestLoad_Errors(t *testing.T) {
 			want: []string{`unknown key "listen_port"`}},
 		{name: "unknown key in a section", file: "[paypal]\nreceiver_mail = \"a@example.com\"",
 			want: []string{`unknown key "paypal.receiver_mail"`}},
-		{name: "unknown section is named once", file: "[smtp]\nhost = \"mail\"\nport = 25",
-			want: []string{`unknown key "smtp"`}},
+		{name: "unknown section is named once", file: "[mailer]\nhost = \"mail\"\nport = 25",
+			want: []string{`unknown key "mailer"`}},
 		{name: "section that is not a table", file: `paypal = "yes"`,
 			want: []string{`paypal: must be a table ([paypal])`}},
 		{name: "unknown environment variable", environ: []string{"VEND_PAYPAL_EMAIL=a@example.com"},
@@ -355,7 +355,18 @@ func TestLoad_Errors(t *testing.T) {
 		{name: "generic.secret not whsec_ base64", environ: []string{"VEND_GENERIC_SECRET=hunter2-not-base64!"},
 			want: []string{`generic.secret: must be whsec_ followed by base64 (value not shown: it may hold a password)`}},
 
+		{name: "smtp.url not smtp", environ: []string{"VEND_SMTP_URL=http://user:hunter2@mail.example.com"},
+			want: []string{`smtp.url: must be an smtp:// or smtps:// URL such as smtp://user:password@mail.example.com:587 (value not shown: it may hold a password)`}},
+		{name: "smtp.starttls unknown", environ: []string{"VEND_SMTP_STARTTLS=sometimes"},
+			want: []string{`smtp.starttls: must be one of mandatory, opportunistic, none (got "sometimes")`}},
+		{name: "smtp.from not an address", file: "[smtp]\nfrom = \"shop\"",
+			want: []string{`smtp.from: must be an email address such as shop@example.com or Shop <shop@example.com> (got "shop")`}},
+		{name: "owner.email not an address", environ: []string{"VEND_OWNER_EMAIL=owner"},
+			want: []string{`owner.email: must be email addresses such as seller@example.com (got "owner")`}},
+
 		// Cross-field rules.
+		{name: "smtp.url without smtp.from", environ: []string{"VEND_SMTP_URL=smtp://mail.example.com:587"},
+			want: []string{`smtp.from: smtp.url is set, so vend needs a sender address`}},
 		{name: "websale password without the shop",
 			environ: []string{"VEND_WEBSALE_PASSWORD=test-password-websale-0123456789"},
 			want:    []string{`websale.shop_id: websale.password is set, so websale.shop_id and websale.subshop_id must be too`}},
@@ -453,6 +464,7 @@ func TestDefault(t *testing.T) {
 		},
 		Websale: config.Websale{MaxAge: 365 * 24 * time.Hour, FutureSkew: 5 * time.Minute,
 			KeyDerivation: "auto", Mode: "auto", Padding: "auto"},
+		SMTP: config.SMTP{StartTLS: "opportunistic", RetryFor: 72 * time.Hour},
 		Limits: config.Limits{IPNPerSecond: 20, IPNBurst: 100},
 	}
 	if got := config.Default(); !reflect.DeepEqual(got, want) {
@@ -548,8 +560,8 @@ func TestKeys(t *testing.T) {
 		}
 		seen[k.Env] = true
 	}
-	if len(seen) != 41 {
-		t.Errorf("got %d keys, want 41", len(seen))
+	if len(seen) != 46 {
+		t.Errorf("got %d keys, want 46", len(seen))
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net"
+	"net/mail"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -133,6 +134,23 @@ func Keys() []Key {
 		newKey("generic.products", "",
 			"Shop product ids mapped to vend product ids, as id=product entries. An id not listed is taken as the vend product id.",
 			listKind, func(c *Config) *[]string { return &c.Generic.Products }, eachOf(checkProductMapping)),
+
+		newKey("smtp.url", "",
+			"SMTP server mail goes out through: smtp://user:password@host:587 (STARTTLS per smtp.starttls) or "+
+				"smtps://user:password@host:465 (TLS). Empty: vend sends no mail.",
+			textKind, func(c *Config) *string { return &c.SMTP.URL }, checkSMTPURL),
+		newKey("smtp.from", "",
+			"Sender address of vend's mail, e.g. Shop <shop@example.com>.",
+			textKind, func(c *Config) *string { return &c.SMTP.From }, checkMailbox),
+		newKey("smtp.starttls", DefaultSMTPStartTLS,
+			"STARTTLS on smtp:// URLs: mandatory (refuse a server without it), opportunistic (use it when offered) or none.",
+			textKind, func(c *Config) *string { return &c.SMTP.StartTLS }, oneOf("mandatory", "opportunistic", "none")),
+		newKey("smtp.retry_for", formatDuration(DefaultMailRetryFor),
+			"How long a message that cannot be sent is retried (with growing pauses) before it is marked failed.",
+			durationKind, func(c *Config) *time.Duration { return &c.SMTP.RetryFor }, positive),
+		newKey("owner.email", "",
+			"The seller's address: it gets a notice of every sale, refund and chargeback, and of bursts of forged messages.",
+			textKind, func(c *Config) *string { return &c.OwnerEmail }, checkEmail),
 
 		invertedBoolKey("delivery.legacy_links", "true",
 			"Keep the old /cgi-bin/download.cgi links working; false turns them off.",
@@ -294,7 +312,8 @@ func problem(name string, err error, got string) error {
 
 // secretKeys are the keys whose values may carry credentials.
 var secretKeys = map[string]bool{"database": true, "storage": true,
-	"digistore24.passphrase": true, "websale.password": true, "stripe.secret": true, "generic.secret": true}
+	"digistore24.passphrase": true, "websale.password": true, "stripe.secret": true, "generic.secret": true,
+	"smtp.url": true}
 
 // formatTOML renders a decoded TOML value for a message.
 func formatTOML(v any) string {
@@ -512,6 +531,22 @@ var receiverIDPattern = regexp.MustCompile(`^[A-Z0-9]{13}$`)
 func checkReceiverID(s string) error {
 	if !receiverIDPattern.MatchString(s) {
 		return fmt.Errorf("must be a PayPal secure merchant account id: 13 upper-case letters and digits")
+	}
+	return nil
+}
+
+func checkSMTPURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "smtp" && u.Scheme != "smtps" || u.Hostname() == "" {
+		return fmt.Errorf("must be an smtp:// or smtps:// URL such as smtp://user:password@mail.example.com:587")
+	}
+	return nil
+}
+
+// checkMailbox checks an address with an optional display name.
+func checkMailbox(s string) error {
+	if _, err := mail.ParseAddress(s); err != nil {
+		return fmt.Errorf("must be an email address such as shop@example.com or Shop <shop@example.com>")
 	}
 	return nil
 }
