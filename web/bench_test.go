@@ -41,3 +41,22 @@ func BenchmarkDigistore24IPN(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkLinks times the resend page for an address that bought and one that
+// did not: the two must not be told apart by time (docs/benchmarks.md).
+func BenchmarkLinks(b *testing.B) {
+	e := newTestEnv(b, withMail)
+	e.MustPostIPN(sample(b, "p1"))
+	buyer := e.Order(p1Txn).Buyer.Email
+	for _, tt := range []struct{ name, email string }{{"stranger", "stranger@example.org"}, {"buyer", buyer}, {"stranger-again", "stranger@example.org"}} {
+		b.Run(tt.name, func(b *testing.B) {
+			e.Server.linksPerEmail.rate, e.Server.linksPerIP.rate = 1e9, 1e9
+			e.Server.linksPerEmail.burst, e.Server.linksPerIP.burst = 1e9, 1e9
+			for b.Loop() {
+				if a := e.postLinks(tt.email, nil); a.Status != 200 {
+					b.Fatalf("answered %d", a.Status)
+				}
+			}
+		})
+	}
+}

@@ -57,6 +57,11 @@ func fileURL(token string, f *vend.File) string {
 // pageURL is the download page of a grant.
 func (s *Server) pageURL(g *vend.Grant) string { return "/d/" + s.Delivery.Token(g.PublicID) }
 
+// handleFileButton sends a pressed download button on to the file itself.
+func handleFileButton(w http.ResponseWriter, r *http.Request) {
+	http.Redirect(w, r, r.URL.EscapedPath(), http.StatusSeeOther)
+}
+
 func (s *Server) handleFile(w http.ResponseWriter, r *http.Request) {
 	id, err := strconv.ParseInt(r.PathValue("file"), 10, 64)
 	if err != nil {

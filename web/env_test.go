@@ -733,9 +733,9 @@ func simBody(s paypal.Sim) []byte { return s.Body(simSecret) }
 
 // ---- pages ----
 
-var hrefPattern = regexp.MustCompile(`href="([^"]*)"`)
+var hrefPattern = regexp.MustCompile(`(?:href|action)="([^"]*)"`)
 
-// links returns the href targets on a page that start with prefix.
+// links returns the targets of the links and buttons on a page that start with prefix.
 func links(page, prefix string) []string {
 	var out []string
 	for _, m := range hrefPattern.FindAllStringSubmatch(page, -1) {

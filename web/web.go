@@ -62,12 +62,14 @@ type Server struct {
 	pages   map[string]*template.Template
 	mux     *http.ServeMux
 	limiter clientLimiter
-	// linkFailures budgets refused WEBSALE links per client address.
-	linkFailures clientLimiter
+	// linkFailures budgets refused WEBSALE links per client address;
+	// linksPerEmail and linksPerIP the resend page.
+	linkFailures              clientLimiter
+	linksPerEmail, linksPerIP clientLimiter
 	postbacks    chan struct{}
 }
 
-var pageNames = []string{"download", "message", "home", "demo-store", "demo-checkout"}
+var pageNames = []string{"download", "message", "home", "links", "demo-store", "demo-checkout"}
 
 // Init parses the templates and builds the routes. It fails if a page is missing.
 func (s *Server) Init() error {
@@ -89,6 +91,7 @@ func (s *Server) Init() error {
 	}
 	s.limiter.rate, s.limiter.burst = rate.Limit(s.IPNRate), s.IPNBurst
 	s.linkFailures.rate, s.linkFailures.burst = rate.Every(linkFailureEvery), linkFailureBurst
+	s.initLinks()
 	s.pages = map[string]*template.Template{}
 	for _, name := range pageNames {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
@@ -115,6 +118,11 @@ func (s *Server) routes() {
 	// Buyers.
 	m.HandleFunc("GET /d/{token}", s.handleDownloadPage)
 	m.HandleFunc("GET /d/{token}/{file}/{name}", s.handleFile)
+	// The page's download buttons post here and are sent on to the file: link
+	// scanners follow links, they do not press buttons.
+	m.HandleFunc("POST /d/{token}/{file}/{name}", handleFileButton)
+	m.Handle("GET /links", http.HandlerFunc(s.handleLinksForm))
+	m.Handle("POST /links", http.NewCrossOriginProtection().Handler(http.HandlerFunc(s.handleLinks)))
 	m.HandleFunc("HEAD /d/{token}/{file}/{name}", s.handleFile)
 	m.HandleFunc("GET /return", s.handleReturn)
 	m.HandleFunc("POST /return", s.handleReturn) // PayPal's rm=2 returns by POST

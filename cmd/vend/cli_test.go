@@ -155,7 +155,7 @@ func TestDemo(t *testing.T) {
 		}
 	}
 	_, dl := get(t, base+pageLink)
-	m := regexp.MustCompile(`href="(/d/[^"]+/[0-9]+/[^"]+)"`).FindStringSubmatch(dl)
+	m := regexp.MustCompile(`action="(/d/[^"]+/[0-9]+/[^"]+)"`).FindStringSubmatch(dl)
 	if m == nil {
 		t.Fatalf("download page has no file link:\n%s", dl)
 	}

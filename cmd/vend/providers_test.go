@@ -40,7 +40,7 @@ func TestDemo_Providers(t *testing.T) {
 			t.Fatalf("%s button: %s %q", provider, resp.Status, loc)
 		}
 		code, page := get(t, base+loc)
-		if code != 200 || !regexp.MustCompile(`href="/d/[^"]+/[0-9]+/`).MatchString(page) {
+		if code != 200 || !regexp.MustCompile(`action="/d/[^"]+/[0-9]+/`).MatchString(page) {
 			t.Errorf("%s: download page %d:\n%s", provider, code, page)
 		}
 	}

@@ -146,7 +146,7 @@ func TestServe_TwoInstancesOnePostgres(t *testing.T) {
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		f := regexp.MustCompile(`href="(/d/[^"]+/[0-9]+/[^"]+)"`).FindStringSubmatch(string(body))
+		f := regexp.MustCompile(`action="(/d/[^"]+/[0-9]+/[^"]+)"`).FindStringSubmatch(string(body))
 		if resp.StatusCode != 200 || f == nil {
 			t.Fatalf("download page on %s: %d", page, resp.StatusCode)
 		}

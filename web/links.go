@@ -1,0 +1,86 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"net/http"
+	"net/mail"
+	"strings"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Budgets of the resend page: per address asked for, so nobody can flood a
+// mailbox, and per client, so nobody can try addresses at speed.
+const (
+	linksPerEmailEvery = 20 * time.Minute // one more request for an address per this
+	linksPerEmailBurst = 3
+	linksPerIPEvery    = time.Minute
+	linksPerIPBurst    = 10
+)
+
+type linksPage struct {
+	view
+	Paragraphs []string
+	Form       bool
+}
+
+// handleLinksForm shows the "send me my links again" form.
+func (s *Server) handleLinksForm(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, "links", linksPage{
+		view: view{Title: "Get your download links again"},
+		Paragraphs: []string{"Enter the email address you bought with. If it bought anything here, we send it one email " +
+			"with fresh links to every download that is still open."},
+		Form: true,
+	})
+}
+
+// handleLinks takes a request for links. The answer is the same, in status,
+// body and the work done before it, whether or not the address bought
+// anything: the request is always queued, and the mail worker finds the
+// purchases (or none, and sends nothing) when it sends. So the page cannot be
+// used to learn who bought here.
+func (s *Server) handleLinks(w http.ResponseWriter, r *http.Request) {
+	email := strings.TrimSpace(r.PostFormValue("email"))
+	if a, err := mail.ParseAddress(email); err != nil || a.Address != email || len(email) > 254 {
+		s.render(w, r, http.StatusBadRequest, "links", linksPage{
+			view:       view{Title: "Get your download links again"},
+			Paragraphs: []string{"That does not look like an email address. Please check it and try again."},
+			Form:       true,
+		})
+		return
+	}
+	now := s.Now()
+	if s.linksPerIP.allow(r.RemoteAddr, now) && s.linksPerEmail.allow(strings.ToLower(email), now) {
+		lang := language(r.Header.Get("Accept-Language"))
+		if err := s.Ledger.RequestLinks(context.WithoutCancel(r.Context()), email, lang, rand.Text()); err != nil {
+			s.Error(w, r, err)
+			return
+		}
+	} else {
+		s.Logger.Warn("links request over budget", "remote", r.RemoteAddr)
+	}
+	s.render(w, r, http.StatusOK, "links", linksPage{
+		view: view{Title: "Check your inbox"},
+		Paragraphs: []string{"If this address bought anything here, an email with fresh download links is on its way. " +
+			"It can take a few minutes; please also look in your spam folder.",
+			"No email? Then the purchase was made with another address, or its downloads have ended: please contact the seller."},
+	})
+}
+
+// language picks the mail language from an Accept-Language header: German for
+// German speakers, English for everyone else.
+func language(accept string) string {
+	first, _, _ := strings.Cut(accept, ",")
+	if tag := strings.ToLower(strings.TrimSpace(first)); tag == "de" || strings.HasPrefix(tag, "de-") {
+		return "de"
+	}
+	return "en"
+}
+
+// initLinks sets up the resend page's budgets.
+func (s *Server) initLinks() {
+	s.linksPerEmail.rate, s.linksPerEmail.burst = rate.Every(linksPerEmailEvery), linksPerEmailBurst
+	s.linksPerIP.rate, s.linksPerIP.burst = rate.Every(linksPerIPEvery), linksPerIPBurst
+}
