@@ -66,7 +66,7 @@ type Server struct {
 	// linksPerEmail and linksPerIP the resend page.
 	linkFailures              clientLimiter
 	linksPerEmail, linksPerIP clientLimiter
-	postbacks    chan struct{}
+	postbacks                 chan struct{}
 }
 
 var pageNames = []string{"download", "message", "home", "links", "demo-store", "demo-checkout"}
