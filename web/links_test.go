@@ -135,3 +135,29 @@ func TestDownloadPage_ButtonsNotLinks(t *testing.T) {
 		t.Errorf("file: %d", f.Status)
 	}
 }
+
+func TestForgeryBurst_OneOwnerNoticePerHour(t *testing.T) {
+	e := newTestEnv(t, withMail, func(s *Server) { s.Ledger.OwnerEmail = "owner@example.com" })
+	forged := []byte("event=on_payment&order_id=X&product_id=512345&api_mode=test&sha_sign=00")
+	for range forgeryBurst * 2 {
+		e.Post("/ipn/digistore24", formType, forged, nil)
+	}
+	notices := func() (n int) {
+		for _, m := range e.mails() {
+			if m.Kind == vend.MailForgeries && m.To == "owner@example.com" && m.Data["provider"] == "digistore24" {
+				n++
+			}
+		}
+		return n
+	}
+	if n := notices(); n != 1 {
+		t.Errorf("%d owner notices after %d forged messages, want 1", n, forgeryBurst*2)
+	}
+	e.Clock.Advance(forgeryWindow)
+	for range forgeryBurst {
+		e.Post("/ipn/digistore24", formType, forged, nil)
+	}
+	if n := notices(); n != 2 {
+		t.Errorf("%d owner notices after a second burst an hour later, want 2", n)
+	}
+}

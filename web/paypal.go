@@ -31,6 +31,7 @@ func (s *Server) handlePayPalIPN(w http.ResponseWriter, r *http.Request) {
 	if err := s.PayPal.Verifier.Verify(ctx, n.Body); errors.Is(err, paypal.ErrInvalid) {
 		log.Warn("ipn forged or altered: PayPal answered INVALID")
 		s.conclude(w, r, n, vend.VerdictInvalid, "PayPal answered INVALID: it did not send this message", http.StatusOK)
+		s.noteForgery(ctx, paypal.Provider)
 		return
 	} else if err != nil {
 		log.Error("ipn not verified now; PayPal will resend", "error", err)

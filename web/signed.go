@@ -72,6 +72,7 @@ func (s *Server) handleSigned(p signedProvider) http.HandlerFunc {
 		} else if err != nil {
 			log.Warn("notification forged or altered", "reason", err, "remote", r.RemoteAddr)
 			s.storeRefused(w, r, p, n, vend.VerdictInvalid, err.Error(), statusForged)
+			s.noteForgery(r.Context(), p.name)
 			return
 		}
 		ev, err := p.normalize(n.Body, r.Header)

@@ -66,6 +66,7 @@ type Server struct {
 	// linksPerEmail and linksPerIP the resend page.
 	linkFailures              clientLimiter
 	linksPerEmail, linksPerIP clientLimiter
+	forgeries                 forgeryCounter
 	postbacks                 chan struct{}
 }
 

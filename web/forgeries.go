@@ -1,0 +1,56 @@
+package web
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/vend-shop/vend"
+)
+
+// A burst of messages that fail verification (forged, tampered, signed with an
+// old secret) is worth the owner's attention: the first time a provider's
+// refusals in one hour reach forgeryBurst, the owner gets one notice for that
+// hour.
+const (
+	forgeryBurst  = 10
+	forgeryWindow = time.Hour
+)
+
+type forgeryCounter struct {
+	mu     sync.Mutex
+	window map[string]time.Time // provider → start of its current window
+	count  map[string]int
+}
+
+// add counts one forged message of provider at now and reports whether the
+// count just reached the burst, with the window's start.
+func (c *forgeryCounter) add(provider string, now time.Time) (time.Time, int, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.window == nil {
+		c.window, c.count = map[string]time.Time{}, map[string]int{}
+	}
+	start := now.Truncate(forgeryWindow)
+	if !c.window[provider].Equal(start) {
+		c.window[provider], c.count[provider] = start, 0
+	}
+	c.count[provider]++
+	return start, c.count[provider], c.count[provider] == forgeryBurst
+}
+
+// noteForgery counts a message that failed verification and, at a burst,
+// queues the owner's notice.
+func (s *Server) noteForgery(ctx context.Context, provider string) {
+	start, n, burst := s.forgeries.add(provider, s.Now())
+	if !burst {
+		return
+	}
+	s.Logger.Warn("burst of notifications that failed verification", "provider", provider, "count", n, "since", start)
+	key := provider + "|" + strconv.FormatInt(start.Unix(), 10)
+	data := map[string]string{"provider": provider, "count": strconv.Itoa(n), "since": start.UTC().Format(time.RFC3339)}
+	if err := s.Ledger.NotifyOwner(context.WithoutCancel(ctx), vend.MailForgeries, key, data); err != nil {
+		s.Logger.Error("owner notice not queued", "error", err)
+	}
+}
