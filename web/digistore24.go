@@ -43,7 +43,17 @@ func (s *Server) digistore24() signedProvider {
 			return err
 		},
 		normalize: func(body []byte, _ http.Header) (vend.Event, error) {
-			return digistore24.Normalize(digistore24.ParseForm(body), cfg.Config)
+			// The event comes from the message as signed, not from its raw bytes.
+			f := digistore24.ParseForm(body)
+			conv, err := digistore24.Verify(f, cfg.Passphrase)
+			if err != nil {
+				return vend.Event{}, err
+			}
+			signed, err := f.Signed(conv)
+			if err != nil {
+				return vend.Event{}, err
+			}
+			return digistore24.Normalize(signed, cfg.Config)
 		},
 		answer: func(w http.ResponseWriter, r *http.Request, ev vend.Event, res *ledger.Result) {
 			a := digistore24.Answer{}

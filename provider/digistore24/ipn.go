@@ -16,9 +16,6 @@
 package digistore24
 
 import (
-	"crypto/sha256"
-	"encoding/binary"
-	"encoding/hex"
 	"fmt"
 	"strconv"
 	"strings"
@@ -287,28 +284,16 @@ func kindOf(name string) (vend.EventKind, string) {
 	return vend.EventIgnore, fmt.Sprintf("event %q is not one vend acts on", name)
 }
 
-// idempotencyKey is Event.Key. Without a transaction_id nothing but the bytes
-// tell two messages apart, so the whole message is hashed in.
+// idempotencyKey is Event.Key. Without a transaction_id, the signature tells
+// messages apart: it covers exactly the signed content, so a message sent again
+// has the same key however its fields are ordered or padded with empty ones
+// (which are not signed), and any change to what it says changes the key.
 func idempotencyKey(m fields, name string) string {
 	if txn := m.str("transaction_id"); txn != "" {
 		return name + ":" + txn
 	}
-	return name + ":" + m.str("order_id") + ":" + m.str("product_id") + ":" + messageHash(m.form)
-}
-
-// messageHash is a short digest of every pair, signature included, in order.
-// Lengths are written before each key and value so no two forms share an input.
-func messageHash(f *Form) string {
-	h := sha256.New()
-	var n [8]byte
-	for _, p := range f.pairs() {
-		for _, s := range [2]string{p.Key, p.Value} {
-			binary.BigEndian.PutUint64(n[:], uint64(len(s)))
-			h.Write(n[:])
-			h.Write([]byte(s))
-		}
-	}
-	return hex.EncodeToString(h.Sum(nil)[:16])
+	sig := strings.ToUpper(receivedSignature(m.form))
+	return name + ":" + m.str("order_id") + ":" + m.str("product_id") + ":" + sig[:min(32, len(sig))]
 }
 
 func mapProduct(products map[string]string, id string) string {

@@ -3,6 +3,7 @@ package digistore24
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -277,13 +278,18 @@ func TestNormalize_Fields(t *testing.T) {
 	}
 }
 
+// resign signs f's pairs again, as Digistore24 would have signed them.
+func resign(f *Form) *Form {
+	return withSignature(f.Pairs, Sign(f.Pairs, testPassphrase, false))
+}
+
 func TestNormalize_Key(t *testing.T) {
 	missed := func(extra map[string]string) *Form {
 		set := map[string]string{"event": "on_payment_missed"}
 		for k, v := range extra {
 			set[k] = v
 		}
-		return edit(t, "payment.ipn", set, "transaction_id")
+		return resign(edit(t, "payment.ipn", set, "transaction_id"))
 	}
 	a := mustNormalize(t, missed(nil), testConfig)
 	again := mustNormalize(t, missed(nil), testConfig)
@@ -301,11 +307,74 @@ func TestNormalize_Key(t *testing.T) {
 	if a.Key == other.Key {
 		t.Errorf("different messages share key %q", a.Key)
 	}
-	// The hash covers order and boundaries, not just the concatenated bytes.
-	ab := mustNormalize(t, &Form{Pairs: []Pair{{"event", "x"}, {"api_mode", "test"}, {"a", "bc"}}}, testConfig)
-	abc := mustNormalize(t, &Form{Pairs: []Pair{{"event", "x"}, {"api_mode", "test"}, {"ab", "c"}}}, testConfig)
+	// What the signature does not cover cannot make a new key: the order of
+	// the fields, an added empty field, a lower-case signature.
+	f := missed(nil)
+	shuffled := &Form{Pairs: append([]Pair{f.Pairs[len(f.Pairs)-2], {"zzz", ""}}, f.Pairs...)}
+	shuffled.Pairs[len(shuffled.Pairs)-1].Value = strings.ToLower(shuffled.Pairs[len(shuffled.Pairs)-1].Value)
+	if got := mustNormalize(t, shuffled, testConfig); got.Key != a.Key {
+		t.Errorf("the same signed content has keys %q and %q", got.Key, a.Key)
+	}
+	ab := mustNormalize(t, resign(&Form{Pairs: []Pair{{"event", "x"}, {"api_mode", "test"}, {"a", "bc"}}}), testConfig)
+	abc := mustNormalize(t, resign(&Form{Pairs: []Pair{{"event", "x"}, {"api_mode", "test"}, {"ab", "c"}}}), testConfig)
 	if ab.Key == abc.Key {
 		t.Errorf("a=bc and ab=c share key %q", ab.Key)
+	}
+}
+
+func TestForm_Signed(t *testing.T) {
+	// The signed sample, with its transaction_id respelled as an HTML entity:
+	// it still verifies (under the decoding convention), and the event it makes
+	// is the original one, a duplicate, not a new payment.
+	orig := ParseForm(readSample(t, "payment.ipn"))
+	respelled := &Form{}
+	for _, p := range orig.Pairs {
+		if p.Key == "transaction_id" {
+			p.Value = "&#51;" + p.Value[1:]
+		}
+		respelled.Pairs = append(respelled.Pairs, p)
+	}
+	conv, err := Verify(respelled, testPassphrase)
+	if err != nil || conv != OriginalKeysHTMLDecoded {
+		t.Fatalf("Verify: %v %v", conv, err)
+	}
+	signed, err := respelled.Signed(conv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := mustNormalize(t, orig, testConfig)
+	if got := mustNormalize(t, signed, testConfig); got.Key != want.Key || got.TxnID != want.TxnID || got.OrderRef != want.OrderRef {
+		t.Errorf("respelled message: key %q txn %q order %q, want %q %q %q", got.Key, got.TxnID, got.OrderRef, want.Key, want.TxnID, want.OrderRef)
+	}
+
+	// Under upper-case keys, renaming a key changes nothing the signature
+	// sees, and so nothing in the event; two spellings of one key are refused.
+	upper := &Form{}
+	for _, p := range orig.Pairs {
+		if p.Key != "sha_sign" {
+			upper.Pairs = append(upper.Pairs, p)
+		}
+	}
+	upper = withSignature(upper.Pairs, Sign(upper.Pairs, testPassphrase, true))
+	for i := range upper.Pairs {
+		if upper.Pairs[i].Key == "transaction_id" {
+			upper.Pairs[i].Key = "TRANSACTION_ID"
+		}
+	}
+	conv, err = Verify(upper, testPassphrase)
+	if err != nil || conv != UpperKeys {
+		t.Fatalf("Verify upper: %v %v", conv, err)
+	}
+	signed, err = upper.Signed(conv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := mustNormalize(t, signed, testConfig); got.Key != want.Key {
+		t.Errorf("renamed key: %q, want %q", got.Key, want.Key)
+	}
+	twice := &Form{Pairs: append(slices.Clone(upper.Pairs[:len(upper.Pairs)-1]), Pair{"Transaction_Id", "1"}, upper.Pairs[len(upper.Pairs)-1])}
+	if _, err := twice.Signed(UpperKeys); err == nil {
+		t.Error("two spellings of one key under upper-case keys were accepted")
 	}
 }
 

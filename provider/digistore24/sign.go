@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"sort"
 	"strings"
@@ -81,6 +82,39 @@ func Verify(f *Form, passphrase string) (Convention, error) {
 		}
 	}
 	return 0, ErrSignature
+}
+
+// Signed returns the message as convention c signed it, which is what
+// Normalize must read, never the raw pairs: under an HTML-decoding convention
+// the raw value "&#51;999938" is signed as "3999938", so reading it raw would
+// let anyone who saw one genuine message respell a value and replay it as a new
+// order or payment. The view has PHP's last-value-wins applied, values decoded
+// where c decodes, keys lower-cased where c upper-cases them (so renaming
+// transaction_id to TRANSACTION_ID, which the signature cannot see, changes
+// nothing), empty values dropped (they are not signed) and the received
+// signature last, as sha_sign. Keys that only the letter case tells apart make
+// the upper-case views ambiguous: they fail.
+func (f *Form) Signed(c Convention) (*Form, error) {
+	out := &Form{}
+	seen := map[string]bool{}
+	for _, fd := range signedFields(f.pairs()) {
+		k, v := fd.key, fd.value
+		if c.upper() {
+			k = strings.ToLower(k)
+			if seen[k] {
+				return nil, fmt.Errorf("digistore24: fields %q appear in more than one letter case", k)
+			}
+			seen[k] = true
+		}
+		if c.decoded() {
+			v = htmlDecode(v)
+		}
+		if v != "" {
+			out.Pairs = append(out.Pairs, Pair{Key: k, Value: v})
+		}
+	}
+	out.Pairs = append(out.Pairs, Pair{Key: "sha_sign", Value: strings.ToUpper(receivedSignature(f))})
+	return out, nil
 }
 
 // Sign computes sha_sign over pairs: the signature fields (sha_sign, SHASIGN,
