@@ -157,11 +157,32 @@ func testApply_Items(t *testing.T, open opener) {
 			items: []itemState{{"ebook", vend.OrderRefunded, "", "", ""}},
 		},
 		{
-			name: "a rebill for less than the item's amount is refused",
+			name: "a rebill is held to the catalog price, not to the first payment",
+			steps: []step{
+				applied(itemPaid("P1", "ebook", 2995), "order 1 created", "payment P1 recorded (completed)", "order 1 pending → paid", "access granted to ebook"),
+				rejected(itemPaid("P2", "ebook", 100), "paid 1.00 USD for ebook in order 1, the price is 19.95"),
+				applied(itemPaid("P3", "ebook", 1995), "payment P3 recorded (completed)"),
+				rejected(itemPaid("P4", "bonus", 100), "the price is 5.00"),
+				rejected(with(itemPaid("P5", "ebook", 1995), func(ev *vend.Event) { ev.Currency = "EUR" }), `paid in "EUR" but order 1 is in USD`),
+			},
+			order: vend.OrderPaid, total: 2995,
+			items: []itemState{{"ebook", vend.OrderPaid, "", vend.GrantActive, ""}},
+		},
+		{
+			name: "an upsell priced in another currency than the order is refused",
 			steps: []step{
 				applied(itemPaid("P1", "ebook", 1995), "order 1 created", "payment P1 recorded (completed)", "order 1 pending → paid", "access granted to ebook"),
-				rejected(itemPaid("P2", "ebook", 100), "less than ebook in order 1"),
-				rejected(itemPaid("P3", "bonus", 100), "the price is 5.00"),
+				rejected(with(itemPaid("P2", "euro", 500), func(ev *vend.Event) { ev.Currency = "EUR" }), "euro is priced in EUR, but the order it would join is in USD"),
+				rejected(with(unpriced("euro"), func(ev *vend.Event) { ev.Provider, ev.OrderRef = "digistore24", "ORD1" }), "euro is priced in EUR, but the order it would join is in USD"),
+			},
+			order: vend.OrderPaid, total: 1995,
+			items: []itemState{{"ebook", vend.OrderPaid, "", vend.GrantActive, ""}},
+		},
+		{
+			name: "a refund for a product the order does not have is refused, not applied to nothing",
+			steps: []step{
+				applied(itemPaid("P1", "ebook", 1995), "order 1 created", "payment P1 recorded (completed)", "order 1 pending → paid", "access granted to ebook"),
+				rejected(itemRefund("R1", "bonus", 500), "refund for bonus, which order 1 does not have"),
 			},
 			order: vend.OrderPaid, total: 1995,
 			items: []itemState{{"ebook", vend.OrderPaid, "", vend.GrantActive, ""}},

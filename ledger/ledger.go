@@ -256,15 +256,15 @@ func checkEvent(ctx context.Context, tx store.Tx, ev vend.Event) (string, error)
 	if ev.TxnID == "" || ev.Key == "" {
 		return "no transaction id", nil
 	}
-	if !isPayment(ev.Kind) {
-		if orderRef(ev) == "" {
-			return fmt.Sprintf("%s without the order it belongs to", ev.Kind), nil
-		}
-		return "", nil
+	if !isPayment(ev.Kind) && orderRef(ev) == "" {
+		return fmt.Sprintf("%s without the order it belongs to", ev.Kind), nil
 	}
 	o, err := tx.FindOrderByRef(ctx, ev.Provider, orderRef(ev))
 	if vend.ErrorCode(err) == vend.ENOTFOUND {
-		return checkItems(ctx, tx, ev)
+		if isPayment(ev.Kind) {
+			return checkItems(ctx, tx, ev, "")
+		}
+		return "", nil // kept until its payment arrives
 	} else if err != nil {
 		return "", err
 	}
@@ -272,15 +272,25 @@ func checkEvent(ctx context.Context, tx store.Tx, ev vend.Event) (string, error)
 	if err != nil {
 		return "", err
 	}
-	if ev.ProductID != "" && findItem(items, ev.ProductID) == nil {
-		// A further item of a known order (an upsell): priced like a new order.
-		return checkItems(ctx, tx, ev)
+	it := findItem(items, ev.ProductID)
+	switch {
+	case ev.ProductID != "" && it == nil && !isPayment(ev.Kind):
+		// Applied to nothing it would change nothing, silently: a product map
+		// changed since the sale, say. Refused, it shows and is resent.
+		return fmt.Sprintf("%s for %s, which order %d does not have", ev.Kind, ev.ProductID, o.ID), nil
+	case ev.ProductID != "" && it == nil:
+		// A further item of a known order (an upsell): priced like a new
+		// order, in the order's currency.
+		return checkItems(ctx, tx, ev, o.Currency)
+	case isPayment(ev.Kind):
+		return checkAgainstOrder(ctx, tx, ev, o, it)
 	}
-	return checkAgainstOrder(ev, o, items), nil
+	return "", nil
 }
 
-// checkItems checks a payment's items against the catalog.
-func checkItems(ctx context.Context, tx store.Tx, ev vend.Event) (string, error) {
+// checkItems checks a payment's items against the catalog; currency, if set, is
+// the currency of the order they join.
+func checkItems(ctx context.Context, tx store.Tx, ev vend.Event, currency string) (string, error) {
 	if len(ev.Items) == 0 {
 		return "no items in the payment", nil
 	}
@@ -294,6 +304,9 @@ func checkItems(ctx context.Context, tx store.Tx, ev vend.Event) (string, error)
 		}
 		if it.Quantity < 1 {
 			return fmt.Sprintf("quantity %d for %s", it.Quantity, p.ID), nil
+		}
+		if currency != "" && p.Currency != currency {
+			return fmt.Sprintf("%s is priced in %s, but the order it would join is in %s", p.ID, p.Currency, currency), nil
 		}
 		if ev.Unpriced {
 			continue // the shop took the money; the catalog price is recorded
@@ -313,26 +326,35 @@ func checkItems(ctx context.Context, tx store.Tx, ev vend.Event) (string, error)
 	return "", nil
 }
 
-// checkAgainstOrder checks a later message about a known payment (PayPal's
-// Completed after Pending, a Digistore24 rebill) against the order or item,
-// which passed the catalog check when it was created: a price changed in
-// between must not refuse a buyer who paid the price of the day, and a failed
-// payment need not list its items again.
-func checkAgainstOrder(ev vend.Event, o *vend.Order, items []*vend.Item) string {
+// checkAgainstOrder checks a later message about a known payment or item
+// (PayPal's Completed after Pending, a Digistore24 rebill). A whole order is
+// held to what it cost when it was created: a price changed in between must not
+// refuse a buyer who paid the price of the day, and a failed payment need not
+// list its items again. A rebill of one item is held to the item's catalog
+// price: the first payment may have differed (a setup fee, a discount).
+func checkAgainstOrder(ctx context.Context, tx store.Tx, ev vend.Event, o *vend.Order, it *vend.Item) (string, error) {
 	if ev.Kind != vend.EventPayment || ev.Unpriced {
-		return ""
+		return "", nil
 	}
 	if ev.Currency != o.Currency {
-		return fmt.Sprintf("paid in %q but order %d is in %s", ev.Currency, o.ID, o.Currency)
+		return fmt.Sprintf("paid in %q but order %d is in %s", ev.Currency, o.ID, o.Currency), nil
 	}
-	want, what := o.Total, fmt.Sprintf("order %d's", o.ID)
-	if it := findItem(items, ev.ProductID); ev.ProductID != "" && it != nil {
-		want, what = it.Amount, fmt.Sprintf("%s in order %d:", it.ProductID, o.ID)
+	if it == nil {
+		if ev.Total < o.Total {
+			return fmt.Sprintf("total %s %s is less than order %d's %s", ev.Total, ev.Currency, o.ID, o.Total), nil
+		}
+		return "", nil
 	}
-	if ev.Total < want {
-		return fmt.Sprintf("total %s %s is less than %s %s", ev.Total, ev.Currency, what, want)
+	p, err := tx.FindProductByID(ctx, it.ProductID)
+	if vend.ErrorCode(err) == vend.ENOTFOUND {
+		return fmt.Sprintf("unknown product %q", it.ProductID), nil
+	} else if err != nil {
+		return "", err
 	}
-	return ""
+	if price := p.Price * vend.Amount(max(it.Quantity, 1)); ev.Total < price {
+		return fmt.Sprintf("paid %s %s for %s in order %d, the price is %s", ev.Total, ev.Currency, it.ProductID, o.ID, price), nil
+	}
+	return "", nil
 }
 
 func findItem(items []*vend.Item, productID string) *vend.Item {

@@ -33,9 +33,16 @@ func checkoutEvent(ev *vend.Event, e event, cfg Config) error {
 	if s.ID == "" {
 		return rejectf("%s event %s: the Checkout Session has no id", e.Type, e.ID)
 	}
-	if s.Mode == "setup" {
+	switch s.Mode {
+	case "setup":
 		ev.Kind, ev.RawStatus = vend.EventIgnore, e.Type+"/setup"
 		return nil
+	case "", "payment":
+	default:
+		// A subscription's later charges name payment intents of invoices, not
+		// the session, so their refunds and disputes could never find the
+		// order: refuse rather than grant access nothing can end.
+		return rejectf("%s event %s: a Checkout Session in %s mode; vend delivers one-time payments (mode payment) only", e.Type, e.ID, s.Mode)
 	}
 	if err := checkoutKind(ev, e.Type, s.PaymentStatus); err != nil {
 		return err

@@ -379,6 +379,7 @@ func TestNormalize_Reject(t *testing.T) {
 		{"three-decimal amount not ending in 0", paid, func(_, obj map[string]any) { obj["currency"], obj["amount_total"] = "kwd", 5125 }, sandbox, "third decimal"},
 		{"no currency", paid, func(_, obj map[string]any) { obj["currency"] = nil }, sandbox, "not a currency code"},
 		{"no session id", paid, func(_, obj map[string]any) { delete(obj, "id") }, sandbox, "no id"},
+		{"a subscription session", paid, func(_, obj map[string]any) { obj["mode"], obj["payment_intent"] = "subscription", nil }, sandbox, "one-time payments"},
 		{"unknown payment_status", paid, func(_, obj map[string]any) { obj["payment_status"] = "processing" }, sandbox, `"processing"`},
 		{"no product named", paid, func(_, obj map[string]any) { obj["metadata"], obj["client_reference_id"] = nil, nil }, sandbox, "names no product"},
 		{"empty vend_products", paid, meta(" , "), sandbox, "names no product"},
