@@ -70,8 +70,10 @@ func (c *clientLimiter) limiter(addr string, now time.Time) *rate.Limiter {
 		c.m = map[string]*limiterEntry{}
 	}
 	if len(c.m) >= maxLimiters {
+		// Only clients whose budget is whole again are forgotten: forgetting
+		// one that spent it would hand it a fresh one.
 		for k, e := range c.m {
-			if now.Sub(e.seen) > limiterIdle {
+			if now.Sub(e.seen) > limiterIdle && e.lim.TokensAt(now) >= float64(c.burst) {
 				delete(c.m, k)
 			}
 		}

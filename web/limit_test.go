@@ -1,8 +1,11 @@
 package web
 
 import (
+	"golang.org/x/time/rate"
 	"net/http"
+	"net/netip"
 	"testing"
+	"time"
 )
 
 func TestPayPalIPN_RateLimitPerClient(t *testing.T) {
@@ -46,5 +49,22 @@ func TestClientKey(t *testing.T) {
 		if got := clientKey(tt.addr); got != tt.want {
 			t.Errorf("clientKey(%q) = %q, want %q", tt.addr, got, tt.want)
 		}
+	}
+}
+
+func TestClientLimiter_NeverForgetsASpentBudget(t *testing.T) {
+	c := clientLimiter{rate: rate.Every(time.Hour), burst: 2}
+	now := time.Unix(1_700_000_000, 0)
+	if !c.allow("192.0.2.1:1", now) || !c.allow("192.0.2.1:1", now) || c.allow("192.0.2.1:1", now) {
+		t.Fatal("budget of 2 not as expected")
+	}
+	// The table fills up with idle clients whose budgets are whole.
+	for i := range maxLimiters {
+		c.allow(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}).String()+":1", now)
+	}
+	later := now.Add(limiterIdle + time.Minute)
+	c.allow("198.51.100.1:1", later) // makes room: idle, refilled clients go
+	if c.allow("192.0.2.1:1", later) {
+		t.Error("a client that spent its budget got a fresh one when the table was full")
 	}
 }

@@ -37,12 +37,15 @@ func (a *App) providers(srv *web.Server) error {
 	if err != nil {
 		return fmt.Errorf("websale: %w", err)
 	}
+	if settings.IsAuto() {
+		// Trying every reading gives a changed link dozens of chances to decode
+		// instead of one: auto is for onboarding, not for serving.
+		return fmt.Errorf("websale: websale.key_derivation, websale.mode and websale.padding must be pinned (now %s): "+
+			"run `vend websale detect '<a link from your shop>'` and put what it prints into [websale]", settings)
+	}
 	dec, err := websale.NewDecoder(w.Password, settings)
 	if err != nil {
 		return err
-	}
-	if settings.IsAuto() {
-		a.Logger.Warn("websale.key_derivation, websale.mode or websale.padding is auto: pin what `vend websale detect` reports")
 	}
 	srv.Websale = &web.Websale{Decoder: dec, Config: websale.Config{ShopID: w.ShopID, SubshopID: w.SubshopID,
 		MaxAge: w.MaxAge, FutureSkew: w.FutureSkew, Products: config.ProductMap(w.Products)}}

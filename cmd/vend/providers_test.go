@@ -110,3 +110,12 @@ func dirOf(env []string) string {
 	}
 	return ""
 }
+
+func TestServe_RefusesUnpinnedWebsale(t *testing.T) {
+	env := []string{"VEND_DATA_DIR=" + t.TempDir(), "VEND_LISTEN=" + freeAddr(t), "VEND_WEBSALE_PASSWORD=test-password-websale-0123456789",
+		"VEND_WEBSALE_SHOP_ID=myshop", "VEND_WEBSALE_SUBSHOP_ID=1", "VEND_WEBSALE_MODE=ecb"}
+	_, errOut, code := runMain(t, env, "serve")
+	if code == 0 || !strings.Contains(errOut, "must be pinned") || !strings.Contains(errOut, "vend websale detect") {
+		t.Errorf("serve with an unpinned WEBSALE setting: exit %d\n%s", code, errOut)
+	}
+}

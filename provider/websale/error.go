@@ -25,6 +25,8 @@ const (
 	ReasonGrammar Reason = "grammar"
 	// ReasonShop: the link is for another shop or subshop, or none is configured.
 	ReasonShop Reason = "shop"
+	// ReasonProduct: the product number is not in the configured product map.
+	ReasonProduct Reason = "product"
 	// ReasonExpired: the link is older than the configured maximum age.
 	ReasonExpired Reason = "expired"
 	// ReasonFuture: the link was made further in the future than the allowed clock skew.

@@ -87,8 +87,9 @@ type Config struct {
 	// MaxAge is how old a link may be; FutureSkew how far ahead of now it may be.
 	MaxAge     time.Duration
 	FutureSkew time.Duration
-	// Products maps WEBSALE product numbers to vend catalog product ids. An
-	// unmapped number is used as the catalog id as it is.
+	// Products maps WEBSALE product numbers to vend catalog product ids. Once
+	// it has entries, only those numbers are accepted; while it is empty, a
+	// number is used as the catalog id as it is.
 	Products map[string]string
 }
 
@@ -102,8 +103,9 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Check refuses a decoded link that is for another shop or subshop, older than
-// MaxAge, or more than FutureSkew ahead of now. Every error is a *LinkError.
+// Check refuses a decoded link that is for another shop or subshop, for a
+// product number missing from a non-empty Products map, older than MaxAge, or
+// more than FutureSkew ahead of now. Every error is a *LinkError.
 func Check(l Link, cfg Config, now time.Time) error {
 	cfg = cfg.withDefaults()
 	shop, subshop := strings.TrimSpace(cfg.ShopID), strings.TrimSpace(cfg.SubshopID)
@@ -112,6 +114,11 @@ func Check(l Link, cfg Config, now time.Time) error {
 		return rejectf(ReasonShop, "websale.shop_id and websale.subshop_id must both be set")
 	case l.ShopID != shop || l.SubshopID != subshop:
 		return rejectf(ReasonShop, "link is for shop %q subshop %q, not websale.shop_id %q subshop_id %q", l.ShopID, l.SubshopID, shop, subshop)
+	}
+	if _, ok := cfg.Products[l.ProductNumber]; len(cfg.Products) > 0 && !ok {
+		// With a map, only mapped numbers are products: a changed link that
+		// still decodes must not reach any other catalog product.
+		return rejectf(ReasonProduct, "product number %q is not in websale.products", l.ProductNumber)
 	}
 	if age := now.Sub(l.Time); age > cfg.MaxAge {
 		return rejectf(ReasonExpired, "link made %s is %s old, more than websale.max_age %s", l.Time.Format(time.RFC3339), age.Round(time.Second), cfg.MaxAge)

@@ -23,6 +23,11 @@ func TestCheck(t *testing.T) {
 		return c
 	}
 	defaults := Config{ShopID: "myshop", SubshopID: "1"}
+	mapped := func(m map[string]string) Config {
+		c := shopConfig
+		c.Products = m
+		return c
+	}
 	for _, tt := range []struct {
 		name   string
 		cfg    Config
@@ -44,6 +49,8 @@ func TestCheck(t *testing.T) {
 		{"ErrDefaultMaxAge", defaults, made.Add(DefaultMaxAge + time.Second), ReasonExpired},
 		{"default skew allows 5 minutes", defaults, made.Add(-DefaultFutureSkew), ""},
 		{"ErrDefaultFutureSkew", defaults, made.Add(-DefaultFutureSkew - time.Second), ReasonFuture},
+		{"OK with the number in the product map", mapped(map[string]string{"1234567890": "ebook"}), made, ""},
+		{"ErrProductNotMapped", mapped(map[string]string{"999": "ebook"}), made, ReasonProduct},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			err := Check(vectorLink(), tt.cfg, tt.now)
