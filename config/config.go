@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"strings"
@@ -46,22 +47,25 @@ const (
 // Config is every setting of a vend server. Load and Default fill in the defaults;
 // in a Config built by hand, a zero field means the default.
 type Config struct {
-	Listen      string // host:port
-	Database    string // "" (SQLite in data_dir) or a postgres:// URL
-	Storage     string // "" (data_dir/files) or an s3:// URL
-	BaseURL     string // public URL, no trailing slash
-	DataDir     string
-	LogLevel    string // debug, info, warn or error
-	LogFormat   string // text or json
-	PayPal      PayPal
-	Digistore24 Digistore24
-	Websale     Websale
-	Stripe      Stripe
-	Generic     Generic
-	SMTP        SMTP
-	OwnerEmail  string // gets sale, refund and chargeback notices
-	Delivery    Delivery
-	Limits      Limits
+	Listen    string // host:port
+	Database  string // "" (SQLite in data_dir) or a postgres:// URL
+	Storage   string // "" (data_dir/files) or an s3:// URL
+	BaseURL   string // public URL, no trailing slash
+	DataDir   string
+	LogLevel  string // debug, info, warn or error
+	LogFormat string // text or json
+	// TrustedProxies are proxies in front of vend (IPs or CIDR prefixes) whose
+	// X-Forwarded-For names the client.
+	TrustedProxies []string
+	PayPal         PayPal
+	Digistore24    Digistore24
+	Websale        Websale
+	Stripe         Stripe
+	Generic        Generic
+	SMTP           SMTP
+	OwnerEmail     string // gets sale, refund and chargeback notices
+	Delivery       Delivery
+	Limits         Limits
 }
 
 // PayPal holds the settings of the PayPal IPN provider.
@@ -128,6 +132,27 @@ type SMTP struct {
 	From     string        // the sender address
 	StartTLS string        // mandatory, opportunistic or none, for smtp:// URLs
 	RetryFor time.Duration // how long a message is retried before it is marked failed
+}
+
+// Proxies parses TrustedProxies; entries were checked when the configuration
+// was loaded.
+func (c Config) Proxies() []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range c.TrustedProxies {
+		if p, err := parsePrefix(s); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// parsePrefix reads an IP address (a prefix of its full length) or a CIDR prefix.
+func parsePrefix(s string) (netip.Prefix, error) {
+	if ip, err := netip.ParseAddr(s); err == nil {
+		return netip.PrefixFrom(ip.Unmap(), ip.Unmap().BitLen()), nil
+	}
+	p, err := netip.ParsePrefix(s)
+	return p.Masked(), err
 }
 
 // ProductMap turns "provider id=vend id" entries into a map; entries were

@@ -357,6 +357,8 @@ func TestLoad_Errors(t *testing.T) {
 
 		{name: "smtp.url not smtp", environ: []string{"VEND_SMTP_URL=http://user:hunter2@mail.example.com"},
 			want: []string{`smtp.url: must be an smtp:// or smtps:// URL such as smtp://user:password@mail.example.com:587 (value not shown: it may hold a password)`}},
+		{name: "trusted_proxies entry not an address", environ: []string{"VEND_TRUSTED_PROXIES=127.0.0.1, nginx"},
+			want: []string{`trusted_proxies: must be IP addresses or CIDR prefixes such as 127.0.0.1 or 10.0.0.0/8 (got "nginx")`}},
 		{name: "smtp.starttls unknown", environ: []string{"VEND_SMTP_STARTTLS=sometimes"},
 			want: []string{`smtp.starttls: must be one of mandatory, opportunistic, none (got "sometimes")`}},
 		{name: "smtp.from not an address", file: "[smtp]\nfrom = \"shop\"",
@@ -402,6 +404,20 @@ func TestLoad_Errors(t *testing.T) {
 				t.Errorf("Load returned %+v with an error", got)
 			}
 		})
+	}
+}
+
+func TestConfig_Proxies(t *testing.T) {
+	c, err := config.Load("", []string{"VEND_TRUSTED_PROXIES=127.0.0.1, 10.1.2.3/8, ::1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range c.Proxies() {
+		got = append(got, p.String())
+	}
+	if want := []string{"127.0.0.1/32", "10.0.0.0/8", "::1/128"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("Proxies() = %v, want %v", got, want)
 	}
 }
 
@@ -464,7 +480,7 @@ func TestDefault(t *testing.T) {
 		},
 		Websale: config.Websale{MaxAge: 365 * 24 * time.Hour, FutureSkew: 5 * time.Minute,
 			KeyDerivation: "auto", Mode: "auto", Padding: "auto"},
-		SMTP: config.SMTP{StartTLS: "opportunistic", RetryFor: 72 * time.Hour},
+		SMTP:   config.SMTP{StartTLS: "opportunistic", RetryFor: 72 * time.Hour},
 		Limits: config.Limits{IPNPerSecond: 20, IPNBurst: 100},
 	}
 	if got := config.Default(); !reflect.DeepEqual(got, want) {
@@ -560,8 +576,8 @@ func TestKeys(t *testing.T) {
 		}
 		seen[k.Env] = true
 	}
-	if len(seen) != 46 {
-		t.Errorf("got %d keys, want 46", len(seen))
+	if len(seen) != 47 {
+		t.Errorf("got %d keys, want 47", len(seen))
 	}
 }
 

@@ -54,6 +54,11 @@ func Keys() []Key {
 			"Log format: text or json.",
 			textKind, func(c *Config) *string { return &c.LogFormat }, oneOf("text", "json")),
 
+		newKey("trusted_proxies", "",
+			"Proxies in front of vend (nginx, a load balancer), as IPs or CIDR prefixes: for requests from them, the client is "+
+				"the right-most X-Forwarded-For address that is not one of them. Budgets, download sessions and logs are per client.",
+			listKind, func(c *Config) *[]string { return &c.TrustedProxies }, eachOf(checkPrefix)),
+
 		newKey("paypal.verify_url", "",
 			"URL PayPal IPN messages are posted back to for verification. Empty: "+paypalLiveVerifyURL+
 				", or "+paypalSandboxVerifyURL+" when paypal.sandbox is on.",
@@ -547,6 +552,13 @@ func checkSMTPURL(s string) error {
 func checkMailbox(s string) error {
 	if _, err := mail.ParseAddress(s); err != nil {
 		return fmt.Errorf("must be an email address such as shop@example.com or Shop <shop@example.com>")
+	}
+	return nil
+}
+
+func checkPrefix(s string) error {
+	if _, err := parsePrefix(s); err != nil {
+		return fmt.Errorf("must be IP addresses or CIDR prefixes such as 127.0.0.1 or 10.0.0.0/8")
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -53,6 +54,9 @@ type Server struct {
 	ReturnWindow time.Duration
 	// IPNRate and IPNBurst budget provider requests per client address.
 	IPNRate, IPNBurst int
+	// TrustedProxies are the proxies in front of vend whose X-Forwarded-For
+	// names the client (see clientAddr).
+	TrustedProxies []netip.Prefix
 	// Demo, if set, mounts the demo store under /demo.
 	Demo *Demo
 
@@ -146,6 +150,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")
 	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	s.clientAddr(r)
 	s.mux.ServeHTTP(sw, r)
 	pattern := r.Pattern
 	if pattern == "" {

@@ -57,7 +57,7 @@ func (a *App) serve(ctx context.Context, demo *web.Demo) error {
 			Config:   paypal.Config{ReceiverEmails: cfg.PayPal.ReceiverEmails, ReceiverID: cfg.PayPal.ReceiverID, Sandbox: cfg.PayPal.Sandbox},
 		},
 		LegacyLinks: !cfg.Delivery.DisableLegacyLinks, ReturnWindow: cfg.Delivery.ReturnWindow,
-		IPNRate: cfg.Limits.IPNPerSecond, IPNBurst: cfg.Limits.IPNBurst,
+		IPNRate: cfg.Limits.IPNPerSecond, IPNBurst: cfg.Limits.IPNBurst, TrustedProxies: cfg.Proxies(),
 		Demo: demo, Logger: a.Logger,
 	}
 	if err := a.providers(srv); err != nil {
