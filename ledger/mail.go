@@ -29,6 +29,9 @@ func (l *Ledger) enqueueMail(ctx context.Context, tx store.Tx, ev vend.Event, re
 		if to == "" {
 			return
 		}
+		if ev.ProductID != "" {
+			data["product"] = ev.ProductID // one message per item (Digistore24's upsells)
+		}
 		mails = append(mails, &vend.Mail{Key: mailKey(kind, ev, to), Kind: kind, To: to, Language: ev.Language, OrderID: o.ID, Data: data})
 	}
 	if len(res.Granted) > 0 {

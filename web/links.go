@@ -51,6 +51,13 @@ func (s *Server) handleLinks(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
+	if !s.Ledger.Mail {
+		s.render(w, r, http.StatusOK, "links", linksPage{
+			view:       view{Title: "Get your download links again"},
+			Paragraphs: []string{"This shop does not send email from here. Please contact the seller for your links."},
+		})
+		return
+	}
 	now := s.Now()
 	if s.linksPerIP.allow(r.RemoteAddr, now) && s.linksPerEmail.allow(strings.ToLower(email), now) {
 		lang := language(r.Header.Get("Accept-Language"))

@@ -48,6 +48,7 @@ func newRootCmd(app *App) *cobra.Command {
 		newOrdersCmd(app),
 		newSimulateCmd(app),
 		newWebsaleCmd(app),
+		newMailCmd(app),
 		newBackupCmd(app),
 		newMigrateCmd(app),
 		newConfigCmd(app),

@@ -50,6 +50,10 @@ func (a *App) serve(ctx context.Context, demo *web.Demo) error {
 	}
 	dl := delivery.New(a.DB, a.Blobs, a.Secret, dcfg)
 	dl.Logger = a.Logger
+	mw, err := a.mailWorker(led)
+	if err != nil {
+		return err
+	}
 	srv := &web.Server{
 		DB: a.DB, Ledger: led, Delivery: dl, BaseURL: cfg.BaseURL,
 		PayPal: web.PayPal{
@@ -81,6 +85,11 @@ func (a *App) serve(ctx context.Context, demo *web.Demo) error {
 	sweepCtx, stopSweep := context.WithCancel(context.Background())
 	defer stopSweep()
 	go dl.Run(sweepCtx, time.Minute)
+	if mw != nil {
+		// Sends what earlier runs left queued at once, then whatever commits
+		// kick it awake for.
+		go mw.Run(sweepCtx)
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
