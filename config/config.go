@@ -37,6 +37,7 @@ const (
 	DefaultWebsaleSetting  = "auto"
 	DefaultSMTPStartTLS    = "opportunistic"
 	DefaultMailRetryFor    = 72 * time.Hour
+	DefaultMailRetryAfter  = 30 * time.Second
 )
 
 const (
@@ -128,10 +129,11 @@ type Generic struct {
 
 // SMTP holds how vend sends mail.
 type SMTP struct {
-	URL      string        // smtp://user:pass@host:587 or smtps://user:pass@host:465; "" sends no mail
-	From     string        // the sender address
-	StartTLS string        // mandatory, opportunistic or none, for smtp:// URLs
-	RetryFor time.Duration // how long a message is retried before it is marked failed
+	URL        string        // smtp://user:pass@host:587 or smtps://user:pass@host:465; "" sends no mail
+	From       string        // the sender address
+	StartTLS   string        // mandatory, opportunistic or none, for smtp:// URLs
+	RetryFor   time.Duration // how long a message is retried before it is marked failed
+	RetryAfter time.Duration // the first pause after a failed attempt; each next one is twice as long, up to an hour
 }
 
 // Proxies parses TrustedProxies; entries were checked when the configuration
@@ -248,6 +250,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.SMTP.RetryFor == 0 {
 		c.SMTP.RetryFor = DefaultMailRetryFor
+	}
+	if c.SMTP.RetryAfter == 0 {
+		c.SMTP.RetryAfter = DefaultMailRetryAfter
 	}
 	if c.Limits.IPNPerSecond == 0 {
 		c.Limits.IPNPerSecond = DefaultIPNPerSecond

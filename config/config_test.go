@@ -480,7 +480,7 @@ func TestDefault(t *testing.T) {
 		},
 		Websale: config.Websale{MaxAge: 365 * 24 * time.Hour, FutureSkew: 5 * time.Minute,
 			KeyDerivation: "auto", Mode: "auto", Padding: "auto"},
-		SMTP:   config.SMTP{StartTLS: "opportunistic", RetryFor: 72 * time.Hour},
+		SMTP:   config.SMTP{StartTLS: "opportunistic", RetryFor: 72 * time.Hour, RetryAfter: 30 * time.Second},
 		Limits: config.Limits{IPNPerSecond: 20, IPNBurst: 100},
 	}
 	if got := config.Default(); !reflect.DeepEqual(got, want) {
@@ -576,8 +576,8 @@ func TestKeys(t *testing.T) {
 		}
 		seen[k.Env] = true
 	}
-	if len(seen) != 47 {
-		t.Errorf("got %d keys, want 47", len(seen))
+	if len(seen) != 48 {
+		t.Errorf("got %d keys, want 48", len(seen))
 	}
 }
 

@@ -49,6 +49,7 @@ func (a *App) mailWorker(led *ledger.Ledger) (*mailer.Worker, error) {
 	}
 	w := &mailer.Worker{
 		DB: a.DB, Sender: sender, Templates: t, From: cfg.SMTP.From, BaseURL: cfg.BaseURL, RetryFor: cfg.SMTP.RetryFor,
+		Backoff: cfg.SMTP.RetryAfter,
 		PageURL: func(publicID string) string { return "/d/" + delivery.Token(a.Secret, publicID) },
 		Logger:  a.Logger,
 	}

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vend-shop/vend/mailer/smtptest"
+	"github.com/vend-shop/vend/provider/paypal"
+)
+
+// verifiedStub plays PayPal's postback endpoint: everything is VERIFIED.
+func verifiedStub(t *testing.T) string {
+	t.Helper()
+	v := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		io.WriteString(w, "VERIFIED")
+	}))
+	t.Cleanup(v.Close)
+	return v.URL
+}
+
+func mailEnv(dataDir, addr, verifyURL, smtpAddr string) []string {
+	return append(vendEnv(dataDir, addr, verifyURL), "VEND_SMTP_URL=smtp://"+smtpAddr, "VEND_SMTP_FROM=Shop <shop@example.com>",
+		"VEND_SMTP_STARTTLS=none", "VEND_SMTP_RETRY_AFTER=1s", "VEND_OWNER_EMAIL=owner@example.com")
+}
+
+func buyIPN(txn, email string) []byte {
+	return paypal.Sim{TxnID: txn, ProductID: "ebook", ProductName: "E-Book", Amount: 1995, Receiver: "seller@example.com",
+		PayerEmail: email, FirstName: "Jörg", LastName: "Müller", Test: true}.Body([]byte("mail-test"))
+}
+
+// waitMessages waits until the server holds n messages, and a moment longer to
+// see that no more come.
+func waitMessages(t *testing.T, srv *smtptest.Server, n int) []smtptest.Received {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for len(srv.Messages()) < n && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	return srv.Messages()
+}
+
+func recipients(msgs []smtptest.Received) []string {
+	var out []string
+	for _, m := range msgs {
+		out = append(out, strings.Join(m.To, ","))
+	}
+	return out
+}
+
+// TestServe_MailSurvivesAKill: the SMTP server is down when a payment commits its
+// receipt; vend is killed with SIGKILL before it could send it; after a restart,
+// with the server up, the receipt (and the owner's notice) go out, once each.
+func TestServe_MailSurvivesAKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the vend binary")
+	}
+	bin := buildVend(t)
+	dataDir, smtpAddr := t.TempDir(), freeAddr(t)
+	env := mailEnv(dataDir, freeAddr(t), verifiedStub(t), smtpAddr)
+	importProduct(t, bin, env, "ebook|E-Book|ebook.pdf|19.95|USD|5|unlimited")
+
+	srv := startServe(t, bin, env)
+	client := &http.Client{Timeout: 20 * time.Second}
+	if code, err := postIPN(client, srv.url, buyIPN("MAILKILL000000001", "kunde@example.de")); err != nil || code != 200 {
+		t.Fatalf("IPN: %d %v", code, err)
+	}
+	srv.kill(t)
+	srv.wait()
+
+	out := string(runVend(t, bin, env, "mail", "list"))
+	if strings.Count(out, "queued") != 2 || !strings.Contains(out, "receipt") || !strings.Contains(out, "owner-sale") {
+		t.Fatalf("outbox after the kill:\n%s", out)
+	}
+
+	smtp := smtptest.Start(t, smtpAddr, nil, false)
+	startServe(t, bin, env)
+	msgs := waitMessages(t, smtp, 2)
+	if got := recipients(msgs); len(got) != 2 || !contains(got, "kunde@example.de") || !contains(got, "owner@example.com") {
+		t.Fatalf("sent %v, want one receipt and one owner notice", got)
+	}
+	for _, m := range msgs {
+		if strings.Contains(strings.Join(m.To, ""), "kunde") && !strings.Contains(string(m.Data), "/d/") {
+			t.Errorf("the receipt has no download page link:\n%s", m.Data)
+		}
+	}
+	if out := string(runVend(t, bin, env, "mail", "list", "--status", "sent")); strings.Count(out, "sent") < 2 {
+		t.Errorf("mail list --status sent:\n%s", out)
+	}
+}
+
+// TestServe_MailOncePerPayment: 100 concurrent copies of one payment, over
+// HTTP, make one receipt; an SMTP server that is down for a while loses
+// nothing and doubles nothing.
+func TestServe_MailOncePerPayment(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the vend binary")
+	}
+	bin := buildVend(t)
+	dataDir, smtpAddr := t.TempDir(), freeAddr(t)
+	env := mailEnv(dataDir, freeAddr(t), verifiedStub(t), smtpAddr)
+	importProduct(t, bin, env, "ebook|E-Book|ebook.pdf|19.95|USD|5|unlimited")
+	srv := startServe(t, bin, env)
+	client := &http.Client{Timeout: 30 * time.Second}
+
+	var wg sync.WaitGroup
+	body := buyIPN("MAILONCE000000001", "kunde@example.de")
+	for range 100 {
+		wg.Go(func() {
+			if code, err := postIPN(client, srv.url, body); err != nil || code != 200 {
+				t.Errorf("IPN copy: %d %v", code, err)
+			}
+		})
+	}
+	// Five more buyers while the server is still down.
+	for i := range 5 {
+		postIPN(client, srv.url, buyIPN(fmt.Sprintf("MAILDOWN00000000%d", i), fmt.Sprintf("b%d@example.com", i)))
+	}
+	wg.Wait()
+	time.Sleep(2 * time.Second) // a few failed attempts
+	if out := string(runVend(t, bin, env, "mail", "list", "--status", "queued")); !strings.Contains(out, "last error") {
+		t.Errorf("queued mail shows no failed attempt:\n%s", out)
+	}
+	smtp := smtptest.Start(t, smtpAddr, nil, false)
+	msgs := waitMessages(t, smtp, 12)
+	got := recipients(msgs)
+	count := func(addr string) (n int) {
+		for _, g := range got {
+			if g == addr {
+				n++
+			}
+		}
+		return n
+	}
+	if count("kunde@example.de") != 1 || count("owner@example.com") != 6 || len(got) != 12 {
+		t.Errorf("sent %v: want one receipt for each of 6 buyers and 6 owner notices", got)
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func TestMailPreviewAndOverrides(t *testing.T) {
+	dir := t.TempDir()
+	env := []string{"VEND_DATA_DIR=" + dir}
+	out := mustVend(t, env, "mail", "preview", "receipt", "--lang", "de")
+	if !strings.HasPrefix(out, "Subject: ") || !strings.Contains(out, "/d/") {
+		t.Errorf("preview receipt de:\n%s", out)
+	}
+	// A seller's template in data_dir/templates replaces the embedded one.
+	os.MkdirAll(filepath.Join(dir, "templates"), 0o700)
+	os.WriteFile(filepath.Join(dir, "templates", "receipt.en.txt"), []byte("Subject: Your order at Books\n\nHello {{.Buyer.Name}}!\n"), 0o600)
+	if out := mustVend(t, env, "mail", "preview", "receipt"); !strings.Contains(out, "Subject: Your order at Books") {
+		t.Errorf("override not used:\n%s", out)
+	}
+	// A broken one stops vend at start, naming the file.
+	os.WriteFile(filepath.Join(dir, "templates", "receipt.en.txt"), []byte("Subject: x\n\n{{.Nope}}\n"), 0o600)
+	_, errOut, code := runMain(t, append(env, "VEND_LISTEN="+freeAddr(t)), "serve")
+	if code == 0 || !strings.Contains(errOut, "receipt.en.txt") {
+		t.Errorf("serve with a broken template: exit %d\n%s", code, errOut)
+	}
+}
