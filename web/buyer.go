@@ -242,6 +242,9 @@ func (s *Server) returnMessage(o *vend.Order, grants []*vend.Grant, names map[in
 		}
 		m.Paragraphs = []string{"Your payment is pending.", why,
 			"Keep this page's address: it shows your download link as soon as the payment completes."}
+		if s.Ledger != nil && s.Ledger.Mail {
+			m.Paragraphs = append(m.Paragraphs, "We will also email you the link then.")
+		}
 	case vend.OrderPaid:
 		if !showLinks || !s.withinReturnWindow(grants) {
 			m.Paragraphs = []string{"Your payment is complete. Please use the download link you were sent, or ask the seller for it."}
