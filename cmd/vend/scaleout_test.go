@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/mailer/smtptest"
 	"github.com/vend-shop/vend/provider/paypal"
 	"github.com/vend-shop/vend/store"
 	"github.com/vend-shop/vend/store/postgres"
@@ -41,8 +42,11 @@ func TestServe_TwoInstancesOnePostgres(t *testing.T) {
 	defer verifier.Close()
 
 	dataDir := t.TempDir()
+	// Both instances send their receipts through one SMTP server.
+	smtp := smtptest.Start(t, "127.0.0.1:0", nil, false)
 	env := func() []string {
-		return append(vendEnv(dataDir, freeAddr(t), verifier.URL), "VEND_DATABASE="+dbURL, "VEND_LIMITS_IPN_BURST=100000")
+		return append(vendEnv(dataDir, freeAddr(t), verifier.URL), "VEND_DATABASE="+dbURL, "VEND_LIMITS_IPN_BURST=100000",
+			"VEND_SMTP_URL=smtp://"+smtp.Addr, "VEND_SMTP_FROM=shop@example.com", "VEND_SMTP_STARTTLS=none")
 	}
 	importProduct(t, bin, env(), "ebook|E-Book|ebook.pdf|19.95|USD|5|unlimited")
 	a, b := startServe(t, bin, env()), startServe(t, bin, env())
@@ -85,6 +89,20 @@ func TestServe_TwoInstancesOnePostgres(t *testing.T) {
 	wg.Wait()
 	if t.Failed() {
 		t.Fatalf("stderr a:\n%s\nstderr b:\n%s", a.stderr(), b.stderr())
+	}
+	// Each purchase, applied once by whichever instance came first, gets one
+	// receipt, although both instances' workers send from the same outbox.
+	receipts := map[string]int{}
+	for _, m := range waitMessages(t, smtp, purchases) {
+		receipts[strings.Join(m.To, ",")]++
+	}
+	if len(receipts) != purchases {
+		t.Errorf("receipts went to %d buyers, want %d", len(receipts), purchases)
+	}
+	for to, n := range receipts {
+		if n != 1 {
+			t.Errorf("%s got %d receipts", to, n)
+		}
 	}
 
 	db := postgres.NewDB(dbURL)
