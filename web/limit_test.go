@@ -55,8 +55,9 @@ func TestClientKey(t *testing.T) {
 func TestClientLimiter_NeverForgetsASpentBudget(t *testing.T) {
 	c := clientLimiter{rate: rate.Every(time.Hour), burst: 2}
 	now := time.Unix(1_700_000_000, 0)
-	if !c.allow("192.0.2.1:1", now) || !c.allow("192.0.2.1:1", now) || c.allow("192.0.2.1:1", now) {
-		t.Fatal("budget of 2 not as expected")
+	got := []bool{c.allow("192.0.2.1:1", now), c.allow("192.0.2.1:1", now), c.allow("192.0.2.1:1", now)}
+	if !got[0] || !got[1] || got[2] {
+		t.Fatalf("a budget of 2 allowed %v", got)
 	}
 	// The table fills up with idle clients whose budgets are whole.
 	for i := range maxLimiters {
