@@ -62,8 +62,13 @@ type Worker struct {
 	Poll       time.Duration // how often Run looks for due messages without a Kick
 	Batch      int           // messages claimed at once
 	Lease      time.Duration
-	Logger     *slog.Logger
-	Now        func() time.Time
+	// RetryAtStart makes every queued message due when Run starts, including
+	// those a crashed process had claimed. Only for a store no other worker
+	// uses at the same time (SQLite): with several instances, another one may
+	// be sending a claimed message right now.
+	RetryAtStart bool
+	Logger       *slog.Logger
+	Now          func() time.Time
 
 	kickOnce sync.Once
 	kick     chan struct{}
@@ -96,6 +101,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	if poll <= 0 {
 		poll = DefaultPoll
 	}
+	if w.RetryAtStart {
+		w.release(ctx)
+	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -109,6 +117,22 @@ func (w *Worker) Run(ctx context.Context) error {
 			w.logger().ErrorContext(ctx, "mail outbox", logKeyError, err)
 		}
 		timer.Reset(poll)
+	}
+}
+
+// release makes every queued message due now: after a crash, a message the
+// dead process had claimed would otherwise wait out its lease.
+func (w *Worker) release(ctx context.Context) {
+	var n int
+	err := w.DB.Update(ctx, func(tx store.Tx) error {
+		var err error
+		n, err = tx.ReleaseMails(ctx)
+		return err
+	})
+	if err != nil {
+		w.logger().ErrorContext(ctx, "mail outbox: release at start", logKeyError, err)
+	} else if n > 0 {
+		w.logger().InfoContext(ctx, "mail outbox: retrying queued messages at start", "count", n)
 	}
 }
 

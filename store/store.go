@@ -50,6 +50,9 @@ type Outbox interface {
 	// moves their next attempt to now+lease, so another worker (or instance) does
 	// not take them meanwhile. On PostgreSQL the rows are locked with SKIP LOCKED.
 	ClaimMails(ctx context.Context, limit int, lease time.Duration) ([]*vend.Mail, error)
+	// ReleaseMails makes every queued message due now, also those claimed by a
+	// worker that died, and returns how many it moved.
+	ReleaseMails(ctx context.Context) (int, error)
 	// UpdateMail saves a message's status, attempts, next attempt, last error and
 	// sent time.
 	UpdateMail(ctx context.Context, m *vend.Mail) error

@@ -52,6 +52,9 @@ func (a *App) mailWorker(led *ledger.Ledger) (*mailer.Worker, error) {
 		Backoff: cfg.SMTP.RetryAfter,
 		PageURL: func(publicID string) string { return "/d/" + delivery.Token(a.Secret, publicID) },
 		Logger:  a.Logger,
+		// With SQLite this is the only server: what a crash left claimed is
+		// retried at once instead of after its lease.
+		RetryAtStart: cfg.Database == "",
 	}
 	led.Mail, led.OwnerEmail, led.Mailed = true, cfg.OwnerEmail, w.Kick
 	return w, nil

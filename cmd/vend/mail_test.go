@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -57,15 +58,32 @@ func recipients(msgs []smtptest.Received) []string {
 	return out
 }
 
-// TestServe_MailSurvivesAKill: the SMTP server is down when a payment commits its
-// receipt; vend is killed with SIGKILL before it could send it; after a restart,
-// with the server up, the receipt (and the owner's notice) go out, once each.
+// TestServe_MailSurvivesAKill: a payment commits its receipt; vend is killed
+// with SIGKILL while its worker is in the middle of sending it (the SMTP server
+// has taken the connection and not yet answered); after a restart, with a
+// working server, the receipt and the owner's notice go out, once each, at
+// once rather than after the dead worker's lease.
 func TestServe_MailSurvivesAKill(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the vend binary")
 	}
 	bin := buildVend(t)
-	dataDir, smtpAddr := t.TempDir(), freeAddr(t)
+	dataDir := t.TempDir()
+	hang, err := net.Listen("tcp", "127.0.0.1:0") // takes connections, never speaks
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted := make(chan net.Conn, 4)
+	go func() {
+		for {
+			c, err := hang.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+		}
+	}()
+	smtpAddr := hang.Addr().String()
 	env := mailEnv(dataDir, freeAddr(t), verifiedStub(t), smtpAddr)
 	importProduct(t, bin, env, "ebook|E-Book|ebook.pdf|19.95|USD|5|unlimited")
 
@@ -74,8 +92,15 @@ func TestServe_MailSurvivesAKill(t *testing.T) {
 	if code, err := postIPN(client, srv.url, buyIPN("MAILKILL000000001", "kunde@example.de")); err != nil || code != 200 {
 		t.Fatalf("IPN: %d %v", code, err)
 	}
+	select {
+	case c := <-accepted: // the worker is sending: the message is claimed
+		defer c.Close()
+	case <-time.After(20 * time.Second):
+		t.Fatal("vend never connected to the SMTP server")
+	}
 	srv.kill(t)
 	srv.wait()
+	hang.Close()
 
 	out := string(runVend(t, bin, env, "mail", "list"))
 	if strings.Count(out, "queued") != 2 || !strings.Contains(out, "receipt") || !strings.Contains(out, "owner-sale") {

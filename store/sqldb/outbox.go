@@ -96,6 +96,15 @@ func scanMails(rows interface {
 	return out, rows.Err()
 }
 
+func (tx *Tx) ReleaseMails(ctx context.Context) (int, error) {
+	res, err := tx.exec(ctx, `UPDATE outbox SET next_attempt = $1 WHERE status = $2 AND next_attempt > $1`, ms(tx.now), vend.MailQueued)
+	if err != nil {
+		return 0, fmt.Errorf("release mail: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
 func (tx *Tx) UpdateMail(ctx context.Context, m *vend.Mail) error {
 	res, err := tx.exec(ctx, `
 		UPDATE outbox SET status = $1, attempts = $2, next_attempt = $3, last_error = $4, sent_at = $5 WHERE id = $6`,

@@ -100,6 +100,33 @@ func testOutbox(t *testing.T, open Opener) {
 				t.Errorf("claim after updates: %+v", got)
 			}
 		},
+		"ReleaseMails makes leased and waiting messages due now, and only queued ones": func(t *testing.T, db store.DB) {
+			enqueue(t, db, &vend.Mail{Key: "leased", Kind: vend.MailSale, To: "owner@example.com"})
+			enqueue(t, db, &vend.Mail{Key: "waiting", Kind: vend.MailSale, To: "owner@example.com", NextAttempt: time.Now().Add(time.Hour)})
+			enqueue(t, db, &vend.Mail{Key: "sent", Kind: vend.MailSale, To: "owner@example.com", NextAttempt: time.Now().Add(time.Hour)})
+			claimMails(t, db, 1, time.Hour) // "leased"
+			var sent *vend.Mail
+			view(t, db, func(tx store.Tx) error {
+				ms, err := tx.FindMails(ctx, store.MailFilter{})
+				for _, m := range ms {
+					if m.Key == "sent" {
+						sent = m
+					}
+				}
+				return err
+			})
+			sent.Status = vend.MailSent
+			update(t, db, func(tx store.Tx) error { return tx.UpdateMail(ctx, sent) })
+			var n int
+			update(t, db, func(tx store.Tx) error {
+				var err error
+				n, err = tx.ReleaseMails(ctx)
+				return err
+			})
+			if got := mailKeys(claimMails(t, db, 10, time.Minute)); n != 2 || !reflect.DeepEqual(got, []string{"leased", "waiting"}) {
+				t.Errorf("released %d, then claimed %v; want 2: leased, waiting", n, got)
+			}
+		},
 		"FindMails filters by status, order and recipient, newest first": func(t *testing.T, db store.DB) {
 			o := createOrder(t, db, &vend.Order{Provider: "paypal", Ref: "PAY", Currency: "USD", Status: vend.OrderPaid})
 			enqueue(t, db, &vend.Mail{Key: "1", Kind: vend.MailReceipt, To: "Kunde@Example.de", OrderID: o.ID})
