@@ -39,6 +39,44 @@ type Tx interface {
 	Downloads
 	Settings
 	Outbox
+	Accounts
+	Audit
+}
+
+// Accounts holds administrators, their browser sessions and API tokens.
+type Accounts interface {
+	// CreateUser adds a user; a name taken already is an ECONFLICT error.
+	CreateUser(ctx context.Context, u *vend.User) error
+	UpdateUser(ctx context.Context, u *vend.User) error
+	FindUserByID(ctx context.Context, id int64) (*vend.User, error)
+	FindUserByName(ctx context.Context, name string) (*vend.User, error)
+	FindUsers(ctx context.Context) ([]*vend.User, error)
+
+	CreateAdminSession(ctx context.Context, s *vend.AdminSession) error
+	// FindAdminSession finds a session by its hash; an expired one is ENOTFOUND.
+	FindAdminSession(ctx context.Context, hash string) (*vend.AdminSession, error)
+	DeleteAdminSession(ctx context.Context, hash string) error
+	// DeleteUserSessions logs a user out everywhere (a new password).
+	DeleteUserSessions(ctx context.Context, userID int64) error
+
+	CreateAPIToken(ctx context.Context, t *vend.APIToken) error
+	FindAPITokenByHash(ctx context.Context, hash string) (*vend.APIToken, error)
+	FindAPITokens(ctx context.Context) ([]*vend.APIToken, error)
+	DeleteAPIToken(ctx context.Context, id int64) error
+	TouchAPIToken(ctx context.Context, id int64) error
+}
+
+// Audit is the trail of administrators' changes.
+type Audit interface {
+	CreateAuditEntry(ctx context.Context, e *vend.AuditEntry) error
+	// FindAuditEntries returns entries, newest first.
+	FindAuditEntries(ctx context.Context, f AuditFilter) ([]*vend.AuditEntry, error)
+}
+
+// AuditFilter selects audit entries.
+type AuditFilter struct {
+	Target string // "order:7": only entries about it
+	Limit  int
 }
 
 // Outbox holds the mail that ledger changes ask for, until it is sent.
