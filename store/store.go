@@ -41,6 +41,41 @@ type Tx interface {
 	Outbox
 	Accounts
 	Audit
+	Reports
+}
+
+// Reports are the admin's views over the whole ledger. They must stay fast with
+// millions of orders: every filter is served by an index, and pages are cut by
+// id (keyset), never by offset.
+type Reports interface {
+	// SearchOrders returns a page of orders, newest first.
+	SearchOrders(ctx context.Context, q OrderQuery) ([]*vend.Order, error)
+	// DailyStats returns one entry per UTC day from from to to (both days
+	// included), oldest first, days without anything included.
+	DailyStats(ctx context.Context, from, to time.Time) ([]DayStats, error)
+}
+
+// OrderQuery selects orders for the admin's list. Text matches an order id, a
+// provider's order reference or transaction id exactly, or the start of the
+// buyer's email address or name (case-insensitively).
+type OrderQuery struct {
+	Text     string
+	Product  string // orders with an item of this product
+	Provider string
+	Status   vend.OrderStatus
+	From, To time.Time // created within [From, To)
+	Before   int64     // only orders with a smaller id: the next page
+	Limit    int
+}
+
+// DayStats is one day of the dashboard: payments and refunds by currency,
+// downloads counted against limits.
+type DayStats struct {
+	Day       time.Time              `json:"day"`
+	Sales     int                    `json:"sales"`
+	Revenue   map[string]vend.Amount `json:"revenue,omitempty"` // by currency
+	Refunds   int                    `json:"refunds"`
+	Downloads int                    `json:"downloads"`
 }
 
 // Accounts holds administrators, their browser sessions and API tokens.

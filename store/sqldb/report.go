@@ -1,0 +1,184 @@
+package sqldb
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/store"
+)
+
+const dayMS = int64(24 * time.Hour / time.Millisecond)
+
+// SearchOrders builds one query whose every part an index serves: the text is
+// looked up as an id, a reference, a transaction id and an email or name prefix,
+// each by its own index, and the page is cut by id.
+func (tx *Tx) SearchOrders(ctx context.Context, q store.OrderQuery) ([]*vend.Order, error) {
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	var where []string
+	from := `orders o`
+	text := strings.TrimSpace(q.Text)
+	switch {
+	case text != "":
+		where = append(where, "o.id IN ("+tx.textMatches(text, arg)+")")
+		if q.Product != "" {
+			where = append(where, "EXISTS (SELECT 1 FROM items i WHERE i.order_id = o.id AND i.product_id = "+arg(q.Product)+")")
+		}
+	case q.Product != "":
+		// Driven from the product's items, newest order first, so a product
+		// with few orders among millions is found without a scan.
+		from = `items i JOIN orders o ON o.id = i.order_id`
+		where = append(where, "i.product_id = "+arg(q.Product))
+	}
+	if q.Provider != "" {
+		where = append(where, "o.provider = "+arg(q.Provider))
+	}
+	if q.Status != "" {
+		where = append(where, "o.status = "+arg(string(q.Status)))
+	}
+	if !q.From.IsZero() {
+		where = append(where, "o.created_at >= "+arg(ms(q.From)))
+	}
+	if !q.To.IsZero() {
+		where = append(where, "o.created_at < "+arg(ms(q.To)))
+	}
+	if q.Before > 0 {
+		col := "o.id"
+		if from != `orders o` {
+			col = "i.order_id" // the index's own column, so the page is cut in the index
+		}
+		where = append(where, col+" < "+arg(q.Before))
+	}
+	order := "o.id"
+	if from != `orders o` {
+		order = "i.order_id"
+	}
+	sqlText := `SELECT ` + prefixed("o.", orderColumns) + ` FROM ` + from
+	if len(where) > 0 {
+		sqlText += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	sqlText += ` ORDER BY ` + order + ` DESC LIMIT ` + arg(limit(q.Limit, 50))
+	rows, err := tx.query(ctx, sqlText, args...)
+	if err != nil {
+		return nil, fmt.Errorf("search orders: %w", err)
+	}
+	defer rows.Close()
+	var out []*vend.Order
+	for rows.Next() {
+		o, err := scanOrder(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan order: %w", err)
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+// textMatches is the subquery of the order ids a search text names.
+func (tx *Tx) textMatches(text string, arg func(any) string) string {
+	exact := arg(text)
+	parts := []string{
+		`SELECT id FROM orders WHERE ref = ` + exact,
+		`SELECT order_id FROM transactions WHERE txn_id = ` + exact + ` AND order_id IS NOT NULL`,
+	}
+	if id, err := strconv.ParseInt(text, 10, 64); err == nil && id > 0 {
+		parts = append(parts, `SELECT id FROM orders WHERE id = `+arg(id))
+	}
+	lower := strings.ToLower(text)
+	for _, col := range []string{"buyer_email", "buyer_name"} {
+		if tx.postgres {
+			parts = append(parts, `SELECT id FROM orders WHERE lower(`+col+`) LIKE `+arg(likePrefix(lower))+` ESCAPE '\'`)
+		} else {
+			// A byte range: SQLite compares text by bytes, and its lower() index
+			// serves a range, not LIKE.
+			parts = append(parts, `SELECT id FROM orders WHERE lower(`+col+`) >= `+arg(lower)+` AND lower(`+col+`) < `+arg(lower+"\U0010FFFF"))
+		}
+	}
+	return strings.Join(parts, " UNION ")
+}
+
+// likePrefix makes a LIKE pattern matching strings that start with s.
+func likePrefix(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(s) + "%"
+}
+
+func prefixed(p, columns string) string {
+	cols := strings.Split(columns, ", ")
+	for i, c := range cols {
+		cols[i] = p + c
+	}
+	return strings.Join(cols, ", ")
+}
+
+func (tx *Tx) DailyStats(ctx context.Context, from, to time.Time) ([]store.DayStats, error) {
+	first, last := dayOf(from), dayOf(to)
+	if last < first {
+		return nil, nil
+	}
+	days := make([]store.DayStats, last-first+1)
+	for i := range days {
+		days[i].Day = time.UnixMilli((first + int64(i)) * dayMS).UTC()
+	}
+	lo, hi := first*dayMS, (last+1)*dayMS
+	at := func(day int64) *store.DayStats { return &days[day-first] }
+
+	rows, err := tx.query(ctx, `
+		SELECT created_at / `+strconv.FormatInt(dayMS, 10)+` AS day, kind, currency, count(*), sum(amount) FROM transactions
+		WHERE created_at >= $1 AND created_at < $2 AND status = $3 AND kind IN ($4, $5)
+		GROUP BY day, kind, currency`, lo, hi, vend.TxnCompleted, vend.TxnPayment, vend.TxnRefund)
+	if err != nil {
+		return nil, fmt.Errorf("daily sales: %w", err)
+	}
+	for rows.Next() {
+		var day int64
+		var kind, currency string
+		var n int
+		var sum vend.Amount
+		if err := rows.Scan(&day, &kind, &currency, &n, &sum); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("scan daily sales: %w", err)
+		}
+		d := at(day)
+		if vend.TxnKind(kind) == vend.TxnRefund {
+			d.Refunds += n
+			continue
+		}
+		d.Sales += n
+		if d.Revenue == nil {
+			d.Revenue = map[string]vend.Amount{}
+		}
+		d.Revenue[currency] += sum
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+
+	rows, err = tx.query(ctx, `
+		SELECT started_at / `+strconv.FormatInt(dayMS, 10)+` AS day, count(*) FROM download_sessions
+		WHERE started_at >= $1 AND started_at < $2 AND charged AND NOT given_back GROUP BY day`, lo, hi)
+	if err != nil {
+		return nil, fmt.Errorf("daily downloads: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var day int64
+		var n int
+		if err := rows.Scan(&day, &n); err != nil {
+			return nil, fmt.Errorf("scan daily downloads: %w", err)
+		}
+		at(day).Downloads += n
+	}
+	return days, rows.Err()
+}
+
+// dayOf is the UTC day number of t.
+func dayOf(t time.Time) int64 { return t.UnixMilli() / dayMS }
