@@ -49,6 +49,7 @@ func newRootCmd(app *App) *cobra.Command {
 		newSimulateCmd(app),
 		newWebsaleCmd(app),
 		newMailCmd(app),
+		newBenchCmd(app),
 		newBackupCmd(app),
 		newMigrateCmd(app),
 		newConfigCmd(app),

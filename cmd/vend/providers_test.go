@@ -119,3 +119,19 @@ func TestServe_RefusesUnpinnedWebsale(t *testing.T) {
 		t.Errorf("serve with an unpinned WEBSALE setting: exit %d\n%s", code, errOut)
 	}
 }
+
+func TestBenchSeed(t *testing.T) {
+	env := []string{"VEND_DATA_DIR=" + t.TempDir()}
+	out := mustVend(t, env, "bench", "seed", "--orders", "300", "--attempts", "2000", "--products", "3", "--buyers", "50", "--days", "10")
+	if !strings.Contains(out, "seeded 300 orders and 2000 attempts") {
+		t.Fatalf("bench seed: %s", out)
+	}
+	list := mustVend(t, env, "orders", "list", "--limit", "1000")
+	if n := strings.Count(list, "SEED0"); n != 300 {
+		t.Errorf("orders list shows %d seeded orders, want 300", n)
+	}
+	show := mustVend(t, env, "orders", "show", "SEED0000000000000")
+	if !strings.Contains(show, "SEED-00") {
+		t.Errorf("orders show:\n%s", show)
+	}
+}
