@@ -1,0 +1,76 @@
+package ledger_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/ledger"
+	"github.com/vend-shop/vend/store"
+)
+
+func testChangeGrant(t *testing.T, open opener) {
+	db := open(t)
+	led := ledger.New(db)
+	apply(t, led, paid("T1"))
+	var g *vend.Grant
+	err := db.View(ctx, func(tx store.Tx) error {
+		gs, err := tx.FindGrantsByOrder(ctx, 1)
+		if err == nil {
+			g = gs[0]
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(ctx, func(tx store.Tx) error { return tx.AddDownloadsUsed(ctx, g.ID, 3) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	until := time.Now().Add(48 * time.Hour).Truncate(time.Millisecond)
+	steps := []struct {
+		action ledger.GrantAction
+		until  time.Time
+		check  func(g *vend.Grant) bool
+	}{
+		{ledger.GrantReset, time.Time{}, func(g *vend.Grant) bool { return g.DownloadsUsed == 0 }},
+		{ledger.GrantExtend, until, func(g *vend.Grant) bool { return g.ExpiresAt.Equal(until) }},
+		{ledger.GrantRevoke, time.Time{}, func(g *vend.Grant) bool { return g.State == vend.GrantRevoked && g.Reason == ledger.ReasonAdmin }},
+		{ledger.GrantRestore, time.Time{}, func(g *vend.Grant) bool { return g.State == vend.GrantActive && g.Reason == "" }},
+		{ledger.GrantExtend, time.Time{}, func(g *vend.Grant) bool { return g.ExpiresAt.IsZero() }},
+	}
+	for _, st := range steps {
+		got, err := led.ChangeGrant(ctx, "user:alice", g.ID, st.action, st.until)
+		if err != nil || !st.check(got) {
+			t.Fatalf("%s: %+v %v", st.action, got, err)
+		}
+	}
+	if _, err := led.ChangeGrant(ctx, "user:alice", g.ID, ledger.GrantExtend, time.Now().Add(-time.Hour)); vend.ErrorCode(err) != vend.EINVALID {
+		t.Errorf("extend into the past: %v, want EINVALID", err)
+	}
+	if _, err := led.ChangeGrant(ctx, "user:alice", g.ID+100, ledger.GrantReset, time.Time{}); vend.ErrorCode(err) != vend.ENOTFOUND {
+		t.Errorf("a missing grant: %v, want ENOTFOUND", err)
+	}
+	err = db.View(ctx, func(tx store.Tx) error {
+		es, err := tx.FindAuditEntries(ctx, store.AuditFilter{Target: "order:1"})
+		if err != nil {
+			return err
+		}
+		if len(es) != len(steps) {
+			t.Fatalf("%d audit entries, want %d", len(es), len(steps))
+		}
+		first := es[len(es)-1]
+		if first.Actor != "user:alice" || first.Action != "grant.reset" || !strings.Contains(first.Before, `"downloads_used":3`) ||
+			!strings.Contains(first.After, `"downloads_used":0`) {
+			t.Errorf("first entry %+v", first)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLedger_ChangeGrant(t *testing.T) { onEveryStore(t, testChangeGrant) }
