@@ -1,9 +1,6 @@
 package web
 
-import (
-	"strconv"
-	"time"
-)
+import "time"
 
 // chart is a bar chart drawn as inline SVG by the template from numbers only:
 // nothing a buyer typed reaches it.
@@ -58,5 +55,3 @@ func newChart(title string, days []time.Time, values []int) chart {
 	}
 	return c
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }
