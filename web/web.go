@@ -72,6 +72,7 @@ type Server struct {
 	linksPerEmail, linksPerIP clientLimiter
 	forgeries                 forgeryCounter
 	postbacks                 chan struct{}
+	admin                     adminAuth // sign-in budgets, cross-origin check (admin_auth.go)
 }
 
 var pageNames = []string{"download", "message", "home", "links", "demo-store", "demo-checkout"}
@@ -105,6 +106,9 @@ func (s *Server) Init() error {
 		}
 		s.pages[name] = t
 	}
+	if err := s.initAdmin(); err != nil {
+		return err
+	}
 	s.routes()
 	return nil
 }
@@ -134,6 +138,8 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /cgi-bin/download.cgi", s.handleLegacy)
 	m.HandleFunc("HEAD /cgi-bin/download.cgi", s.handleLegacy)
 	m.HandleFunc("GET /{$}", s.handleHome)
+	// Admin: sign-in, setup link, audit trail, /api/v1/whoami.
+	s.adminRoutes(m)
 	// Operations.
 	m.HandleFunc("GET /healthz", s.handleHealth)
 	if s.Demo != nil {

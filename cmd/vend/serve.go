@@ -70,6 +70,10 @@ func (a *App) serve(ctx context.Context, demo *web.Demo) error {
 	if err := srv.Init(); err != nil {
 		return err
 	}
+	setupToken, err := web.SetupToken(ctx, a.DB) // "" once there is an administrator
+	if err != nil {
+		return fmt.Errorf("admin setup link: %w", err)
+	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s (listen): %w", cfg.Listen, err)
@@ -96,6 +100,9 @@ func (a *App) serve(ctx context.Context, demo *web.Demo) error {
 	a.Logger.Info("vend listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL, "data_dir", cfg.DataDir,
 		"delivery_mode", dl.Mode())
 	fmt.Fprintf(a.Stdout, "vend listening on http://%s\n", ln.Addr())
+	if setupToken != "" {
+		fmt.Fprintf(a.Stdout, "Set up the first admin user: %s/admin/setup?token=%s\n", cfg.BaseURL, setupToken)
+	}
 	if len(cfg.PayPal.ReceiverEmails) == 0 && cfg.PayPal.ReceiverID == "" {
 		a.Logger.Warn("paypal.receiver_emails and paypal.receiver_id are not set: every PayPal IPN will be refused")
 	}
