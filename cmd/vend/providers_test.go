@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -133,5 +134,45 @@ func TestBenchSeed(t *testing.T) {
 	show := mustVend(t, env, "orders", "show", "SEED0000000000000")
 	if !strings.Contains(show, "SEED-00") {
 		t.Errorf("orders show:\n%s", show)
+	}
+}
+
+func TestGrantsCLI(t *testing.T) {
+	env := []string{"VEND_DATA_DIR=" + t.TempDir()}
+	mustVend(t, env, "bench", "seed", "--orders", "3", "--attempts", "0", "--products", "1", "--buyers", "3", "--days", "1")
+	var g struct {
+		ID            int64  `json:"id"`
+		State         string `json:"state"`
+		Reason        string `json:"reason"`
+		DownloadsUsed int    `json:"downloads_used"`
+		ExpiresAt     string `json:"expires_at"`
+	}
+	run := func(args ...string) {
+		t.Helper()
+		if err := json.Unmarshal([]byte(mustVend(t, env, append(args, "--json")...)), &g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run("grants", "revoke", "1")
+	if g.State != "revoked" || g.Reason != "admin" {
+		t.Errorf("after revoke: %+v", g)
+	}
+	run("grants", "restore", "1")
+	if g.State != "active" {
+		t.Errorf("after restore: %+v", g)
+	}
+	run("grants", "extend", "1", "--until", "2099-12-31")
+	if !strings.HasPrefix(g.ExpiresAt, "2100-01-01") {
+		t.Errorf("after extend: %+v", g)
+	}
+	run("grants", "reset", "1")
+	if g.DownloadsUsed != 0 {
+		t.Errorf("after reset: %+v", g)
+	}
+	if _, errOut, code := runMain(t, env, "grants", "extend", "1", "--until", "yesterday"); code == 0 || !strings.Contains(errOut, "--until") {
+		t.Errorf("a bad --until: exit %d %s", code, errOut)
+	}
+	if _, errOut, code := runMain(t, env, "grants", "reset", "99"); code == 0 || !strings.Contains(errOut, "No such grant") {
+		t.Errorf("a missing grant: exit %d %s", code, errOut)
 	}
 }
