@@ -1,0 +1,142 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const adminPW = "correct horse battery"
+
+// adminEnv is a test env with two paid PayPal orders, one of a buyer whose name
+// is an attack, and a signed-in administrator.
+func adminEnv(t *testing.T) (*testEnv, string) {
+	t.Helper()
+	e := newTestEnv(t)
+	e.addUser("alice", adminPW)
+	e.MustPostIPN(sample(t, "p1"))
+	evil := ebookSim("Completed", "EVIL0000000000001")
+	evil.FirstName, evil.LastName, evil.PayerEmail = `<script>alert(1)</script>`, `"><img src=x onerror=alert(2)>`, "evil@example.com"
+	e.MustPostIPN(simBody(evil))
+	return e, e.mustLogin("alice", adminPW)
+}
+
+func TestAdminPages_NeedASignIn(t *testing.T) {
+	e, _ := adminEnv(t)
+	for _, path := range []string{"/admin", "/admin/orders", "/admin/orders/1"} {
+		a := e.adminRequest(http.MethodGet, path, "", nil, nil)
+		if a.Status != http.StatusSeeOther || !strings.HasPrefix(a.Header.Get("Location"), "/admin/login") {
+			t.Errorf("%s without a session: %d %q", path, a.Status, a.Header.Get("Location"))
+		}
+	}
+}
+
+func TestAdminDashboard(t *testing.T) {
+	e, cookie := adminEnv(t)
+	a := e.adminRequest(http.MethodGet, "/admin", cookie, nil, nil)
+	if a.Status != http.StatusOK {
+		t.Fatalf("dashboard: %d\n%s", a.Status, a.Body)
+	}
+	for _, want := range []string{"<h2>Today</h2>", "<strong>2</strong> sales", "39.90 USD", "<svg", "Sales per day", "Downloads per day",
+		"Latest notifications", `href="/admin/orders/1"`} {
+		if !strings.Contains(a.Body, want) {
+			t.Errorf("dashboard lacks %q", want)
+		}
+	}
+	if n := strings.Count(a.Body, "<rect "); n != 2*dashboardDays {
+		t.Errorf("%d bars, want %d", n, 2*dashboardDays)
+	}
+	if strings.Contains(a.Body, "<script>alert") {
+		t.Error("a buyer's name reached the page unescaped")
+	}
+}
+
+func TestAdminOrders_Search(t *testing.T) {
+	e, cookie := adminEnv(t)
+	list := func(query string) string {
+		t.Helper()
+		a := e.adminRequest(http.MethodGet, "/admin/orders"+query, cookie, nil, nil)
+		if a.Status != http.StatusOK {
+			t.Fatalf("%s: %d\n%s", query, a.Status, a.Body)
+		}
+		return a.Body
+	}
+	all := list("")
+	if !strings.Contains(all, p1Txn) || !strings.Contains(all, "EVIL0000000000001") {
+		t.Fatalf("the list lacks an order:\n%s", all)
+	}
+	for _, tt := range []struct{ query, want, not string }{
+		{"?q=EVIL", "EVIL0000000000001", p1Txn},
+		{"?q=" + p1Txn, p1Txn, "EVIL0000000000001"},
+		{"?product=EBOOK-001&status=paid", "EVIL0000000000001", "No orders match"},
+		{"?provider=digistore24", "No orders match", p1Txn},
+		{"?status=refunded", "No orders match", p1Txn},
+	} {
+		body := list(tt.query)
+		if !strings.Contains(body, tt.want) || strings.Contains(body, tt.not) {
+			t.Errorf("%s: want %q and not %q", tt.query, tt.want, tt.not)
+		}
+	}
+	// Everything a buyer typed is text.
+	for _, body := range []string{all, list("?q=evil%40example.com")} {
+		if strings.Contains(body, "<script>alert") || strings.Contains(body, `"><img`) {
+			t.Error("a buyer's name reached the list unescaped")
+		}
+		if !strings.Contains(body, "&lt;script&gt;alert(1)&lt;/script&gt;") {
+			t.Error("the escaped name is missing")
+		}
+	}
+	if a := e.adminRequest(http.MethodGet, "/admin/orders?from=yesterday", cookie, nil, nil); a.Status != http.StatusBadRequest {
+		t.Errorf("a bad date: %d", a.Status)
+	}
+}
+
+func TestAdminOrders_Pages(t *testing.T) {
+	e, cookie := adminEnv(t)
+	for i := range ordersPerPage + 5 {
+		s := ebookSim("Completed", "PAGE"+strings.Repeat("0", 9)+strconv.Itoa(1000+i))
+		e.MustPostIPN(simBody(s))
+	}
+	first := e.adminRequest(http.MethodGet, "/admin/orders", cookie, nil, nil).Body
+	if n := strings.Count(first, `<td><a href="/admin/orders/`); n != ordersPerPage {
+		t.Errorf("first page has %d orders, want %d", n, ordersPerPage)
+	}
+	next := links(first, "/admin/orders?before=")
+	if len(next) != 1 {
+		t.Fatalf("no link to the next page")
+	}
+	second := e.adminRequest(http.MethodGet, next[0], cookie, nil, nil).Body
+	if n := strings.Count(second, `<td><a href="/admin/orders/`); n != 7 {
+		t.Errorf("second page has %d orders, want 7", n)
+	}
+	if len(links(second, "/admin/orders?before=")) != 0 {
+		t.Error("the last page links a next one")
+	}
+}
+
+func TestAdminOrder(t *testing.T) {
+	e, cookie := adminEnv(t)
+	o := e.Order(p1Txn)
+	g := o.grant("EBOOK-001")
+	e.Get(e.FilePath(g))
+	e.Flush()
+	a := e.adminRequest(http.MethodGet, "/admin/orders/"+strconv.FormatInt(o.ID, 10), cookie, nil, nil)
+	if a.Status != http.StatusOK {
+		t.Fatalf("order page: %d\n%s", a.Status, a.Body)
+	}
+	for _, want := range []string{"Order " + strconv.FormatInt(o.ID, 10), p1Txn, "EBOOK-001", "1 of 3", "Completed",
+		"applied", "Download attempts", "127.0.0.1", e.PagePath(g)} {
+		if !strings.Contains(a.Body, want) {
+			t.Errorf("order page lacks %q", want)
+		}
+	}
+	evil := e.Order("EVIL0000000000001")
+	b := e.adminRequest(http.MethodGet, "/admin/orders/"+strconv.FormatInt(evil.ID, 10), cookie, nil, nil)
+	if strings.Contains(b.Body, "<script>alert") || strings.Contains(b.Body, `"><img`) || !strings.Contains(b.Body, "&lt;script&gt;") {
+		t.Error("the buyer's name is not escaped on the order page")
+	}
+	if a := e.adminRequest(http.MethodGet, "/admin/orders/999", cookie, nil, nil); a.Status != http.StatusNotFound {
+		t.Errorf("a missing order: %d", a.Status)
+	}
+}
