@@ -74,3 +74,24 @@ func audit(ctx context.Context, tx store.Tx, actor, action, target string, befor
 	}
 	return tx.CreateAuditEntry(ctx, &vend.AuditEntry{Actor: actor, Action: action, Target: target, Before: string(b), After: string(a)})
 }
+
+// ParseExpiry reads a new expiry as administrators write it: a date (access
+// ends at the end of that day, UTC) or an RFC 3339 time; never means none.
+func ParseExpiry(s string, never bool) (time.Time, error) {
+	switch {
+	case never && s != "":
+		return time.Time{}, vend.Errorf(vend.EINVALID, "Give an expiry or choose never, not both.")
+	case never:
+		return time.Time{}, nil
+	case s == "":
+		return time.Time{}, vend.Errorf(vend.EINVALID, "Give the new expiry date, or choose never.")
+	}
+	if d, err := time.Parse(time.DateOnly, s); err == nil {
+		return d.AddDate(0, 0, 1), nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, vend.Errorf(vend.EINVALID, "The expiry must be a date such as 2026-12-31 or a time such as 2026-12-31T18:00:00Z.")
+	}
+	return t, nil
+}

@@ -18,6 +18,11 @@ func (s *Server) adminPageRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /admin", s.requireAdmin(s.handleAdminDashboard))
 	m.HandleFunc("GET /admin/orders", s.requireAdmin(s.handleAdminOrders))
 	m.HandleFunc("GET /admin/orders/{id}", s.requireAdmin(s.handleAdminOrder))
+	m.HandleFunc("POST /admin/grants/{id}/links", s.requireAdmin(s.handleAdminSendLinks))
+	m.HandleFunc("POST /admin/grants/{id}/{action}", s.requireAdmin(s.handleAdminGrant))
+	m.HandleFunc("GET /api/v1/orders", s.requireAdmin(s.handleAPIOrders))
+	m.HandleFunc("GET /api/v1/orders/{id}", s.requireAdmin(s.handleAPIOrder))
+	m.HandleFunc("POST /api/v1/grants/{id}/{action}", s.requireAdmin(s.handleAPIGrant))
 }
 
 // adminPage is what an admin page renders: the layout's fields and the page's.

@@ -1,10 +1,16 @@
 package web
 
 import (
+	"context"
+	"encoding/json"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/store"
 )
 
 const adminPW = "correct horse battery"
@@ -139,4 +145,114 @@ func TestAdminOrder(t *testing.T) {
 	if a := e.adminRequest(http.MethodGet, "/admin/orders/999", cookie, nil, nil); a.Status != http.StatusNotFound {
 		t.Errorf("a missing order: %d", a.Status)
 	}
+}
+
+func TestAdminGrantActions(t *testing.T) {
+	e, cookie := adminEnv(t)
+	o := e.Order(p1Txn)
+	g := o.grant("EBOOK-001")
+	e.Get(e.FilePath(g))
+	e.Flush()
+	page := "/admin/orders/" + strconv.FormatInt(o.ID, 10)
+	act := func(action string, form url.Values) answer {
+		t.Helper()
+		if form == nil {
+			form = url.Values{}
+		}
+		return e.adminRequest(http.MethodPost, "/admin/grants/"+strconv.FormatInt(g.ID, 10)+"/"+action, cookie, form, sameOrigin)
+	}
+	for _, step := range []struct {
+		action string
+		form   url.Values
+		check  func(g *vend.Grant) bool
+	}{
+		{"reset", nil, func(g *vend.Grant) bool { return g.DownloadsUsed == 0 }},
+		{"extend", url.Values{"until": {"2099-12-31"}}, func(g *vend.Grant) bool { return g.ExpiresAt.Year() == 2100 }},
+		{"revoke", nil, func(g *vend.Grant) bool { return g.State == vend.GrantRevoked }},
+		{"restore", nil, func(g *vend.Grant) bool { return g.State == vend.GrantActive }},
+		{"extend", url.Values{"never": {"1"}}, func(g *vend.Grant) bool { return g.ExpiresAt.IsZero() }},
+	} {
+		a := act(step.action, step.form)
+		if a.Status != http.StatusSeeOther || a.Header.Get("Location") != page {
+			t.Fatalf("%s: %d %q\n%s", step.action, a.Status, a.Header.Get("Location"), a.Body)
+		}
+		if got := e.Grant(g.ID); !step.check(got) {
+			t.Errorf("after %s: %+v", step.action, got)
+		}
+	}
+	body := e.adminRequest(http.MethodGet, page, cookie, nil, nil).Body
+	for _, want := range []string{"grant.reset", "grant.extend", "grant.revoke", "grant.restore", "user:alice"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the order page's changes lack %q", want)
+		}
+	}
+	// Refused: another site's form, no session, a bad date.
+	if a := e.adminRequest(http.MethodPost, "/admin/grants/"+strconv.FormatInt(g.ID, 10)+"/revoke", cookie, url.Values{},
+		http.Header{"Sec-Fetch-Site": {"cross-site"}, "Origin": {"https://evil.example"}}); a.Status != http.StatusForbidden {
+		t.Errorf("a cross-site revoke: %d", a.Status)
+	}
+	if a := e.adminRequest(http.MethodPost, "/admin/grants/"+strconv.FormatInt(g.ID, 10)+"/revoke", "", url.Values{}, sameOrigin); a.Status == http.StatusSeeOther && a.Header.Get("Location") == page {
+		t.Error("a revoke without a session went through")
+	}
+	if a := act("extend", url.Values{"until": {"soon"}}); a.Status != http.StatusBadRequest {
+		t.Errorf("a bad date: %d", a.Status)
+	}
+	if got := e.Grant(g.ID); got.State != vend.GrantActive {
+		t.Errorf("a refused request changed the grant: %+v", got)
+	}
+}
+
+func TestAdminAPI_OrdersAndGrants(t *testing.T) {
+	e, _ := adminEnv(t)
+	token, hash := NewAPIToken()
+	e.update(func(ctx context.Context, tx store.Tx) error {
+		u, err := tx.FindUserByName(ctx, "alice")
+		if err != nil {
+			return err
+		}
+		return tx.CreateAPIToken(ctx, &vend.APIToken{Name: "script", UserID: u.ID, Hash: hash})
+	})
+	bearer := http.Header{"Authorization": {"Bearer " + token}}
+	get := func(path string) (int, map[string]any) {
+		t.Helper()
+		a := e.adminRequest(http.MethodGet, path, "", nil, bearer)
+		var v map[string]any
+		if err := json.Unmarshal([]byte(a.Body), &v); err != nil {
+			t.Fatalf("%s: not JSON: %q", path, a.Body)
+		}
+		return a.Status, v
+	}
+	status, list := get("/api/v1/orders?q=EVIL&limit=10")
+	orders, _ := list["orders"].([]any)
+	if status != 200 || len(orders) != 1 || orders[0].(map[string]any)["ref"] != "EVIL0000000000001" {
+		t.Fatalf("orders: %d %v", status, list)
+	}
+	id := int64(orders[0].(map[string]any)["id"].(float64))
+	status, order := get("/api/v1/orders/" + strconv.FormatInt(id, 10))
+	items, _ := order["items"].([]any)
+	if status != 200 || len(items) != 1 || order["buyer"].(map[string]any)["name"] != `<script>alert(1)</script> "><img src=x onerror=alert(2)>` {
+		t.Fatalf("order: %d %v", status, order)
+	}
+	grantID := int64(items[0].(map[string]any)["grant"].(map[string]any)["id"].(float64))
+	a := e.adminRequest(http.MethodPost, "/api/v1/grants/"+strconv.FormatInt(grantID, 10)+"/revoke", "", nil, bearer)
+	if a.Status != 200 || !strings.Contains(a.Body, `"state":"revoked"`) {
+		t.Errorf("revoke: %d %s", a.Status, a.Body)
+	}
+	req := e.adminRequest(http.MethodPost, "/api/v1/grants/"+strconv.FormatInt(grantID, 10)+"/extend", "", nil,
+		http.Header{"Authorization": {"Bearer " + token}})
+	if req.Status != http.StatusBadRequest || !strings.Contains(req.Body, `"code":"invalid"`) {
+		t.Errorf("extend without a body: %d %s", req.Status, req.Body)
+	}
+	for path, want := range map[string]int{"/api/v1/orders/99999": 404, "/api/v1/orders?limit=9999": 400, "/api/v1/orders?from=x": 400} {
+		if status, v := get(path); status != want || v["error"] == nil {
+			t.Errorf("%s: %d %v, want %d with an error", path, status, v, want)
+		}
+	}
+	e.view(func(ctx context.Context, tx store.Tx) error {
+		es, err := tx.FindAuditEntries(ctx, store.AuditFilter{Target: "order:" + strconv.FormatInt(id, 10)})
+		if err == nil && (len(es) != 1 || es[0].Actor != "token:script" || es[0].Action != "grant.revoke") {
+			t.Errorf("audit %+v", es)
+		}
+		return err
+	})
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vend-shop/vend"
 	"github.com/vend-shop/vend/ledger"
 )
 
@@ -40,8 +41,8 @@ func newGrantActionCmd(app *App, action ledger.GrantAction, short string) *cobra
 			}
 			var t time.Time
 			if action == ledger.GrantExtend {
-				if t, err = parseUntil(until, never); err != nil {
-					return err
+				if t, err = ledger.ParseExpiry(until, never); err != nil {
+					return fmt.Errorf("--until: %s", vend.ErrorMessage(err))
 				}
 			}
 			if err := app.open(cmd.Context()); err != nil {
@@ -69,24 +70,4 @@ func newGrantActionCmd(app *App, action ledger.GrantAction, short string) *cobra
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the grant as JSON")
 	return cmd
-}
-
-// parseUntil reads an expiry: a date (the end of that day, UTC) or an RFC 3339 time.
-func parseUntil(s string, never bool) (time.Time, error) {
-	switch {
-	case never && s != "":
-		return time.Time{}, fmt.Errorf("--until and --never: choose one")
-	case never:
-		return time.Time{}, nil
-	case s == "":
-		return time.Time{}, fmt.Errorf("--until: the new expiry (or --never)")
-	}
-	if d, err := time.Parse(time.DateOnly, s); err == nil {
-		return d.AddDate(0, 0, 1), nil
-	}
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("--until: use a date such as 2026-12-31 or a time such as 2026-12-31T18:00:00Z")
-	}
-	return t, nil
 }
