@@ -19,8 +19,9 @@ type bar struct {
 }
 
 type tick struct {
-	X    float64
-	Text string
+	X      float64
+	Text   string
+	Anchor string // start, middle or end: the outer labels stay inside the box
 }
 
 const (
@@ -47,10 +48,16 @@ func newChart(title string, days []time.Time, values []int) chart {
 		c.Bars = append(c.Bars, bar{X: float64(i)*slot + 1, Y: float64(chartHeight) - h, W: max(slot-2, 1), H: h,
 			Label: days[i].Format("2 Jan"), Value: v})
 	}
-	// A label on the first day, every seventh, and the last.
+	// A label on the first day, every seventh not too near the end, and the last.
+	last := len(values) - 1
 	for i := range values {
-		if i == 0 || i == len(values)-1 || i%7 == 0 {
-			c.Ticks = append(c.Ticks, tick{X: float64(i)*slot + slot/2, Text: days[i].Format("2 Jan")})
+		switch {
+		case i == 0:
+			c.Ticks = append(c.Ticks, tick{X: 0, Text: days[i].Format("2 Jan"), Anchor: "start"})
+		case i == last:
+			c.Ticks = append(c.Ticks, tick{X: chartWidth, Text: days[i].Format("2 Jan"), Anchor: "end"})
+		case i%7 == 0 && last-i >= 4:
+			c.Ticks = append(c.Ticks, tick{X: float64(i)*slot + slot/2, Text: days[i].Format("2 Jan"), Anchor: "middle"})
 		}
 	}
 	return c

@@ -20,8 +20,16 @@ func TestNewChart(t *testing.T) {
 			t.Errorf("bar %d out of the box: %+v", i, b)
 		}
 	}
-	if c.Bars[3].Label != "4 Nov" || len(c.Ticks) != 2 {
+	if c.Bars[3].Label != "4 Nov" || len(c.Ticks) != 2 || c.Ticks[0].Anchor != "start" || c.Ticks[1].Anchor != "end" || c.Ticks[1].X != chartWidth {
 		t.Errorf("labels %q, ticks %+v", c.Bars[3].Label, c.Ticks)
+	}
+	month := make([]time.Time, 30)
+	for i := range month {
+		month[i] = day.AddDate(0, 0, i)
+	}
+	// Ticks on day 0, 7, 14, 21 and 29; not on 28, too near the last one.
+	if got := newChart("Month", month, make([]int, 30)).Ticks; len(got) != 5 || got[3].Text != "22 Nov" || got[4].Text != "30 Nov" {
+		t.Errorf("month ticks %+v", got)
 	}
 	if empty := newChart("Nothing", days, []int{0, 0, 0, 0}); empty.Max != 0 || empty.Bars[1].H != 0 {
 		t.Errorf("an empty chart: %+v", empty)
