@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"flag"
 	"net"
 	"net/http"
 	"os"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 )
+
+var update = flag.Bool("update", false, "rewrite the admin screenshots in docs/")
 
 // browser starts a headless Chromium for the test, or skips (fails under
 // CI=true) when there is none.
@@ -70,7 +73,8 @@ func do(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action
 // TestBrowser_Admin drives the admin in a real headless Chromium: sign in, see
 // the dashboard's chart, search an order, reset a download limit; a buyer's name
 // made of markup stays text everywhere; a form posted from another site is
-// refused. It saves screenshots of the dashboard and the order page to docs/.
+// refused. With -update it saves screenshots of the dashboard and the order
+// page to docs/.
 func TestBrowser_Admin(t *testing.T) {
 	ctx := browser(t)
 	e, _ := adminEnv(t)
@@ -135,6 +139,9 @@ func TestBrowser_Admin(t *testing.T) {
 		t.Errorf("a cross-site post: grant %s, page %q", got, refused)
 	}
 
+	if !*update {
+		return
+	}
 	for name, shot := range map[string][]byte{"admin-dashboard.png": dashboard, "admin-order.png": orderShot} {
 		if err := os.WriteFile(filepath.Join("..", "docs", name), shot, 0o644); err != nil {
 			t.Errorf("save %s: %v", name, err)
