@@ -2,6 +2,7 @@
 //
 //	go run ./bench ipn     # durable PayPal IPN ingest: IPNs/s and latency percentiles
 //	go run ./bench ds24    # durable Digistore24 IPN ingest, the same way
+//	go run ./bench -data DIR admin  # the admin's order list, search and order page on a seeded ledger
 //	go run ./bench serve   # a 10 KiB and a 1 GiB file through a grant, against nginx serving the same file
 //
 // It builds the vend binary, makes a data directory under a temp dir, imports the
@@ -50,9 +51,22 @@ func main() {
 	pg := flag.String("postgres", "", "run vend on this PostgreSQL (a postgres:// URL; a fresh schema is made in it) instead of SQLite")
 	mode := flag.String("mode", "direct", "delivery.mode for serve: direct, x-accel (nginx in front of vend) or redirect")
 	s3gw := flag.String("s3", "", "store files in S3: path of a versitygw binary the harness starts on loopback")
+	data := flag.String("data", "", "admin: the data directory, seeded with vend bench seed if it holds no ledger yet")
+	orders := flag.Int("orders", 1_000_000, "admin: orders to seed")
+	attempts := flag.Int("attempts", 10_000_000, "admin: download attempts to seed")
+	requests := flag.Int("n", 200, "admin: requests per measurement")
 	flag.Parse()
 	if flag.NArg() != 1 {
-		log.Fatal("usage: go run ./bench [-d 10s] [-runs 5] ipn|ds24|serve")
+		log.Fatal("usage: go run ./bench [-d 10s] [-runs 5] ipn|ds24|serve, or go run ./bench -data DIR admin")
+	}
+	if flag.Arg(0) == "admin" {
+		if *data == "" {
+			log.Fatal("admin: -data DIR (a data directory to seed or reuse)")
+		}
+		if err := adminBench(*data, *orders, *attempts, *requests); err != nil {
+			log.Fatal(err)
+		}
+		return
 	}
 	b, err := setup(*pg, *mode, *s3gw)
 	if err != nil {

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"log"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// adminBench measures the admin's order list, search by email and order page
+// on a data directory seeded with `vend bench seed` (made here if it holds
+// nothing yet): requests one after another, p50 and p95 of each.
+func adminBench(dataDir string, orders, attempts, n int) error {
+	dir, err := os.MkdirTemp("", "vend-bench-admin-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "vend")
+	log.Printf("# building vend into %s", dir)
+	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/vend").CombinedOutput(); err != nil {
+		return fmt.Errorf("build: %v\n%s", err, out)
+	}
+	addr := freeAddr()
+	env := append(os.Environ(), "VEND_DATA_DIR="+dataDir, "VEND_LISTEN="+addr, "VEND_LOG_LEVEL=warn")
+	vend := func(stdin string, args ...string) (string, error) {
+		cmd := exec.Command(bin, args...)
+		cmd.Env, cmd.Stdin = env, strings.NewReader(stdin)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if _, err := os.Stat(filepath.Join(dataDir, "vend.db")); err != nil {
+		log.Printf("# seeding %d orders and %d attempts into %s (takes a while)", orders, attempts, dataDir)
+		start := time.Now()
+		if out, err := vend("", "bench", "seed", "--orders", fmt.Sprint(orders), "--attempts", fmt.Sprint(attempts)); err != nil {
+			return fmt.Errorf("seed: %v\n%s", err, out)
+		}
+		log.Printf("# seeded in %s", time.Since(start).Round(time.Second))
+	}
+	const user, password = "bench", "bench-password-0123"
+	if out, err := vend(password+"\n", "user", "add", user, "--password-stdin"); err != nil && !strings.Contains(out, "already") {
+		return fmt.Errorf("user add: %v\n%s", err, out)
+	}
+	srv := exec.Command(bin, "serve")
+	srv.Env, srv.Stderr = env, os.Stderr
+	stdout, _ := srv.StdoutPipe()
+	if err := srv.Start(); err != nil {
+		return err
+	}
+	defer func() { srv.Process.Signal(os.Interrupt); srv.Wait() }()
+	if line, _ := bufio.NewReader(stdout).ReadString('\n'); !strings.Contains(line, "listening") {
+		return fmt.Errorf("vend did not start: %q", line)
+	}
+	go io.Copy(io.Discard, stdout)
+	base := "http://" + addr
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, _ := http.NewRequest(http.MethodPost, base+"/admin/login", strings.NewReader(url.Values{"name": {user}, "password": {password}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	var cookie *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == "vend_admin" {
+			cookie = c
+		}
+	}
+	if cookie == nil {
+		return fmt.Errorf("login answered %s without a session", resp.Status)
+	}
+	r := rand.New(rand.NewPCG(7, 7))
+	cases := []struct {
+		name string
+		path func() string
+	}{
+		{"order list", func() string { return "/admin/orders" }},
+		{"order list, page 1000", func() string { return fmt.Sprintf("/admin/orders?before=%d", max(orders-1000*50, 2)) }},
+		{"search by email", func() string { return fmt.Sprintf("/admin/orders?q=buyer%d@example.com", r.IntN(300_000)) }},
+		{"search by email prefix", func() string { return fmt.Sprintf("/admin/orders?q=buyer%d", r.IntN(300_000)) }},
+		{"order page", func() string { return fmt.Sprintf("/admin/orders/%d", 1+r.IntN(orders)) }},
+	}
+	fmt.Printf("| request | n | p50 | p95 | max |\n|---|---|---|---|---|\n")
+	for _, c := range cases {
+		var lat []time.Duration
+		for range n {
+			req, _ := http.NewRequest(http.MethodGet, base+c.path(), nil)
+			req.AddCookie(cookie)
+			start := time.Now()
+			resp, err := client.Do(req)
+			if err != nil {
+				return err
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("%s: %s", c.name, resp.Status)
+			}
+			lat = append(lat, time.Since(start))
+		}
+		slices.Sort(lat)
+		fmt.Printf("| %s | %d | %.1f ms | %.1f ms | %.1f ms |\n", c.name, n, ms(lat[n/2]), ms(lat[n*95/100]), ms(lat[n-1]))
+	}
+	return nil
+}
