@@ -309,7 +309,12 @@ func checkItems(ctx context.Context, tx store.Tx, ev vend.Event, currency string
 			return fmt.Sprintf("%s is priced in %s, but the order it would join is in %s", p.ID, p.Currency, currency), nil
 		}
 		if ev.Unpriced {
-			continue // the shop took the money; the catalog price is recorded
+			// The shop took the money; the catalog price is recorded, and one
+			// order has one currency.
+			if currency == "" {
+				currency = p.Currency
+			}
+			continue
 		}
 		if ev.Currency != p.Currency {
 			return fmt.Sprintf("paid in %q but %s is priced in %s", ev.Currency, p.ID, p.Currency), nil

@@ -111,6 +111,7 @@ func (s *Server) adminRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /admin/audit", s.requireAdmin(s.handleAudit))
 	m.HandleFunc("GET /api/v1/whoami", s.requireAdmin(s.handleWhoami))
 	s.adminPageRoutes(m)
+	s.adminManualRoutes(m)
 }
 
 // ---- who is asking ----

@@ -11,12 +11,58 @@ import (
 
 	"github.com/vend-shop/vend"
 	"github.com/vend-shop/vend/delivery"
+	"github.com/vend-shop/vend/ledger"
 	"github.com/vend-shop/vend/store"
 )
 
 func newOrdersCmd(app *App) *cobra.Command {
-	cmd := &cobra.Command{Use: "orders", Short: "Look at orders"}
-	cmd.AddCommand(newOrdersListCmd(app), newOrdersShowCmd(app))
+	cmd := &cobra.Command{Use: "orders", Short: "Look at orders, or make one by hand"}
+	cmd.AddCommand(newOrdersListCmd(app), newOrdersShowCmd(app), newOrdersCreateCmd(app))
+	return cmd
+}
+
+func newOrdersCreateCmd(app *App) *cobra.Command {
+	var req ledger.ManualOrder
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "create --email ADDRESS --product ID [--product ID] [--name NAME] [--note TEXT] [--send-receipt]",
+		Short: "Make a paid order by hand, without a provider (a free copy, a replacement)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := app.open(cmd.Context()); err != nil {
+				return err
+			}
+			defer app.close()
+			led := ledger.New(app.DB)
+			if req.SendReceipt {
+				// Queue the receipt; a running vend serve sends it.
+				led.Mail = app.Config.SMTP.URL != ""
+				if !led.Mail {
+					return fmt.Errorf("--send-receipt: smtp.url is not set, so vend sends no mail")
+				}
+			}
+			res, err := led.CreateOrder(cmd.Context(), "cli", req)
+			if err != nil {
+				return cliError(err)
+			}
+			d, err := findOrderDetail(cmd.Context(), app, strconv.FormatInt(res.OrderID, 10))
+			if err != nil {
+				return cliError(err)
+			}
+			if asJSON {
+				return printJSON(app.Stdout, d)
+			}
+			printOrder(app.Stdout, d)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&req.Buyer.Email, "email", "", "the buyer's email address")
+	f.StringVar(&req.Buyer.Name, "name", "", "the buyer's name")
+	f.StringSliceVar(&req.Products, "product", nil, "a product id (repeatable)")
+	f.StringVar(&req.Note, "note", "", "why, for the log")
+	f.BoolVar(&req.SendReceipt, "send-receipt", false, "mail the buyer the receipt with the links")
+	f.BoolVar(&asJSON, "json", false, "print the order as JSON")
 	return cmd
 }
 

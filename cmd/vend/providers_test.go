@@ -176,3 +176,29 @@ func TestGrantsCLI(t *testing.T) {
 		t.Errorf("a missing grant: exit %d %s", code, errOut)
 	}
 }
+
+func TestOrdersCreateCLI(t *testing.T) {
+	env := []string{"VEND_DATA_DIR=" + t.TempDir()}
+	mustVend(t, env, "bench", "seed", "--orders", "1", "--attempts", "0", "--products", "2", "--buyers", "1", "--days", "1")
+	var d struct {
+		Provider string `json:"provider"`
+		Status   string `json:"status"`
+		Items    []struct {
+			ProductID string `json:"product_id"`
+		} `json:"items"`
+		Grants []struct{ State string } `json:"grants"`
+	}
+	out := mustVend(t, env, "orders", "create", "--email", "friend@example.com", "--product", "SEED-000", "--product", "SEED-001", "--json")
+	if err := json.Unmarshal([]byte(out), &d); err != nil {
+		t.Fatal(err, out)
+	}
+	if d.Provider != "manual" || d.Status != "paid" || len(d.Items) != 2 || len(d.Grants) != 2 {
+		t.Errorf("created %+v", d)
+	}
+	if _, errOut, code := runMain(t, env, "orders", "create", "--email", "friend@example.com", "--product", "NOPE"); code == 0 || !strings.Contains(errOut, "NOPE") {
+		t.Errorf("unknown product: exit %d %s", code, errOut)
+	}
+	if _, errOut, code := runMain(t, env, "orders", "create", "--email", "x@example.com", "--product", "SEED-000", "--send-receipt"); code == 0 || !strings.Contains(errOut, "smtp.url") {
+		t.Errorf("--send-receipt without smtp: exit %d %s", code, errOut)
+	}
+}
