@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/vend-shop/vend"
@@ -19,12 +20,26 @@ const (
 	GrantRestore GrantAction = "restore" // give access back
 	GrantReset   GrantAction = "reset"   // the downloads used start again from zero
 	GrantExtend  GrantAction = "extend"  // a new expiry (zero: never)
+	GrantLimit   GrantAction = "limit"   // a new download limit (vend.Unlimited or ≥ 1)
 )
+
+// GrantChange is what an action needs: the new expiry for extend, the new
+// limit for limit.
+type GrantChange struct {
+	Until time.Time
+	Limit int
+}
 
 // ChangeGrant applies an administrator's action to a grant, in one transaction
 // with its audit entry (who, when, the grant before and after). actor names who
 // did it: "user:alice", "token:deploy", "cli".
 func (l *Ledger) ChangeGrant(ctx context.Context, actor string, grantID int64, action GrantAction, until time.Time) (*vend.Grant, error) {
+	return l.ChangeGrantWith(ctx, actor, grantID, action, GrantChange{Until: until})
+}
+
+// ChangeGrantWith is ChangeGrant for every action, limit included.
+func (l *Ledger) ChangeGrantWith(ctx context.Context, actor string, grantID int64, action GrantAction, c GrantChange) (*vend.Grant, error) {
+	until := c.Until
 	var after *vend.Grant
 	err := l.db.Update(ctx, func(tx store.Tx) error {
 		if err := tx.LockGrant(ctx, grantID); err != nil {
@@ -47,6 +62,11 @@ func (l *Ledger) ChangeGrant(ctx context.Context, actor string, grantID int64, a
 				return vend.Errorf(vend.EINVALID, "The new expiry must be in the future.")
 			}
 			g.ExpiresAt = until
+		case GrantLimit:
+			if c.Limit < 1 && c.Limit != vend.Unlimited {
+				return vend.Errorf(vend.EINVALID, "The download limit must be a positive number or unlimited.")
+			}
+			g.DownloadLimit = c.Limit
 		default:
 			return vend.Errorf(vend.EINVALID, "Unknown grant action %q.", action)
 		}
@@ -94,4 +114,30 @@ func ParseExpiry(s string, never bool) (time.Time, error) {
 		return time.Time{}, vend.Errorf(vend.EINVALID, "The expiry must be a date such as 2026-12-31 or a time such as 2026-12-31T18:00:00Z.")
 	}
 	return t, nil
+}
+
+// EditBuyer changes the buyer's email address and name on an order (a typo, a
+// new address), with an audit entry. Later mail goes to the new address.
+func (l *Ledger) EditBuyer(ctx context.Context, actor string, orderID int64, b vend.Buyer) (*vend.Order, error) {
+	b.Email, b.Name = strings.TrimSpace(b.Email), strings.TrimSpace(b.Name)
+	if !strings.Contains(b.Email, "@") {
+		return nil, vend.Errorf(vend.EINVALID, "The email address is missing or not an address.")
+	}
+	var o *vend.Order
+	err := l.db.Update(ctx, func(tx store.Tx) error {
+		var err error
+		if o, err = tx.FindOrderByID(ctx, orderID); err != nil {
+			return err
+		}
+		before := *o
+		o.Buyer = b
+		if err := tx.UpdateOrder(ctx, o); err != nil {
+			return err
+		}
+		return audit(ctx, tx, actor, "order.edit", "order:"+strconv.FormatInt(o.ID, 10), before.Buyer, o.Buyer)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ledger: edit order %d: %w", orderID, err)
+	}
+	return o, nil
 }

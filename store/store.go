@@ -42,6 +42,23 @@ type Tx interface {
 	Accounts
 	Audit
 	Reports
+	Releases
+}
+
+// Releases holds the "new version" jobs of products.
+type Releases interface {
+	CreateRelease(ctx context.Context, r *vend.Release) error
+	// LockRelease holds the release's row until the transaction ends, so two
+	// workers never handle the same batch.
+	LockRelease(ctx context.Context, id int64) error
+	FindRelease(ctx context.Context, id int64) (*vend.Release, error)
+	// FindReleases returns releases, newest first; running ones only if asked.
+	FindReleases(ctx context.Context, runningOnly bool, limit int) ([]*vend.Release, error)
+	UpdateRelease(ctx context.Context, r *vend.Release) error
+	// FindActiveGrants returns up to limit active grants of a product with ids
+	// above after, in id order.
+	FindActiveGrants(ctx context.Context, productID string, after int64, limit int) ([]*vend.Grant, error)
+	CountActiveGrants(ctx context.Context, productID string) (int, error)
 }
 
 // Reports are the admin's views over the whole ledger. They must stay fast with
@@ -53,6 +70,81 @@ type Reports interface {
 	// DailyStats returns one entry per UTC day from from to to (both days
 	// included), oldest first, days without anything included.
 	DailyStats(ctx context.Context, from, to time.Time) ([]DayStats, error)
+
+	// ExportOrders calls fn with each order of one page of an export, with its
+	// items: of the orders SearchOrders(q) selects, newest first, those of the
+	// next q.Limit rows below q.Before (an order that matches with two items
+	// comes once, so a page may hold fewer). The next page is below the last
+	// order's id; an export ends at its first empty page.
+	//
+	// Exports read page after page, each in a View of its own, and write a
+	// page out after its View ended: one read transaction held for a whole
+	// export would keep SQLite from checkpointing its WAL for as long as the
+	// slowest client takes to download it. fn must not use the transaction.
+	ExportOrders(ctx context.Context, q OrderQuery, fn func(*vend.Order) error) error
+	// ExportTransactions calls fn with each transaction of one page of an
+	// export: those created within [q.From, q.To) after q's cursor, oldest
+	// first, at most q.Limit. fn must not use the transaction.
+	ExportTransactions(ctx context.Context, q ExportQuery, fn func(*vend.Transaction) error) error
+	// ExportAttempts calls fn with each download attempt of one page of an
+	// export: those made within [q.From, q.To) after q's cursor, oldest first,
+	// at most q.Limit. fn must not use the transaction.
+	ExportAttempts(ctx context.Context, q ExportQuery, fn func(*vend.Attempt) error) error
+	// AttemptsPerBuyer counts the download attempts of each buyer (one email
+	// address, whatever its case, over all their orders) made within [q.From,
+	// q.To), in q.Sort's order, the first q.Limit. It reads every attempt of
+	// the window once and looks up each grant used in it (with SortEmail, each
+	// buyer too): its cost grows with the window, not with the whole log.
+	AttemptsPerBuyer(ctx context.Context, q BuyerQuery) ([]BuyerAttempts, error)
+	// DownloadsPerProduct counts, for every product of the catalog (and any
+	// other product id downloads name), the download sessions started and the
+	// attempts made within [from, to), ordered by product id. A zero from or
+	// to leaves that end open.
+	DownloadsPerProduct(ctx context.Context, from, to time.Time) ([]ProductDownloads, error)
+}
+
+// ExportQuery is one page of a time-ordered export: the rows within [From,
+// To) that come after the cursor (AfterTime, AfterID) in (time, id) order —
+// from the first when AfterID is 0 — at most Limit. A zero From or To leaves
+// that end open. The next page's cursor is the last row's time and id.
+type ExportQuery struct {
+	From, To  time.Time
+	AfterTime time.Time
+	AfterID   int64
+	Limit     int
+}
+
+// BuyerQuery selects the lines of AttemptsPerBuyer.
+type BuyerQuery struct {
+	From, To time.Time // attempts within [From, To); zero leaves that end open
+	Sort     string    // SortAttempts (when ""), SortDownloads, SortLast or SortEmail
+	Limit    int
+}
+
+// The orders of AttemptsPerBuyer's lines; ties go by email address.
+const (
+	SortAttempts  = "attempts"  // most attempts first
+	SortDownloads = "downloads" // most counted downloads first
+	SortLast      = "last"      // the latest attempt first
+	SortEmail     = "email"     // by email address, A to Z
+)
+
+// BuyerAttempts is one buyer's line of the attempts counter.
+type BuyerAttempts struct {
+	Email       string    `json:"email"` // lower-cased; "" for orders without one
+	Name        string    `json:"name"`  // the name of the buyer's latest order
+	Attempts    int       `json:"attempts"`
+	Downloads   int       `json:"downloads"` // attempts that started a counted download
+	LastAttempt time.Time `json:"last_attempt"`
+}
+
+// ProductDownloads is one product's line of the downloads counter.
+type ProductDownloads struct {
+	ProductID string `json:"product_id"`
+	Name      string `json:"name,omitempty"` // "" if the catalog has no such product
+	Completed int    `json:"completed"`      // sessions that delivered the whole file
+	Charged   int    `json:"charged"`        // sessions counted against a limit, not given back
+	Attempts  int    `json:"attempts"`       // requests for the product's files
 }
 
 // OrderQuery selects orders for the admin's list. Text matches an order id, a
@@ -161,6 +253,9 @@ type Products interface {
 	// (name, sha256) is already current keep their id; others get a new one.
 	SetFiles(ctx context.Context, productID string, files []*vend.File) error
 	FindFileByID(ctx context.Context, id int64) (*vend.File, error)
+	// FindFileVersions returns every file the product ever had, current or
+	// not, newest first.
+	FindFileVersions(ctx context.Context, productID string) ([]*vend.File, error)
 }
 
 // Notifications is the raw notification log and the idempotency keys.
@@ -174,10 +269,14 @@ type Notifications interface {
 	ClaimKey(ctx context.Context, provider, key string, notificationID int64) (bool, error)
 }
 
-// NotificationFilter selects notifications, newest first.
+// NotificationFilter selects notifications, newest first. Every filter is
+// served by an index that also orders by id, and pages are cut by id (keyset).
 type NotificationFilter struct {
-	OrderID *int64
-	Limit   int
+	OrderID  *int64
+	Provider *string
+	Verdict  *vend.Verdict
+	Before   int64 // only notifications with a smaller id: the next page
+	Limit    int
 }
 
 // Orders holds orders, their items and buyers.

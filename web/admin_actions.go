@@ -17,13 +17,24 @@ import (
 // name in the URL.
 var grantActions = map[string]ledger.GrantAction{
 	"revoke": ledger.GrantRevoke, "restore": ledger.GrantRestore, "reset": ledger.GrantReset, "extend": ledger.GrantExtend,
+	"limit": ledger.GrantLimit,
 }
 
 // handleAdminGrant applies a grant action from the order page's buttons and
 // goes back to the order.
 func (s *Server) handleAdminGrant(w http.ResponseWriter, r *http.Request) {
-	g, err := s.changeGrant(r, r.PathValue("action"), func() (time.Time, error) {
-		return ledger.ParseExpiry(r.PostFormValue("until"), r.PostFormValue("never") != "")
+	g, err := s.changeGrant(r, r.PathValue("action"), func(action ledger.GrantAction) (ledger.GrantChange, error) {
+		var c ledger.GrantChange
+		var err error
+		switch action {
+		case ledger.GrantExtend:
+			c.Until, err = ledger.ParseExpiry(r.PostFormValue("until"), r.PostFormValue("never") != "")
+		case ledger.GrantLimit:
+			if c.Limit, err = vend.ParseLimit(r.PostFormValue("limit")); err != nil {
+				err = vend.Errorf(vend.EINVALID, "Download limit: %s", err)
+			}
+		}
+		return c, err
 	})
 	if err != nil {
 		s.Error(w, r, err)
@@ -63,7 +74,9 @@ func (s *Server) handleAdminSendLinks(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/admin/orders/"+strconv.FormatInt(o.ID, 10), http.StatusSeeOther)
 }
 
-func (s *Server) changeGrant(r *http.Request, name string, until func() (time.Time, error)) (*vend.Grant, error) {
+// changeGrant applies the named action; read gives the action's value (the
+// new expiry, the new limit) from the request.
+func (s *Server) changeGrant(r *http.Request, name string, read func(ledger.GrantAction) (ledger.GrantChange, error)) (*vend.Grant, error) {
 	action, ok := grantActions[name]
 	if !ok {
 		return nil, vend.Errorf(vend.ENOTFOUND, "No such action.")
@@ -72,14 +85,12 @@ func (s *Server) changeGrant(r *http.Request, name string, until func() (time.Ti
 	if err != nil {
 		return nil, vend.Errorf(vend.ENOTFOUND, "No such grant.")
 	}
-	var t time.Time
-	if action == ledger.GrantExtend {
-		if t, err = until(); err != nil {
-			return nil, err
-		}
+	c, err := read(action)
+	if err != nil {
+		return nil, err
 	}
 	actor, _ := adminActor(r.Context())
-	return s.Ledger.ChangeGrant(context.WithoutCancel(r.Context()), actor, id, action, t)
+	return s.Ledger.ChangeGrantWith(context.WithoutCancel(r.Context()), actor, id, action, c)
 }
 
 // ---- JSON API ----
@@ -184,23 +195,75 @@ func (s *Server) handleAPIOrder(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleAPIGrant applies a grant action: POST /api/v1/grants/{id}/{action}
-// with, for extend, {"until": "2026-12-31T00:00:00Z"} (null: never).
+// with, for extend, {"until": "2026-12-31T00:00:00Z"} (null: never) and, for
+// limit, {"limit": 5} (-1: unlimited).
 func (s *Server) handleAPIGrant(w http.ResponseWriter, r *http.Request) {
-	g, err := s.changeGrant(r, r.PathValue("action"), func() (time.Time, error) {
+	g, err := s.changeGrant(r, r.PathValue("action"), func(action ledger.GrantAction) (ledger.GrantChange, error) {
+		var c ledger.GrantChange
+		if action != ledger.GrantExtend && action != ledger.GrantLimit {
+			return c, nil
+		}
 		var body struct {
 			Until *time.Time `json:"until"`
+			Limit *int       `json:"limit"`
 		}
 		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&body); err != nil {
-			return time.Time{}, vend.Errorf(vend.EINVALID, `The body must be {"until": "<RFC 3339 time>"} or {"until": null}.`)
+			return c, vend.Errorf(vend.EINVALID, `The body must be {"until": "<RFC 3339 time>" or null} for extend, {"limit": <n or -1>} for limit.`)
 		}
-		if body.Until == nil {
-			return time.Time{}, nil
+		if body.Until != nil {
+			c.Until = *body.Until
 		}
-		return *body.Until, nil
+		if action == ledger.GrantLimit {
+			if body.Limit == nil {
+				return c, vend.Errorf(vend.EINVALID, `limit needs {"limit": <n or -1>}.`)
+			}
+			c.Limit = *body.Limit
+		}
+		return c, nil
 	})
 	if err != nil {
 		apiError(w, err)
 		return
 	}
 	apiJSON(w, g)
+}
+
+// handleAdminEditBuyer changes an order's buyer email and name.
+func (s *Server) handleAdminEditBuyer(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		s.Error(w, r, vend.Errorf(vend.ENOTFOUND, "No such order."))
+		return
+	}
+	actor, _ := adminActor(r.Context())
+	o, err := s.Ledger.EditBuyer(context.WithoutCancel(r.Context()), actor, id,
+		vend.Buyer{Email: r.PostFormValue("email"), Name: r.PostFormValue("name")})
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/admin/orders/"+strconv.FormatInt(o.ID, 10), http.StatusSeeOther)
+}
+
+// handleAPIEditOrder changes an order's buyer: POST /api/v1/orders/{id} with
+// {"buyer": {"email": …, "name": …}}.
+func (s *Server) handleAPIEditOrder(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		apiError(w, vend.Errorf(vend.ENOTFOUND, "No such order."))
+		return
+	}
+	var body struct {
+		Buyer *vend.Buyer `json:"buyer"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&body); err != nil || body.Buyer == nil {
+		apiError(w, vend.Errorf(vend.EINVALID, `The body must be {"buyer": {"email": …, "name": …}}.`))
+		return
+	}
+	actor, _ := adminActor(r.Context())
+	if _, err := s.Ledger.EditBuyer(context.WithoutCancel(r.Context()), actor, id, *body.Buyer); err != nil {
+		apiError(w, err)
+		return
+	}
+	s.handleAPIOrder(w, r)
 }

@@ -112,6 +112,8 @@ func (s *Server) adminRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /api/v1/whoami", s.requireAdmin(s.handleWhoami))
 	s.adminPageRoutes(m)
 	s.adminManualRoutes(m)
+	s.adminProductRoutes(m)
+	s.adminReleaseRoutes(m)
 }
 
 // ---- who is asking ----

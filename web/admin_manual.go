@@ -16,6 +16,8 @@ func (s *Server) adminManualRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /admin/orders/new", s.requireAdmin(s.handleNewOrderForm))
 	m.HandleFunc("POST /admin/orders/new", s.requireAdmin(s.handleNewOrder))
 	m.HandleFunc("POST /api/v1/orders", s.requireAdmin(s.handleAPINewOrder))
+	m.HandleFunc("POST /admin/orders/{id}/buyer", s.requireAdmin(s.handleAdminEditBuyer))
+	m.HandleFunc("POST /api/v1/orders/{id}", s.requireAdmin(s.handleAPIEditOrder))
 }
 
 type newOrderView struct {

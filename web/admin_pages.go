@@ -23,6 +23,10 @@ func (s *Server) adminPageRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /api/v1/orders", s.requireAdmin(s.handleAPIOrders))
 	m.HandleFunc("GET /api/v1/orders/{id}", s.requireAdmin(s.handleAPIOrder))
 	m.HandleFunc("POST /api/v1/grants/{id}/{action}", s.requireAdmin(s.handleAPIGrant))
+	m.HandleFunc("GET /admin/notifications", s.requireAdmin(s.handleAdminNotifications))
+	m.HandleFunc("GET /admin/notifications/{id}", s.requireAdmin(s.handleAdminNotification))
+	m.HandleFunc("POST /admin/notifications/{id}/replay", s.requireAdmin(s.handleAdminReplay))
+	s.adminExportRoutes(m)
 }
 
 // adminPage is what an admin page renders: the layout's fields and the page's.

@@ -256,3 +256,25 @@ func TestAdminAPI_OrdersAndGrants(t *testing.T) {
 		return err
 	})
 }
+
+func TestAdminEditBuyerAndLimit(t *testing.T) {
+	e, cookie := adminEnv(t)
+	o := e.Order(p1Txn)
+	g := o.grant("EBOOK-001")
+	page := "/admin/orders/" + strconv.FormatInt(o.ID, 10)
+	a := e.adminRequest(http.MethodPost, page+"/buyer", cookie, url.Values{"email": {"moved@example.com"}, "name": {"Jörg Müller"}}, sameOrigin)
+	if a.Status != http.StatusSeeOther || e.Order(p1Txn).Buyer.Email != "moved@example.com" {
+		t.Errorf("edit buyer: %d %+v", a.Status, e.Order(p1Txn).Buyer)
+	}
+	b := e.adminRequest(http.MethodPost, "/admin/grants/"+strconv.FormatInt(g.ID, 10)+"/limit", cookie, url.Values{"limit": {"unlimited"}}, sameOrigin)
+	if b.Status != http.StatusSeeOther || e.Grant(g.ID).DownloadLimit != vend.Unlimited {
+		t.Errorf("limit: %d %+v", b.Status, e.Grant(g.ID))
+	}
+	if c := e.adminRequest(http.MethodPost, "/admin/grants/"+strconv.FormatInt(g.ID, 10)+"/limit", cookie, url.Values{"limit": {"0"}}, sameOrigin); c.Status != http.StatusBadRequest {
+		t.Errorf("limit 0: %d", c.Status)
+	}
+	body := e.adminRequest(http.MethodGet, page, cookie, nil, nil).Body
+	if !strings.Contains(body, "order.edit") || !strings.Contains(body, "grant.limit") {
+		t.Error("the changes are not on the order page")
+	}
+}

@@ -170,7 +170,7 @@ func newTestEnv(tb testing.TB, opts ...envOption) *testEnv {
 
 	led := ledger.New(db)
 	srv := &Server{
-		DB: db, Ledger: led, Delivery: dl,
+		DB: db, Ledger: led, Delivery: dl, Blobs: blobs,
 		PayPal: PayPal{
 			Verifier: &paypal.Verifier{URL: pp.URL + "/cgi-bin/webscr", Client: &http.Client{Timeout: 10 * time.Second}},
 			Config:   paypal.Config{ReceiverEmails: []string{sellerEmail}, ReceiverID: sellerID, Sandbox: true},

@@ -17,50 +17,54 @@ import (
 // is settled (applied, duplicate, forged or refused: a resend would change nothing),
 // 500 when it could not be verified or stored now, so PayPal sends it again.
 func (s *Server) handlePayPalIPN(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
 	n, status := s.receive(w, r, paypal.Provider, formType)
 	if n == nil {
 		w.WriteHeader(status)
 		return
 	}
+	w.WriteHeader(s.processPayPal(r.Context(), n, status, false))
+}
+
+// processPayPal settles a stored IPN: verified by the postback to PayPal
+// (outside any transaction), normalized and applied, its verdict recorded. status
+// is receive's refusal, or 0. It returns the status PayPal's answer gets and
+// writes nothing, so a replay runs the very same steps. A replay (replay set)
+// that PayPal calls INVALID is not counted as a forgery sent now.
+func (s *Server) processPayPal(ctx context.Context, n *vend.Notification, status int, replay bool) int {
 	log := s.Logger.With("provider", paypal.Provider, "notification", n.ID)
 	if status != 0 {
-		s.conclude(w, r, n, vend.VerdictRejected, n.Reason, status)
-		return
+		return s.conclude(ctx, n, vend.VerdictRejected, n.Reason, status)
 	}
 	if err := s.PayPal.Verifier.Verify(ctx, n.Body); errors.Is(err, paypal.ErrInvalid) {
 		log.Warn("ipn forged or altered: PayPal answered INVALID")
-		s.conclude(w, r, n, vend.VerdictInvalid, "PayPal answered INVALID: it did not send this message", http.StatusOK)
-		s.noteForgery(ctx, paypal.Provider)
-		return
+		status := s.conclude(ctx, n, vend.VerdictInvalid, "PayPal answered INVALID: it did not send this message", http.StatusOK)
+		if !replay {
+			s.noteForgery(ctx, paypal.Provider)
+		}
+		return status
 	} else if err != nil {
 		log.Error("ipn not verified now; PayPal will resend", "error", err)
-		s.conclude(w, r, n, vend.VerdictError, "verification failed: "+err.Error(), http.StatusInternalServerError)
-		return
+		return s.conclude(ctx, n, vend.VerdictError, "verification failed: "+err.Error(), http.StatusInternalServerError)
 	}
 	form, err := paypal.ParseForm(n.Body)
 	if err != nil {
 		log.Warn("ipn malformed", "error", err)
-		s.conclude(w, r, n, vend.VerdictRejected, "malformed message: "+err.Error(), http.StatusOK)
-		return
+		return s.conclude(ctx, n, vend.VerdictRejected, "malformed message: "+err.Error(), http.StatusOK)
 	}
 	ev, err := paypal.Normalize(form, s.PayPal.Config)
 	var rej *paypal.RejectError
 	if errors.As(err, &rej) {
 		log.Warn("ipn refused", "reason", rej.Reason)
-		s.conclude(w, r, n, vend.VerdictRejected, rej.Reason, http.StatusOK)
-		return
+		return s.conclude(ctx, n, vend.VerdictRejected, rej.Reason, http.StatusOK)
 	} else if err != nil {
-		s.conclude(w, r, n, vend.VerdictRejected, err.Error(), http.StatusOK)
-		return
+		return s.conclude(ctx, n, vend.VerdictRejected, err.Error(), http.StatusOK)
 	}
 	// The ledger step runs to its end even if PayPal hung up meanwhile: it is
 	// one short transaction, and a resend then finds it done.
 	res, err := s.Ledger.Apply(context.WithoutCancel(ctx), n, ev)
 	if err != nil {
 		log.Error("ipn not applied; PayPal will resend", "error", err)
-		s.conclude(w, r, n, vend.VerdictError, "not applied: internal error; the resend applies it", http.StatusInternalServerError)
-		return
+		return s.conclude(ctx, n, vend.VerdictError, "not applied: internal error; the resend applies it", http.StatusInternalServerError)
 	}
 	switch res.Verdict {
 	case vend.VerdictRejected:
@@ -68,7 +72,7 @@ func (s *Server) handlePayPalIPN(w http.ResponseWriter, r *http.Request) {
 	default:
 		log.Info("ipn "+string(res.Verdict), "key", ev.Key, "order", res.OrderID, "changes", strings.Join(res.Changes, "; "))
 	}
-	w.WriteHeader(http.StatusOK)
+	return http.StatusOK
 }
 
 // Media types of provider bodies.
@@ -110,27 +114,35 @@ func (s *Server) read(w http.ResponseWriter, r *http.Request, provider, mediaTyp
 		return nil, http.StatusBadRequest
 	}
 	n := &vend.Notification{Provider: provider, RemoteAddr: r.RemoteAddr, Headers: safeHeaders(r.Header), Body: body}
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		if mt, _, _ := mime.ParseMediaType(ct); mt != mediaType {
-			n.Reason = "content type " + ct + " is not " + mediaType
-			return n, http.StatusUnsupportedMediaType
+	var status int
+	n.Reason, status = refusal(r.Header.Get("Content-Type"), body, mediaType)
+	return n, status
+}
+
+// refusal says why a message must be refused before anything else is looked
+// at — another content type than mediaType, an empty body — and with which 4xx
+// status; or "", 0.
+func refusal(contentType string, body []byte, mediaType string) (string, int) {
+	if contentType != "" {
+		if mt, _, _ := mime.ParseMediaType(contentType); mt != mediaType {
+			return "content type " + contentType + " is not " + mediaType, http.StatusUnsupportedMediaType
 		}
 	}
 	if len(body) == 0 {
-		n.Reason = "empty body"
-		return n, http.StatusBadRequest
+		return "empty body", http.StatusBadRequest
 	}
-	return n, 0
+	return "", 0
 }
 
 // conclude records the verdict even when the sender has hung up (which is often
-// why verification failed), so no stored message is left looking unexamined.
-func (s *Server) conclude(w http.ResponseWriter, r *http.Request, n *vend.Notification, v vend.Verdict, reason string, status int) {
-	if err := s.Ledger.Conclude(context.WithoutCancel(r.Context()), n, v, reason); err != nil {
+// why verification failed), so no stored message is left looking unexamined. It
+// returns status, or 500 if the verdict could not be stored.
+func (s *Server) conclude(ctx context.Context, n *vend.Notification, v vend.Verdict, reason string, status int) int {
+	if err := s.Ledger.Conclude(context.WithoutCancel(ctx), n, v, reason); err != nil {
 		s.Logger.Error("notification verdict not stored", "notification", n.ID, "error", err)
-		status = http.StatusInternalServerError
+		return http.StatusInternalServerError
 	}
-	w.WriteHeader(status)
+	return status
 }
 
 // safeHeaders keeps the request headers minus credentials, which must never sit

@@ -58,56 +58,82 @@ func (s *Server) handleSigned(p signedProvider) http.HandlerFunc {
 			p.refuse(w, status, http.StatusText(status))
 			return
 		}
-		log := s.Logger.With("provider", p.name)
-		if status != 0 {
-			s.storeRefused(w, r, p, n, vend.VerdictRejected, n.Reason, status)
+		out := s.processSigned(r.Context(), p, n, r.Header, status, false)
+		if out.status != http.StatusOK {
+			p.refuse(w, out.status, out.reason)
 			return
 		}
-		if err := p.verify(n.Body, r.Header); errors.Is(err, errNoSecret) {
-			// Our configuration, not the message: stored as not verifiable yet, and
-			// the provider's resend applies once the secret is set.
-			log.Error("notification refused: " + err.Error())
-			s.storeRefused(w, r, p, n, vend.VerdictError, err.Error(), statusForged)
-			return
-		} else if err != nil {
-			log.Warn("notification forged or altered", "reason", err, "remote", r.RemoteAddr)
-			s.storeRefused(w, r, p, n, vend.VerdictInvalid, err.Error(), statusForged)
-			s.noteForgery(r.Context(), p.name)
-			return
-		}
-		ev, err := p.normalize(n.Body, r.Header)
-		if err != nil {
-			log.Warn("notification refused", "reason", err)
-			s.storeRefused(w, r, p, n, vend.VerdictRejected, err.Error(), statusRejected)
-			return
-		}
-		// The ledger step runs to its end even if the sender hung up meanwhile:
-		// it is one short transaction, and a resend then finds it done.
-		res, err := s.Ledger.ReceiveApply(context.WithoutCancel(r.Context()), n, ev)
-		log = log.With("notification", n.ID)
-		if err != nil {
-			log.Error("notification not applied; the provider will resend", "error", err)
-			p.refuse(w, http.StatusInternalServerError, "internal error; the resend applies it")
-			return
-		}
-		if res.Verdict == vend.VerdictRejected {
-			log.Warn("notification refused", "key", ev.Key, "reason", res.Reason)
-			p.refuse(w, statusRejected, res.Reason)
-			return
-		}
-		log.Info("notification "+string(res.Verdict), "key", ev.Key, "order", res.OrderID, "changes", strings.Join(res.Changes, "; "))
-		p.answer(w, r, ev, res)
+		p.answer(w, r, out.ev, out.res)
 	}
 }
 
-// storeRefused stores a refused message with its verdict and answers the refusal.
-func (s *Server) storeRefused(w http.ResponseWriter, r *http.Request, p signedProvider, n *vend.Notification, v vend.Verdict, reason string, status int) {
+// signedOutcome is what a signed provider's message came to: the status of the
+// answer, with the reason of a refusal (400 or more), or for a 200 the event and
+// what the ledger did with it.
+type signedOutcome struct {
+	status int
+	reason string
+	ev     vend.Event
+	res    *ledger.Result
+}
+
+// processSigned runs a message read from a signed provider (n, not stored yet,
+// with h its request's headers and status read's refusal or 0) through verify,
+// normalize and the ledger, and stores it with its verdict. It writes nothing,
+// so a replay runs the very same steps. With replay set, a signature that
+// matches but is too old counts as verified (see replayAge), and a forged
+// message is not counted as a forgery sent now.
+func (s *Server) processSigned(ctx context.Context, p signedProvider, n *vend.Notification, h http.Header, status int, replay bool) signedOutcome {
+	log := s.Logger.With("provider", p.name)
+	if status != 0 {
+		return s.storeRefused(ctx, p, n, vend.VerdictRejected, n.Reason, status)
+	}
+	err := p.verify(n.Body, h)
+	if replay && replayAge(err) {
+		err = nil
+	}
+	if errors.Is(err, errNoSecret) {
+		// Our configuration, not the message: stored as not verifiable yet, and
+		// the provider's resend applies once the secret is set.
+		log.Error("notification refused: " + err.Error())
+		return s.storeRefused(ctx, p, n, vend.VerdictError, err.Error(), statusForged)
+	} else if err != nil {
+		log.Warn("notification forged or altered", "reason", err, "remote", n.RemoteAddr)
+		out := s.storeRefused(ctx, p, n, vend.VerdictInvalid, err.Error(), statusForged)
+		if !replay {
+			s.noteForgery(ctx, p.name)
+		}
+		return out
+	}
+	ev, err := p.normalize(n.Body, h)
+	if err != nil {
+		log.Warn("notification refused", "reason", err)
+		return s.storeRefused(ctx, p, n, vend.VerdictRejected, err.Error(), statusRejected)
+	}
+	// The ledger step runs to its end even if the sender hung up meanwhile:
+	// it is one short transaction, and a resend then finds it done.
+	res, err := s.Ledger.ReceiveApply(context.WithoutCancel(ctx), n, ev)
+	log = log.With("notification", n.ID)
+	if err != nil {
+		log.Error("notification not applied; the provider will resend", "error", err)
+		return signedOutcome{status: http.StatusInternalServerError, reason: "internal error; the resend applies it"}
+	}
+	if res.Verdict == vend.VerdictRejected {
+		log.Warn("notification refused", "key", ev.Key, "reason", res.Reason)
+		return signedOutcome{status: statusRejected, reason: res.Reason}
+	}
+	log.Info("notification "+string(res.Verdict), "key", ev.Key, "order", res.OrderID, "changes", strings.Join(res.Changes, "; "))
+	return signedOutcome{status: http.StatusOK, ev: ev, res: res}
+}
+
+// storeRefused stores a refused message with its verdict and returns the refusal.
+func (s *Server) storeRefused(ctx context.Context, p signedProvider, n *vend.Notification, v vend.Verdict, reason string, status int) signedOutcome {
 	n.Verdict, n.Reason = v, reason
-	if err := s.Ledger.Receive(context.WithoutCancel(r.Context()), n); err != nil {
+	if err := s.Ledger.Receive(context.WithoutCancel(ctx), n); err != nil {
 		s.Logger.Error("notification not stored", "provider", p.name, "error", err)
 		status, reason = http.StatusInternalServerError, "internal error"
 	}
-	p.refuse(w, status, reason)
+	return signedOutcome{status: status, reason: reason}
 }
 
 // plainAnswer writes a short text answer, text as given.

@@ -5,6 +5,7 @@ package web
 import (
 	"bytes"
 	"embed"
+	"errors"
 	"fmt"
 	"html/template"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/blob"
 	"github.com/vend-shop/vend/delivery"
 	"github.com/vend-shop/vend/ledger"
 	"github.com/vend-shop/vend/provider/paypal"
@@ -42,7 +44,9 @@ type Server struct {
 	DB       store.DB
 	Ledger   *ledger.Ledger
 	Delivery *delivery.Service
-	PayPal   PayPal
+	// Blobs is where the admin's uploads go.
+	Blobs  blob.Store
+	PayPal PayPal
 	// Each further provider is off while nil.
 	Digistore24 *Digistore24
 	Websale     *Websale
@@ -79,6 +83,9 @@ var pageNames = []string{"download", "message", "home", "links", "demo-store", "
 
 // Init parses the templates and builds the routes. It fails if a page is missing.
 func (s *Server) Init() error {
+	if s.DB == nil || s.Ledger == nil || s.Delivery == nil || s.Blobs == nil {
+		return errors.New("web: Server needs DB, Ledger, Delivery and Blobs")
+	}
 	if s.Logger == nil {
 		s.Logger = slog.New(slog.DiscardHandler)
 	}

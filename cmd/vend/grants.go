@@ -12,7 +12,7 @@ import (
 )
 
 func newGrantsCmd(app *App) *cobra.Command {
-	cmd := &cobra.Command{Use: "grants", Short: "Change a buyer's access: revoke, restore, reset the count, extend"}
+	cmd := &cobra.Command{Use: "grants", Short: "Change a buyer's access: revoke, restore, reset the count, extend, limit"}
 	for _, a := range []struct {
 		action ledger.GrantAction
 		short  string
@@ -21,6 +21,7 @@ func newGrantsCmd(app *App) *cobra.Command {
 		{ledger.GrantRestore, "Give a revoked grant its access back"},
 		{ledger.GrantReset, "Start a grant's count of downloads again from zero"},
 		{ledger.GrantExtend, "Set a grant's expiry (--until DATE, or --never)"},
+		{ledger.GrantLimit, "Set a grant's download limit (--limit N or unlimited)"},
 	} {
 		cmd.AddCommand(newGrantActionCmd(app, a.action, a.short))
 	}
@@ -28,7 +29,7 @@ func newGrantsCmd(app *App) *cobra.Command {
 }
 
 func newGrantActionCmd(app *App, action ledger.GrantAction, short string) *cobra.Command {
-	var until string
+	var until, limit string
 	var never, asJSON bool
 	cmd := &cobra.Command{
 		Use:   string(action) + " GRANT-ID",
@@ -39,17 +40,22 @@ func newGrantActionCmd(app *App, action ledger.GrantAction, short string) *cobra
 			if err != nil {
 				return fmt.Errorf("%q is not a grant id (vend orders show lists them)", args[0])
 			}
-			var t time.Time
-			if action == ledger.GrantExtend {
-				if t, err = ledger.ParseExpiry(until, never); err != nil {
+			var c ledger.GrantChange
+			switch action {
+			case ledger.GrantExtend:
+				if c.Until, err = ledger.ParseExpiry(until, never); err != nil {
 					return fmt.Errorf("--until: %s", vend.ErrorMessage(err))
+				}
+			case ledger.GrantLimit:
+				if c.Limit, err = vend.ParseLimit(limit); err != nil {
+					return fmt.Errorf("--limit: %s", err)
 				}
 			}
 			if err := app.open(cmd.Context()); err != nil {
 				return err
 			}
 			defer app.close()
-			g, err := ledger.New(app.DB).ChangeGrant(cmd.Context(), "cli", id, action, t)
+			g, err := ledger.New(app.DB).ChangeGrantWith(cmd.Context(), "cli", id, action, c)
 			if err != nil {
 				return cliError(err)
 			}
@@ -64,9 +70,12 @@ func newGrantActionCmd(app *App, action ledger.GrantAction, short string) *cobra
 			return nil
 		},
 	}
-	if action == ledger.GrantExtend {
+	switch action {
+	case ledger.GrantExtend:
 		cmd.Flags().StringVar(&until, "until", "", "new expiry: a date (2026-12-31) or a time (2026-12-31T18:00:00Z)")
 		cmd.Flags().BoolVar(&never, "never", false, "never expire")
+	case ledger.GrantLimit:
+		cmd.Flags().StringVar(&limit, "limit", "", "the new download limit: a number or unlimited")
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the grant as JSON")
 	return cmd

@@ -17,7 +17,42 @@ import (
 
 func newOrdersCmd(app *App) *cobra.Command {
 	cmd := &cobra.Command{Use: "orders", Short: "Look at orders, or make one by hand"}
-	cmd.AddCommand(newOrdersListCmd(app), newOrdersShowCmd(app), newOrdersCreateCmd(app))
+	cmd.AddCommand(newOrdersListCmd(app), newOrdersShowCmd(app), newOrdersCreateCmd(app), newOrdersEditCmd(app))
+	return cmd
+}
+
+func newOrdersEditCmd(app *App) *cobra.Command {
+	var b vend.Buyer
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "edit ORDER-ID|REF|TXN-ID --email ADDRESS [--name NAME]",
+		Short: "Change an order's buyer email and name (audited)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := app.open(cmd.Context()); err != nil {
+				return err
+			}
+			defer app.close()
+			d, err := findOrderDetail(cmd.Context(), app, args[0])
+			if err != nil {
+				return cliError(err)
+			}
+			if _, err := ledger.New(app.DB).EditBuyer(cmd.Context(), "cli", d.ID, b); err != nil {
+				return cliError(err)
+			}
+			if d, err = findOrderDetail(cmd.Context(), app, strconv.FormatInt(d.ID, 10)); err != nil {
+				return cliError(err)
+			}
+			if asJSON {
+				return printJSON(app.Stdout, d)
+			}
+			printOrder(app.Stdout, d)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&b.Email, "email", "", "the buyer's email address")
+	cmd.Flags().StringVar(&b.Name, "name", "", "the buyer's name")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the order as JSON")
 	return cmd
 }
 

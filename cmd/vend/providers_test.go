@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -200,5 +201,49 @@ func TestOrdersCreateCLI(t *testing.T) {
 	}
 	if _, errOut, code := runMain(t, env, "orders", "create", "--email", "x@example.com", "--product", "SEED-000", "--send-receipt"); code == 0 || !strings.Contains(errOut, "smtp.url") {
 		t.Errorf("--send-receipt without smtp: exit %d %s", code, errOut)
+	}
+}
+
+func TestReleaseCLI(t *testing.T) {
+	dir := t.TempDir()
+	env := []string{"VEND_DATA_DIR=" + dir}
+	mustVend(t, env, "bench", "seed", "--orders", "30", "--attempts", "0", "--products", "1", "--buyers", "30", "--days", "1")
+	path := filepath.Join(t.TempDir(), "second-edition.zip")
+	os.WriteFile(path, []byte("PK the second edition"), 0o600)
+	var r struct {
+		Status  string `json:"status"`
+		Done    int    `json:"done"`
+		Version string `json:"version"`
+		Reset   bool   `json:"reset"`
+	}
+	out := mustVend(t, env, "release", "SEED-000", path, "--reset-limits", "--json")
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err, out)
+	}
+	// The seed refunds about one order in 50: every active grant is handled.
+	if r.Status != "done" || r.Done < 25 || r.Version != "second-edition.zip" || !r.Reset {
+		t.Errorf("release %+v", r)
+	}
+	show := mustVend(t, env, "products", "show", "SEED-000")
+	if !strings.Contains(show, "second-edition.zip") {
+		t.Errorf("products show after the release:\n%s", show)
+	}
+	if _, errOut, code := runMain(t, env, "release", "SEED-000", "--notify"); code == 0 || !strings.Contains(errOut, "smtp.url") {
+		t.Errorf("--notify without mail: exit %d %s", code, errOut)
+	}
+}
+
+func TestOrdersEditAndGrantLimitCLI(t *testing.T) {
+	env := []string{"VEND_DATA_DIR=" + t.TempDir()}
+	mustVend(t, env, "bench", "seed", "--orders", "1", "--attempts", "0", "--products", "1", "--buyers", "1", "--days", "1")
+	out := mustVend(t, env, "orders", "edit", "SEED0000000000000", "--email", "moved@example.com", "--name", "Moved", "--json")
+	if !strings.Contains(out, `"email": "moved@example.com"`) {
+		t.Errorf("orders edit: %s", out)
+	}
+	if out := mustVend(t, env, "grants", "limit", "1", "--limit", "unlimited", "--json"); !strings.Contains(out, `"download_limit": -1`) {
+		t.Errorf("grants limit: %s", out)
+	}
+	if _, errOut, code := runMain(t, env, "grants", "limit", "1", "--limit", "0"); code == 0 || !strings.Contains(errOut, "--limit") {
+		t.Errorf("limit 0: exit %d %s", code, errOut)
 	}
 }

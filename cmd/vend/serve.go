@@ -13,6 +13,7 @@ import (
 
 	"github.com/vend-shop/vend/delivery"
 	"github.com/vend-shop/vend/ledger"
+	"github.com/vend-shop/vend/mailer"
 	"github.com/vend-shop/vend/provider/paypal"
 	"github.com/vend-shop/vend/web"
 )
@@ -39,37 +40,11 @@ const shutdownGrace = 30 * time.Second
 // accepting, let requests finish, write the download log, close the database.
 func (a *App) serve(ctx context.Context, demo *web.Demo) error {
 	cfg := a.Config
-	led := ledger.New(a.DB)
-	dcfg := delivery.Config{
-		SessionTimeout: cfg.Delivery.SessionTimeout, SessionMax: cfg.Delivery.SessionMax,
-		GiveBackPercent: cfg.Delivery.GiveBackPercent,
-		Mode:            cfg.Delivery.Mode, XAccelPrefix: cfg.Delivery.XAccelPrefix, RedirectTTL: cfg.Delivery.RedirectTTL,
-	}
-	if err := dcfg.Validate(); err != nil {
-		return fmt.Errorf("delivery: %w", err)
-	}
-	dl := delivery.New(a.DB, a.Blobs, a.Secret, dcfg)
-	dl.Logger = a.Logger
-	mw, err := a.mailWorker(led)
+	srv, mw, err := a.newServer(demo)
 	if err != nil {
 		return err
 	}
-	srv := &web.Server{
-		DB: a.DB, Ledger: led, Delivery: dl, BaseURL: cfg.BaseURL,
-		PayPal: web.PayPal{
-			Verifier: &paypal.Verifier{URL: cfg.PayPal.VerifyEndpoint(), Client: &http.Client{Timeout: paypal.DefaultTimeout}},
-			Config:   paypal.Config{ReceiverEmails: cfg.PayPal.ReceiverEmails, ReceiverID: cfg.PayPal.ReceiverID, Sandbox: cfg.PayPal.Sandbox},
-		},
-		LegacyLinks: !cfg.Delivery.DisableLegacyLinks, ReturnWindow: cfg.Delivery.ReturnWindow,
-		IPNRate: cfg.Limits.IPNPerSecond, IPNBurst: cfg.Limits.IPNBurst, TrustedProxies: cfg.Proxies(),
-		Demo: demo, Logger: a.Logger,
-	}
-	if err := a.providers(srv); err != nil {
-		return err
-	}
-	if err := srv.Init(); err != nil {
-		return err
-	}
+	dl, led := srv.Delivery, srv.Ledger
 	setupToken, err := web.SetupToken(ctx, a.DB) // "" once there is an administrator
 	if err != nil {
 		return fmt.Errorf("admin setup link: %w", err)
@@ -94,6 +69,12 @@ func (a *App) serve(ctx context.Context, demo *web.Demo) error {
 		// kick it awake for.
 		go mw.Run(sweepCtx)
 	}
+	go func() {
+		// New-version releases a stop cut off go on where they were.
+		if err := led.ResumeReleases(sweepCtx); err != nil && sweepCtx.Err() == nil {
+			a.Logger.Error("releases not resumed", "error", err)
+		}
+	}()
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
@@ -124,4 +105,48 @@ func (a *App) serve(ctx context.Context, demo *web.Demo) error {
 	stopSweep()
 	dl.Close()
 	return err
+}
+
+// newServer builds the web.Server from the configuration, with its ledger,
+// delivery and providers: the one vend serve runs, and the one that replays a
+// notification in the CLI. It also returns the mail worker (nil while smtp.url
+// is not set), which the caller runs if it wants mail sent; with smtp.url set,
+// the ledger enqueues mail either way. The caller closes srv.Delivery.
+func (a *App) newServer(demo *web.Demo) (*web.Server, *mailer.Worker, error) {
+	cfg := a.Config
+	led := ledger.New(a.DB)
+	dcfg := delivery.Config{
+		SessionTimeout: cfg.Delivery.SessionTimeout, SessionMax: cfg.Delivery.SessionMax,
+		GiveBackPercent: cfg.Delivery.GiveBackPercent,
+		Mode:            cfg.Delivery.Mode, XAccelPrefix: cfg.Delivery.XAccelPrefix, RedirectTTL: cfg.Delivery.RedirectTTL,
+	}
+	if err := dcfg.Validate(); err != nil {
+		return nil, nil, fmt.Errorf("delivery: %w", err)
+	}
+	dl := delivery.New(a.DB, a.Blobs, a.Secret, dcfg)
+	dl.Logger = a.Logger
+	mw, err := a.mailWorker(led)
+	if err != nil {
+		dl.Close()
+		return nil, nil, err
+	}
+	srv := &web.Server{
+		DB: a.DB, Ledger: led, Delivery: dl, Blobs: a.Blobs, BaseURL: cfg.BaseURL,
+		PayPal: web.PayPal{
+			Verifier: &paypal.Verifier{URL: cfg.PayPal.VerifyEndpoint(), Client: &http.Client{Timeout: paypal.DefaultTimeout}},
+			Config:   paypal.Config{ReceiverEmails: cfg.PayPal.ReceiverEmails, ReceiverID: cfg.PayPal.ReceiverID, Sandbox: cfg.PayPal.Sandbox},
+		},
+		LegacyLinks: !cfg.Delivery.DisableLegacyLinks, ReturnWindow: cfg.Delivery.ReturnWindow,
+		IPNRate: cfg.Limits.IPNPerSecond, IPNBurst: cfg.Limits.IPNBurst, TrustedProxies: cfg.Proxies(),
+		Demo: demo, Logger: a.Logger,
+	}
+	if err := a.providers(srv); err != nil {
+		dl.Close()
+		return nil, nil, err
+	}
+	if err := srv.Init(); err != nil {
+		dl.Close()
+		return nil, nil, err
+	}
+	return srv, mw, nil
 }

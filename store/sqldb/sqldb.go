@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -290,6 +291,23 @@ func (tx *Tx) findFiles(ctx context.Context, productID string) ([]*vend.File, er
 	return out, rows.Err()
 }
 
+func (tx *Tx) FindFileVersions(ctx context.Context, productID string) ([]*vend.File, error) {
+	rows, err := tx.query(ctx, `SELECT `+fileColumns+` FROM files WHERE product_id = $1 ORDER BY id DESC`, productID)
+	if err != nil {
+		return nil, fmt.Errorf("find file versions of %s: %w", productID, err)
+	}
+	defer rows.Close()
+	var out []*vend.File
+	for rows.Next() {
+		f, err := scanFile(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan file: %w", err)
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
 func (tx *Tx) SetFiles(ctx context.Context, productID string, files []*vend.File) error {
 	current, err := tx.findFiles(ctx, productID)
 	if err != nil {
@@ -493,13 +511,29 @@ func (tx *Tx) FindNotificationByID(ctx context.Context, id int64) (*vend.Notific
 }
 
 func (tx *Tx) FindNotifications(ctx context.Context, f store.NotificationFilter) ([]*vend.Notification, error) {
-	q, args := `SELECT `+notificationColumns+` FROM notifications`, []any{}
-	if f.OrderID != nil {
-		q += ` WHERE order_id = $1`
-		args = append(args, *f.OrderID)
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
 	}
-	args = append(args, limit(f.Limit, 100))
-	q += fmt.Sprintf(` ORDER BY id DESC LIMIT $%d`, len(args))
+	var where []string
+	if f.OrderID != nil {
+		where = append(where, "order_id = "+arg(*f.OrderID))
+	}
+	if f.Provider != nil {
+		where = append(where, "provider = "+arg(*f.Provider))
+	}
+	if f.Verdict != nil {
+		where = append(where, "verdict = "+arg(string(*f.Verdict)))
+	}
+	if f.Before > 0 {
+		where = append(where, "id < "+arg(f.Before))
+	}
+	q := `SELECT ` + notificationColumns + ` FROM notifications`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	q += ` ORDER BY id DESC LIMIT ` + arg(limit(f.Limit, 100))
 	rows, err := tx.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("find notifications: %w", err)

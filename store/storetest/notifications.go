@@ -157,6 +157,55 @@ func testNotifications(t *testing.T, open Opener) {
 				t.Errorf("listed body = %q", all[0].Body)
 			}
 		},
+		"FindNotifications filters by provider and verdict and pages by id": func(t *testing.T, db store.DB) {
+			f := mustFixture(t, db, "p")
+			type row struct {
+				provider string
+				verdict  vend.Verdict
+				order    bool
+			}
+			rows := []row{
+				{"paypal", vend.VerdictApplied, true}, {"digistore24", vend.VerdictRejected, false}, {"paypal", vend.VerdictInvalid, false},
+				{"stripe", vend.VerdictApplied, false}, {"paypal", vend.VerdictApplied, true}, {"digistore24", vend.VerdictApplied, false},
+				{"paypal", vend.VerdictInvalid, false},
+			}
+			var ids []int64
+			for i, r := range rows {
+				n := &vend.Notification{Provider: r.provider, Verdict: r.verdict, Body: fmt.Appendf(nil, "n=%d", i)}
+				if r.order {
+					n.OrderID = f.Order.ID
+				}
+				ids = append(ids, createNotification(t, db, n).ID)
+			}
+			paypal, invalid, applied := "paypal", vend.VerdictInvalid, vend.VerdictApplied
+			tests := []struct {
+				name   string
+				filter store.NotificationFilter
+				want   []int64
+			}{
+				{"a provider", store.NotificationFilter{Provider: &paypal}, []int64{ids[6], ids[4], ids[2], ids[0]}},
+				{"a verdict", store.NotificationFilter{Verdict: &invalid}, []int64{ids[6], ids[2]}},
+				{"a provider and a verdict", store.NotificationFilter{Provider: &paypal, Verdict: &applied}, []int64{ids[4], ids[0]}},
+				{"a provider, first page", store.NotificationFilter{Provider: &paypal, Limit: 2}, []int64{ids[6], ids[4]}},
+				{"a provider, next page", store.NotificationFilter{Provider: &paypal, Limit: 2, Before: ids[4]}, []int64{ids[2], ids[0]}},
+				{"everything, next page", store.NotificationFilter{Before: ids[3]}, []int64{ids[2], ids[1], ids[0]}},
+				{"an order, next page", store.NotificationFilter{OrderID: &f.Order.ID, Before: ids[4]}, []int64{ids[0]}},
+				{"before the first", store.NotificationFilter{Before: ids[0]}, nil},
+				{"a provider nobody sent", store.NotificationFilter{Provider: ptr("websale")}, nil},
+				{"a verdict nothing got", store.NotificationFilter{Verdict: ptr(vend.VerdictError)}, nil},
+			}
+			for _, tt := range tests {
+				var got []*vend.Notification
+				view(t, db, func(tx store.Tx) error {
+					var err error
+					got, err = tx.FindNotifications(ctx, tt.filter)
+					return err
+				})
+				if ids := notificationIDs(got); !reflect.DeepEqual(ids, tt.want) && (len(ids) != 0 || len(tt.want) != 0) {
+					t.Errorf("%s: %v, want %v", tt.name, ids, tt.want)
+				}
+			}
+		},
 	})
 }
 

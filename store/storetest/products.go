@@ -153,7 +153,15 @@ func testProducts(t *testing.T, open Opener) {
 				if err == nil && old.SHA256 != sha("b1") {
 					t.Errorf("retired file %d changed: %+v", b.ID, old)
 				}
-				return err
+				// Every version, newest first: the product's own, a, b, c, then b2, d.
+				all, err := tx.FindFileVersions(ctx, "p")
+				if err != nil {
+					return err
+				}
+				if len(all) != 6 || all[0].ID != next[3].ID || all[len(all)-1].SHA256 != sha("p") {
+					t.Errorf("versions %v", fileIDs(all))
+				}
+				return nil
 			})
 		},
 		"SetFiles matches on name and content, not on either alone": func(t *testing.T, db store.DB) {

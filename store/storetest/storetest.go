@@ -39,6 +39,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Outbox", func(t *testing.T) { testOutbox(t, open) })
 	t.Run("Accounts", func(t *testing.T) { testAccounts(t, open) })
 	t.Run("Reports", func(t *testing.T) { testReports(t, open) })
+	t.Run("Exports", func(t *testing.T) { testExports(t, open) })
 }
 
 // subtests runs each case in parallel with its own database.

@@ -1,0 +1,104 @@
+package ledger_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/ledger"
+	"github.com/vend-shop/vend/store"
+)
+
+func testRelease(t *testing.T, open opener) {
+	db := open(t)
+	led := ledger.New(db)
+	led.Mail = true
+	// 450 buyers of the e-book (more than two batches), one of them twice, one
+	// refunded; and a buyer of another product.
+	for i := range 450 {
+		ev := paid(fmt.Sprintf("T%03d", i))
+		ev.Buyer.Email = fmt.Sprintf("b%d@example.com", i)
+		if i == 449 {
+			ev.Buyer.Email = "b0@example.com"
+		}
+		apply(t, led, ev)
+	}
+	apply(t, led, refundEv("R1", "T001", 1995))
+	apply(t, led, with(paid("C1"), func(ev *vend.Event) {
+		ev.Items = []vend.EventItem{{ProductID: "course", Quantity: 1, Amount: 990}}
+		ev.Total, ev.Buyer.Email = 990, "course@example.com"
+	}))
+	err := db.Update(ctx, func(tx store.Tx) error {
+		for _, id := range []int64{1, 2, 3} {
+			if err := tx.AddDownloadsUsed(ctx, id, 2); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := len(mailsOf(t, db))
+
+	if _, err := led.StartRelease(ctx, "user:alice", "ebook", "2nd edition", false, false); vend.ErrorCode(err) != vend.EINVALID {
+		t.Errorf("a release that does nothing: %v", err)
+	}
+	r, err := led.StartRelease(ctx, "user:alice", "ebook", "2nd edition", true, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Total != 449 || r.Status != vend.ReleaseRunning {
+		t.Errorf("started %+v, want 449 active grants", r)
+	}
+	// One step, then the process "dies"; a fresh ledger resumes.
+	if r, err = led.StepRelease(ctx, r.ID); err != nil || r.Done != ledger.ReleaseBatch {
+		t.Fatalf("first step: %+v %v", r, err)
+	}
+	var steps []int
+	again := ledger.New(db)
+	again.Mail = true
+	if err := again.ResumeReleases(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := again.RunRelease(ctx, r.ID, func(r *vend.Release) { steps = append(steps, r.Done) }); err != nil {
+		t.Fatal(err)
+	}
+	err = db.View(ctx, func(tx store.Tx) error {
+		got, err := tx.FindRelease(ctx, r.ID)
+		if err != nil {
+			return err
+		}
+		if got.Status != vend.ReleaseDone || got.Done != 449 {
+			t.Errorf("finished %+v", got)
+		}
+		for _, id := range []int64{1, 3} {
+			if g, err := tx.FindGrantByID(ctx, id); err != nil || g.DownloadsUsed != 0 {
+				t.Errorf("grant %d after the release: %+v %v", id, g, err)
+			}
+		}
+		if g, err := tx.FindGrantByID(ctx, 2); err != nil || g.DownloadsUsed != 2 {
+			t.Errorf("the refunded grant was touched: %+v %v", g, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	newVersion := 0
+	for _, m := range mailsOf(t, db) {
+		if len(m) > 11 && m[:11] == "new-version" {
+			newVersion++
+		}
+	}
+	// 449 active grants, one buyer with two: 448 addresses; the refunded buyer
+	// and the course's buyer get nothing.
+	if newVersion != 448 {
+		t.Errorf("%d new-version messages, want 448 (outbox had %d before)", newVersion, before)
+	}
+	if len(steps) != 1 || steps[0] != 449 {
+		t.Errorf("running a finished release again: progress %v, want one report of 449", steps)
+	}
+}
+
+func TestLedger_Release(t *testing.T) { onEveryStore(t, testRelease) }

@@ -1,0 +1,314 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/store"
+)
+
+// adminProductRoutes adds the catalog's pages: products, their files and the
+// versions of those files.
+func (s *Server) adminProductRoutes(m *http.ServeMux) {
+	m.HandleFunc("GET /admin/products", s.requireAdmin(s.handleAdminProducts))
+	m.HandleFunc("GET /admin/products/new", s.requireAdmin(s.handleAdminProductForm))
+	m.HandleFunc("POST /admin/products/new", s.requireAdmin(s.handleAdminProductSave))
+	m.HandleFunc("GET /admin/products/{id}", s.requireAdmin(s.handleAdminProductForm))
+	m.HandleFunc("POST /admin/products/{id}", s.requireAdmin(s.handleAdminProductSave))
+	m.HandleFunc("POST /admin/products/{id}/files", s.requireAdmin(s.handleAdminUpload))
+	m.HandleFunc("POST /admin/products/{id}/files/{file}/{action}", s.requireAdmin(s.handleAdminFile))
+}
+
+type productsView struct {
+	Products  []*vend.Product
+	Completed map[string]int
+}
+
+func (s *Server) handleAdminProducts(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	var v productsView
+	err := s.DB.View(ctx, func(tx store.Tx) error {
+		var err error
+		if v.Products, err = tx.FindProducts(ctx); err != nil {
+			return err
+		}
+		v.Completed, err = tx.CompletedDownloads(ctx)
+		return err
+	})
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	s.renderAdmin(w, r, http.StatusOK, "admin-products", "Products", "products", v)
+}
+
+type productView struct {
+	Product  *vend.Product
+	New      bool
+	Problem  string
+	Versions []fileVersion
+}
+
+type fileVersion struct {
+	*vend.File
+	Current bool
+}
+
+func (s *Server) productView(ctx context.Context, id string) (*productView, error) {
+	v := &productView{}
+	err := s.DB.View(ctx, func(tx store.Tx) error {
+		var err error
+		if v.Product, err = tx.FindProductByID(ctx, id); err != nil {
+			return err
+		}
+		all, err := tx.FindFileVersions(ctx, id)
+		if err != nil {
+			return err
+		}
+		for _, f := range all {
+			v.Versions = append(v.Versions, fileVersion{File: f, Current: isCurrent(v.Product, f.ID)})
+		}
+		return nil
+	})
+	return v, err
+}
+
+func isCurrent(p *vend.Product, fileID int64) bool {
+	for _, f := range p.Files {
+		if f.ID == fileID {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) handleAdminProductForm(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if id == "" {
+		s.renderAdmin(w, r, http.StatusOK, "admin-product", "New product", "products", &productView{New: true,
+			Product: &vend.Product{Currency: vend.DefaultCurrency, DownloadLimit: vend.DefaultDownloadLimit}})
+		return
+	}
+	v, err := s.productView(r.Context(), id)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	s.renderAdmin(w, r, http.StatusOK, "admin-product", v.Product.Name, "products", v)
+}
+
+// handleAdminProductSave creates a product or saves its fields (its files stay).
+func (s *Server) handleAdminProductSave(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id := r.PathValue("id")
+	p, err := productFromForm(r, id)
+	if err == nil {
+		err = p.Validate()
+	}
+	if err == nil {
+		err = s.DB.Update(context.WithoutCancel(ctx), func(tx store.Tx) error {
+			before, err := tx.FindProductByID(ctx, p.ID)
+			switch {
+			case id == "" && err == nil:
+				return vend.Errorf(vend.ECONFLICT, "There is a product %s already.", p.ID)
+			case id != "" && err != nil:
+				return err
+			case vend.ErrorCode(err) == vend.ENOTFOUND:
+				before = nil
+			case err != nil:
+				return err
+			}
+			if before != nil {
+				p.Files = before.Files
+			}
+			if err := tx.SaveProduct(ctx, p); err != nil {
+				return err
+			}
+			return s.audit(ctx, tx, "product.save", "product:"+p.ID, before, p)
+		})
+	}
+	if c := vend.ErrorCode(err); c == vend.EINVALID || c == vend.ECONFLICT {
+		s.renderAdmin(w, r, http.StatusBadRequest, "admin-product", "Product", "products",
+			&productView{New: id == "", Product: p, Problem: vend.ErrorMessage(err)})
+		return
+	} else if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/admin/products/"+p.ID, http.StatusSeeOther)
+}
+
+func productFromForm(r *http.Request, id string) (*vend.Product, error) {
+	if err := r.ParseForm(); err != nil {
+		return nil, vend.Errorf(vend.EINVALID, "Bad form.")
+	}
+	f := r.PostForm
+	p := &vend.Product{ID: id, Name: strings.TrimSpace(f.Get("name")), Currency: strings.ToUpper(strings.TrimSpace(f.Get("currency")))}
+	if p.ID == "" {
+		p.ID = strings.TrimSpace(f.Get("id"))
+	}
+	var err error
+	if p.Price, err = vend.ParseAmount(strings.TrimSpace(f.Get("price"))); err != nil {
+		return p, vend.Errorf(vend.EINVALID, "Price: %s", vend.ErrorMessage(err))
+	}
+	if p.DownloadLimit, err = vend.ParseLimit(strings.TrimSpace(f.Get("limit"))); err != nil {
+		return p, vend.Errorf(vend.EINVALID, "Download limit: %s", err)
+	}
+	if p.Lifetime, err = vend.ParseLifetime(strings.TrimSpace(f.Get("lifetime"))); err != nil {
+		return p, vend.Errorf(vend.EINVALID, "Lifetime: %s", err)
+	}
+	return p, nil
+}
+
+// handleAdminUpload streams an uploaded file into storage, hashing it on the
+// way, and adds it to the product's files, or (mode=replace) makes it the
+// product's only file: a new version. Nothing is held in memory, so the size
+// is the storage's limit, not vend's.
+func (s *Server) handleAdminUpload(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id := r.PathValue("id")
+	// A large upload on a slow line takes longer than the server's read timeout.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
+	mr, err := r.MultipartReader()
+	if err != nil {
+		s.Error(w, r, vend.Errorf(vend.EINVALID, "Send the file as a form upload (multipart/form-data)."))
+		return
+	}
+	var replace bool
+	var file *vend.File
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			s.Error(w, r, vend.Errorf(vend.EINVALID, "The upload broke off."))
+			return
+		}
+		switch part.FormName() {
+		case "mode":
+			b, _ := io.ReadAll(io.LimitReader(part, 16))
+			replace = string(b) == "replace"
+		case "file":
+			if file, err = s.storeUpload(ctx, part); err != nil {
+				s.Error(w, r, err)
+				return
+			}
+		}
+		part.Close()
+	}
+	if file == nil {
+		s.Error(w, r, vend.Errorf(vend.EINVALID, "Choose a file to upload."))
+		return
+	}
+	err = s.changeFiles(context.WithoutCancel(ctx), id, "product.file.upload", func(files []*vend.File) ([]*vend.File, error) {
+		if replace {
+			return []*vend.File{file}, nil
+		}
+		return append(files, file), nil
+	})
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/admin/products/"+id, http.StatusSeeOther)
+}
+
+// storeUpload puts one uploaded file into storage.
+func (s *Server) storeUpload(ctx context.Context, part *multipart.Part) (*vend.File, error) {
+	name := path.Base(strings.ReplaceAll(part.FileName(), `\`, "/")) // a path some browsers send
+	if name == "" || name == "." || name == "/" {
+		return nil, vend.Errorf(vend.EINVALID, "The file has no name.")
+	}
+	info, err := s.Blobs.Put(ctx, part)
+	if err != nil {
+		return nil, err
+	}
+	return &vend.File{Name: name, Key: info.Key, Size: info.Size, SHA256: info.SHA256}, nil
+}
+
+// handleAdminFile retires a current file, or makes an earlier one current
+// again (after the current files).
+func (s *Server) handleAdminFile(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	fileID, err := strconv.ParseInt(r.PathValue("file"), 10, 64)
+	if err != nil {
+		s.Error(w, r, vend.Errorf(vend.ENOTFOUND, "No such file."))
+		return
+	}
+	ctx := context.WithoutCancel(r.Context())
+	switch r.PathValue("action") {
+	case "retire":
+		err = s.changeFiles(ctx, id, "product.file.retire", func(files []*vend.File) ([]*vend.File, error) {
+			var out []*vend.File
+			for _, f := range files {
+				if f.ID != fileID {
+					out = append(out, f)
+				}
+			}
+			switch {
+			case len(out) == len(files):
+				return nil, vend.Errorf(vend.ENOTFOUND, "That file is not one of the product's current files.")
+			case len(out) == 0:
+				return nil, vend.Errorf(vend.EINVALID, "A product keeps at least one file: upload its replacement first.")
+			}
+			return out, nil
+		})
+	case "restore":
+		err = s.restoreFile(ctx, id, fileID)
+	default:
+		err = vend.Errorf(vend.ENOTFOUND, "No such action.")
+	}
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/admin/products/"+id, http.StatusSeeOther)
+}
+
+func (s *Server) restoreFile(ctx context.Context, productID string, fileID int64) error {
+	return s.DB.Update(ctx, func(tx store.Tx) error {
+		f, err := tx.FindFileByID(ctx, fileID)
+		if err != nil || f.ProductID != productID {
+			return vend.Errorf(vend.ENOTFOUND, "No such file of %s.", productID)
+		}
+		p, err := tx.FindProductByID(ctx, productID)
+		if err != nil {
+			return err
+		}
+		before := append([]*vend.File(nil), p.Files...)
+		again := *f
+		files := append(append([]*vend.File(nil), p.Files...), &again)
+		if err := tx.SetFiles(ctx, productID, files); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, "product.file.restore", "product:"+productID, before, files)
+	})
+}
+
+// changeFiles replaces the product's current files by what change makes of
+// them, with an audit entry.
+func (s *Server) changeFiles(ctx context.Context, productID, action string, change func([]*vend.File) ([]*vend.File, error)) error {
+	return s.DB.Update(ctx, func(tx store.Tx) error {
+		p, err := tx.FindProductByID(ctx, productID)
+		if err != nil {
+			return err
+		}
+		before := append([]*vend.File(nil), p.Files...)
+		files, err := change(append([]*vend.File(nil), p.Files...))
+		if err != nil {
+			return err
+		}
+		if err := tx.SetFiles(ctx, productID, files); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, action, "product:"+productID, before, files)
+	})
+}
