@@ -30,7 +30,17 @@ func (l *Ledger) StartRelease(ctx context.Context, actor, productID, version str
 		if _, err := tx.FindProductByID(ctx, productID); err != nil {
 			return err
 		}
-		var err error
+		// One release of a product at a time: a second press of the button
+		// must not mail every buyer again.
+		running, err := tx.FindReleases(ctx, true, 1000)
+		if err != nil {
+			return err
+		}
+		for _, other := range running {
+			if other.ProductID == productID {
+				return vend.Errorf(vend.ECONFLICT, "A release of %s is running already (release %d).", productID, other.ID)
+			}
+		}
 		if r.Total, err = tx.CountActiveGrants(ctx, productID); err != nil {
 			return err
 		}

@@ -51,6 +51,9 @@ func testRelease(t *testing.T, open opener) {
 	if r.Total != 449 || r.Status != vend.ReleaseRunning {
 		t.Errorf("started %+v, want 449 active grants", r)
 	}
+	if _, err := led.StartRelease(ctx, "user:bob", "ebook", "again", true, false); vend.ErrorCode(err) != vend.ECONFLICT {
+		t.Errorf("a second release while one runs: %v, want ECONFLICT", err)
+	}
 	// One step, then the process "dies"; a fresh ledger resumes.
 	if r, err = led.StepRelease(ctx, r.ID); err != nil || r.Done != ledger.ReleaseBatch {
 		t.Fatalf("first step: %+v %v", r, err)

@@ -67,6 +67,12 @@ func (s *Server) handleAdminSendLinks(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = s.Ledger.RequestLinks(context.WithoutCancel(ctx), o.Buyer.Email, "", "admin:"+rand.Text())
 	}
+	if err == nil {
+		// Mail with fresh links is an act worth a record: who sent them where.
+		err = s.DB.Update(context.WithoutCancel(ctx), func(tx store.Tx) error {
+			return s.audit(ctx, tx, "grant.links", "order:"+strconv.FormatInt(o.ID, 10), nil, map[string]any{"grant": id, "to": o.Buyer.Email})
+		})
+	}
 	if err != nil {
 		s.Error(w, r, err)
 		return

@@ -63,7 +63,7 @@ func (s *Server) handleRelease(w http.ResponseWriter, r *http.Request) {
 	actor, _ := adminActor(r.Context())
 	rel, err := s.Ledger.StartRelease(context.WithoutCancel(r.Context()), actor, id, r.PostFormValue("version"),
 		r.PostFormValue("notify") != "", r.PostFormValue("reset") != "")
-	if vend.ErrorCode(err) == vend.EINVALID {
+	if c := vend.ErrorCode(err); c == vend.EINVALID || c == vend.ECONFLICT {
 		v, verr := s.releaseForm(r.Context(), id, vend.ErrorMessage(err))
 		if verr != nil {
 			s.Error(w, r, verr)

@@ -3,12 +3,15 @@ package web
 import (
 	"context"
 	"crypto/rand"
+	"mime"
 	"net/http"
 	"net/mail"
 	"strings"
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/vend-shop/vend"
 )
 
 // Budgets of the resend page: per address asked for, so nobody can flood a
@@ -42,7 +45,17 @@ func (s *Server) handleLinksForm(w http.ResponseWriter, r *http.Request) {
 // purchases (or none, and sends nothing) when it sends. So the page cannot be
 // used to learn who bought here.
 func (s *Server) handleLinks(w http.ResponseWriter, r *http.Request) {
-	email := strings.TrimSpace(r.PostFormValue("email"))
+	// A public form: read at most a small urlencoded body, whatever is sent.
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != formType {
+		s.Error(w, r, vend.Errorf(vend.EINVALID, "Send the form as the page does."))
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
+	if err := r.ParseForm(); err != nil {
+		s.Error(w, r, vend.Errorf(vend.EINVALID, "That form is too large."))
+		return
+	}
+	email := strings.TrimSpace(r.PostForm.Get("email"))
 	if a, err := mail.ParseAddress(email); err != nil || a.Address != email || len(email) > 254 {
 		s.render(w, r, http.StatusBadRequest, "links", linksPage{
 			view:       view{Title: "Get your download links again"},

@@ -161,3 +161,17 @@ func TestForgeryBurst_OneOwnerNoticePerHour(t *testing.T) {
 		t.Errorf("%d owner notices after a second burst an hour later, want 2", n)
 	}
 }
+
+func TestLinks_BodyIsSmallAndAForm(t *testing.T) {
+	e := newTestEnv(t, withMail)
+	big := url.Values{"email": {"kunde@example.de"}, "pad": {strings.Repeat("x", 64<<10)}}.Encode()
+	if a := e.Post("/links", "application/x-www-form-urlencoded", []byte(big), nil); a.Status != http.StatusBadRequest {
+		t.Errorf("a 64 KiB form: %d, want 400", a.Status)
+	}
+	if a := e.Post("/links", "multipart/form-data; boundary=x", []byte("--x--"), nil); a.Status != http.StatusBadRequest {
+		t.Errorf("a multipart form: %d, want 400", a.Status)
+	}
+	if n := len(e.mails()); n != 0 {
+		t.Errorf("%d messages queued by refused forms", n)
+	}
+}
