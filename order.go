@@ -38,6 +38,7 @@ type Order struct {
 	StatusReason string         `json:"status_reason,omitempty"` // e.g. pending_reason "echeck"
 	Review       bool           `json:"review,omitempty"`        // partial refund: a person should look
 	Test         bool           `json:"test"`
+	Deleted      bool           `json:"deleted,omitempty"` // by an administrator: hidden from lists, grants revoked
 	CreatedAt    time.Time      `json:"created_at"`
 	UpdatedAt    time.Time      `json:"updated_at"`
 	Items        []*Item        `json:"items,omitempty"`

@@ -141,3 +141,43 @@ func (l *Ledger) EditBuyer(ctx context.Context, actor string, orderID int64, b v
 	}
 	return o, nil
 }
+
+// DeleteOrder removes an order from the admin's lists and ends its access: its
+// grants are revoked as an administrator's (no provider message gives them
+// back). The order stays in the ledger with its history, and the deletion is
+// in the audit trail.
+func (l *Ledger) DeleteOrder(ctx context.Context, actor string, orderID int64) (*vend.Order, error) {
+	var o *vend.Order
+	err := l.db.Update(ctx, func(tx store.Tx) error {
+		var err error
+		if o, err = tx.FindOrderByID(ctx, orderID); err != nil {
+			return err
+		}
+		if o.Deleted {
+			return vend.Errorf(vend.ECONFLICT, "Order %d is deleted already.", orderID)
+		}
+		grants, err := tx.FindGrantsByOrder(ctx, orderID)
+		if err != nil {
+			return err
+		}
+		for _, g := range grants {
+			if g.State == vend.GrantRevoked && g.Reason == ReasonAdmin {
+				continue
+			}
+			g.State, g.Reason = vend.GrantRevoked, ReasonAdmin
+			if err := tx.UpdateGrant(ctx, g); err != nil {
+				return err
+			}
+		}
+		before := *o
+		o.Deleted = true
+		if err := tx.UpdateOrder(ctx, o); err != nil {
+			return err
+		}
+		return audit(ctx, tx, actor, "order.delete", "order:"+strconv.FormatInt(o.ID, 10), &before, o)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ledger: delete order %d: %w", orderID, err)
+	}
+	return o, nil
+}

@@ -74,3 +74,46 @@ func testChangeGrant(t *testing.T, open opener) {
 }
 
 func TestLedger_ChangeGrant(t *testing.T) { onEveryStore(t, testChangeGrant) }
+
+func testDeleteOrder(t *testing.T, open opener) {
+	db := open(t)
+	led := ledger.New(db)
+	apply(t, led, paid("T1"))
+	o, err := led.DeleteOrder(ctx, "user:alice", 1)
+	if err != nil || !o.Deleted {
+		t.Fatalf("delete: %+v %v", o, err)
+	}
+	if _, err := led.DeleteOrder(ctx, "user:alice", 1); vend.ErrorCode(err) != vend.ECONFLICT {
+		t.Errorf("deleting twice: %v", err)
+	}
+	// A chargeback and its cancellation later change the status, never the access.
+	apply(t, led, reversedEv("B1", "T1"))
+	apply(t, led, restoreEv("C1", "T1"))
+	err = db.View(ctx, func(tx store.Tx) error {
+		gs, err := tx.FindGrantsByOrder(ctx, 1)
+		if err != nil {
+			return err
+		}
+		if len(gs) != 1 || gs[0].State != vend.GrantRevoked || gs[0].Reason != ledger.ReasonAdmin {
+			t.Errorf("grants of a deleted order: %+v", gs[0])
+		}
+		list, err := tx.SearchOrders(ctx, store.OrderQuery{})
+		if err == nil && len(list) != 0 {
+			t.Errorf("the admin's list shows %d deleted orders", len(list))
+		}
+		o, err := tx.FindOrderByID(ctx, 1)
+		if err == nil && !o.Deleted {
+			t.Error("the order lost its deleted mark")
+		}
+		es, _ := tx.FindAuditEntries(ctx, store.AuditFilter{Target: "order:1"})
+		if len(es) != 1 || es[0].Action != "order.delete" {
+			t.Errorf("audit %+v", es)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLedger_DeleteOrder(t *testing.T) { onEveryStore(t, testDeleteOrder) }

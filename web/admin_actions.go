@@ -171,9 +171,9 @@ func apiLimit(s string) (int, error) {
 
 // handleAPIOrder returns one order with everything that hangs off it.
 func (s *Server) handleAPIOrder(w http.ResponseWriter, r *http.Request) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	id, err := orderID(r)
 	if err != nil {
-		apiError(w, vend.Errorf(vend.ENOTFOUND, "No such order."))
+		apiError(w, err)
 		return
 	}
 	v, err := s.orderDetail(r.Context(), id)
@@ -236,9 +236,9 @@ func (s *Server) handleAPIGrant(w http.ResponseWriter, r *http.Request) {
 
 // handleAdminEditBuyer changes an order's buyer email and name.
 func (s *Server) handleAdminEditBuyer(w http.ResponseWriter, r *http.Request) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	id, err := orderID(r)
 	if err != nil {
-		s.Error(w, r, vend.Errorf(vend.ENOTFOUND, "No such order."))
+		s.Error(w, r, err)
 		return
 	}
 	actor, _ := adminActor(r.Context())
@@ -254,9 +254,9 @@ func (s *Server) handleAdminEditBuyer(w http.ResponseWriter, r *http.Request) {
 // handleAPIEditOrder changes an order's buyer: POST /api/v1/orders/{id} with
 // {"buyer": {"email": …, "name": …}}.
 func (s *Server) handleAPIEditOrder(w http.ResponseWriter, r *http.Request) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	id, err := orderID(r)
 	if err != nil {
-		apiError(w, vend.Errorf(vend.ENOTFOUND, "No such order."))
+		apiError(w, err)
 		return
 	}
 	var body struct {

@@ -114,6 +114,7 @@ func (s *Server) adminRoutes(m *http.ServeMux) {
 	s.adminManualRoutes(m)
 	s.adminProductRoutes(m)
 	s.adminReleaseRoutes(m)
+	s.adminDeleteRoutes(m)
 }
 
 // ---- who is asking ----

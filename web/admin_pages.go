@@ -184,6 +184,15 @@ func orderQuery(v url.Values) (store.OrderQuery, error) {
 
 // ---- one order ----
 
+// orderID reads the order id of the request's path.
+func orderID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id < 1 {
+		return 0, vend.Errorf(vend.ENOTFOUND, "No such order.")
+	}
+	return id, nil
+}
+
 type orderView struct {
 	Order         *vend.Order
 	Items         []orderItemView
@@ -200,9 +209,9 @@ type orderItemView struct {
 }
 
 func (s *Server) handleAdminOrder(w http.ResponseWriter, r *http.Request) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	id, err := orderID(r)
 	if err != nil {
-		s.Error(w, r, vend.Errorf(vend.ENOTFOUND, "No such order."))
+		s.Error(w, r, err)
 		return
 	}
 	v, err := s.orderDetail(r.Context(), id)

@@ -255,6 +255,13 @@ func TestAdminAPI_OrdersAndGrants(t *testing.T) {
 		}
 		return err
 	})
+	del := e.adminRequest(http.MethodDelete, "/api/v1/orders/"+strconv.FormatInt(id, 10), "", nil, bearer)
+	if del.Status != 200 || !strings.Contains(del.Body, `"deleted":true`) {
+		t.Errorf("delete: %d %s", del.Status, del.Body)
+	}
+	if again := e.adminRequest(http.MethodDelete, "/api/v1/orders/"+strconv.FormatInt(id, 10), "", nil, bearer); again.Status != http.StatusConflict {
+		t.Errorf("delete twice: %d %s", again.Status, again.Body)
+	}
 }
 
 func TestAdminEditBuyerAndLimit(t *testing.T) {
@@ -276,5 +283,36 @@ func TestAdminEditBuyerAndLimit(t *testing.T) {
 	body := e.adminRequest(http.MethodGet, page, cookie, nil, nil).Body
 	if !strings.Contains(body, "order.edit") || !strings.Contains(body, "grant.limit") {
 		t.Error("the changes are not on the order page")
+	}
+}
+
+func TestAdminDeleteOrder(t *testing.T) {
+	e, cookie := adminEnv(t)
+	o := e.Order(p1Txn)
+	g := o.grant("EBOOK-001")
+	id := strconv.FormatInt(o.ID, 10)
+	confirm := e.adminRequest(http.MethodGet, "/admin/orders/"+id+"/delete", cookie, nil, nil)
+	if confirm.Status != http.StatusOK || !strings.Contains(confirm.Body, "Delete order "+id+"?") {
+		t.Fatalf("confirmation: %d\n%s", confirm.Status, confirm.Body)
+	}
+	if a := e.adminRequest(http.MethodPost, "/admin/orders/"+id+"/delete", cookie, url.Values{}, sameOrigin); a.Status != http.StatusBadRequest {
+		t.Errorf("delete without confirming: %d", a.Status)
+	}
+	a := e.adminRequest(http.MethodPost, "/admin/orders/"+id+"/delete", cookie, url.Values{"confirm": {"yes"}}, sameOrigin)
+	if a.Status != http.StatusSeeOther || a.Header.Get("Location") != "/admin/orders" {
+		t.Fatalf("delete: %d %q", a.Status, a.Header.Get("Location"))
+	}
+	if got := e.Grant(g.ID); got.State != vend.GrantRevoked {
+		t.Errorf("the grant of a deleted order: %+v", got)
+	}
+	if f := e.Get(e.FilePath(g)); f.Status == http.StatusOK {
+		t.Error("a deleted order's file still downloads")
+	}
+	list := e.adminRequest(http.MethodGet, "/admin/orders", cookie, nil, nil).Body
+	if strings.Contains(list, p1Txn) {
+		t.Error("the list shows the deleted order")
+	}
+	if page := e.adminRequest(http.MethodGet, "/admin/orders/"+id, cookie, nil, nil).Body; !strings.Contains(page, "(deleted)") || !strings.Contains(page, "order.delete") {
+		t.Error("the order page does not say it was deleted")
 	}
 }

@@ -17,7 +17,7 @@ import (
 
 func newOrdersCmd(app *App) *cobra.Command {
 	cmd := &cobra.Command{Use: "orders", Short: "Look at orders, or make one by hand"}
-	cmd.AddCommand(newOrdersListCmd(app), newOrdersShowCmd(app), newOrdersCreateCmd(app), newOrdersEditCmd(app))
+	cmd.AddCommand(newOrdersListCmd(app), newOrdersShowCmd(app), newOrdersCreateCmd(app), newOrdersEditCmd(app), newOrdersDeleteCmd(app))
 	return cmd
 }
 
@@ -53,6 +53,35 @@ func newOrdersEditCmd(app *App) *cobra.Command {
 	cmd.Flags().StringVar(&b.Email, "email", "", "the buyer's email address")
 	cmd.Flags().StringVar(&b.Name, "name", "", "the buyer's name")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the order as JSON")
+	return cmd
+}
+
+func newOrdersDeleteCmd(app *App) *cobra.Command {
+	var yes bool
+	cmd := &cobra.Command{
+		Use:   "delete ORDER-ID|REF|TXN-ID --yes",
+		Short: "Delete an order: out of the lists, its buyer's downloads ended (audited; the history stays)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !yes {
+				return fmt.Errorf("--yes: deleting an order ends its buyer's downloads; confirm with --yes")
+			}
+			if err := app.open(cmd.Context()); err != nil {
+				return err
+			}
+			defer app.close()
+			d, err := findOrderDetail(cmd.Context(), app, args[0])
+			if err != nil {
+				return cliError(err)
+			}
+			if _, err := ledger.New(app.DB).DeleteOrder(cmd.Context(), "cli", d.ID); err != nil {
+				return cliError(err)
+			}
+			fmt.Fprintf(app.Stdout, "order %d deleted\n", d.ID)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&yes, "yes", false, "confirm the deletion")
 	return cmd
 }
 

@@ -247,3 +247,17 @@ func TestOrdersEditAndGrantLimitCLI(t *testing.T) {
 		t.Errorf("limit 0: exit %d %s", code, errOut)
 	}
 }
+
+func TestOrdersDeleteCLI(t *testing.T) {
+	env := []string{"VEND_DATA_DIR=" + t.TempDir()}
+	mustVend(t, env, "bench", "seed", "--orders", "1", "--attempts", "0", "--products", "1", "--buyers", "1", "--days", "1")
+	if _, errOut, code := runMain(t, env, "orders", "delete", "SEED0000000000000"); code == 0 || !strings.Contains(errOut, "--yes") {
+		t.Errorf("delete without --yes: exit %d %s", code, errOut)
+	}
+	if out := mustVend(t, env, "orders", "delete", "SEED0000000000000", "--yes"); !strings.Contains(out, "deleted") {
+		t.Errorf("delete: %s", out)
+	}
+	if out := mustVend(t, env, "orders", "show", "--json", "SEED0000000000000"); !strings.Contains(out, `"deleted": true`) || !strings.Contains(out, `"state": "revoked"`) {
+		t.Errorf("after delete: %s", out)
+	}
+}

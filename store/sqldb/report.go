@@ -22,7 +22,7 @@ func (tx *Tx) SearchOrders(ctx context.Context, q store.OrderQuery) ([]*vend.Ord
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
 	}
-	var where []string
+	where := []string{"o.deleted = " + arg(false)}
 	from := `orders o`
 	text := strings.TrimSpace(q.Text)
 	switch {
