@@ -2,7 +2,6 @@ package ledger
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -74,25 +73,12 @@ func (l *Ledger) ChangeGrantWith(ctx context.Context, actor string, grantID int6
 			return err
 		}
 		after = g
-		return audit(ctx, tx, actor, "grant."+string(action), "order:"+strconv.FormatInt(g.OrderID, 10), &before, g)
+		return store.RecordAudit(ctx, tx, actor, "grant."+string(action), "order:"+strconv.FormatInt(g.OrderID, 10), &before, g)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("ledger: %s grant %d: %w", action, grantID, err)
 	}
 	return after, nil
-}
-
-// audit records an administrator's change in the transaction that makes it.
-func audit(ctx context.Context, tx store.Tx, actor, action, target string, before, after any) error {
-	b, err := json.Marshal(before)
-	if err != nil {
-		return err
-	}
-	a, err := json.Marshal(after)
-	if err != nil {
-		return err
-	}
-	return tx.CreateAuditEntry(ctx, &vend.AuditEntry{Actor: actor, Action: action, Target: target, Before: string(b), After: string(a)})
 }
 
 // ParseExpiry reads a new expiry as administrators write it: a date (access
@@ -134,7 +120,7 @@ func (l *Ledger) EditBuyer(ctx context.Context, actor string, orderID int64, b v
 		if err := tx.UpdateOrder(ctx, o); err != nil {
 			return err
 		}
-		return audit(ctx, tx, actor, "order.edit", "order:"+strconv.FormatInt(o.ID, 10), before.Buyer, o.Buyer)
+		return store.RecordAudit(ctx, tx, actor, "order.edit", "order:"+strconv.FormatInt(o.ID, 10), before.Buyer, o.Buyer)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("ledger: edit order %d: %w", orderID, err)
@@ -174,7 +160,7 @@ func (l *Ledger) DeleteOrder(ctx context.Context, actor string, orderID int64) (
 		if err := tx.UpdateOrder(ctx, o); err != nil {
 			return err
 		}
-		return audit(ctx, tx, actor, "order.delete", "order:"+strconv.FormatInt(o.ID, 10), &before, o)
+		return store.RecordAudit(ctx, tx, actor, "order.delete", "order:"+strconv.FormatInt(o.ID, 10), &before, o)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("ledger: delete order %d: %w", orderID, err)

@@ -82,7 +82,7 @@ func (l *Ledger) CreateOrder(ctx context.Context, actor string, req ManualOrder)
 		if err != nil {
 			return err
 		}
-		return audit(ctx, tx, actor, "order.create", fmt.Sprintf("order:%d", o.ID), nil, o)
+		return store.RecordAudit(ctx, tx, actor, "order.create", fmt.Sprintf("order:%d", o.ID), nil, o)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("ledger: create order: %w", err)

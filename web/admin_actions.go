@@ -46,11 +46,20 @@ func (s *Server) handleAdminGrant(w http.ResponseWriter, r *http.Request) {
 // handleAdminSendLinks mails the grant's buyer fresh links to everything they
 // may still download.
 func (s *Server) handleAdminSendLinks(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	o, err := s.sendLinks(r.Context(), r.PathValue("id"))
 	if err != nil {
-		s.Error(w, r, vend.Errorf(vend.ENOTFOUND, "No such grant."))
+		s.Error(w, r, err)
 		return
+	}
+	http.Redirect(w, r, "/admin/orders/"+strconv.FormatInt(o.ID, 10), http.StatusSeeOther)
+}
+
+// sendLinks queues the links mail to the buyer of the grant named grantID and
+// answers the grant's order.
+func (s *Server) sendLinks(ctx context.Context, grantID string) (*vend.Order, error) {
+	id, err := strconv.ParseInt(grantID, 10, 64)
+	if err != nil {
+		return nil, vend.Errorf(vend.ENOTFOUND, "No such grant.")
 	}
 	var o *vend.Order
 	err = s.DB.View(ctx, func(tx store.Tx) error {
@@ -61,23 +70,21 @@ func (s *Server) handleAdminSendLinks(w http.ResponseWriter, r *http.Request) {
 		o, err = tx.FindOrderByID(ctx, g.OrderID)
 		return err
 	})
-	if err == nil && !s.Ledger.Mail {
-		err = vend.Errorf(vend.EINVALID, "vend sends no mail: set smtp.url first.")
-	}
-	if err == nil {
-		err = s.Ledger.RequestLinks(context.WithoutCancel(ctx), o.Buyer.Email, "", "admin:"+rand.Text())
-	}
-	if err == nil {
-		// Mail with fresh links is an act worth a record: who sent them where.
-		err = s.DB.Update(context.WithoutCancel(ctx), func(tx store.Tx) error {
-			return s.audit(ctx, tx, "grant.links", "order:"+strconv.FormatInt(o.ID, 10), nil, map[string]any{"grant": id, "to": o.Buyer.Email})
-		})
-	}
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return nil, err
 	}
-	http.Redirect(w, r, "/admin/orders/"+strconv.FormatInt(o.ID, 10), http.StatusSeeOther)
+	if !s.Ledger.Mail {
+		return nil, vend.Errorf(vend.EINVALID, "vend sends no mail: set smtp.url first.")
+	}
+	ctx = context.WithoutCancel(ctx)
+	if err := s.Ledger.RequestLinks(ctx, o.Buyer.Email, "", "admin:"+rand.Text()); err != nil {
+		return nil, err
+	}
+	// Mail with fresh links is an act worth a record: who sent them where.
+	err = s.DB.Update(ctx, func(tx store.Tx) error {
+		return s.audit(ctx, tx, "grant.links", "order:"+strconv.FormatInt(o.ID, 10), nil, map[string]any{"grant": id, "to": o.Buyer.Email})
+	})
+	return o, err
 }
 
 // changeGrant applies the named action; read gives the action's value (the
@@ -101,8 +108,9 @@ func (s *Server) changeGrant(r *http.Request, name string, read func(ledger.Gran
 
 // ---- JSON API ----
 
-// apiError writes err in the API's error shape with a stable code.
-func apiError(w http.ResponseWriter, err error) {
+// apiError writes err in the API's error shape with a stable code. What
+// failed inside vend is logged, not shown.
+func (s *Server) apiError(w http.ResponseWriter, r *http.Request, err error) {
 	code, status := "internal", http.StatusInternalServerError
 	switch vend.ErrorCode(err) {
 	case vend.EINVALID:
@@ -119,6 +127,8 @@ func apiError(w http.ResponseWriter, err error) {
 	msg := "Internal error."
 	if status != http.StatusInternalServerError {
 		msg = vend.ErrorMessage(err)
+	} else if r.Context().Err() == nil {
+		s.Logger.ErrorContext(r.Context(), "api request failed", "route", r.Pattern, "error", err)
 	}
 	authAPIError(w, status, code, msg)
 }
@@ -136,13 +146,12 @@ func (s *Server) handleAPIOrders(w http.ResponseWriter, r *http.Request) {
 		q.Limit, err = apiLimit(r.URL.Query().Get("limit"))
 	}
 	if err != nil {
-		apiError(w, err)
+		s.apiError(w, r, err)
 		return
 	}
 	orders, err := s.searchOrders(r.Context(), q)
 	if err != nil {
-		s.Logger.ErrorContext(r.Context(), "api orders", "error", err)
-		apiError(w, err)
+		s.apiError(w, r, err)
 		return
 	}
 	out := struct {
@@ -173,12 +182,12 @@ func apiLimit(s string) (int, error) {
 func (s *Server) handleAPIOrder(w http.ResponseWriter, r *http.Request) {
 	id, err := orderID(r)
 	if err != nil {
-		apiError(w, err)
+		s.apiError(w, r, err)
 		return
 	}
 	v, err := s.orderDetail(r.Context(), id)
 	if err != nil {
-		apiError(w, err)
+		s.apiError(w, r, err)
 		return
 	}
 	type item struct {
@@ -228,7 +237,7 @@ func (s *Server) handleAPIGrant(w http.ResponseWriter, r *http.Request) {
 		return c, nil
 	})
 	if err != nil {
-		apiError(w, err)
+		s.apiError(w, r, err)
 		return
 	}
 	apiJSON(w, g)
@@ -256,19 +265,19 @@ func (s *Server) handleAdminEditBuyer(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleAPIEditOrder(w http.ResponseWriter, r *http.Request) {
 	id, err := orderID(r)
 	if err != nil {
-		apiError(w, err)
+		s.apiError(w, r, err)
 		return
 	}
 	var body struct {
 		Buyer *vend.Buyer `json:"buyer"`
 	}
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&body); err != nil || body.Buyer == nil {
-		apiError(w, vend.Errorf(vend.EINVALID, `The body must be {"buyer": {"email": …, "name": …}}.`))
+		s.apiError(w, r, vend.Errorf(vend.EINVALID, `The body must be {"buyer": {"email": …, "name": …}}.`))
 		return
 	}
 	actor, _ := adminActor(r.Context())
 	if _, err := s.Ledger.EditBuyer(context.WithoutCancel(r.Context()), actor, id, *body.Buyer); err != nil {
-		apiError(w, err)
+		s.apiError(w, r, err)
 		return
 	}
 	s.handleAPIOrder(w, r)

@@ -115,6 +115,7 @@ func (s *Server) adminRoutes(m *http.ServeMux) {
 	s.adminProductRoutes(m)
 	s.adminReleaseRoutes(m)
 	s.adminDeleteRoutes(m)
+	s.adminAPIRoutes(m)
 }
 
 // ---- who is asking ----
@@ -642,7 +643,7 @@ func (s *Server) handleSetup(w http.ResponseWriter, r *http.Request) {
 		if err := tx.CreateUser(ctx, user); err != nil {
 			return err
 		}
-		return Audit(ctx, tx, "setup", "user.create", fmt.Sprintf("user:%d", user.ID), nil, user)
+		return store.RecordAudit(ctx, tx, "setup", "user.create", fmt.Sprintf("user:%d", user.ID), nil, user)
 	})
 	if err != nil {
 		s.renderSetup(w, r, p, err)
@@ -658,36 +659,6 @@ func (s *Server) handleSetup(w http.ResponseWriter, r *http.Request) {
 
 // ---- audit trail ----
 
-// Audit writes an audit entry in tx: actor did action to target, whose record
-// was before and is after (each marshalled to JSON; nil for none). Never pass
-// secrets: vend's types leave hashes out of their JSON.
-func Audit(ctx context.Context, tx store.Tx, actor, action, target string, before, after any) error {
-	e := &vend.AuditEntry{Actor: actor, Action: action, Target: target}
-	var err error
-	if e.Before, err = auditJSON(before); err != nil {
-		return fmt.Errorf("audit %s %s: before: %w", action, target, err)
-	}
-	if e.After, err = auditJSON(after); err != nil {
-		return fmt.Errorf("audit %s %s: after: %w", action, target, err)
-	}
-	return tx.CreateAuditEntry(ctx, e)
-}
-
-// auditJSON marshals v for the trail as it is, without escaping <, > and &
-// (the admin page escapes what it shows).
-func auditJSON(v any) (string, error) {
-	if v == nil {
-		return "", nil
-	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return "", err
-	}
-	return strings.TrimSuffix(b.String(), "\n"), nil
-}
-
 // audit writes an audit entry for the administrator of the request, inside the
 // handler's write transaction, so the change and its record commit together:
 //
@@ -700,7 +671,7 @@ func (s *Server) audit(ctx context.Context, tx store.Tx, action, target string, 
 	if actor == "" {
 		return fmt.Errorf("web: audit %s %s: no administrator in the request (route without requireAdmin?)", action, target)
 	}
-	return Audit(ctx, tx, actor, action, target, before, after)
+	return store.RecordAudit(ctx, tx, actor, action, target, before, after)
 }
 
 type auditPage struct {

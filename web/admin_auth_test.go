@@ -591,13 +591,13 @@ func TestAdminAudit_EscapesEverything(t *testing.T) {
 	e.update(func(ctx context.Context, tx store.Tx) error {
 		before := map[string]string{"buyer_name": evil}
 		after := map[string]string{"buyer_name": "Eve " + evil, "note": `"><img src=x onerror=alert(1)>`}
-		if err := Audit(ctx, tx, "user:alice", "order.edit", "order:7", before, after); err != nil {
+		if err := store.RecordAudit(ctx, tx, "user:alice", "order.edit", "order:7", before, after); err != nil {
 			return err
 		}
-		if err := Audit(ctx, tx, "token:"+evil, "order.edit"+evil, "order:"+evil, nil, nil); err != nil {
+		if err := store.RecordAudit(ctx, tx, "token:"+evil, "order.edit"+evil, "order:"+evil, nil, nil); err != nil {
 			return err
 		}
-		return Audit(ctx, tx, "cli", "grant.revoke", "grant:12", nil, map[string]string{"state": "revoked"})
+		return store.RecordAudit(ctx, tx, "cli", "grant.revoke", "grant:12", nil, map[string]string{"state": "revoked"})
 	})
 	cookie := e.mustLogin("alice", alicePassword)
 	// The rows of the page's table (the form above has examples of targets).

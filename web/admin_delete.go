@@ -52,12 +52,12 @@ func (s *Server) handleDeleteOrder(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleAPIDeleteOrder(w http.ResponseWriter, r *http.Request) {
 	id, err := orderID(r)
 	if err != nil {
-		apiError(w, err)
+		s.apiError(w, r, err)
 		return
 	}
 	actor, _ := adminActor(r.Context())
 	if _, err := s.Ledger.DeleteOrder(context.WithoutCancel(r.Context()), actor, id); err != nil {
-		apiError(w, err)
+		s.apiError(w, r, err)
 		return
 	}
 	s.handleAPIOrder(w, r)

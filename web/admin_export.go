@@ -24,9 +24,9 @@ import (
 
 // adminExportRoutes adds the exports and the counters page.
 func (s *Server) adminExportRoutes(m *http.ServeMux) {
-	m.HandleFunc("GET /admin/export/orders.csv", s.requireAdmin(s.handleExport(ExportOrders)))
-	m.HandleFunc("GET /admin/export/transactions.csv", s.requireAdmin(s.handleExport(ExportTransactions)))
-	m.HandleFunc("GET /admin/export/attempts.csv", s.requireAdmin(s.handleExport(ExportAttempts)))
+	m.HandleFunc("GET /admin/export/orders.csv", s.requireAdmin(s.handleExport(ExportOrders, s.Error)))
+	m.HandleFunc("GET /admin/export/transactions.csv", s.requireAdmin(s.handleExport(ExportTransactions, s.Error)))
+	m.HandleFunc("GET /admin/export/attempts.csv", s.requireAdmin(s.handleExport(ExportAttempts, s.Error)))
 	m.HandleFunc("GET /admin/counters", s.requireAdmin(s.handleAdminCounters))
 }
 
@@ -272,11 +272,14 @@ func csvAttempt(a *vend.Attempt) []string {
 // page is out is a clean error page; after it, the connection is broken off,
 // so the browser reports a failed download instead of saving a file that
 // looks complete.
-func (s *Server) handleExport(kind string) http.HandlerFunc {
+//
+// fail answers an error before the first page: s.Error for the admin,
+// s.apiError for the API.
+func (s *Server) handleExport(kind string, fail func(http.ResponseWriter, *http.Request, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		q, err := ParseExportQuery(kind, r.URL.Query())
 		if err != nil {
-			s.Error(w, r, err)
+			fail(w, r, err)
 			return
 		}
 		now := s.Now()
@@ -286,7 +289,7 @@ func (s *Server) handleExport(kind string) http.HandlerFunc {
 			return
 		}
 		if !aw.started {
-			s.Error(w, r, err)
+			fail(w, r, err)
 			return
 		}
 		if r.Context().Err() == nil {

@@ -75,13 +75,13 @@ func (s *Server) handleNewOrder(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleAPINewOrder(w http.ResponseWriter, r *http.Request) {
 	var req ledger.ManualOrder
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&req); err != nil {
-		apiError(w, vend.Errorf(vend.EINVALID, "The body must be a JSON order: {\"buyer\": {\"email\": …}, \"products\": […]}."))
+		s.apiError(w, r, vend.Errorf(vend.EINVALID, "The body must be a JSON order: {\"buyer\": {\"email\": …}, \"products\": […]}."))
 		return
 	}
 	actor, _ := adminActor(r.Context())
 	res, err := s.Ledger.CreateOrder(context.WithoutCancel(r.Context()), actor, req)
 	if err != nil {
-		apiError(w, err)
+		s.apiError(w, r, err)
 		return
 	}
 	r.SetPathValue("id", strconv.FormatInt(res.OrderID, 10))

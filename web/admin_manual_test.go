@@ -57,14 +57,7 @@ func TestAdminNewOrder(t *testing.T) {
 
 func TestAdminAPI_NewOrder(t *testing.T) {
 	e, _ := adminEnv(t)
-	token, hash := NewAPIToken()
-	e.update(func(ctx context.Context, tx store.Tx) error {
-		u, err := tx.FindUserByName(ctx, "alice")
-		if err != nil {
-			return err
-		}
-		return tx.CreateAPIToken(ctx, &vend.APIToken{Name: "shop", UserID: u.ID, Hash: hash})
-	})
+	token := newAPIClient(e).token
 	h := http.Header{"Authorization": {"Bearer " + token}, "Content-Type": {"application/json"}}
 	req, _ := http.NewRequest(http.MethodPost, e.HTTP.URL+"/api/v1/orders",
 		strings.NewReader(`{"buyer":{"email":"api@example.com","name":"API"},"products":["AUDIO-002"]}`))

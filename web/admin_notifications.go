@@ -52,12 +52,7 @@ func (s *Server) handleAdminNotifications(w http.ResponseWriter, r *http.Request
 		return
 	}
 	f.Limit = notificationsPerPage
-	var notes []*vend.Notification
-	err = s.DB.View(ctx, func(tx store.Tx) error {
-		var err error
-		notes, err = tx.FindNotifications(ctx, f)
-		return err
-	})
+	notes, err := viewOne(ctx, s.DB, func(tx store.Tx) ([]*vend.Notification, error) { return tx.FindNotifications(ctx, f) })
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -123,18 +118,7 @@ type notificationView struct {
 type headerLine struct{ Name, Value string }
 
 func (s *Server) handleAdminNotification(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil {
-		s.Error(w, r, vend.Errorf(vend.ENOTFOUND, "No such notification."))
-		return
-	}
-	var n *vend.Notification
-	err = s.DB.View(ctx, func(tx store.Tx) error {
-		var err error
-		n, err = tx.FindNotificationByID(ctx, id)
-		return err
-	})
+	n, err := findByPathID(s, r, "notification", store.Tx.FindNotificationByID)
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -148,7 +132,7 @@ func (s *Server) handleAdminNotification(w http.ResponseWriter, r *http.Request)
 	if of, err := strconv.ParseInt(r.URL.Query().Get("replay_of"), 10, 64); err == nil && of > 0 {
 		v.ReplayOf = of
 	}
-	s.renderAdmin(w, r, http.StatusOK, "admin-notification", "Notification "+strconv.FormatInt(id, 10), "notifications", v)
+	s.renderAdmin(w, r, http.StatusOK, "admin-notification", "Notification "+strconv.FormatInt(n.ID, 10), "notifications", v)
 }
 
 // asText returns stored bytes as text to show: bytes that are not UTF-8 (a
@@ -240,7 +224,7 @@ func (s *Server) Replay(ctx context.Context, id int64, actor string) (*vend.Noti
 	}
 	actx := context.WithoutCancel(ctx)
 	err = s.DB.Update(actx, func(tx store.Tx) error {
-		return Audit(actx, tx, actor, "notification.replay", target, replaySummary(orig), replaySummary(n))
+		return store.RecordAudit(actx, tx, actor, "notification.replay", target, replaySummary(orig), replaySummary(n))
 	})
 	if err != nil {
 		return n, fmt.Errorf("web: replay notification %d: replayed as %d, but: %w", id, n.ID, err)

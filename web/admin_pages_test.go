@@ -204,14 +204,7 @@ func TestAdminGrantActions(t *testing.T) {
 
 func TestAdminAPI_OrdersAndGrants(t *testing.T) {
 	e, _ := adminEnv(t)
-	token, hash := NewAPIToken()
-	e.update(func(ctx context.Context, tx store.Tx) error {
-		u, err := tx.FindUserByName(ctx, "alice")
-		if err != nil {
-			return err
-		}
-		return tx.CreateAPIToken(ctx, &vend.APIToken{Name: "script", UserID: u.ID, Hash: hash})
-	})
+	token := newAPIClient(e).token
 	bearer := http.Header{"Authorization": {"Bearer " + token}}
 	get := func(path string) (int, map[string]any) {
 		t.Helper()

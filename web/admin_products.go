@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/catalog"
 	"github.com/vend-shop/vend/store"
 )
 
@@ -94,7 +95,7 @@ func (s *Server) handleAdminProductForm(w http.ResponseWriter, r *http.Request) 
 	id := r.PathValue("id")
 	if id == "" {
 		s.renderAdmin(w, r, http.StatusOK, "admin-product", "New product", "products", &productView{New: true,
-			Product: &vend.Product{Currency: vend.DefaultCurrency, DownloadLimit: vend.DefaultDownloadLimit}})
+			Product: catalog.NewProduct("")})
 		return
 	}
 	v, err := s.productView(r.Context(), id)
@@ -109,31 +110,10 @@ func (s *Server) handleAdminProductForm(w http.ResponseWriter, r *http.Request) 
 func (s *Server) handleAdminProductSave(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	id := r.PathValue("id")
-	p, err := productFromForm(r, id)
+	p, err := s.productFromForm(r, id)
 	if err == nil {
-		err = p.Validate()
-	}
-	if err == nil {
-		err = s.DB.Update(context.WithoutCancel(ctx), func(tx store.Tx) error {
-			before, err := tx.FindProductByID(ctx, p.ID)
-			switch {
-			case id == "" && err == nil:
-				return vend.Errorf(vend.ECONFLICT, "There is a product %s already.", p.ID)
-			case id != "" && err != nil:
-				return err
-			case vend.ErrorCode(err) == vend.ENOTFOUND:
-				before = nil
-			case err != nil:
-				return err
-			}
-			if before != nil {
-				p.Files = before.Files
-			}
-			if err := tx.SaveProduct(ctx, p); err != nil {
-				return err
-			}
-			return s.audit(ctx, tx, "product.save", "product:"+p.ID, before, p)
-		})
+		actor, _ := adminActor(ctx)
+		err = catalog.SaveProduct(context.WithoutCancel(ctx), s.DB, actor, p, id == "")
 	}
 	if c := vend.ErrorCode(err); c == vend.EINVALID || c == vend.ECONFLICT {
 		s.renderAdmin(w, r, http.StatusBadRequest, "admin-product", "Product", "products",
@@ -146,26 +126,32 @@ func (s *Server) handleAdminProductSave(w http.ResponseWriter, r *http.Request) 
 	http.Redirect(w, r, "/admin/products/"+p.ID, http.StatusSeeOther)
 }
 
-func productFromForm(r *http.Request, id string) (*vend.Product, error) {
+// productFromForm is the product the form describes: a new one (id "") or
+// the stored one with the form's fields.
+func (s *Server) productFromForm(r *http.Request, id string) (*vend.Product, error) {
 	if err := r.ParseForm(); err != nil {
-		return nil, vend.Errorf(vend.EINVALID, "Bad form.")
+		return catalog.NewProduct(id), vend.Errorf(vend.EINVALID, "Bad form.")
 	}
 	f := r.PostForm
-	p := &vend.Product{ID: id, Name: strings.TrimSpace(f.Get("name")), Currency: strings.ToUpper(strings.TrimSpace(f.Get("currency")))}
-	if p.ID == "" {
-		p.ID = strings.TrimSpace(f.Get("id"))
+	p := catalog.NewProduct(f.Get("id"))
+	if id != "" {
+		var err error
+		if p, err = s.findProduct(r.Context(), id); err != nil {
+			return catalog.NewProduct(id), err
+		}
 	}
-	var err error
-	if p.Price, err = vend.ParseAmount(strings.TrimSpace(f.Get("price"))); err != nil {
-		return p, vend.Errorf(vend.EINVALID, "Price: %s", vend.ErrorMessage(err))
-	}
-	if p.DownloadLimit, err = vend.ParseLimit(strings.TrimSpace(f.Get("limit"))); err != nil {
-		return p, vend.Errorf(vend.EINVALID, "Download limit: %s", err)
-	}
-	if p.Lifetime, err = vend.ParseLifetime(strings.TrimSpace(f.Get("lifetime"))); err != nil {
-		return p, vend.Errorf(vend.EINVALID, "Lifetime: %s", err)
-	}
-	return p, nil
+	fields := catalog.Fields{Name: f.Get("name"), Price: f.Get("price"), Currency: f.Get("currency"), Limit: f.Get("limit"), Lifetime: f.Get("lifetime")}
+	return p, fields.Apply(p)
+}
+
+func (s *Server) findProduct(ctx context.Context, id string) (*vend.Product, error) {
+	var p *vend.Product
+	err := s.DB.View(ctx, func(tx store.Tx) error {
+		var err error
+		p, err = tx.FindProductByID(ctx, id)
+		return err
+	})
+	return p, err
 }
 
 // handleAdminUpload streams an uploaded file into storage, hashing it on the
@@ -208,12 +194,8 @@ func (s *Server) handleAdminUpload(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, vend.Errorf(vend.EINVALID, "Choose a file to upload."))
 		return
 	}
-	err = s.changeFiles(context.WithoutCancel(ctx), id, "product.file.upload", func(files []*vend.File) ([]*vend.File, error) {
-		if replace {
-			return []*vend.File{file}, nil
-		}
-		return append(files, file), nil
-	})
+	actor, _ := adminActor(ctx)
+	err = catalog.AddFile(context.WithoutCancel(ctx), s.DB, actor, id, file, replace)
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -244,25 +226,12 @@ func (s *Server) handleAdminFile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := context.WithoutCancel(r.Context())
+	actor, _ := adminActor(ctx)
 	switch r.PathValue("action") {
 	case "retire":
-		err = s.changeFiles(ctx, id, "product.file.retire", func(files []*vend.File) ([]*vend.File, error) {
-			var out []*vend.File
-			for _, f := range files {
-				if f.ID != fileID {
-					out = append(out, f)
-				}
-			}
-			switch {
-			case len(out) == len(files):
-				return nil, vend.Errorf(vend.ENOTFOUND, "That file is not one of the product's current files.")
-			case len(out) == 0:
-				return nil, vend.Errorf(vend.EINVALID, "A product keeps at least one file: upload its replacement first.")
-			}
-			return out, nil
-		})
+		err = catalog.RetireFile(ctx, s.DB, actor, id, fileID)
 	case "restore":
-		err = s.restoreFile(ctx, id, fileID)
+		err = catalog.RestoreFile(ctx, s.DB, actor, id, fileID)
 	default:
 		err = vend.Errorf(vend.ENOTFOUND, "No such action.")
 	}
@@ -271,44 +240,4 @@ func (s *Server) handleAdminFile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/admin/products/"+id, http.StatusSeeOther)
-}
-
-func (s *Server) restoreFile(ctx context.Context, productID string, fileID int64) error {
-	return s.DB.Update(ctx, func(tx store.Tx) error {
-		f, err := tx.FindFileByID(ctx, fileID)
-		if err != nil || f.ProductID != productID {
-			return vend.Errorf(vend.ENOTFOUND, "No such file of %s.", productID)
-		}
-		p, err := tx.FindProductByID(ctx, productID)
-		if err != nil {
-			return err
-		}
-		before := append([]*vend.File(nil), p.Files...)
-		again := *f
-		files := append(append([]*vend.File(nil), p.Files...), &again)
-		if err := tx.SetFiles(ctx, productID, files); err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, "product.file.restore", "product:"+productID, before, files)
-	})
-}
-
-// changeFiles replaces the product's current files by what change makes of
-// them, with an audit entry.
-func (s *Server) changeFiles(ctx context.Context, productID, action string, change func([]*vend.File) ([]*vend.File, error)) error {
-	return s.DB.Update(ctx, func(tx store.Tx) error {
-		p, err := tx.FindProductByID(ctx, productID)
-		if err != nil {
-			return err
-		}
-		before := append([]*vend.File(nil), p.Files...)
-		files, err := change(append([]*vend.File(nil), p.Files...))
-		if err != nil {
-			return err
-		}
-		if err := tx.SetFiles(ctx, productID, files); err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, action, "product:"+productID, before, files)
-	})
 }

@@ -75,12 +75,18 @@ func (s *Server) handleRelease(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
+	s.runRelease(rel.ID)
+	http.Redirect(w, r, "/admin/releases/"+strconv.FormatInt(rel.ID, 10), http.StatusSeeOther)
+}
+
+// runRelease runs a started release in the background. Its work is recorded
+// as it goes, so if vend stops first, the next start resumes it.
+func (s *Server) runRelease(id int64) {
 	go func() {
-		if err := s.Ledger.RunRelease(context.Background(), rel.ID, nil); err != nil {
-			s.Logger.Error("release stopped; it resumes at the next start", "release", rel.ID, "error", err)
+		if err := s.Ledger.RunRelease(context.Background(), id, nil); err != nil {
+			s.Logger.Error("release stopped; it resumes at the next start", "release", id, "error", err)
 		}
 	}()
-	http.Redirect(w, r, "/admin/releases/"+strconv.FormatInt(rel.ID, 10), http.StatusSeeOther)
 }
 
 type releaseView struct {
@@ -91,18 +97,7 @@ type releaseView struct {
 // handleReleaseProgress shows how far a release got, refreshing itself while
 // it runs.
 func (s *Server) handleReleaseProgress(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil {
-		s.Error(w, r, vend.Errorf(vend.ENOTFOUND, "No such release."))
-		return
-	}
-	var rel *vend.Release
-	err = s.DB.View(ctx, func(tx store.Tx) error {
-		var err error
-		rel, err = tx.FindRelease(ctx, id)
-		return err
-	})
+	rel, err := findByPathID(s, r, "release", store.Tx.FindRelease)
 	if err != nil {
 		s.Error(w, r, err)
 		return

@@ -182,6 +182,9 @@ func loadSecret(path string) ([]byte, error) {
 // and any other error in full: on the command line, unlike on a buyer's page, the
 // cause is what helps.
 func cliError(err error) error {
+	if err == nil {
+		return nil
+	}
 	if code := vend.ErrorCode(err); code != vend.EINTERNAL {
 		return errors.New(vend.ErrorMessage(err))
 	}

@@ -6,12 +6,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -297,6 +299,61 @@ func TestProductsCLI(t *testing.T) {
 		}
 		if _, errOut, code := runMain(t, env, "products", "add", "X", "--name", "X", "--file", filepath.Join(dir, "book.pdf"), "--limit", "0"); code == 0 || !strings.Contains(errOut, "--limit") {
 			t.Errorf("limit 0: exit %d %s", code, errOut)
+		}
+	})
+	t.Run("edit, upload, retire and restore, each audited", func(t *testing.T) {
+		out := mustVend(t, env, "products", "edit", "BOOK", "--price", "29.95", "--limit", "unlimited")
+		if !strings.Contains(out, "BOOK\tBook, 2nd edition\t29.95 EUR\tunlimited downloads\t30d") {
+			t.Errorf("edit: %s", out)
+		}
+		if _, errOut, code := runMain(t, env, "products", "edit", "BOOK", "--price", "-1"); code == 0 || !strings.Contains(errOut, "negative") {
+			t.Errorf("negative price: exit %d %s", code, errOut)
+		}
+		if _, errOut, code := runMain(t, env, "products", "edit", "NOPE", "--name", "x"); code == 0 || !strings.Contains(errOut, "NOPE") {
+			t.Errorf("unknown product: exit %d %s", code, errOut)
+		}
+		if _, _, code := runMain(t, env, "products", "edit", "BOOK"); code == 0 {
+			t.Error("edit without a field succeeded")
+		}
+		errata := write("errata.pdf", "%PDF-1.7 errata")
+		type files struct{ Current, Versions []struct{ ID int64 } }
+		var f files
+		if err := json.Unmarshal([]byte(mustVend(t, env, "products", "upload", "--json", "BOOK", errata)), &f); err != nil {
+			t.Fatal(err)
+		}
+		if len(f.Current) != 2 || len(f.Versions) != 2 {
+			t.Fatalf("after adding a file: %+v", f)
+		}
+		first, second := f.Current[0].ID, f.Current[1].ID
+		v2 := write("book-v2.pdf", "%PDF-1.7 the second edition")
+		if err := json.Unmarshal([]byte(mustVend(t, env, "products", "upload", "--json", "--replace", "BOOK", v2)), &f); err != nil {
+			t.Fatal(err)
+		}
+		if len(f.Current) != 1 || len(f.Versions) != 3 {
+			t.Fatalf("after replacing: %+v", f)
+		}
+		if _, errOut, code := runMain(t, env, "products", "retire", "BOOK", fmt.Sprint(f.Current[0].ID)); code == 0 || !strings.Contains(errOut, "at least one file") {
+			t.Errorf("retiring the last file: exit %d %s", code, errOut)
+		}
+		mustVend(t, env, "products", "restore", "BOOK", fmt.Sprint(first))
+		out = mustVend(t, env, "products", "retire", "BOOK", fmt.Sprint(f.Current[0].ID))
+		// A restored version comes back as a new current file with the same bytes.
+		if !regexp.MustCompile(`(?m)^  \* \d+  book\.pdf  15 bytes`).MatchString(out) || regexp.MustCompile(`(?m)^  \* .*book-v2`).MatchString(out) ||
+			strings.Contains(out, "* "+fmt.Sprint(second)) {
+			t.Errorf("after restoring the first edition and retiring the second:\n%s", out)
+		}
+		if _, errOut, code := runMain(t, env, "products", "restore", "COURSE", fmt.Sprint(first)); code == 0 || !strings.Contains(errOut, "No file") {
+			t.Errorf("restoring another product's file: exit %d %s", code, errOut)
+		}
+		var actions []string
+		for _, e := range auditTrail(t, filepath.Join(dir, "data")) {
+			if e.Target == "product:BOOK" && e.Actor == "cli" {
+				actions = append(actions, e.Action)
+			}
+		}
+		want := []string{"product.file.retire", "product.file.restore", "product.file.upload", "product.file.upload", "product.save"}
+		if !slices.Equal(actions, want) {
+			t.Errorf("audit trail of BOOK: %v, want %v", actions, want)
 		}
 	})
 	t.Run("backup writes a readable copy", func(t *testing.T) {

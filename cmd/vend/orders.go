@@ -57,7 +57,7 @@ func newOrdersEditCmd(app *App) *cobra.Command {
 }
 
 func newOrdersDeleteCmd(app *App) *cobra.Command {
-	var yes bool
+	var yes, asJSON bool
 	cmd := &cobra.Command{
 		Use:   "delete ORDER-ID|REF|TXN-ID --yes",
 		Short: "Delete an order: out of the lists, its buyer's downloads ended (audited; the history stays)",
@@ -74,14 +74,19 @@ func newOrdersDeleteCmd(app *App) *cobra.Command {
 			if err != nil {
 				return cliError(err)
 			}
-			if _, err := ledger.New(app.DB).DeleteOrder(cmd.Context(), "cli", d.ID); err != nil {
+			o, err := ledger.New(app.DB).DeleteOrder(cmd.Context(), "cli", d.ID)
+			if err != nil {
 				return cliError(err)
+			}
+			if asJSON {
+				return printJSON(app.Stdout, o)
 			}
 			fmt.Fprintf(app.Stdout, "order %d deleted\n", d.ID)
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&yes, "yes", false, "confirm the deletion")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the deleted order as JSON")
 	return cmd
 }
 

@@ -19,7 +19,7 @@ import (
 func newProductsCmd(app *App) *cobra.Command {
 	cmd := &cobra.Command{Use: "products", Short: "Manage the catalog"}
 	cmd.AddCommand(newProductsImportCmd(app), newProductsAddCmd(app), newProductsListCmd(app), newProductsShowCmd(app),
-		newProductsButtonCmd(app))
+		newProductsButtonCmd(app), newProductsEditCmd(app), newProductsUploadCmd(app), newProductsRetireCmd(app), newProductsRestoreCmd(app))
 	return cmd
 }
 
@@ -108,10 +108,16 @@ func newProductsAddCmd(app *App) *cobra.Command {
 				stored = append(stored, f)
 			}
 			err = app.DB.Update(cmd.Context(), func(tx store.Tx) error {
-				if old, err := tx.FindProductByID(cmd.Context(), p.ID); err == nil {
+				old, err := tx.FindProductByID(cmd.Context(), p.ID)
+				if err == nil {
 					p.CreatedAt = old.CreatedAt
+				} else {
+					old = nil
 				}
-				return catalog.Save(cmd.Context(), tx, p, stored)
+				if err := catalog.Save(cmd.Context(), tx, p, stored); err != nil {
+					return err
+				}
+				return store.RecordAudit(cmd.Context(), tx, cliActor, "product.save", "product:"+p.ID, old, p)
 			})
 			if err != nil {
 				return err
@@ -213,18 +219,20 @@ func newProductsShowCmd(app *App) *cobra.Command {
 			if err != nil {
 				return cliError(err)
 			}
+			files, err := loadProductFiles(cmd, app, p.ID)
+			if err != nil {
+				return err
+			}
 			if asJSON {
 				return printJSON(app.Stdout, struct {
 					*vend.Product
-					CompletedDownloads int `json:"completed_downloads"`
-				}{p, completed[p.ID]})
+					Versions           []*vend.File `json:"versions"`
+					CompletedDownloads int          `json:"completed_downloads"`
+				}{p, files.Versions, completed[p.ID]})
 			}
-			w := app.Stdout
-			fmt.Fprintf(w, "Product    %s\nName       %s\nPrice      %s %s\nLimit      %s downloads\nLifetime   %s\nCompleted  %d downloads\nFiles:\n",
+			fmt.Fprintf(app.Stdout, "Product    %s\nName       %s\nPrice      %s %s\nLimit      %s downloads\nLifetime   %s\nCompleted  %d downloads\n",
 				p.ID, p.Name, p.Price, p.Currency, vend.FormatLimit(p.DownloadLimit), vend.FormatLifetime(p.Lifetime), completed[p.ID])
-			for _, f := range p.Files {
-				fmt.Fprintf(w, "  %d  %s  %d bytes  sha256 %s\n", f.ID, f.Name, f.Size, f.SHA256)
-			}
+			writeFiles(app, files)
 			return nil
 		},
 	}

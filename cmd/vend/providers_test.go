@@ -101,6 +101,9 @@ func TestDemo_Providers(t *testing.T) {
 		!strings.Contains(detect, "order 4711 product EBOOK-001") {
 		t.Errorf("websale detect:\n%s", detect)
 	}
+	if detect := mustVend(t, env, "websale", "detect", "--json", link[0]); !strings.Contains(detect, `"KDF": "sha256"`) || !strings.Contains(detect, `"Mode": "cbc-ivprefix"`) {
+		t.Errorf("websale detect --json:\n%s", detect)
+	}
 }
 
 // dirOf returns VEND_DATA_DIR from env.
@@ -254,8 +257,11 @@ func TestOrdersDeleteCLI(t *testing.T) {
 	if _, errOut, code := runMain(t, env, "orders", "delete", "SEED0000000000000"); code == 0 || !strings.Contains(errOut, "--yes") {
 		t.Errorf("delete without --yes: exit %d %s", code, errOut)
 	}
-	if out := mustVend(t, env, "orders", "delete", "SEED0000000000000", "--yes"); !strings.Contains(out, "deleted") {
+	if out := mustVend(t, env, "orders", "delete", "SEED0000000000000", "--yes", "--json"); !strings.Contains(out, `"deleted": true`) {
 		t.Errorf("delete: %s", out)
+	}
+	if _, errOut, code := runMain(t, env, "orders", "delete", "SEED0000000000000", "--yes"); code == 0 || !strings.Contains(errOut, "deleted") {
+		t.Errorf("delete twice: exit %d %s", code, errOut)
 	}
 	if out := mustVend(t, env, "orders", "show", "--json", "SEED0000000000000"); !strings.Contains(out, `"deleted": true`) || !strings.Contains(out, `"state": "revoked"`) {
 		t.Errorf("after delete: %s", out)

@@ -10,8 +10,6 @@ import (
 	"github.com/vend-shop/vend"
 	"github.com/vend-shop/vend/catalog"
 	"github.com/vend-shop/vend/ledger"
-	"github.com/vend-shop/vend/store"
-	"github.com/vend-shop/vend/web"
 )
 
 func newReleaseCmd(app *App) *cobra.Command {
@@ -83,18 +81,7 @@ func releaseFile(ctx context.Context, app *App, productID, path string) (string,
 	if err != nil {
 		return "", err
 	}
-	err = app.DB.Update(ctx, func(tx store.Tx) error {
-		p, err := tx.FindProductByID(ctx, productID)
-		if err != nil {
-			return err
-		}
-		before := p.Files
-		if err := tx.SetFiles(ctx, productID, []*vend.File{f}); err != nil {
-			return err
-		}
-		return web.Audit(ctx, tx, "cli", "product.file.upload", "product:"+productID, before, []*vend.File{f})
-	})
-	if err != nil {
+	if err := catalog.AddFile(ctx, app.DB, cliActor, productID, f, true); err != nil {
 		return "", cliError(err)
 	}
 	return f.Name, nil

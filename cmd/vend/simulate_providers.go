@@ -391,7 +391,8 @@ func simWebsaleSettings(w config.Websale) (websale.Settings, error) {
 
 func newWebsaleCmd(app *App) *cobra.Command {
 	cmd := &cobra.Command{Use: "websale", Short: "Set up WEBSALE's external download links"}
-	cmd.AddCommand(&cobra.Command{
+	var asJSON bool
+	detect := &cobra.Command{
 		Use:   "detect <link or dldata hex>",
 		Short: "Say which key derivation, mode and padding decode a WEBSALE link",
 		Long: `Try every key derivation, cipher mode and padding on one of the shop's links,
@@ -414,6 +415,9 @@ tries only that one.`,
 			if len(matches) == 0 {
 				return fmt.Errorf("no setting decodes this link with websale.password: check the password, and that the link is whole")
 			}
+			if asJSON {
+				return printJSON(app.Stdout, matches)
+			}
 			for _, m := range matches {
 				fmt.Fprintf(app.Stdout, "key_derivation = %q\nmode = %q\npadding = %q\n  decodes to: %s\n",
 					m.Settings.KDF, m.Settings.Mode, m.Settings.Padding, m.Link)
@@ -423,6 +427,8 @@ tries only that one.`,
 			}
 			return nil
 		},
-	})
+	}
+	detect.Flags().BoolVar(&asJSON, "json", false, "print the settings that decode the link, and what it decodes to, as JSON")
+	cmd.AddCommand(detect)
 	return cmd
 }

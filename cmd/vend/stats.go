@@ -10,26 +10,13 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/vend-shop/vend"
 	"github.com/vend-shop/vend/store"
 	"github.com/vend-shop/vend/web"
 )
 
 // statsReport is what `vend stats` prints: the dashboard's sums over the last
 // days and the top lines of the admin's two counters.
-type statsReport struct {
-	Days      int                      `json:"days"`
-	Since     time.Time                `json:"since"` // the first day's start, UTC
-	Sales     int                      `json:"sales"`
-	Revenue   map[string]vend.Amount   `json:"revenue"` // by currency
-	Refunds   int                      `json:"refunds"`
-	Downloads int                      `json:"downloads"` // counted against limits
-	Buyers    []store.BuyerAttempts    `json:"buyers"`    // by attempts, or --sort
-	Products  []store.ProductDownloads `json:"products"`  // by completed downloads
-}
-
-// statsMaxDays bounds --days: the counters read every attempt of the period.
-const statsMaxDays = 3660
+type statsReport = web.StatsReport
 
 func newStatsCmd(app *App) *cobra.Command {
 	var days, top int
@@ -44,51 +31,18 @@ buyers by download attempts in those days (or by --sort) and the --top
 products by completed downloads.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if days < 1 || days > statsMaxDays {
-				return fmt.Errorf("--days: a number from 1 to %d (got %d)", statsMaxDays, days)
-			}
-			if top < 1 {
-				return fmt.Errorf("--top: a positive number (got %d)", top)
-			}
 			if err := app.open(cmd.Context()); err != nil {
 				return err
 			}
 			defer app.close()
-			ctx := cmd.Context()
-			now := time.Now().UTC()
-			y, m, d := now.AddDate(0, 0, -(days - 1)).Date()
-			r := statsReport{Days: days, Since: time.Date(y, m, d, 0, 0, 0, 0, time.UTC), Revenue: map[string]vend.Amount{}}
-			err := app.DB.View(ctx, func(tx store.Tx) error {
-				stats, err := tx.DailyStats(ctx, r.Since, now)
-				if err != nil {
-					return err
-				}
-				for _, s := range stats {
-					r.Sales, r.Refunds, r.Downloads = r.Sales+s.Sales, r.Refunds+s.Refunds, r.Downloads+s.Downloads
-					for c, a := range s.Revenue {
-						r.Revenue[c] += a
-					}
-				}
-				if r.Buyers, err = tx.AttemptsPerBuyer(ctx, store.BuyerQuery{From: r.Since, Sort: sortBy, Limit: top}); err != nil {
-					return err
-				}
-				r.Products, err = tx.DownloadsPerProduct(ctx, r.Since, time.Time{})
-				return err
-			})
+			r, err := web.Stats(cmd.Context(), app.DB, time.Now(), days, top, sortBy)
 			if err != nil {
 				return cliError(err)
-			}
-			if err := web.SortProducts(r.Products, "completed"); err != nil {
-				return err
-			}
-			r.Products = r.Products[:min(top, len(r.Products))]
-			if r.Buyers == nil {
-				r.Buyers = []store.BuyerAttempts{}
 			}
 			if asJSON {
 				return printJSON(app.Stdout, r)
 			}
-			printStats(app.Stdout, &r)
+			printStats(app.Stdout, r)
 			return nil
 		},
 	}

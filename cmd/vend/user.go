@@ -54,7 +54,7 @@ func newUserAddCmd(app *App) *cobra.Command {
 				if err := tx.CreateUser(ctx, u); err != nil {
 					return err
 				}
-				return web.Audit(ctx, tx, cliActor, "user.create", userTarget(u), nil, u)
+				return store.RecordAudit(ctx, tx, cliActor, "user.create", userTarget(u), nil, u)
 			})
 			if err != nil {
 				return cliError(err)
@@ -105,7 +105,7 @@ func newUserPasswdCmd(app *App) *cobra.Command {
 				if err := tx.DeleteUserSessions(ctx, u.ID); err != nil {
 					return err
 				}
-				return web.Audit(ctx, tx, cliActor, "user.passwd", userTarget(u), nil,
+				return store.RecordAudit(ctx, tx, cliActor, "user.passwd", userTarget(u), nil,
 					map[string]any{"name": u.Name, "password": "changed", "sessions": "ended"})
 			})
 			if err != nil {
@@ -198,7 +198,7 @@ func newTokenCreateCmd(app *App) *cobra.Command {
 				if err := tx.CreateAPIToken(ctx, t); err != nil {
 					return err
 				}
-				return web.Audit(ctx, tx, cliActor, "token.create", tokenTarget(t), nil, t)
+				return store.RecordAudit(ctx, tx, cliActor, "token.create", tokenTarget(t), nil, t)
 			})
 			if err != nil {
 				return cliError(err)
@@ -330,7 +330,7 @@ func newTokenDeleteCmd(app *App) *cobra.Command {
 				if err := tx.DeleteAPIToken(ctx, id); err != nil {
 					return err
 				}
-				return web.Audit(ctx, tx, cliActor, "token.delete", tokenTarget(gone), gone, nil)
+				return store.RecordAudit(ctx, tx, cliActor, "token.delete", tokenTarget(gone), gone, nil)
 			})
 			if err != nil {
 				return cliError(err)

@@ -1,0 +1,170 @@
+package catalog
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/store"
+)
+
+// Fields are a product's fields as a seller writes them in the admin's form,
+// the API or the CLI: "19.95", "unlimited", "30d". An empty field leaves the
+// product's value as it is.
+type Fields struct {
+	Name     string `json:"name"`
+	Price    string `json:"price"`
+	Currency string `json:"currency"`
+	Limit    string `json:"download_limit"`
+	Lifetime string `json:"lifetime"`
+}
+
+// NewProduct is a product with vend's defaults, for Fields to fill in.
+func NewProduct(id string) *vend.Product {
+	return &vend.Product{ID: strings.TrimSpace(id), Currency: vend.DefaultCurrency, DownloadLimit: vend.DefaultDownloadLimit, Lifetime: vend.Forever}
+}
+
+// Apply sets p's fields from f and validates the result. The error names the
+// field, for the seller.
+func (f Fields) Apply(p *vend.Product) error {
+	if s := strings.TrimSpace(f.Name); s != "" {
+		p.Name = s
+	}
+	if s := strings.TrimSpace(f.Currency); s != "" {
+		p.Currency = strings.ToUpper(s)
+	}
+	var err error
+	if s := strings.TrimSpace(f.Price); s != "" {
+		if p.Price, err = vend.ParseAmount(s); err != nil {
+			return vend.Errorf(vend.EINVALID, "Price: %s", vend.ErrorMessage(err))
+		}
+	}
+	if s := strings.TrimSpace(f.Limit); s != "" {
+		if p.DownloadLimit, err = vend.ParseLimit(s); err != nil {
+			return vend.Errorf(vend.EINVALID, "Download limit: %s", err)
+		}
+	}
+	if s := strings.TrimSpace(f.Lifetime); s != "" {
+		if p.Lifetime, err = vend.ParseLifetime(s); err != nil {
+			return vend.Errorf(vend.EINVALID, "Lifetime: %s", err)
+		}
+	}
+	return p.Validate()
+}
+
+// SaveProduct creates p (create: an existing id is a conflict) or saves the
+// fields of the product p names (its files stay), with an audit entry by actor.
+func SaveProduct(ctx context.Context, db store.DB, actor string, p *vend.Product, create bool) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	err := db.Update(ctx, func(tx store.Tx) error {
+		before, err := tx.FindProductByID(ctx, p.ID)
+		switch {
+		case create && err == nil:
+			return vend.Errorf(vend.ECONFLICT, "There is a product %s already.", p.ID)
+		case !create && err != nil:
+			return err
+		case vend.ErrorCode(err) == vend.ENOTFOUND:
+			before = nil
+		case err != nil:
+			return err
+		}
+		if before != nil {
+			p.Files, p.CreatedAt = before.Files, before.CreatedAt
+		}
+		if err := tx.SaveProduct(ctx, p); err != nil {
+			return err
+		}
+		return store.RecordAudit(ctx, tx, actor, "product.save", "product:"+p.ID, before, p)
+	})
+	if err != nil {
+		return fmt.Errorf("catalog: save product %s: %w", p.ID, err)
+	}
+	return nil
+}
+
+// AddFile adds a stored file to the product's current files or, with
+// replace, makes it the only one: a new version. Buyers' earlier files stay
+// in the product's file versions.
+func AddFile(ctx context.Context, db store.DB, actor, productID string, f *vend.File, replace bool) error {
+	return changeFiles(ctx, db, actor, productID, "product.file.upload", func(files []*vend.File) ([]*vend.File, error) {
+		if replace {
+			return []*vend.File{f}, nil
+		}
+		return append(files, f), nil
+	})
+}
+
+// RetireFile takes a file out of the product's current files; a product keeps
+// at least one.
+func RetireFile(ctx context.Context, db store.DB, actor, productID string, fileID int64) error {
+	return changeFiles(ctx, db, actor, productID, "product.file.retire", func(files []*vend.File) ([]*vend.File, error) {
+		var out []*vend.File
+		for _, f := range files {
+			if f.ID != fileID {
+				out = append(out, f)
+			}
+		}
+		switch {
+		case len(out) == len(files):
+			return nil, vend.Errorf(vend.ENOTFOUND, "File %d is not one of %s's current files.", fileID, productID)
+		case len(out) == 0:
+			return nil, vend.Errorf(vend.EINVALID, "A product keeps at least one file: upload its replacement first.")
+		}
+		return out, nil
+	})
+}
+
+// RestoreFile makes an earlier version of the product's files current again,
+// after the current ones.
+func RestoreFile(ctx context.Context, db store.DB, actor, productID string, fileID int64) error {
+	var old *vend.File
+	err := db.View(ctx, func(tx store.Tx) error {
+		f, err := tx.FindFileByID(ctx, fileID)
+		if err == nil && f.ProductID != productID {
+			err = vend.Errorf(vend.ENOTFOUND, "No file %d of %s.", fileID, productID)
+		}
+		old = f
+		return err
+	})
+	if vend.ErrorCode(err) == vend.ENOTFOUND {
+		return vend.Errorf(vend.ENOTFOUND, "No file %d of %s.", fileID, productID)
+	} else if err != nil {
+		return fmt.Errorf("catalog: restore file %d: %w", fileID, err)
+	}
+	return changeFiles(ctx, db, actor, productID, "product.file.restore", func(files []*vend.File) ([]*vend.File, error) {
+		for _, f := range files {
+			if f.ID == fileID {
+				return nil, vend.Errorf(vend.ECONFLICT, "File %d is current already.", fileID)
+			}
+		}
+		again := *old
+		return append(files, &again), nil
+	})
+}
+
+// changeFiles replaces the product's current files by what change makes of
+// them, with an audit entry.
+func changeFiles(ctx context.Context, db store.DB, actor, productID, action string, change func([]*vend.File) ([]*vend.File, error)) error {
+	err := db.Update(ctx, func(tx store.Tx) error {
+		p, err := tx.FindProductByID(ctx, productID)
+		if err != nil {
+			return err
+		}
+		before := append([]*vend.File(nil), p.Files...)
+		files, err := change(append([]*vend.File(nil), p.Files...))
+		if err != nil {
+			return err
+		}
+		if err := tx.SetFiles(ctx, productID, files); err != nil {
+			return err
+		}
+		return store.RecordAudit(ctx, tx, actor, action, "product:"+productID, before, files)
+	})
+	if err != nil {
+		return fmt.Errorf("catalog: %s %s: %w", action, productID, err)
+	}
+	return nil
+}

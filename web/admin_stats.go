@@ -1,0 +1,71 @@
+package web
+
+import (
+	"context"
+	"time"
+
+	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/store"
+)
+
+// StatsReport is the sums of the last Days UTC days, today included, and
+// the buyers and products with the most downloads in them: what `vend
+// stats` prints and GET /api/v1/stats answers.
+type StatsReport struct {
+	Days      int                      `json:"days"`
+	Since     time.Time                `json:"since"` // the first day's start, UTC
+	Sales     int                      `json:"sales"`
+	Revenue   map[string]vend.Amount   `json:"revenue"` // by currency
+	Refunds   int                      `json:"refunds"`
+	Downloads int                      `json:"downloads"` // counted against limits
+	Buyers    []store.BuyerAttempts    `json:"buyers"`    // by attempts, or by sort
+	Products  []store.ProductDownloads `json:"products"`  // by completed downloads
+}
+
+// StatsMaxDays bounds a report's days: ten years.
+const StatsMaxDays = 3660
+
+// Stats makes the report of the days days before now, with the top buyers
+// (ordered by sort: attempts, downloads, last or email) and products.
+func Stats(ctx context.Context, db store.DB, now time.Time, days, top int, sort string) (*StatsReport, error) {
+	if days < 1 || days > StatsMaxDays {
+		return nil, vend.Errorf(vend.EINVALID, "days: a number from 1 to %d (got %d).", StatsMaxDays, days)
+	}
+	if top < 1 || top > 1000 {
+		return nil, vend.Errorf(vend.EINVALID, "top: a number from 1 to 1000 (got %d).", top)
+	}
+	now = now.UTC()
+	y, m, d := now.AddDate(0, 0, -(days - 1)).Date()
+	r := &StatsReport{Days: days, Since: time.Date(y, m, d, 0, 0, 0, 0, time.UTC), Revenue: map[string]vend.Amount{}}
+	err := db.View(ctx, func(tx store.Tx) error {
+		stats, err := tx.DailyStats(ctx, r.Since, now)
+		if err != nil {
+			return err
+		}
+		for _, s := range stats {
+			r.Sales, r.Refunds, r.Downloads = r.Sales+s.Sales, r.Refunds+s.Refunds, r.Downloads+s.Downloads
+			for c, a := range s.Revenue {
+				r.Revenue[c] += a
+			}
+		}
+		if r.Buyers, err = tx.AttemptsPerBuyer(ctx, store.BuyerQuery{From: r.Since, Sort: sort, Limit: top}); err != nil {
+			return err
+		}
+		r.Products, err = tx.DownloadsPerProduct(ctx, r.Since, time.Time{})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := SortProducts(r.Products, "completed"); err != nil {
+		return nil, err
+	}
+	r.Products = r.Products[:min(top, len(r.Products))]
+	if r.Buyers == nil {
+		r.Buyers = []store.BuyerAttempts{}
+	}
+	if r.Products == nil {
+		r.Products = []store.ProductDownloads{}
+	}
+	return r, nil
+}
