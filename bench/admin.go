@@ -39,9 +39,9 @@ func adminBench(dataDir string, orders, attempts, n int) error {
 		return string(out), err
 	}
 	if _, err := os.Stat(filepath.Join(dataDir, "vend.db")); err != nil {
-		log.Printf("# seeding %d orders and %d attempts into %s (takes a while)", orders, attempts, dataDir)
+		log.Printf("# seeding %d orders and %d attempts into %s (bulk: a few minutes for a million)", orders, attempts, dataDir)
 		start := time.Now()
-		if out, err := vend("", "bench", "seed", "--orders", fmt.Sprint(orders), "--attempts", fmt.Sprint(attempts)); err != nil {
+		if out, err := vend("", "bench", "seed", "--bulk", "--orders", fmt.Sprint(orders), "--attempts", fmt.Sprint(attempts)); err != nil {
 			return fmt.Errorf("seed: %v\n%s", err, out)
 		}
 		log.Printf("# seeded in %s", time.Since(start).Round(time.Second))
@@ -90,6 +90,18 @@ func adminBench(dataDir string, orders, attempts, n int) error {
 		{"search by email", func() string { return fmt.Sprintf("/admin/orders?q=buyer%d@example.com", r.IntN(300_000)) }},
 		{"search by email prefix", func() string { return fmt.Sprintf("/admin/orders?q=buyer%d", r.IntN(300_000)) }},
 		{"order page", func() string { return fmt.Sprintf("/admin/orders/%d", 1+r.IntN(orders)) }},
+		{"30 days of a year, by date", func() string {
+			from := time.Now().AddDate(0, 0, -30-r.IntN(330))
+			return "/admin/orders?from=" + from.Format(time.DateOnly) + "&to=" + from.AddDate(0, 0, 29).Format(time.DateOnly)
+		}},
+		{"30 days of a year, by date, a page in the middle", func() string {
+			ago := 30 + r.IntN(330)
+			from := time.Now().AddDate(0, 0, -ago)
+			before := max(orders*(365-ago+15)/365, 2) // seeded orders are spread evenly over the year
+			return fmt.Sprintf("/admin/orders?from=%s&to=%s&before=%d", from.Format(time.DateOnly), from.AddDate(0, 0, 29).Format(time.DateOnly), before)
+		}},
+		{"one product (of 20)", func() string { return fmt.Sprintf("/admin/orders?product=SEED-%03d", r.IntN(20)) }},
+		{"status refunded", func() string { return "/admin/orders?status=refunded" }},
 	}
 	fmt.Printf("| request | n | p50 | p95 | max |\n|---|---|---|---|---|\n")
 	for _, c := range cases {

@@ -25,6 +25,7 @@ func newBenchCmd(app *App) *cobra.Command {
 type seedOptions struct {
 	Orders, Attempts, Products, Buyers, Days int
 	Seed                                     uint64
+	Bulk                                     bool
 }
 
 func newBenchSeedCmd(app *App) *cobra.Command {
@@ -35,7 +36,12 @@ func newBenchSeedCmd(app *App) *cobra.Command {
 		Long: `Fill the configured ledger with generated products, orders (each with its
 payment, item and grant; some refunded), buyers and download attempts, spread
 over the past --days. For benchmarks only: it writes into whatever database the
-configuration names, so point it at a fresh data directory.`,
+configuration names, so point it at a fresh data directory.
+
+By default every row goes through the store's own methods, as vend writes them:
+about 1,500 orders a second on SQLite, slower as the ledger grows. --bulk (SQLite,
+empty ledger) writes the same shop with set-based SQL instead, and adds a download
+session per counted attempt: a million orders and ten million attempts in minutes.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := app.open(cmd.Context()); err != nil {
@@ -43,7 +49,11 @@ configuration names, so point it at a fresh data directory.`,
 			}
 			defer app.close()
 			start := time.Now()
-			if err := seed(cmd.Context(), app, o); err != nil {
+			run := seed
+			if o.Bulk {
+				run = seedBulk
+			}
+			if err := run(cmd.Context(), app, o); err != nil {
 				return err
 			}
 			fmt.Fprintf(app.Stdout, "seeded %d orders and %d attempts in %s\n", o.Orders, o.Attempts, time.Since(start).Round(time.Second))
@@ -57,6 +67,7 @@ configuration names, so point it at a fresh data directory.`,
 	f.IntVar(&o.Buyers, "buyers", 300_000, "distinct buyers")
 	f.IntVar(&o.Days, "days", 365, "the orders span this many days up to now")
 	f.Uint64Var(&o.Seed, "seed", 1, "random seed: the same seed makes the same shop")
+	f.BoolVar(&o.Bulk, "bulk", false, "write with set-based SQL into an empty SQLite ledger: much faster at a million orders")
 	return cmd
 }
 

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"database/sql"
 	"encoding/json"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -138,6 +140,71 @@ func TestBenchSeed(t *testing.T) {
 	show := mustVend(t, env, "orders", "show", "SEED0000000000000")
 	if !strings.Contains(show, "SEED-00") {
 		t.Errorf("orders show:\n%s", show)
+	}
+}
+
+// TestBenchSeed_Bulk: --bulk makes the shop the store's methods make, in a
+// ledger vend reads like any other, with every index of the schema.
+func TestBenchSeed_Bulk(t *testing.T) {
+	slow := []string{"VEND_DATA_DIR=" + t.TempDir()}
+	bulk := []string{"VEND_DATA_DIR=" + t.TempDir()}
+	args := []string{"bench", "seed", "--orders", "300", "--attempts", "2000", "--products", "3", "--buyers", "50", "--days", "10"}
+	mustVend(t, slow, args...)
+	if out := mustVend(t, bulk, append(args, "--bulk")...); !strings.Contains(out, "seeded 300 orders and 2000 attempts") {
+		t.Fatalf("bench seed --bulk: %s", out)
+	}
+	if _, errOut, code := runMain(t, bulk, append(args, "--bulk")...); code == 0 || !strings.Contains(errOut, "fresh data directory") {
+		t.Errorf("a second bulk seed: exit %d %s", code, errOut)
+	}
+	if n := strings.Count(mustVend(t, bulk, "orders", "list", "--limit", "1000"), "SEED0"); n != 300 {
+		t.Errorf("orders list shows %d seeded orders, want 300", n)
+	}
+	var order struct {
+		Items []struct {
+			ProductID string `json:"product_id"`
+		}
+		Grants       []struct{ State string }
+		Transactions []struct{ Kind string }
+	}
+	if err := json.Unmarshal([]byte(mustVend(t, bulk, "orders", "show", "--json", "SEED0000000000001")), &order); err != nil {
+		t.Fatal(err)
+	}
+	if len(order.Items) != 1 || !strings.HasPrefix(order.Items[0].ProductID, "SEED-00") || len(order.Grants) != 1 || order.Grants[0].State == "" || len(order.Transactions) == 0 {
+		t.Errorf("a bulk-seeded order: %+v", order)
+	}
+	stats := func(env []string) (r statsReport) {
+		if err := json.Unmarshal([]byte(mustVend(t, env, "stats", "--json", "--days", "30")), &r); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	s, b := stats(slow), stats(bulk)
+	// Random choices differ; the shape does not.
+	if b.Sales != s.Sales || b.Sales != 300 || b.Revenue["EUR"] < 300*500 || len(b.Products) != 3 || len(b.Buyers) == 0 || b.Downloads < 300 || b.Downloads > 700 {
+		t.Errorf("stats of the bulk seed %+v\nof the store's seed %+v", b, s)
+	}
+	indexes := func(env []string) []string {
+		conn, err := sql.Open("sqlite", "file:"+filepath.Join(dirOf(env), "vend.db")+"?mode=ro")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		rows, err := conn.Query(`SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			names = append(names, n)
+		}
+		return names
+	}
+	if s, b := indexes(slow), indexes(bulk); !slices.Equal(s, b) || len(b) < 20 {
+		t.Errorf("indexes after the bulk seed %v, want %v", b, s)
 	}
 }
 

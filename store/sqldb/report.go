@@ -49,22 +49,34 @@ func (tx *Tx) SearchOrders(ctx context.Context, q store.OrderQuery) ([]*vend.Ord
 	if !q.To.IsZero() {
 		where = append(where, "o.created_at < "+arg(ms(q.To)))
 	}
-	if q.Before > 0 {
-		col := "o.id"
-		if from != `orders o` {
-			col = "i.order_id" // the index's own column, so the page is cut in the index
-		}
-		where = append(where, col+" < "+arg(q.Before))
+	// A date range alone is read newest first through the created_at index,
+	// and cut there: sorting a month of a big shop by id for every page
+	// took 150 ms. The page cursor stays an order id.
+	dated := from == `orders o` && text == "" && (!q.From.IsZero() || !q.To.IsZero())
+	order := "o.id DESC"
+	switch {
+	case dated:
+		order = "o.created_at DESC, o.id DESC"
+	case from != `orders o`:
+		order = "i.order_id DESC" // the index's own column, so the page is cut in the index
 	}
-	order := "o.id"
-	if from != `orders o` {
-		order = "i.order_id"
+	if q.Before > 0 {
+		switch before := arg(q.Before); {
+		case dated:
+			// The first condition bounds the index range, the second cuts the ties.
+			at := "(SELECT created_at FROM orders WHERE id = " + before + ")"
+			where = append(where, "o.created_at <= "+at, "(o.created_at, o.id) < ("+at+", "+before+")")
+		case from != `orders o`:
+			where = append(where, "i.order_id < "+before)
+		default:
+			where = append(where, "o.id < "+before)
+		}
 	}
 	sqlText := `SELECT ` + prefixed("o.", orderColumns) + ` FROM ` + from
 	if len(where) > 0 {
 		sqlText += ` WHERE ` + strings.Join(where, " AND ")
 	}
-	sqlText += ` ORDER BY ` + order + ` DESC LIMIT ` + arg(limit(q.Limit, 50))
+	sqlText += ` ORDER BY ` + order + ` LIMIT ` + arg(limit(q.Limit, 50))
 	rows, err := tx.query(ctx, sqlText, args...)
 	if err != nil {
 		return nil, fmt.Errorf("search orders: %w", err)

@@ -25,6 +25,49 @@ func searchRefs(tb testing.TB, db store.DB, q store.OrderQuery) []string {
 
 func testReports(t *testing.T, open Opener) {
 	subtests(t, open, map[string]func(t *testing.T, db store.DB){
+		"SearchOrders with a date range pages newest first by creation time, ties by id": func(t *testing.T, db store.DB) {
+			// Orders made in one transaction share their creation time.
+			mk := func(refs ...string) {
+				update(t, db, func(tx store.Tx) error {
+					for _, ref := range refs {
+						o := &vend.Order{Provider: "paypal", Ref: ref, Buyer: vend.Buyer{Email: "b@example.com"}, Currency: "USD", Status: vend.OrderPaid}
+						if err := tx.CreateOrder(ctx, o); err != nil {
+							return err
+						}
+					}
+					return nil
+				})
+				time.Sleep(3 * time.Millisecond)
+			}
+			mk("A0", "A1", "A2")
+			mk("B0", "B1")
+			mk("C0")
+			want := []string{"C0", "B1", "B0", "A2", "A1", "A0"}
+			for _, size := range []int{1, 2, 4, 10} {
+				q := store.OrderQuery{From: time.Now().Add(-time.Hour), To: time.Now().Add(time.Hour), Limit: size}
+				var got []string
+				for len(got) <= len(want) {
+					var page []*vend.Order
+					view(t, db, func(tx store.Tx) (err error) {
+						page, err = tx.SearchOrders(ctx, q)
+						return err
+					})
+					if len(page) == 0 {
+						break
+					}
+					for _, o := range page {
+						got = append(got, o.Ref)
+					}
+					q.Before = page[len(page)-1].ID
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("pages of %d: %v, want %v", size, got, want)
+				}
+			}
+			if got := searchRefs(t, db, store.OrderQuery{To: time.Now().Add(time.Hour), Status: vend.OrderRefunded}); got != nil {
+				t.Errorf("refunded: %v", got)
+			}
+		},
 		"SearchOrders finds by id, reference, transaction, email or name prefix, and filters": func(t *testing.T, db store.DB) {
 			ebook, course := mustProduct(t, db, "ebook"), mustProduct(t, db, "course")
 			mk := func(provider, ref, email, name string, status vend.OrderStatus, p *vend.Product) *vend.Order {
