@@ -117,3 +117,84 @@ func testDeleteOrder(t *testing.T, open opener) {
 }
 
 func TestLedger_DeleteOrder(t *testing.T) { onEveryStore(t, testDeleteOrder) }
+
+func testRefundOrder(t *testing.T, open opener) {
+	db := open(t)
+	led := ledger.New(db)
+	led.Mail = true
+	apply(t, led, pendingEv("P1", "echeck"))
+	if _, err := led.RefundOrder(ctx, "user:alice", 1, ""); vend.ErrorCode(err) != vend.ECONFLICT {
+		t.Errorf("refunding a pending order: %v", err)
+	}
+	apply(t, led, paid("P1"))
+	res, err := led.RefundOrder(ctx, "user:alice", 1, "paid back by bank transfer")
+	if err != nil || res.Verdict != vend.VerdictApplied {
+		t.Fatalf("refund: %+v %v", res, err)
+	}
+	if _, err := led.RefundOrder(ctx, "user:alice", 1, ""); vend.ErrorCode(err) != vend.ECONFLICT {
+		t.Errorf("refunding twice: %v", err)
+	}
+	if _, err := led.RefundOrder(ctx, "user:alice", 99, ""); vend.ErrorCode(err) != vend.ENOTFOUND {
+		t.Errorf("refunding no order: %v", err)
+	}
+	// A late copy of the payment does not give access back.
+	apply(t, led, paid("P1"))
+	err = db.View(ctx, func(tx store.Tx) error {
+		o, err := tx.FindOrderByID(ctx, 1)
+		if err != nil {
+			return err
+		}
+		if o.Status != vend.OrderRefunded {
+			t.Errorf("order status %s, want refunded", o.Status)
+		}
+		gs, err := tx.FindGrantsByOrder(ctx, 1)
+		if err != nil {
+			return err
+		}
+		if len(gs) != 1 || gs[0].State != vend.GrantRevoked {
+			t.Errorf("grant %+v, want revoked", gs[0])
+		}
+		txns, err := tx.FindTransactionsByOrder(ctx, 1)
+		if err != nil {
+			return err
+		}
+		last := txns[len(txns)-1]
+		if last.Kind != vend.TxnRefund || !last.Full || last.Amount != -1995 || last.Reason != "paid back by bank transfer" || last.RawStatus != "refunded by user:alice" {
+			t.Errorf("refund transaction %+v", last)
+		}
+		ns, err := tx.FindNotifications(ctx, store.NotificationFilter{OrderID: &o.ID})
+		if err != nil {
+			return err
+		}
+		var manual int
+		for _, n := range ns {
+			if n.Provider == ledger.ProviderManual && n.Verdict == vend.VerdictApplied {
+				manual++
+			}
+		}
+		if manual != 1 {
+			t.Errorf("%d manual notifications on the order, want the refund's", manual)
+		}
+		es, err := tx.FindAuditEntries(ctx, store.AuditFilter{Target: "order:1"})
+		if err != nil {
+			return err
+		}
+		if len(es) != 1 || es[0].Action != "order.refund" || es[0].Actor != "user:alice" {
+			t.Errorf("audit %+v", es)
+		}
+		mails, err := tx.FindMails(ctx, store.MailFilter{Limit: 100})
+		var ended bool
+		for _, m := range mails {
+			ended = ended || m.Kind == vend.MailEnded
+		}
+		if !ended {
+			t.Error("no access-ended mail queued for the buyer")
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLedger_RefundOrder(t *testing.T) { onEveryStore(t, testRefundOrder) }

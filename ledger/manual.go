@@ -92,3 +92,70 @@ func (l *Ledger) CreateOrder(ctx context.Context, actor string, req ManualOrder)
 	}
 	return res, nil
 }
+
+// RefundOrder records that the seller refunded an order outside vend (by
+// bank transfer, in the provider's own dashboard without a notification): a
+// full refund of the order's total, under the order's provider, with
+// reason note. The order's status and its buyers' access follow from it as
+// from any refund (access ends; the buyer and owner mails go out), so a
+// later provider message is judged against it, not against a status someone
+// typed. The request is kept as a notification of provider "manual".
+func (l *Ledger) RefundOrder(ctx context.Context, actor string, orderID int64, note string) (*Result, error) {
+	if len(note) > 1000 {
+		return nil, vend.Errorf(vend.EINVALID, "The note is too long: 1000 characters at most.")
+	}
+	var res *Result
+	err := l.db.Update(ctx, func(tx store.Tx) error {
+		o, err := tx.FindOrderByID(ctx, orderID)
+		if err != nil {
+			return err
+		}
+		switch {
+		case o.Deleted:
+			return vend.Errorf(vend.ECONFLICT, "Order %d is deleted.", orderID)
+		case o.Status == vend.OrderRefunded:
+			return vend.Errorf(vend.ECONFLICT, "Order %d is refunded already.", orderID)
+		case o.Status != vend.OrderPaid && o.Status != vend.OrderReversed && o.Status != vend.OrderSuspended && o.Status != vend.OrderEnded:
+			return vend.Errorf(vend.ECONFLICT, "Order %d is %s: there is no payment to refund.", orderID, o.Status)
+		}
+		id := "admin-refund-" + rand.Text()[:12]
+		ev := vend.Event{Provider: o.Provider, Kind: vend.EventRefund, OrderRef: o.Ref, TxnID: id, ParentTxnID: o.Ref, Key: id,
+			RawStatus: "refunded by " + actor, Reason: strings.TrimSpace(note), Total: -o.Total, Currency: o.Currency, Full: true,
+			Buyer: o.Buyer, Test: o.Test}
+		body, err := json.Marshal(map[string]any{"order": orderID, "action": "refund", "note": ev.Reason})
+		if err != nil {
+			return err
+		}
+		n := &vend.Notification{Provider: ProviderManual, RemoteAddr: "admin " + actor, Body: body,
+			Headers: map[string][]string{"Content-Type": {"application/json"}}}
+		if err := tx.CreateNotification(ctx, n); err != nil {
+			return err
+		}
+		tx = &catalogCache{Tx: tx}
+		if res, err = l.apply(ctx, tx, n, ev); err != nil {
+			return err
+		}
+		if res.Verdict != vend.VerdictApplied {
+			return vend.Errorf(vend.EINVALID, "%s", firstOf(res.Reason, "The refund could not be recorded."))
+		}
+		if err := l.enqueueMail(ctx, tx, ev, res); err != nil { // the buyer learns that access ended, as after any refund
+			return err
+		}
+		n.Verdict, n.Changes, n.Key, n.OrderID = res.Verdict, strings.Join(res.Changes, "; "), ev.Key, orderID
+		if err := tx.UpdateNotification(ctx, n); err != nil {
+			return err
+		}
+		after, err := tx.FindOrderByID(ctx, orderID)
+		if err != nil {
+			return err
+		}
+		return store.RecordAudit(ctx, tx, actor, "order.refund", fmt.Sprintf("order:%d", orderID), o, after)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ledger: refund order %d: %w", orderID, err)
+	}
+	if res.Mails > 0 && l.Mailed != nil {
+		l.Mailed()
+	}
+	return res, nil
+}

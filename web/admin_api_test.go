@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -290,7 +291,7 @@ func TestAdminAPI_NeedsAToken(t *testing.T) {
 	e, cookie := adminEnv(t)
 	routes := []string{
 		"GET /api/v1/whoami", "GET /api/v1/orders", "POST /api/v1/orders", "GET /api/v1/orders/1", "POST /api/v1/orders/1",
-		"DELETE /api/v1/orders/1", "POST /api/v1/grants/1/revoke", "POST /api/v1/grants/1/links",
+		"DELETE /api/v1/orders/1", "POST /api/v1/orders/1/refund", "POST /api/v1/grants/1/revoke", "POST /api/v1/grants/1/links",
 		"GET /api/v1/products", "POST /api/v1/products", "GET /api/v1/products/EBOOK-001", "POST /api/v1/products/EBOOK-001",
 		"PUT /api/v1/products/EBOOK-001/files/x.pdf", "POST /api/v1/products/EBOOK-001/files/1/retire",
 		"POST /api/v1/products/EBOOK-001/releases", "GET /api/v1/releases/1",
@@ -315,5 +316,43 @@ func TestAdminAPI_NeedsAToken(t *testing.T) {
 	// only, as every state-changing request).
 	if a := e.adminRequest(http.MethodGet, "/api/v1/whoami", cookie, nil, nil); a.Status != http.StatusOK || !strings.Contains(a.Body, `"user:alice"`) {
 		t.Errorf("whoami with a session: %d %s", a.Status, a.Body)
+	}
+}
+
+func TestAdminRefundOrder(t *testing.T) {
+	e, cookie := adminEnv(t)
+	o := e.Order(p1Txn)
+	path := "/admin/orders/" + strconv.FormatInt(o.ID, 10)
+	if page := e.adminRequest(http.MethodGet, path, cookie, nil, nil); !strings.Contains(page.Body, `action="`+path+`/refund"`) {
+		t.Fatalf("the order page offers no refund:\n%s", page.Body)
+	}
+	if a := e.adminRequest(http.MethodPost, path+"/refund", cookie, url.Values{"note": {"x"}}, sameOrigin); a.Status != http.StatusBadRequest {
+		t.Errorf("a refund without the confirmation: %d", a.Status)
+	}
+	a := e.adminRequest(http.MethodPost, path+"/refund", cookie, url.Values{"note": {"paid back by transfer"}, "confirm": {"yes"}}, sameOrigin)
+	if a.Status != http.StatusSeeOther || a.Header.Get("Location") != path {
+		t.Fatalf("refund: %d %q %s", a.Status, a.Header.Get("Location"), a.Body)
+	}
+	if got := e.Order(p1Txn); got.Status != vend.OrderRefunded || got.grant("EBOOK-001").State != vend.GrantRevoked {
+		t.Errorf("after the refund: %s, grant %s", got.Status, got.grant("EBOOK-001").State)
+	}
+	if page := e.adminRequest(http.MethodGet, path, cookie, nil, nil); strings.Contains(page.Body, "/refund") || !strings.Contains(page.Body, "paid back by transfer") {
+		t.Errorf("the refunded order's page:\n%s", page.Body)
+	}
+	if got := e.Audit("order:" + strconv.FormatInt(o.ID, 10)); len(got) != 1 || got[0].Action != "order.refund" || got[0].Actor != "user:alice" {
+		t.Errorf("audit %+v", got)
+	}
+
+	c := newAPIClient(e)
+	evil := e.Order("EVIL0000000000001")
+	var out struct{ Status string }
+	c.json(http.MethodPost, "/api/v1/orders/"+strconv.FormatInt(evil.ID, 10)+"/refund", `{"note":"goodwill"}`, &out)
+	if out.Status != "refunded" {
+		t.Errorf("API refund: %+v", out)
+	}
+	c.wantError(http.MethodPost, "/api/v1/orders/"+strconv.FormatInt(evil.ID, 10)+"/refund", "", http.StatusConflict, "conflict")
+	c.wantError(http.MethodPost, "/api/v1/orders/99999/refund", "", http.StatusNotFound, "not_found")
+	if got := auditActions(e, "order:"+strconv.FormatInt(evil.ID, 10)); !slices.Equal(got, []string{"order.refund"}) {
+		t.Errorf("audit %v", got)
 	}
 }

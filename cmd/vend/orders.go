@@ -17,7 +17,8 @@ import (
 
 func newOrdersCmd(app *App) *cobra.Command {
 	cmd := &cobra.Command{Use: "orders", Short: "Look at orders, or make one by hand"}
-	cmd.AddCommand(newOrdersListCmd(app), newOrdersShowCmd(app), newOrdersCreateCmd(app), newOrdersEditCmd(app), newOrdersDeleteCmd(app))
+	cmd.AddCommand(newOrdersListCmd(app), newOrdersShowCmd(app), newOrdersCreateCmd(app), newOrdersEditCmd(app), newOrdersDeleteCmd(app),
+		newOrdersRefundCmd(app))
 	return cmd
 }
 
@@ -56,15 +57,18 @@ func newOrdersEditCmd(app *App) *cobra.Command {
 	return cmd
 }
 
-func newOrdersDeleteCmd(app *App) *cobra.Command {
+// newOrderEndCmd makes a command that ends an order after --yes: it finds
+// the order by id, reference or transaction id, runs change on it and prints
+// the order as it is then (--json) or done.
+func newOrderEndCmd(app *App, use, short, confirm, done string, change func(cmd *cobra.Command, orderID int64) error) *cobra.Command {
 	var yes, asJSON bool
 	cmd := &cobra.Command{
-		Use:   "delete ORDER-ID|REF|TXN-ID --yes",
-		Short: "Delete an order: out of the lists, its buyer's downloads ended (audited; the history stays)",
+		Use:   use,
+		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !yes {
-				return fmt.Errorf("--yes: deleting an order ends its buyer's downloads; confirm with --yes")
+				return fmt.Errorf("--yes: %s; confirm with --yes", confirm)
 			}
 			if err := app.open(cmd.Context()); err != nil {
 				return err
@@ -74,19 +78,46 @@ func newOrdersDeleteCmd(app *App) *cobra.Command {
 			if err != nil {
 				return cliError(err)
 			}
-			o, err := ledger.New(app.DB).DeleteOrder(cmd.Context(), "cli", d.ID)
-			if err != nil {
+			if err := change(cmd, d.ID); err != nil {
 				return cliError(err)
 			}
-			if asJSON {
-				return printJSON(app.Stdout, o)
+			if d, err = findOrderDetail(cmd.Context(), app, strconv.FormatInt(d.ID, 10)); err != nil {
+				return err
 			}
-			fmt.Fprintf(app.Stdout, "order %d deleted\n", d.ID)
+			if asJSON {
+				return printJSON(app.Stdout, d)
+			}
+			fmt.Fprintf(app.Stdout, "order %d %s\n", d.ID, done)
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&yes, "yes", false, "confirm the deletion")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the deleted order as JSON")
+	cmd.Flags().BoolVar(&yes, "yes", false, "confirm")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the order as JSON")
+	return cmd
+}
+
+func newOrdersDeleteCmd(app *App) *cobra.Command {
+	return newOrderEndCmd(app, "delete ORDER-ID|REF|TXN-ID --yes",
+		"Delete an order: out of the lists, its buyer's downloads ended (audited; the history stays)",
+		"deleting an order ends its buyer's downloads", "deleted",
+		func(cmd *cobra.Command, id int64) error {
+			_, err := ledger.New(app.DB).DeleteOrder(cmd.Context(), cliActor, id)
+			return err
+		})
+}
+
+func newOrdersRefundCmd(app *App) *cobra.Command {
+	var note string
+	cmd := newOrderEndCmd(app, "refund ORDER-ID|REF|TXN-ID --yes [--note …]",
+		"Record a full refund made outside vend: access ends, the buyer is told (audited)",
+		"a refund ends the buyer's downloads", "refunded",
+		func(cmd *cobra.Command, id int64) error {
+			led := ledger.New(app.DB)
+			led.Mail, led.OwnerEmail = app.Config.SMTP.URL != "", app.Config.OwnerEmail
+			_, err := led.RefundOrder(cmd.Context(), cliActor, id, note)
+			return err
+		})
+	cmd.Flags().StringVar(&note, "note", "", "why or how it was refunded, for the order's history")
 	return cmd
 }
 

@@ -143,6 +143,35 @@ func TestBenchSeed(t *testing.T) {
 	}
 }
 
+func TestOrdersRefundCLI(t *testing.T) {
+	env := []string{"VEND_DATA_DIR=" + t.TempDir(), "VEND_SMTP_URL=smtp://127.0.0.1:1", "VEND_SMTP_FROM=shop@example.com"}
+	mustVend(t, env, "bench", "seed", "--orders", "2", "--attempts", "0", "--products", "1", "--buyers", "2", "--days", "1", "--seed", "3")
+	if _, errOut, code := runMain(t, env, "orders", "refund", "SEED0000000000000"); code == 0 || !strings.Contains(errOut, "--yes") {
+		t.Errorf("refund without --yes: exit %d %s", code, errOut)
+	}
+	var d struct {
+		Status       string
+		Grants       []struct{ State string }
+		Transactions []struct{ Kind, Reason string }
+	}
+	out := mustVend(t, env, "orders", "refund", "SEED0000000000000", "--yes", "--note", "bank transfer", "--json")
+	if err := json.Unmarshal([]byte(out), &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.Status != "refunded" || len(d.Grants) != 1 || d.Grants[0].State != "revoked" || d.Transactions[len(d.Transactions)-1].Reason != "bank transfer" {
+		t.Errorf("after the refund: %s", out)
+	}
+	if _, errOut, code := runMain(t, env, "orders", "refund", "SEED0000000000000", "--yes"); code == 0 || !strings.Contains(errOut, "refunded already") {
+		t.Errorf("refund twice: exit %d %s", code, errOut)
+	}
+	if mails := mustVend(t, env, "mail", "list"); !strings.Contains(mails, "ended") {
+		t.Errorf("no access-ended mail queued:\n%s", mails)
+	}
+	if trail := auditTrail(t, dirOf(env)); len(trail) != 1 || trail[0].Action != "order.refund" || trail[0].Actor != "cli" {
+		t.Errorf("audit %+v", trail)
+	}
+}
+
 // TestBenchSeed_Bulk: --bulk makes the shop the store's methods make, in a
 // ledger vend reads like any other, with every index of the schema.
 func TestBenchSeed_Bulk(t *testing.T) {
