@@ -53,36 +53,55 @@ func (f Fields) Apply(p *vend.Product) error {
 	return p.Validate()
 }
 
-// SaveProduct creates p (create: an existing id is a conflict) or saves the
-// fields of the product p names (its files stay), with an audit entry by actor.
-func SaveProduct(ctx context.Context, db store.DB, actor string, p *vend.Product, create bool) error {
+// CreateProduct validates and creates p, with an audit entry by actor; an
+// existing id is a conflict.
+func CreateProduct(ctx context.Context, db store.DB, actor string, p *vend.Product) error {
 	if err := p.Validate(); err != nil {
 		return err
 	}
 	err := db.Update(ctx, func(tx store.Tx) error {
-		before, err := tx.FindProductByID(ctx, p.ID)
-		switch {
-		case create && err == nil:
+		if _, err := tx.FindProductByID(ctx, p.ID); err == nil {
 			return vend.Errorf(vend.ECONFLICT, "There is a product %s already.", p.ID)
-		case !create && err != nil:
-			return err
-		case vend.ErrorCode(err) == vend.ENOTFOUND:
-			before = nil
-		case err != nil:
+		} else if vend.ErrorCode(err) != vend.ENOTFOUND {
 			return err
 		}
-		if before != nil {
-			p.Files, p.CreatedAt = before.Files, before.CreatedAt
+		p.Files = nil
+		if err := tx.SaveProduct(ctx, p); err != nil {
+			return err
+		}
+		return store.RecordAudit(ctx, tx, actor, "product.create", "product:"+p.ID, nil, p)
+	})
+	if err != nil {
+		return fmt.Errorf("catalog: create product %s: %w", p.ID, err)
+	}
+	return nil
+}
+
+// EditProduct applies f to the product id names, in the transaction that
+// saves it, so edits of different fields at once never undo each other; its
+// files stay. It returns the product as saved or, when f does not validate,
+// as f would make it (for the form to show again) with the error.
+func EditProduct(ctx context.Context, db store.DB, actor, id string, f Fields) (*vend.Product, error) {
+	var p *vend.Product
+	err := db.Update(ctx, func(tx store.Tx) error {
+		before, err := tx.FindProductByID(ctx, id)
+		if err != nil {
+			return err
+		}
+		after := *before
+		p = &after
+		if err := f.Apply(p); err != nil {
+			return err
 		}
 		if err := tx.SaveProduct(ctx, p); err != nil {
 			return err
 		}
-		return store.RecordAudit(ctx, tx, actor, "product.save", "product:"+p.ID, before, p)
+		return store.RecordAudit(ctx, tx, actor, "product.edit", "product:"+id, before, p)
 	})
 	if err != nil {
-		return fmt.Errorf("catalog: save product %s: %w", p.ID, err)
+		return p, fmt.Errorf("catalog: edit product %s: %w", id, err)
 	}
-	return nil
+	return p, nil
 }
 
 // AddFile adds a stored file to the product's current files or, with

@@ -23,7 +23,8 @@ type Imported struct {
 // transaction: if any file is missing or unreadable, nothing is saved. Relative
 // file paths are taken relative to dir. Re-importing updates products in place;
 // a product whose file did not change keeps its file (and its download statistics).
-func Import(ctx context.Context, db store.DB, blobs blob.Store, lines []Line, dir string) ([]Imported, error) {
+// Each product saved is in the audit trail as actor's.
+func Import(ctx context.Context, db store.DB, blobs blob.Store, actor string, lines []Line, dir string) ([]Imported, error) {
 	var errs []error
 	for _, l := range lines {
 		if st, err := os.Stat(resolve(dir, l.File)); err != nil {
@@ -58,6 +59,13 @@ func Import(ctx context.Context, db store.DB, blobs blob.Store, lines []Line, di
 			}
 			out[i].NewFile = old == nil || len(old.Files) != 1 || old.Files[0].SHA256 != files[i].SHA256 || old.Files[0].Name != files[i].Name
 			if err := Save(ctx, tx, &p, []*vend.File{files[i]}); err != nil {
+				return err
+			}
+			var before any
+			if old != nil {
+				before = old
+			}
+			if err := store.RecordAudit(ctx, tx, actor, "product.import", "product:"+p.ID, before, &p); err != nil {
 				return err
 			}
 			out[i].Product = &p

@@ -1,7 +1,10 @@
 package ledger_test
 
 import (
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -198,3 +201,86 @@ func testRefundOrder(t *testing.T, open opener) {
 }
 
 func TestLedger_RefundOrder(t *testing.T) { onEveryStore(t, testRefundOrder) }
+
+func testRefundOrderCases(t *testing.T, open opener) {
+	refunds := func(db store.DB, orderID int64) (out []string) {
+		err := db.View(ctx, func(tx store.Tx) error {
+			txns, err := tx.FindTransactionsByOrder(ctx, orderID)
+			for _, x := range txns {
+				if x.Kind == vend.TxnRefund {
+					out = append(out, x.ProductID+":"+x.Amount.String())
+				}
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	t.Run("per item: each item still paid is refunded on its own", func(t *testing.T) {
+		db := open(t)
+		led := ledger.New(db)
+		apply(t, led, itemPaid("P1", "ebook", 1995))
+		apply(t, led, itemPaid("P2", "course", 990))
+		apply(t, led, itemPaid("P3", "bonus", 500))
+		apply(t, led, itemRefund("R3", "bonus", 500))
+		if _, err := led.RefundOrder(ctx, "cli", 1, ""); err != nil {
+			t.Fatal(err)
+		}
+		checkItems(t, db, vend.OrderRefunded, 1995+990+500, []itemState{
+			{"ebook", vend.OrderRefunded, "", vend.GrantRevoked, "refunded"},
+			{"course", vend.OrderRefunded, "", vend.GrantRevoked, "refunded"},
+			{"bonus", vend.OrderRefunded, "", vend.GrantRevoked, "refunded"},
+		})
+		if got := refunds(db, 1); !slices.Equal(got, []string{"bonus:5.00", "ebook:-19.95", "course:-9.90"}) {
+			t.Errorf("refunds %v", got)
+		}
+	})
+	t.Run("after a partial refund, the rest", func(t *testing.T) {
+		db := open(t)
+		led := ledger.New(db)
+		apply(t, led, paid("T1"))
+		apply(t, led, refundEv("R1", "T1", 500))
+		if _, err := led.RefundOrder(ctx, "cli", 1, ""); err != nil {
+			t.Fatal(err)
+		}
+		if got := refunds(db, 1); !slices.Equal(got, []string{":-5.00", ":-14.95"}) {
+			t.Errorf("refunds %v", got)
+		}
+	})
+	t.Run("a charged-back order has nothing to refund", func(t *testing.T) {
+		db := open(t)
+		led := ledger.New(db)
+		apply(t, led, paid("T1"))
+		apply(t, led, reversedEv("B1", "T1"))
+		if _, err := led.RefundOrder(ctx, "cli", 1, ""); vend.ErrorCode(err) != vend.ECONFLICT {
+			t.Errorf("refund of a reversed order: %v", err)
+		}
+		if got := refunds(db, 1); got != nil {
+			t.Errorf("refunds %v", got)
+		}
+	})
+	t.Run("eight at once: one refund", func(t *testing.T) {
+		db := open(t)
+		led := ledger.New(db)
+		apply(t, led, paid("T1"))
+		var wg sync.WaitGroup
+		var ok atomic.Int32
+		for range 8 {
+			wg.Go(func() {
+				if _, err := led.RefundOrder(ctx, "cli", 1, ""); err == nil {
+					ok.Add(1)
+				} else if vend.ErrorCode(err) != vend.ECONFLICT {
+					t.Errorf("refund: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		if got := refunds(db, 1); ok.Load() != 1 || len(got) != 1 {
+			t.Errorf("%d refunds succeeded, %v recorded; want one", ok.Load(), got)
+		}
+	})
+}
+
+func TestLedger_RefundOrderCases(t *testing.T) { onEveryStore(t, testRefundOrderCases) }

@@ -95,12 +95,16 @@ func (l *Ledger) CreateOrder(ctx context.Context, actor string, req ManualOrder)
 
 // RefundOrder records that the seller refunded an order outside vend (by
 // bank transfer, in the provider's own dashboard without a notification): a
-// full refund of the order's total, under the order's provider, with
-// reason note. The order's status and its buyers' access follow from it as
-// from any refund (access ends; the buyer and owner mails go out), so a
-// later provider message is judged against it, not against a status someone
-// typed. The request is kept as a notification of provider "manual".
+// full refund of what is left of the order's total, under the order's
+// provider, with reason note; per item when the provider's payments are per
+// item (Digistore24, WEBSALE). The order's status and its buyers' access
+// follow from it as from any refund (access ends; the buyer and owner mails
+// go out), so a later provider message is judged against it, not against a
+// status someone typed. The request is kept as a notification of provider
+// "manual". An order that is not paid (pending, refunded, charged back) or
+// deleted is a conflict.
 func (l *Ledger) RefundOrder(ctx context.Context, actor string, orderID int64, note string) (*Result, error) {
+	note = strings.TrimSpace(note)
 	if len(note) > 1000 {
 		return nil, vend.Errorf(vend.EINVALID, "The note is too long: 1000 characters at most.")
 	}
@@ -110,19 +114,25 @@ func (l *Ledger) RefundOrder(ctx context.Context, actor string, orderID int64, n
 		if err != nil {
 			return err
 		}
+		// The order's lock first, then its state: two refunds at once must
+		// see each other (random ids would not collide in ClaimKey).
+		if err := tx.LockOrderRef(ctx, o.Provider, o.Ref); err != nil {
+			return err
+		}
+		if o, err = tx.FindOrderByID(ctx, orderID); err != nil {
+			return err
+		}
 		switch {
 		case o.Deleted:
 			return vend.Errorf(vend.ECONFLICT, "Order %d is deleted.", orderID)
-		case o.Status == vend.OrderRefunded:
-			return vend.Errorf(vend.ECONFLICT, "Order %d is refunded already.", orderID)
-		case o.Status != vend.OrderPaid && o.Status != vend.OrderReversed && o.Status != vend.OrderSuspended && o.Status != vend.OrderEnded:
-			return vend.Errorf(vend.ECONFLICT, "Order %d is %s: there is no payment to refund.", orderID, o.Status)
+		case o.Status != vend.OrderPaid && o.Status != vend.OrderSuspended && o.Status != vend.OrderEnded:
+			return vend.Errorf(vend.ECONFLICT, "Order %d is %s: there is no payment left to refund.", orderID, o.Status)
 		}
-		id := "admin-refund-" + rand.Text()[:12]
-		ev := vend.Event{Provider: o.Provider, Kind: vend.EventRefund, OrderRef: o.Ref, TxnID: id, ParentTxnID: o.Ref, Key: id,
-			RawStatus: "refunded by " + actor, Reason: strings.TrimSpace(note), Total: -o.Total, Currency: o.Currency, Full: true,
-			Buyer: o.Buyer, Test: o.Test}
-		body, err := json.Marshal(map[string]any{"order": orderID, "action": "refund", "note": ev.Reason})
+		events, err := refundEvents(ctx, tx, o, actor, note)
+		if err != nil {
+			return err
+		}
+		body, err := json.Marshal(map[string]any{"order": orderID, "action": "refund", "note": note})
 		if err != nil {
 			return err
 		}
@@ -132,21 +142,29 @@ func (l *Ledger) RefundOrder(ctx context.Context, actor string, orderID int64, n
 			return err
 		}
 		tx = &catalogCache{Tx: tx}
-		if res, err = l.apply(ctx, tx, n, ev); err != nil {
-			return err
-		}
-		if res.Verdict != vend.VerdictApplied {
-			return vend.Errorf(vend.EINVALID, "%s", firstOf(res.Reason, "The refund could not be recorded."))
-		}
-		if err := l.enqueueMail(ctx, tx, ev, res); err != nil { // the buyer learns that access ended, as after any refund
-			return err
-		}
-		n.Verdict, n.Changes, n.Key, n.OrderID = res.Verdict, strings.Join(res.Changes, "; "), ev.Key, orderID
-		if err := tx.UpdateNotification(ctx, n); err != nil {
-			return err
+		res = &Result{Verdict: vend.VerdictApplied, OrderID: orderID}
+		for _, ev := range events {
+			r, err := l.apply(ctx, tx, n, ev)
+			if err != nil {
+				return err
+			}
+			if r.Verdict != vend.VerdictApplied {
+				return vend.Errorf(vend.EINVALID, "%s", firstOf(r.Reason, "The refund could not be recorded."))
+			}
+			if err := l.enqueueMail(ctx, tx, ev, r); err != nil { // the buyer learns that access ended, as after any refund
+				return err
+			}
+			res.Changes, res.Ended, res.Mails = append(res.Changes, r.Changes...), append(res.Ended, r.Ended...), res.Mails+r.Mails
 		}
 		after, err := tx.FindOrderByID(ctx, orderID)
 		if err != nil {
+			return err
+		}
+		if after.Status != vend.OrderRefunded { // never a refund on the books that ended nothing
+			return fmt.Errorf("order %d is %s after a full refund", orderID, after.Status)
+		}
+		n.Verdict, n.Changes, n.Key, n.OrderID = res.Verdict, strings.Join(res.Changes, "; "), events[0].Key, orderID
+		if err := tx.UpdateNotification(ctx, n); err != nil {
 			return err
 		}
 		return store.RecordAudit(ctx, tx, actor, "order.refund", fmt.Sprintf("order:%d", orderID), o, after)
@@ -158,4 +176,51 @@ func (l *Ledger) RefundOrder(ctx context.Context, actor string, orderID int64, n
 		l.Mailed()
 	}
 	return res, nil
+}
+
+// refundEvents are the full refunds that end order o: one for the whole
+// order, or one per item still paid when the provider's payments name their
+// item (the ledger judges such items by their own transactions). Each
+// refunds what was paid and not refunded yet.
+func refundEvents(ctx context.Context, tx store.Tx, o *vend.Order, actor, note string) ([]vend.Event, error) {
+	txns, err := tx.FindTransactionsByOrder(ctx, o.ID)
+	if err != nil {
+		return nil, err
+	}
+	left := map[string]vend.Amount{} // by item product id; "" for the whole order
+	perItem := false
+	for _, t := range txns {
+		switch {
+		case t.Kind == vend.TxnPayment && t.Status == vend.TxnCompleted:
+			left[t.ProductID] += t.Amount
+			perItem = perItem || t.ProductID != ""
+		case t.Kind == vend.TxnRefund && t.Status == vend.TxnCompleted:
+			left[t.ProductID] -= t.Amount.Abs()
+		}
+	}
+	id := "admin-refund-" + rand.Text()[:12]
+	ev := vend.Event{Provider: o.Provider, Kind: vend.EventRefund, OrderRef: o.Ref, ParentTxnID: o.Ref, RawStatus: "refunded by " + actor,
+		Reason: note, Currency: o.Currency, Full: true, Buyer: o.Buyer, Test: o.Test}
+	if !perItem {
+		ev.TxnID, ev.Key, ev.Total = id, id, -max(left[""], 0)
+		return []vend.Event{ev}, nil
+	}
+	items, err := tx.FindItems(ctx, o.ID)
+	if err != nil {
+		return nil, err
+	}
+	var out []vend.Event
+	for _, it := range items {
+		if it.Status != vend.OrderPaid && it.Status != vend.OrderSuspended && it.Status != vend.OrderEnded {
+			continue
+		}
+		e := ev
+		e.ProductID, e.TxnID, e.Key = it.ProductID, id+"-"+it.ProductID, id+"-"+it.ProductID
+		e.Total = -max(left[it.ProductID], 0)
+		out = append(out, e)
+	}
+	if len(out) == 0 {
+		return nil, vend.Errorf(vend.ECONFLICT, "Order %d has no item left to refund.", o.ID)
+	}
+	return out, nil
 }

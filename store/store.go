@@ -418,5 +418,8 @@ func auditJSON(v any) (string, error) {
 	if err := enc.Encode(v); err != nil {
 		return "", err
 	}
-	return strings.TrimSuffix(b.String(), "\n"), nil
+	if out := strings.TrimSuffix(b.String(), "\n"); out != "null" { // a nil pointer is none too
+		return out, nil
+	}
+	return "", nil
 }

@@ -6,10 +6,11 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"path"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/vend-shop/vend"
 	"github.com/vend-shop/vend/catalog"
@@ -91,19 +92,21 @@ func (s *Server) handleAPISaveProduct(w http.ResponseWriter, r *http.Request) {
 		s.apiError(w, r, err)
 		return
 	}
-	id, create := r.PathValue("id"), r.PathValue("id") == ""
-	p := catalog.NewProduct(body.ID)
-	if !create {
-		var err error
-		if p, err = s.findProduct(ctx, id); err != nil {
-			s.apiError(w, r, err)
-			return
+	ctx = context.WithoutCancel(ctx)
+	actor, _ := adminActor(ctx)
+	var p *vend.Product
+	var err error
+	if id := r.PathValue("id"); id != "" {
+		if body.ID != "" && body.ID != id {
+			err = vend.Errorf(vend.EINVALID, "A product's id does not change (%s).", id)
+		} else {
+			p, err = catalog.EditProduct(ctx, s.DB, actor, id, body.Fields)
 		}
-	}
-	err := body.Fields.Apply(p)
-	if err == nil {
-		actor, _ := adminActor(ctx)
-		err = catalog.SaveProduct(context.WithoutCancel(ctx), s.DB, actor, p, create)
+	} else {
+		p = catalog.NewProduct(body.ID)
+		if err = body.Fields.Apply(p); err == nil {
+			err = catalog.CreateProduct(ctx, s.DB, actor, p)
+		}
 	}
 	if err != nil {
 		s.apiError(w, r, err)
@@ -124,8 +127,8 @@ func (s *Server) handleAPIUpload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := r.PathValue("name")
-	if name != path.Base(strings.ReplaceAll(name, `\`, "/")) || name == "." || name == ".." || strings.ContainsAny(name, "\x00\r\n") {
-		s.apiError(w, r, vend.Errorf(vend.EINVALID, "The file name must be a plain name, like book.pdf."))
+	if !plainFileName(name) {
+		s.apiError(w, r, vend.Errorf(vend.EINVALID, "The file name must be a plain name of at most 255 bytes, like book.pdf."))
 		return
 	}
 	// Refuse before reading gigabytes for a product that is not there.
@@ -135,8 +138,12 @@ func (s *Server) handleAPIUpload(w http.ResponseWriter, r *http.Request) {
 	}
 	_ = http.NewResponseController(w).SetReadDeadline(time.Time{}) // as the admin's upload
 	info, err := s.Blobs.Put(ctx, r.Body)
+	var tooBig *http.MaxBytesError
+	if err != nil && (ctx.Err() != nil || errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &tooBig)) {
+		err = vend.Errorf(vend.EINVALID, "The upload broke off.")
+	}
 	if err != nil {
-		s.apiError(w, r, vend.Errorf(vend.EINVALID, "The upload broke off: %v.", err))
+		s.apiError(w, r, err) // storage's own failure: a logged 500
 		return
 	}
 	f := &vend.File{Name: name, Key: info.Key, Size: info.Size, SHA256: info.SHA256}
@@ -327,6 +334,15 @@ func (s *Server) handleAPIAudit(w http.ResponseWriter, r *http.Request) {
 }
 
 // ---- helpers ----
+
+// plainFileName reports whether name can be shown to buyers as a file's
+// name: valid UTF-8, no path, no control characters, at most 255 bytes.
+func plainFileName(name string) bool {
+	if name == "" || name == "." || name == ".." || len(name) > 255 || !utf8.ValidString(name) || strings.ContainsAny(name, `/\`) {
+		return false
+	}
+	return !strings.ContainsFunc(name, unicode.IsControl)
+}
 
 // findByPathID reads the record that the request's {id} names with find; an
 // id that is not a number is not found either.

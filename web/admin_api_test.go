@@ -132,7 +132,10 @@ func TestAdminAPI_Products(t *testing.T) {
 		p.Product.Files[0].Size != 15 || len(p.Versions) != 3 {
 		t.Fatalf("after replacing: %+v", p)
 	}
-	c.wantError(http.MethodPut, "/api/v1/products/GUIDE-9/files/a%5C..%5Cb.pdf", "x", http.StatusBadRequest, "invalid")
+	for _, bad := range []string{"a%5C..%5Cb.pdf", "a%0Ab.pdf", "a%09b.pdf", "%1B%5B31mred.pdf", "%FF.pdf", strings.Repeat("x", 256)} {
+		c.wantError(http.MethodPut, "/api/v1/products/GUIDE-9/files/"+bad, "x", http.StatusBadRequest, "invalid")
+	}
+	c.wantError(http.MethodPost, "/api/v1/products/GUIDE-9", `{"id":"OTHER"}`, http.StatusBadRequest, "invalid")
 	c.wantError(http.MethodPut, "/api/v1/products/NOPE/files/a.pdf", "x", http.StatusNotFound, "not_found")
 	c.wantError(http.MethodPut, "/api/v1/products/GUIDE-9/files/a.pdf?replace=maybe", "x", http.StatusBadRequest, "invalid")
 
@@ -147,7 +150,7 @@ func TestAdminAPI_Products(t *testing.T) {
 	c.wantError(http.MethodPost, "/api/v1/products/EBOOK-001/files/"+id(&first)+"/restore", "", http.StatusNotFound, "not_found")
 
 	want := []string{"product.file.retire", "product.file.restore", "product.file.upload", "product.file.upload", "product.file.upload",
-		"product.save", "product.save"}
+		"product.edit", "product.create"}
 	if got := auditActions(e, "product:GUIDE-9"); !slices.Equal(got, want) {
 		t.Errorf("audit trail %v, want %v", got, want)
 	}

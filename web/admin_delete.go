@@ -20,6 +20,7 @@ func (s *Server) adminDeleteRoutes(m *http.ServeMux) {
 // handleRefundOrder marks an order refunded (ledger.RefundOrder) with the
 // form's note; the order page shows the result.
 func (s *Server) handleRefundOrder(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxAdminFormBytes)
 	id, err := orderID(r)
 	if err == nil && r.PostFormValue("confirm") != "yes" {
 		err = vend.Errorf(vend.EINVALID, "Tick the box to confirm the refund.")

@@ -108,14 +108,27 @@ func (s *Server) handleAdminProductForm(w http.ResponseWriter, r *http.Request) 
 
 // handleAdminProductSave creates a product or saves its fields (its files stay).
 func (s *Server) handleAdminProductSave(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
+	ctx := context.WithoutCancel(r.Context())
 	id := r.PathValue("id")
-	p, err := s.productFromForm(r, id)
-	if err == nil {
-		actor, _ := adminActor(ctx)
-		err = catalog.SaveProduct(context.WithoutCancel(ctx), s.DB, actor, p, id == "")
+	actor, _ := adminActor(ctx)
+	var p *vend.Product
+	err := r.ParseForm()
+	if err != nil {
+		err = vend.Errorf(vend.EINVALID, "Bad form.")
 	}
-	if c := vend.ErrorCode(err); c == vend.EINVALID || c == vend.ECONFLICT {
+	f := r.PostForm
+	fields := catalog.Fields{Name: f.Get("name"), Price: f.Get("price"), Currency: f.Get("currency"), Limit: f.Get("limit"), Lifetime: f.Get("lifetime")}
+	switch {
+	case err != nil:
+	case id == "":
+		p = catalog.NewProduct(f.Get("id"))
+		if err = fields.Apply(p); err == nil {
+			err = catalog.CreateProduct(ctx, s.DB, actor, p)
+		}
+	default:
+		p, err = catalog.EditProduct(ctx, s.DB, actor, id, fields)
+	}
+	if c := vend.ErrorCode(err); p != nil && (c == vend.EINVALID || c == vend.ECONFLICT) {
 		s.renderAdmin(w, r, http.StatusBadRequest, "admin-product", "Product", "products",
 			&productView{New: id == "", Product: p, Problem: vend.ErrorMessage(err)})
 		return
@@ -124,24 +137,6 @@ func (s *Server) handleAdminProductSave(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	http.Redirect(w, r, "/admin/products/"+p.ID, http.StatusSeeOther)
-}
-
-// productFromForm is the product the form describes: a new one (id "") or
-// the stored one with the form's fields.
-func (s *Server) productFromForm(r *http.Request, id string) (*vend.Product, error) {
-	if err := r.ParseForm(); err != nil {
-		return catalog.NewProduct(id), vend.Errorf(vend.EINVALID, "Bad form.")
-	}
-	f := r.PostForm
-	p := catalog.NewProduct(f.Get("id"))
-	if id != "" {
-		var err error
-		if p, err = s.findProduct(r.Context(), id); err != nil {
-			return catalog.NewProduct(id), err
-		}
-	}
-	fields := catalog.Fields{Name: f.Get("name"), Price: f.Get("price"), Currency: f.Get("currency"), Limit: f.Get("limit"), Lifetime: f.Get("lifetime")}
-	return p, fields.Apply(p)
 }
 
 func (s *Server) findProduct(ctx context.Context, id string) (*vend.Product, error) {

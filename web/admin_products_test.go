@@ -121,7 +121,7 @@ func TestAdminProducts(t *testing.T) {
 		audit, err = tx.FindAuditEntries(ctx, store.AuditFilter{Target: "product:EBOOK-001"})
 		return err
 	})
-	if len(audit) != 6 || audit[0].Action != "product.file.retire" || audit[len(audit)-1].Action != "product.save" {
+	if len(audit) != 6 || audit[0].Action != "product.file.retire" || audit[len(audit)-1].Action != "product.edit" {
 		t.Errorf("audit of the product: %d entries", len(audit))
 	}
 	// Another site cannot upload.

@@ -351,7 +351,8 @@ func TestProductsCLI(t *testing.T) {
 				actions = append(actions, e.Action)
 			}
 		}
-		want := []string{"product.file.retire", "product.file.restore", "product.file.upload", "product.file.upload", "product.save"}
+		want := []string{"product.file.retire", "product.file.restore", "product.file.upload", "product.file.upload", "product.edit",
+			"product.import", "product.import"}
 		if !slices.Equal(actions, want) {
 			t.Errorf("audit trail of BOOK: %v, want %v", actions, want)
 		}

@@ -158,6 +158,6 @@ func seedDemo(ctx context.Context, app *App) error {
 	if err != nil {
 		return err
 	}
-	_, err = catalog.Import(ctx, app.DB, app.Blobs, lines, dir)
+	_, err = catalog.Import(ctx, app.DB, app.Blobs, "demo", lines, dir)
 	return err
 }

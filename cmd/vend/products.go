@@ -43,7 +43,7 @@ func newProductsImportCmd(app *App) *cobra.Command {
 				return err
 			}
 			defer app.close()
-			done, err := catalog.Import(cmd.Context(), app.DB, app.Blobs, lines, filepath.Dir(args[0]))
+			done, err := catalog.Import(cmd.Context(), app.DB, app.Blobs, cliActor, lines, filepath.Dir(args[0]))
 			if err != nil {
 				return fmt.Errorf("%s: nothing imported:\n%w", args[0], err)
 			}

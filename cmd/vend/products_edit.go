@@ -30,14 +30,8 @@ func newProductsEditCmd(app *App) *cobra.Command {
 				return err
 			}
 			defer app.close()
-			p, err := findProduct(cmd, app, args[0])
+			p, err := catalog.EditProduct(ctx, app.DB, cliActor, args[0], f)
 			if err != nil {
-				return err
-			}
-			if err := f.Apply(p); err != nil {
-				return cliError(err)
-			}
-			if err := catalog.SaveProduct(ctx, app.DB, cliActor, p, false); err != nil {
 				return cliError(err)
 			}
 			if asJSON {

@@ -161,7 +161,7 @@ func TestOrdersRefundCLI(t *testing.T) {
 	if d.Status != "refunded" || len(d.Grants) != 1 || d.Grants[0].State != "revoked" || d.Transactions[len(d.Transactions)-1].Reason != "bank transfer" {
 		t.Errorf("after the refund: %s", out)
 	}
-	if _, errOut, code := runMain(t, env, "orders", "refund", "SEED0000000000000", "--yes"); code == 0 || !strings.Contains(errOut, "refunded already") {
+	if _, errOut, code := runMain(t, env, "orders", "refund", "SEED0000000000000", "--yes"); code == 0 || !strings.Contains(errOut, "is refunded") {
 		t.Errorf("refund twice: exit %d %s", code, errOut)
 	}
 	if mails := mustVend(t, env, "mail", "list"); !strings.Contains(mails, "ended") {

@@ -18,10 +18,9 @@ import (
 // no limit: a page is read in one short transaction, so it must stay small.
 const exportPage = 1000
 
-// ExportOrders selects what SearchOrders selects, but never lets the date
-// range drive the query: SearchOrders reads the whole range through the index
-// on created_at and sorts it by id for every page, which a long export would
-// repeat a thousand times. Here the id index (or the filter's own index that
+// ExportOrders selects what SearchOrders selects, in id order (SearchOrders
+// orders a date range by creation time instead, for its pages), and never
+// lets the date range drive the query. Here the id index (or the filter's own index that
 // also orders by id) walks the orders in page order and the dates only filter
 // (+created_at keeps either database off the date index), so a whole export
 // reads each order at most once. An order with two items of the product
