@@ -157,27 +157,11 @@ func (s *Server) handleAPIUpload(w http.ResponseWriter, r *http.Request) {
 
 // handleAPIFile retires a current file or restores an earlier version.
 func (s *Server) handleAPIFile(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	fileID, err := strconv.ParseInt(r.PathValue("file"), 10, 64)
-	if err != nil {
-		s.apiError(w, r, vend.Errorf(vend.ENOTFOUND, "No such file."))
-		return
-	}
-	ctx := context.WithoutCancel(r.Context())
-	actor, _ := adminActor(ctx)
-	switch r.PathValue("action") {
-	case "retire":
-		err = catalog.RetireFile(ctx, s.DB, actor, id, fileID)
-	case "restore":
-		err = catalog.RestoreFile(ctx, s.DB, actor, id, fileID)
-	default:
-		err = vend.Errorf(vend.ENOTFOUND, "No such action: retire or restore.")
-	}
-	if err != nil {
+	if err := s.changeFile(r); err != nil {
 		s.apiError(w, r, err)
 		return
 	}
-	s.answerProduct(w, r, id)
+	s.answerProduct(w, r, r.PathValue("id"))
 }
 
 // ---- releases ----

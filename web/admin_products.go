@@ -214,25 +214,29 @@ func (s *Server) storeUpload(ctx context.Context, part *multipart.Part) (*vend.F
 // handleAdminFile retires a current file, or makes an earlier one current
 // again (after the current files).
 func (s *Server) handleAdminFile(w http.ResponseWriter, r *http.Request) {
+	if err := s.changeFile(r); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/admin/products/"+r.PathValue("id"), http.StatusSeeOther)
+}
+
+// changeFile applies the request's {action}, retire or restore, to the file
+// {file} of product {id}.
+func (s *Server) changeFile(r *http.Request) error {
 	id := r.PathValue("id")
 	fileID, err := strconv.ParseInt(r.PathValue("file"), 10, 64)
 	if err != nil {
-		s.Error(w, r, vend.Errorf(vend.ENOTFOUND, "No such file."))
-		return
+		return vend.Errorf(vend.ENOTFOUND, "No such file.")
 	}
 	ctx := context.WithoutCancel(r.Context())
 	actor, _ := adminActor(ctx)
 	switch r.PathValue("action") {
 	case "retire":
-		err = catalog.RetireFile(ctx, s.DB, actor, id, fileID)
+		return catalog.RetireFile(ctx, s.DB, actor, id, fileID)
 	case "restore":
-		err = catalog.RestoreFile(ctx, s.DB, actor, id, fileID)
+		return catalog.RestoreFile(ctx, s.DB, actor, id, fileID)
 	default:
-		err = vend.Errorf(vend.ENOTFOUND, "No such action.")
+		return vend.Errorf(vend.ENOTFOUND, "No such action: retire or restore.")
 	}
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	http.Redirect(w, r, "/admin/products/"+id, http.StatusSeeOther)
 }

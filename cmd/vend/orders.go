@@ -24,50 +24,29 @@ func newOrdersCmd(app *App) *cobra.Command {
 
 func newOrdersEditCmd(app *App) *cobra.Command {
 	var b vend.Buyer
-	var asJSON bool
-	cmd := &cobra.Command{
-		Use:   "edit ORDER-ID|REF|TXN-ID --email ADDRESS [--name NAME]",
-		Short: "Change an order's buyer email and name (audited)",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := app.open(cmd.Context()); err != nil {
-				return err
-			}
-			defer app.close()
-			d, err := findOrderDetail(cmd.Context(), app, args[0])
-			if err != nil {
-				return cliError(err)
-			}
-			if _, err := ledger.New(app.DB).EditBuyer(cmd.Context(), "cli", d.ID, b); err != nil {
-				return cliError(err)
-			}
-			if d, err = findOrderDetail(cmd.Context(), app, strconv.FormatInt(d.ID, 10)); err != nil {
-				return cliError(err)
-			}
-			if asJSON {
-				return printJSON(app.Stdout, d)
-			}
-			printOrder(app.Stdout, d)
-			return nil
-		},
-	}
+	cmd := newOrderChangeCmd(app, "edit ORDER-ID|REF|TXN-ID --email ADDRESS [--name NAME]",
+		"Change an order's buyer email and name (audited)", "", "",
+		func(cmd *cobra.Command, id int64) error {
+			_, err := ledger.New(app.DB).EditBuyer(cmd.Context(), cliActor, id, b)
+			return err
+		})
 	cmd.Flags().StringVar(&b.Email, "email", "", "the buyer's email address")
 	cmd.Flags().StringVar(&b.Name, "name", "", "the buyer's name")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the order as JSON")
 	return cmd
 }
 
-// newOrderEndCmd makes a command that ends an order after --yes: it finds
-// the order by id, reference or transaction id, runs change on it and prints
-// the order as it is then (--json) or done.
-func newOrderEndCmd(app *App, use, short, confirm, done string, change func(cmd *cobra.Command, orderID int64) error) *cobra.Command {
+// newOrderChangeCmd makes a command that changes one order: it finds the
+// order by id, reference or transaction id, runs change on it and prints the
+// order as it is then (--json), or "order N done", or (done "") the whole
+// order. With confirm, it asks for --yes first, saying confirm.
+func newOrderChangeCmd(app *App, use, short, confirm, done string, change func(cmd *cobra.Command, orderID int64) error) *cobra.Command {
 	var yes, asJSON bool
 	cmd := &cobra.Command{
 		Use:   use,
 		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !yes {
+			if confirm != "" && !yes {
 				return fmt.Errorf("--yes: %s; confirm with --yes", confirm)
 			}
 			if err := app.open(cmd.Context()); err != nil {
@@ -84,20 +63,26 @@ func newOrderEndCmd(app *App, use, short, confirm, done string, change func(cmd 
 			if d, err = findOrderDetail(cmd.Context(), app, strconv.FormatInt(d.ID, 10)); err != nil {
 				return err
 			}
-			if asJSON {
+			switch {
+			case asJSON:
 				return printJSON(app.Stdout, d)
+			case done == "":
+				printOrder(app.Stdout, d)
+			default:
+				fmt.Fprintf(app.Stdout, "order %d %s\n", d.ID, done)
 			}
-			fmt.Fprintf(app.Stdout, "order %d %s\n", d.ID, done)
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&yes, "yes", false, "confirm")
+	if confirm != "" {
+		cmd.Flags().BoolVar(&yes, "yes", false, "confirm")
+	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the order as JSON")
 	return cmd
 }
 
 func newOrdersDeleteCmd(app *App) *cobra.Command {
-	return newOrderEndCmd(app, "delete ORDER-ID|REF|TXN-ID --yes",
+	return newOrderChangeCmd(app, "delete ORDER-ID|REF|TXN-ID --yes",
 		"Delete an order: out of the lists, its buyer's downloads ended (audited; the history stays)",
 		"deleting an order ends its buyer's downloads", "deleted",
 		func(cmd *cobra.Command, id int64) error {
@@ -108,7 +93,7 @@ func newOrdersDeleteCmd(app *App) *cobra.Command {
 
 func newOrdersRefundCmd(app *App) *cobra.Command {
 	var note string
-	cmd := newOrderEndCmd(app, "refund ORDER-ID|REF|TXN-ID --yes [--note …]",
+	cmd := newOrderChangeCmd(app, "refund ORDER-ID|REF|TXN-ID --yes [--note …]",
 		"Record a full refund made outside vend: access ends, the buyer is told (audited)",
 		"a refund ends the buyer's downloads", "refunded",
 		func(cmd *cobra.Command, id int64) error {
