@@ -1,62 +1,160 @@
 package vend_test
 
 import (
+	"fmt"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
 
-// TestImportDirection keeps the layout of STYLE.md: imports point inward, and
-// only cmd/vend knows concrete stores.
+const module = "github.com/vend-shop/vend"
+
+// mayImport is the layout of STYLE.md as data: for every package of the module,
+// the packages of ours its code (not its tests) may import. A package missing
+// from this table fails the test, so a new package starts by saying where it
+// sits. Imports point inward: nothing imports web, config or cmd/vend; only
+// cmd/vend (and bench, which measures them) names concrete stores; test
+// helpers are imported by tests alone.
+var mayImport = map[string][]string{
+	"":                     {},
+	"provider/form":        {},
+	"provider/digistore24": {"", "provider/form"},
+	"provider/paypal":      {"", "provider/form"},
+	"provider/generic":     {""},
+	"provider/stripe":      {""},
+	"provider/websale":     {""},
+
+	"store":          {""},
+	"store/sqldb":    {"", "store"},
+	"store/sqlite":   {"", "store", "store/sqldb"},
+	"store/postgres": {"", "store", "store/sqldb"},
+	"blob":           {""},
+	"blob/local":     {"", "blob"},
+	"blob/s3":        {"", "blob"},
+
+	"ledger":   {"", "store"},
+	"catalog":  {"", "store", "blob"},
+	"delivery": {"", "store", "blob"},
+	"mailer":   {"", "store"},
+	"config":   {""},
+	"web": {"", "store", "blob", "ledger", "catalog", "delivery",
+		"provider/digistore24", "provider/generic", "provider/paypal", "provider/stripe", "provider/websale"},
+	"bench": {"", "provider/digistore24", "provider/paypal"},
+	"cmd/vend": {"", "store", "store/sqlite", "store/postgres", "blob", "blob/local", "blob/s3",
+		"ledger", "catalog", "delivery", "mailer", "config", "web",
+		"provider/digistore24", "provider/generic", "provider/paypal", "provider/stripe", "provider/websale"},
+
+	// Test helpers: conformance suites and real services for tests.
+	"internal/servicetest":  {},
+	"store/storetest":       {"", "store"},
+	"store/postgres/pgtest": {"store/postgres", "internal/servicetest"},
+	"blob/blobtest":         {"", "blob"},
+	"blob/s3/s3test":        {"internal/servicetest"},
+	"mailer/smtptest":       {},
+}
+
+// testHelpers may be imported by tests only.
+var testHelpers = []string{"internal/servicetest", "store/storetest", "store/postgres/pgtest",
+	"blob/blobtest", "blob/s3/s3test", "mailer/smtptest"}
+
+// TestImportDirection checks every package's imports against mayImport, and the
+// rules on what below the HTTP layer may use of the standard library.
 func TestImportDirection(t *testing.T) {
-	const mod = "github.com/vend-shop/vend"
-	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}:{{join .Deps " "}}`, "./...").Output()
+	pkgs, err := goList()
 	if err != nil {
-		t.Fatalf("go list: %v", err)
+		t.Fatal(err)
 	}
-	deps := map[string][]string{}
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		pkg, list, _ := strings.Cut(line, ":")
-		deps[strings.TrimPrefix(strings.TrimPrefix(pkg, mod), "/")] = strings.Fields(list)
-	}
-	if len(deps) < 10 {
-		t.Fatalf("go list found only %d packages", len(deps))
-	}
-	ours := func(d string) (string, bool) {
-		if d == mod {
-			return "", true
+	for _, p := range pkgs {
+		allowed, known := mayImport[p.Rel]
+		if !known {
+			t.Errorf("%s is not in mayImport (deps_test.go): add it with the packages of ours it may import", p.name())
+			continue
 		}
-		rel, ok := strings.CutPrefix(d, mod+"/")
-		return rel, ok
-	}
-	for pkg, list := range deps {
-		for _, d := range list {
-			rel, isOurs := ours(d)
-			forbidden := ""
+		for _, d := range p.Imports {
+			if rel, ours := ourPackage(d); ours && !slices.Contains(allowed, rel) {
+				t.Errorf("%s imports %s: not in its row of mayImport", p.name(), name(rel))
+			}
+		}
+		// Tests may also use test helpers, concrete backends and their own package;
+		// never what sits above them.
+		for _, d := range p.TestImports {
+			rel, ours := ourPackage(d)
+			if !ours || rel == p.Rel || slices.Contains(allowed, rel) || slices.Contains(testHelpers, rel) {
+				continue
+			}
 			switch {
-			case pkg == "" && isOurs:
-				forbidden = "the domain package imports nothing of ours"
-			case strings.HasPrefix(pkg, "provider/") && (d == "database/sql" || isOurs && rel != "" && !strings.HasPrefix(rel, "provider/")):
-				forbidden = "providers only verify and normalize: no SQL, no ledger, no store"
-			case (strings.HasPrefix(pkg, "store") || pkg == "ledger") && d == "net/http":
-				forbidden = "stores and the ledger know nothing of HTTP"
-			case isOurs && (rel == "store/sqlite" || rel == "blob/local") && pkg != "cmd/vend" && pkg != "bench":
-				forbidden = "only cmd/vend names concrete stores"
-			case isOurs && (rel == "web" || rel == "config" || rel == "cmd/vend") && pkg != "cmd/vend":
-				forbidden = "nothing imports web, config or cmd/vend"
-			case pkg == "ledger" && isOurs && (rel == "delivery" || rel == "web" || strings.HasPrefix(rel, "provider")):
-				forbidden = "the ledger depends only on store and the domain"
+			case strings.HasPrefix(p.Rel, "provider/") || p.Rel == "":
+				t.Errorf("the tests of %s import %s: providers and the domain are tested on their own", p.name(), name(rel))
+			case rel == "web" || rel == "config" || rel == "cmd/vend":
+				t.Errorf("the tests of %s import %s: nothing imports web, config or cmd/vend", p.name(), name(rel))
+			case !slices.Contains([]string{"store/sqlite", "store/postgres", "blob/local", "blob/s3"}, rel) &&
+				!slices.Contains(mayImport["cmd/vend"], rel):
+				t.Errorf("the tests of %s import %s", p.name(), name(rel))
 			}
-			if forbidden != "" {
-				t.Errorf("%s imports %s: %s", pkgName(pkg), d, forbidden)
+		}
+		for _, d := range p.Deps {
+			if reason := forbiddenStd(p.Rel, d); reason != "" {
+				t.Errorf("%s depends on %s: %s", p.name(), d, reason)
 			}
+		}
+	}
+	for rel := range mayImport {
+		if !slices.ContainsFunc(pkgs, func(p pkg) bool { return p.Rel == rel }) {
+			t.Errorf("mayImport names %s, which is not a package of the module", name(rel))
 		}
 	}
 }
 
-func pkgName(rel string) string {
+// forbiddenStd says why pkg may not depend (directly or not) on dep, or "".
+func forbiddenStd(pkg, dep string) string {
+	switch {
+	case strings.HasPrefix(pkg, "provider/") && dep == "database/sql":
+		return "providers only verify and normalize: no SQL"
+	case (pkg == "store" || strings.HasPrefix(pkg, "store/") && !strings.HasSuffix(pkg, "test") || pkg == "ledger") && dep == "net/http":
+		return "stores and the ledger know nothing of HTTP"
+	}
+	return ""
+}
+
+type pkg struct {
+	Rel         string   // path in the module; "" is the domain package vend
+	Imports     []string // direct imports of the package's code
+	TestImports []string // direct imports of its tests
+	Deps        []string // everything its code depends on
+}
+
+func (p pkg) name() string { return name(p.Rel) }
+
+func name(rel string) string {
 	if rel == "" {
 		return "vend"
 	}
 	return rel
+}
+
+func ourPackage(path string) (rel string, ours bool) {
+	if path == module {
+		return "", true
+	}
+	return strings.CutPrefix(path, module+"/")
+}
+
+func goList() ([]pkg, error) {
+	out, err := exec.Command("go", "list", "-f",
+		`{{.ImportPath}}|{{join .Imports " "}}|{{join .TestImports " "}} {{join .XTestImports " "}}|{{join .Deps " "}}`,
+		module+"/...").Output()
+	if err != nil {
+		return nil, fmt.Errorf("go list: %w", err)
+	}
+	var list []pkg
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Split(line, "|")
+		rel, _ := ourPackage(f[0])
+		list = append(list, pkg{Rel: rel, Imports: strings.Fields(f[1]), TestImports: strings.Fields(f[2]), Deps: strings.Fields(f[3])})
+	}
+	if len(list) < 10 {
+		return nil, fmt.Errorf("go list found only %d packages", len(list))
+	}
+	return list, nil
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/vend-shop/vend"
 	"github.com/vend-shop/vend/delivery"
+	"github.com/vend-shop/vend/internal/servicetest"
 )
 
 // Nginx is Debian's nginx, started by a test with a private configuration on a
@@ -85,21 +86,12 @@ http {
 }
 `))
 
-// nginxBinary finds nginx on PATH or in /usr/sbin, which is not on every PATH. It
-// skips the test if there is none, except under CI=true, where it fails.
+// nginxBinary finds nginx (VEND_TEST_NGINX, PATH or /usr/sbin, which is not on
+// every PATH). It skips the test if there is none, except under CI=true, where it
+// fails.
 func nginxBinary(t *testing.T) string {
 	t.Helper()
-	if p, err := exec.LookPath("nginx"); err == nil {
-		return p
-	}
-	if st, err := os.Stat("/usr/sbin/nginx"); err == nil && st.Mode()&0o111 != 0 {
-		return "/usr/sbin/nginx"
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("nginx is not installed (not on PATH, not /usr/sbin/nginx); .ci/run installs it")
-	}
-	t.Skip("nginx is not installed (apt-get install nginx); skipping the X-Accel tests through nginx")
-	return ""
+	return servicetest.Nginx.Need(t)
 }
 
 // MustStartNginx starts nginx proxying to upstream (a URL) with the internal

@@ -13,19 +13,21 @@ import (
 	"time"
 
 	"github.com/vend-shop/vend/delivery"
+	"github.com/vend-shop/vend/internal/servicetest"
 )
 
 // Real download tools against the test server: what buyers actually run.
 
 func lookPath(t *testing.T, tool string) string {
 	t.Helper()
-	p, err := exec.LookPath(tool)
-	if err != nil && os.Getenv("CI") == "true" {
-		t.Fatalf("%s is not installed; .ci/run installs it", tool)
-	} else if err != nil {
-		t.Skipf("%s is not installed (apt-get install curl aria2)", tool)
+	switch tool {
+	case "curl":
+		return servicetest.Curl.Need(t)
+	case "aria2c":
+		return servicetest.Aria2c.Need(t)
 	}
-	return p
+	t.Fatalf("no such tool %q", tool)
+	return ""
 }
 
 func run(t *testing.T, name string, args ...string) error {

@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -14,6 +13,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/vend-shop/vend/internal/servicetest"
 )
 
 var update = flag.Bool("update", false, "rewrite the admin screenshots in docs/")
@@ -25,21 +26,7 @@ func browser(t *testing.T) context.Context {
 	if testing.Short() {
 		t.Skip("starts a browser")
 	}
-	path := os.Getenv("VEND_TEST_CHROMIUM")
-	if path == "" {
-		for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-			if p, err := exec.LookPath(name); err == nil {
-				path = p
-				break
-			}
-		}
-	}
-	if path == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("no Chromium: install it (apt-get install -y chromium) or set VEND_TEST_CHROMIUM")
-		}
-		t.Skip("no Chromium: install it (apt-get install -y chromium) or set VEND_TEST_CHROMIUM to run the browser tests")
-	}
+	path := servicetest.Chromium.Need(t)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox,
 		chromedp.WindowSize(1280, 900), chromedp.Flag("disable-dev-shm-usage", true))
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)

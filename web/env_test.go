@@ -20,6 +20,7 @@ import (
 	"github.com/vend-shop/vend/blob/local"
 	"github.com/vend-shop/vend/catalog"
 	"github.com/vend-shop/vend/delivery"
+	"github.com/vend-shop/vend/internal/servicetest"
 	"github.com/vend-shop/vend/ledger"
 	"github.com/vend-shop/vend/provider/digistore24"
 	"github.com/vend-shop/vend/provider/generic"
@@ -212,7 +213,7 @@ var dbTemplate struct {
 }
 
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := servicetest.Main(m, servicetest.Chromium)
 	if dbTemplate.dir != "" {
 		os.RemoveAll(dbTemplate.dir)
 	}

@@ -12,27 +12,21 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/vend-shop/vend/internal/servicetest"
 )
 
 // Env names the versitygw binary.
 const Env = "VEND_TEST_VERSITYGW"
 
+// Service is the server, for servicetest.Main in a TestMain.
+var Service = servicetest.Versitygw
+
 // Start runs versitygw with the given credentials until tb ends and returns its
 // host:port once it answers.
 func Start(tb testing.TB, accessKey, secretKey string) string {
 	tb.Helper()
-	bin := os.Getenv(Env)
-	if bin == "" {
-		var err error
-		if bin, err = exec.LookPath("versitygw"); err != nil {
-			msg := "versitygw not found: set " + Env + " to its binary or put it on PATH " +
-				"(GOBIN=DIR go install github.com/versity/versitygw/cmd/versitygw@v1.8.0)"
-			if os.Getenv("CI") == "true" {
-				tb.Fatal(msg + "; CI=true requires the S3 tests")
-			}
-			tb.Skip(msg)
-		}
-	}
+	bin := Service.Need(tb)
 	data := filepath.Join(tb.TempDir(), "data")
 	if err := os.Mkdir(data, 0o700); err != nil {
 		tb.Fatal(err)

@@ -10,29 +10,26 @@ import (
 	"database/sql"
 	"fmt"
 	"net/url"
-	"os"
-	"strings"
+		"strings"
 	"testing"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/vend-shop/vend/internal/servicetest"
 	"github.com/vend-shop/vend/store/postgres"
 )
 
 // Env is the variable naming the test server.
 const Env = "VEND_TEST_POSTGRES"
 
+// Service is the server, for servicetest.Main in a TestMain.
+var Service = servicetest.Postgres
+
 // URL creates an empty schema for tb, dropped when tb ends, and returns a URL
 // whose connections use it.
 func URL(tb testing.TB) string {
 	tb.Helper()
-	base := os.Getenv(Env)
-	if base == "" {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("%s is not set: CI must start PostgreSQL (see .ci/run)", Env)
-		}
-		tb.Skipf("PostgreSQL tests skipped: set %s=postgres://user@host:port/db to run them", Env)
-	}
+	base := servicetest.Postgres.Need(tb)
 	admin, err := sql.Open("pgx", base)
 	if err != nil {
 		tb.Fatalf("pgtest: %v", err)
