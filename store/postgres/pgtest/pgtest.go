@@ -10,7 +10,7 @@ import (
 	"database/sql"
 	"fmt"
 	"net/url"
-		"strings"
+	"strings"
 	"testing"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
