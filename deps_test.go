@@ -46,16 +46,17 @@ var mayImport = map[string][]string{
 		"provider/digistore24", "provider/generic", "provider/paypal", "provider/stripe", "provider/websale"},
 
 	// Test helpers: conformance suites and real services for tests.
-	"internal/servicetest":  {},
-	"store/storetest":       {"", "store"},
-	"store/postgres/pgtest": {"store/postgres", "internal/servicetest"},
-	"blob/blobtest":         {"", "blob"},
-	"blob/s3/s3test":        {"internal/servicetest"},
-	"mailer/smtptest":       {},
+	"internal/servicetest":    {},
+	"store/storetest":         {"", "store"},
+	"store/postgres/pgtest":   {"store/postgres", "internal/servicetest"},
+	"store/sqlite/sqlitetest": {"store/sqlite"},
+	"blob/blobtest":           {"", "blob"},
+	"blob/s3/s3test":          {"internal/servicetest"},
+	"mailer/smtptest":         {},
 }
 
 // testHelpers may be imported by tests only.
-var testHelpers = []string{"internal/servicetest", "store/storetest", "store/postgres/pgtest",
+var testHelpers = []string{"internal/servicetest", "store/storetest", "store/postgres/pgtest", "store/sqlite/sqlitetest",
 	"blob/blobtest", "blob/s3/s3test", "mailer/smtptest"}
 
 // TestImportDirection checks every package's imports against mayImport, and the

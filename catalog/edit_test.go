@@ -2,23 +2,18 @@ package catalog_test
 
 import (
 	"context"
-	"path/filepath"
 	"sync"
 	"testing"
 
 	"github.com/vend-shop/vend"
 	"github.com/vend-shop/vend/catalog"
 	"github.com/vend-shop/vend/store"
-	"github.com/vend-shop/vend/store/sqlite"
+	"github.com/vend-shop/vend/store/sqlite/sqlitetest"
 )
 
 func TestEditProduct(t *testing.T) {
 	ctx := context.Background()
-	db := sqlite.NewDB(filepath.Join(t.TempDir(), "vend.db"))
-	if err := db.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := sqlitetest.MustOpenDB(t)
 	p := catalog.NewProduct("BOOK")
 	if err := (catalog.Fields{Name: "Book", Price: "19.95", Currency: "eur"}).Apply(p); err != nil {
 		t.Fatal(err)

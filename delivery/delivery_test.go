@@ -23,6 +23,7 @@ import (
 	"github.com/vend-shop/vend/delivery"
 	"github.com/vend-shop/vend/store"
 	"github.com/vend-shop/vend/store/sqlite"
+	"github.com/vend-shop/vend/store/sqlite/sqlitetest"
 )
 
 // The fixture: product "book" has a large file that transfers can be aborted in and
@@ -146,10 +147,10 @@ func MustOpenEnvWith(tb testing.TB, cfg delivery.Config, now func() time.Time, o
 	return e
 }
 
-// mustOpenSQLite opens a migrated SQLite store in a temporary directory.
+// mustOpenSQLite opens a fresh migrated SQLite store (a copy, see sqlitetest).
 func mustOpenSQLite(tb testing.TB, now func() time.Time) store.DB {
 	tb.Helper()
-	db := sqlite.NewDB(filepath.Join(tb.TempDir(), "vend.db"))
+	db := sqlite.NewDB(sqlitetest.Path(tb))
 	db.Now = now
 	if err := db.Open(context.Background()); err != nil {
 		tb.Fatal(err)

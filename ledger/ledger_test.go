@@ -3,8 +3,6 @@ package ledger_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -16,6 +14,7 @@ import (
 	"github.com/vend-shop/vend/store"
 	"github.com/vend-shop/vend/store/postgres/pgtest"
 	"github.com/vend-shop/vend/store/sqlite"
+	"github.com/vend-shop/vend/store/sqlite/sqlitetest"
 )
 
 var ctx = context.Background()
@@ -29,58 +28,14 @@ var products = []*vend.Product{
 	{ID: "extra", Name: "Extra", Price: 700, Currency: "USD", DownloadLimit: 5, Lifetime: vend.Forever},
 }
 
-// MustOpenDB opens a migrated SQLite store under tb.TempDir() holding the catalog.
-// The store is a copy of one made once: migrating a new file for each of the many
-// cases here would cost more than everything they test.
+// MustOpenDB opens a migrated SQLite store under tb.TempDir() holding the
+// catalog: a copy of one made once (sqlitetest).
 func MustOpenDB(tb testing.TB) *sqlite.DB {
 	tb.Helper()
-	template.once.Do(func() { template.data, template.err = makeTemplate() })
-	if template.err != nil {
-		tb.Fatal(template.err)
-	}
-	path := filepath.Join(tb.TempDir(), "vend.db")
-	if err := os.WriteFile(path, template.data, 0o600); err != nil {
-		tb.Fatal(err)
-	}
-	db := sqlite.NewDB(path)
-	if err := db.Open(ctx); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
-	return db
+	return catalogStore.MustOpenDB(tb)
 }
 
-var template struct {
-	once sync.Once
-	data []byte
-	err  error
-}
-
-// makeTemplate migrates a new store, saves the catalog, closes it (which folds
-// the WAL into the file) and returns the file's bytes.
-func makeTemplate() ([]byte, error) {
-	dir, err := os.MkdirTemp("", "ledger-test-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	path := filepath.Join(dir, "vend.db")
-	db := sqlite.NewDB(path)
-	if err := db.Open(ctx); err != nil {
-		return nil, err
-	}
-	err = seedCatalog(db)
-	if cerr := db.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return nil, err
-	}
-	if _, err := os.Stat(path + "-wal"); err == nil {
-		return nil, fmt.Errorf("template store left a WAL file behind")
-	}
-	return os.ReadFile(path)
-}
+var catalogStore = sqlitetest.Template{Fill: func(_ context.Context, db *sqlite.DB) error { return seedCatalog(db) }}
 
 // Events as provider/paypal normalizes them: Key is txn_id/payment_status.
 

@@ -18,7 +18,6 @@ import (
 	"mime/quotedprintable"
 	"net"
 	"net/mail"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -29,6 +28,7 @@ import (
 	"github.com/vend-shop/vend/mailer/smtptest"
 	"github.com/vend-shop/vend/store"
 	"github.com/vend-shop/vend/store/sqlite"
+	"github.com/vend-shop/vend/store/sqlite/sqlitetest"
 )
 
 // clock is a settable time shared by the store and the worker.
@@ -57,10 +57,10 @@ func (c *clock) Set(t time.Time) {
 	c.t = t
 }
 
-// MustOpenDB opens a migrated SQLite store in a temporary directory.
+// MustOpenDB opens a fresh migrated SQLite store (a copy, see sqlitetest).
 func MustOpenDB(tb testing.TB, now func() time.Time) *sqlite.DB {
 	tb.Helper()
-	db := sqlite.NewDB(filepath.Join(tb.TempDir(), "vend.db"))
+	db := sqlite.NewDB(sqlitetest.Path(tb))
 	db.Now = now
 	if err := db.Open(context.Background()); err != nil {
 		tb.Fatal(err)

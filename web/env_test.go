@@ -29,6 +29,7 @@ import (
 	"github.com/vend-shop/vend/provider/websale"
 	"github.com/vend-shop/vend/store"
 	"github.com/vend-shop/vend/store/sqlite"
+	"github.com/vend-shop/vend/store/sqlite/sqlitetest"
 )
 
 // The seller of the synthetic samples P1–P6 (protocols.md §1.9).
@@ -142,11 +143,7 @@ func newTestEnv(tb testing.TB, opts ...envOption) *testEnv {
 	dir := tb.TempDir()
 	clock := &testClock{now: testEpoch}
 
-	dbPath := filepath.Join(dir, "vend.db")
-	if err := copyTemplate(dbPath); err != nil {
-		tb.Fatal(err)
-	}
-	db := sqlite.NewDB(dbPath)
+	db := sqlite.NewDB(catalogStore.Path(tb))
 	db.Now = clock.Now
 	if err := db.Open(ctx); err != nil {
 		tb.Fatal(err)
@@ -204,55 +201,27 @@ func newTestEnv(tb testing.TB, opts ...envOption) *testEnv {
 // testEpoch is when every test starts: a few hours after sample P1 was paid.
 var testEpoch = time.Date(2025, 3, 3, 18, 15, 2, 0, time.UTC)
 
-// dbTemplate is a migrated database with the catalog, made once and copied into
-// each environment: migrating is most of the cost of a fresh SQLite file.
-var dbTemplate struct {
-	once sync.Once
-	dir  string
-	err  error
+// catalogStore is a migrated database with the catalog, made once and copied
+// into each environment (sqlitetest).
+var catalogStore = sqlitetest.Template{
+	Now: func() time.Time { return testEpoch },
+	Fill: func(ctx context.Context, db *sqlite.DB) error {
+		dir, err := os.MkdirTemp("", "vend-web-test-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		blobs, err := local.Open(filepath.Join(dir, "files"))
+		if err != nil {
+			return err
+		}
+		defer blobs.Close()
+		return seedCatalog(ctx, db, blobs, filepath.Join(dir, "upload"))
+	},
 }
 
 func TestMain(m *testing.M) {
-	code := servicetest.Main(m, servicetest.Chromium)
-	if dbTemplate.dir != "" {
-		os.RemoveAll(dbTemplate.dir)
-	}
-	os.Exit(code)
-}
-
-func copyTemplate(dst string) error {
-	dbTemplate.once.Do(func() { dbTemplate.dir, dbTemplate.err = makeTemplate() })
-	if dbTemplate.err != nil {
-		return dbTemplate.err
-	}
-	b, err := os.ReadFile(filepath.Join(dbTemplate.dir, "vend.db"))
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(dst, b, 0o600)
-}
-
-func makeTemplate() (string, error) {
-	ctx := context.Background()
-	dir, err := os.MkdirTemp("", "vend-web-test-")
-	if err != nil {
-		return "", err
-	}
-	db := sqlite.NewDB(filepath.Join(dir, "vend.db"))
-	db.Now = func() time.Time { return testEpoch }
-	if err := db.Open(ctx); err != nil {
-		return dir, err
-	}
-	defer db.Close()
-	blobs, err := local.Open(filepath.Join(dir, "files"))
-	if err != nil {
-		return dir, err
-	}
-	defer blobs.Close()
-	if err := seedCatalog(ctx, db, blobs, filepath.Join(dir, "upload")); err != nil {
-		return dir, err
-	}
-	return dir, db.Close()
+	os.Exit(servicetest.Main(m, servicetest.Chromium))
 }
 
 // seedCatalog saves catalogProducts with real files, through catalog.Store and

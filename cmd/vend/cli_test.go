@@ -104,6 +104,7 @@ var hiddenField = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value=
 // PayPal checkout, return page waiting for the IPN, download; then refunds it
 // with `vend simulate` and looks at it with `vend orders show`.
 func TestDemo(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts a whole demo store")
 	}
@@ -222,6 +223,7 @@ func TestDemo(t *testing.T) {
 }
 
 func TestProductsCLI(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	env := []string{"VEND_DATA_DIR=" + filepath.Join(dir, "data"), "VEND_PAYPAL_RECEIVER_EMAILS=sales@example.com",
 		"VEND_BASE_URL=https://shop.example.com"}
@@ -370,6 +372,7 @@ func TestProductsCLI(t *testing.T) {
 }
 
 func TestConfigErrorsNeverShowTheDatabasePassword(t *testing.T) {
+	t.Parallel()
 	_, errOut, code := runMain(t, []string{"VEND_DATABASE=host=db user=vend password=Secr3t dbname=vend"}, "config", "check")
 	if code == 0 || !strings.Contains(errOut, "database") || strings.Contains(errOut, "Secr3t") {
 		t.Errorf("exit %d, stderr %q: want an error naming database, without the password", code, errOut)
@@ -377,6 +380,7 @@ func TestConfigErrorsNeverShowTheDatabasePassword(t *testing.T) {
 }
 
 func TestConfigErrorsNameTheKey(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		env  []string
@@ -406,6 +410,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 }
 
 func TestMigrate(t *testing.T) {
+	t.Parallel()
 	env := []string{"VEND_DATA_DIR=" + t.TempDir()}
 	for range 2 { // the second time there is nothing to do
 		if out := mustVend(t, env, "migrate"); !strings.Contains(out, "ledger schema up to date (SQLite") {

@@ -32,6 +32,7 @@ import (
 // exists twice. PayPal then resends everything, as it does until it sees a 200,
 // and each payment ends with exactly one order.
 func TestServe_KillLosesNoAcknowledgedIPN(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds and runs the vend binary")
 	}
@@ -151,21 +152,6 @@ func TestServe_KillLosesNoAcknowledgedIPN(t *testing.T) {
 	}
 	srv.kill(t)
 	srv.wait()
-}
-
-// buildVend builds the vend binary into a temporary directory.
-func buildVend(t *testing.T) string {
-	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(os.Getenv("GOROOT"), "bin", "go")
-	}
-	bin := filepath.Join(t.TempDir(), "vend")
-	cmd := exec.Command(goTool, "build", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
 }
 
 // freeAddr returns a loopback address with a port nobody listens on now.

@@ -14,11 +14,11 @@ import (
 )
 
 // seededEnv is a data directory with a generated shop of orders orders and
-// attempts attempts: more of each than one page of an export.
+// attempts attempts: a copy of one seeded once (seedCopy), with set-based SQL
+// (--bulk; TestBenchSeed_Bulk holds it to the same shop as the store's seed).
 func seededEnv(t *testing.T, orders, attempts string) []string {
 	t.Helper()
-	env := []string{"VEND_DATA_DIR=" + t.TempDir(), "VEND_LOG_LEVEL=warn"}
-	mustVend(t, env, "bench", "seed", "--orders", orders, "--attempts", attempts, "--products", "3", "--buyers", "40", "--days", "20")
+	env, _ := seedCopy(t, "--orders", orders, "--attempts", attempts, "--products", "3", "--buyers", "40", "--days", "20", "--bulk")
 	return env
 }
 
@@ -32,6 +32,7 @@ func readCSV(t *testing.T, out string) [][]string {
 }
 
 func TestExportCLI(t *testing.T) {
+	t.Parallel()
 	env := seededEnv(t, "1100", "2500")
 	// An order whose buyer typed a formula for a name.
 	db := openLedger(t, dirOf(env))

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vend-shop/vend"
 	"github.com/vend-shop/vend/mailer/smtptest"
 	"github.com/vend-shop/vend/provider/paypal"
 )
@@ -30,7 +32,7 @@ func verifiedStub(t *testing.T) string {
 
 func mailEnv(dataDir, addr, verifyURL, smtpAddr string) []string {
 	return append(vendEnv(dataDir, addr, verifyURL), "VEND_SMTP_URL=smtp://"+smtpAddr, "VEND_SMTP_FROM=Shop <shop@example.com>",
-		"VEND_SMTP_STARTTLS=none", "VEND_SMTP_RETRY_AFTER=1s", "VEND_OWNER_EMAIL=owner@example.com")
+		"VEND_SMTP_STARTTLS=none", "VEND_SMTP_RETRY_AFTER=200ms", "VEND_OWNER_EMAIL=owner@example.com")
 }
 
 func buyIPN(txn, email string) []byte {
@@ -38,16 +40,36 @@ func buyIPN(txn, email string) []byte {
 		PayerEmail: email, FirstName: "Jörg", LastName: "Müller", Test: true}.Body([]byte("mail-test"))
 }
 
-// waitMessages waits until the server holds n messages, and a moment longer to
-// see that no more come.
-func waitMessages(t *testing.T, srv *smtptest.Server, n int) []smtptest.Received {
+// waitAllSent waits until the outbox holds no mail still to send (every message
+// sent, failed or skipped) and returns what the SMTP server received by then. A
+// message is marked sent only after the server took it, and nothing is sent
+// once nothing is queued: these are all the messages vend will ever send for
+// the payments so far, so a count that is right now stays right.
+func waitAllSent(t *testing.T, bin string, env []string, srv *smtptest.Server) []smtptest.Received {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for len(srv.Messages()) < n && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
-	time.Sleep(1500 * time.Millisecond)
+	waitFor(t, 30*time.Second, "the outbox to empty", func() bool {
+		var mails []vend.Mail
+		if err := json.Unmarshal(runVend(t, bin, env, "mail", "list", "--json"), &mails); err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range mails {
+			if m.Status == vend.MailQueued {
+				return false
+			}
+		}
+		return len(mails) > 0
+	})
 	return srv.Messages()
+}
+
+// waitFor polls cond until it holds, and fails the test after timeout.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(timeout); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited %s for %s", timeout, what)
+		}
+	}
 }
 
 func recipients(msgs []smtptest.Received) []string {
@@ -64,6 +86,7 @@ func recipients(msgs []smtptest.Received) []string {
 // working server, the receipt and the owner's notice go out, once each, at
 // once rather than after the dead worker's lease.
 func TestServe_MailSurvivesAKill(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds and runs the vend binary")
 	}
@@ -109,7 +132,7 @@ func TestServe_MailSurvivesAKill(t *testing.T) {
 
 	smtp := smtptest.Start(t, smtpAddr, nil, false)
 	startServe(t, bin, env)
-	msgs := waitMessages(t, smtp, 2)
+	msgs := waitAllSent(t, bin, env, smtp)
 	if got := recipients(msgs); len(got) != 2 || !contains(got, "kunde@example.de") || !contains(got, "owner@example.com") {
 		t.Fatalf("sent %v, want one receipt and one owner notice", got)
 	}
@@ -127,6 +150,7 @@ func TestServe_MailSurvivesAKill(t *testing.T) {
 // HTTP, make one receipt; an SMTP server that is down for a while loses
 // nothing and doubles nothing.
 func TestServe_MailOncePerPayment(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds and runs the vend binary")
 	}
@@ -151,12 +175,18 @@ func TestServe_MailOncePerPayment(t *testing.T) {
 		postIPN(client, srv.url, buyIPN(fmt.Sprintf("MAILDOWN00000000%d", i), fmt.Sprintf("b%d@example.com", i)))
 	}
 	wg.Wait()
-	time.Sleep(2 * time.Second) // a few failed attempts
-	if out := string(runVend(t, bin, env, "mail", "list", "--status", "queued")); !strings.Contains(out, "last error") {
+	// The worker tries at once, and fails: the server is down.
+	var out string
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if out = string(runVend(t, bin, env, "mail", "list", "--status", "queued")); strings.Contains(out, "last error") {
+			break
+		}
+	}
+	if !strings.Contains(out, "last error") {
 		t.Errorf("queued mail shows no failed attempt:\n%s", out)
 	}
 	smtp := smtptest.Start(t, smtpAddr, nil, false)
-	msgs := waitMessages(t, smtp, 12)
+	msgs := waitAllSent(t, bin, env, smtp)
 	got := recipients(msgs)
 	count := func(addr string) (n int) {
 		for _, g := range got {
@@ -181,6 +211,7 @@ func contains(list []string, s string) bool {
 }
 
 func TestMailPreviewAndOverrides(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	env := []string{"VEND_DATA_DIR=" + dir}
 	out := mustVend(t, env, "mail", "preview", "receipt", "--lang", "de")

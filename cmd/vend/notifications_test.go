@@ -35,6 +35,7 @@ func withLedger(t *testing.T, dir string, fn func(ctx context.Context, tx store.
 }
 
 func TestNotificationsCLI(t *testing.T) {
+	t.Parallel()
 	const passphrase = "cli-test-passphrase"
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")

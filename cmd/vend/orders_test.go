@@ -9,6 +9,7 @@ import (
 )
 
 func TestPrintOrder_NoTerminalEscapes(t *testing.T) {
+	t.Parallel()
 	d := &orderDetail{
 		Order:    &vend.Order{ID: 1, Buyer: vend.Buyer{Name: "Eve\x1b]0;pwned\x07", Email: "e@example.com"}},
 		Attempts: []*vend.Attempt{{UserAgent: "curl\x1b[2J\x1b[31m", Range: "bytes=0-\r"}},

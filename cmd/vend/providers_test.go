@@ -16,6 +16,7 @@ import (
 // TestDemo_Providers buys through every further provider of the demo, from the
 // storefront's buttons and from `vend simulate`, and reads the orders back.
 func TestDemo_Providers(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts a whole demo store")
 	}
@@ -119,6 +120,7 @@ func dirOf(env []string) string {
 }
 
 func TestServe_RefusesUnpinnedWebsale(t *testing.T) {
+	t.Parallel()
 	env := []string{"VEND_DATA_DIR=" + t.TempDir(), "VEND_LISTEN=" + freeAddr(t), "VEND_WEBSALE_PASSWORD=test-password-websale-0123456789",
 		"VEND_WEBSALE_SHOP_ID=myshop", "VEND_WEBSALE_SUBSHOP_ID=1", "VEND_WEBSALE_MODE=ecb"}
 	_, errOut, code := runMain(t, env, "serve")
@@ -128,8 +130,8 @@ func TestServe_RefusesUnpinnedWebsale(t *testing.T) {
 }
 
 func TestBenchSeed(t *testing.T) {
-	env := []string{"VEND_DATA_DIR=" + t.TempDir()}
-	out := mustVend(t, env, "bench", "seed", "--orders", "300", "--attempts", "2000", "--products", "3", "--buyers", "50", "--days", "10")
+	t.Parallel()
+	env, out := seedCopy(t, storeSeed...)
 	if !strings.Contains(out, "seeded 300 orders and 2000 attempts") {
 		t.Fatalf("bench seed: %s", out)
 	}
@@ -144,6 +146,7 @@ func TestBenchSeed(t *testing.T) {
 }
 
 func TestOrdersRefundCLI(t *testing.T) {
+	t.Parallel()
 	env := []string{"VEND_DATA_DIR=" + t.TempDir(), "VEND_SMTP_URL=smtp://127.0.0.1:1", "VEND_SMTP_FROM=shop@example.com"}
 	mustVend(t, env, "bench", "seed", "--orders", "2", "--attempts", "0", "--products", "1", "--buyers", "2", "--days", "1", "--seed", "3")
 	if _, errOut, code := runMain(t, env, "orders", "refund", "SEED0000000000000"); code == 0 || !strings.Contains(errOut, "--yes") {
@@ -174,11 +177,15 @@ func TestOrdersRefundCLI(t *testing.T) {
 
 // TestBenchSeed_Bulk: --bulk makes the shop the store's methods make, in a
 // ledger vend reads like any other, with every index of the schema.
+// storeSeed are the arguments of the seed through the store's methods that
+// TestBenchSeed checks and TestBenchSeed_Bulk compares --bulk with.
+var storeSeed = []string{"--orders", "300", "--attempts", "2000", "--products", "3", "--buyers", "50", "--days", "10"}
+
 func TestBenchSeed_Bulk(t *testing.T) {
-	slow := []string{"VEND_DATA_DIR=" + t.TempDir()}
+	t.Parallel()
+	slow, _ := seedCopy(t, storeSeed...)
 	bulk := []string{"VEND_DATA_DIR=" + t.TempDir()}
-	args := []string{"bench", "seed", "--orders", "300", "--attempts", "2000", "--products", "3", "--buyers", "50", "--days", "10"}
-	mustVend(t, slow, args...)
+	args := append([]string{"bench", "seed"}, storeSeed...)
 	if out := mustVend(t, bulk, append(args, "--bulk")...); !strings.Contains(out, "seeded 300 orders and 2000 attempts") {
 		t.Fatalf("bench seed --bulk: %s", out)
 	}
@@ -238,6 +245,7 @@ func TestBenchSeed_Bulk(t *testing.T) {
 }
 
 func TestGrantsCLI(t *testing.T) {
+	t.Parallel()
 	env := []string{"VEND_DATA_DIR=" + t.TempDir()}
 	mustVend(t, env, "bench", "seed", "--orders", "3", "--attempts", "0", "--products", "1", "--buyers", "3", "--days", "1")
 	var g struct {
@@ -278,6 +286,7 @@ func TestGrantsCLI(t *testing.T) {
 }
 
 func TestOrdersCreateCLI(t *testing.T) {
+	t.Parallel()
 	env := []string{"VEND_DATA_DIR=" + t.TempDir()}
 	mustVend(t, env, "bench", "seed", "--orders", "1", "--attempts", "0", "--products", "2", "--buyers", "1", "--days", "1")
 	var d struct {
@@ -304,6 +313,7 @@ func TestOrdersCreateCLI(t *testing.T) {
 }
 
 func TestReleaseCLI(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	env := []string{"VEND_DATA_DIR=" + dir}
 	mustVend(t, env, "bench", "seed", "--orders", "30", "--attempts", "0", "--products", "1", "--buyers", "30", "--days", "1")
@@ -333,6 +343,7 @@ func TestReleaseCLI(t *testing.T) {
 }
 
 func TestOrdersEditAndGrantLimitCLI(t *testing.T) {
+	t.Parallel()
 	env := []string{"VEND_DATA_DIR=" + t.TempDir()}
 	mustVend(t, env, "bench", "seed", "--orders", "1", "--attempts", "0", "--products", "1", "--buyers", "1", "--days", "1")
 	out := mustVend(t, env, "orders", "edit", "SEED0000000000000", "--email", "moved@example.com", "--name", "Moved", "--json")
@@ -348,6 +359,7 @@ func TestOrdersEditAndGrantLimitCLI(t *testing.T) {
 }
 
 func TestOrdersDeleteCLI(t *testing.T) {
+	t.Parallel()
 	env := []string{"VEND_DATA_DIR=" + t.TempDir()}
 	mustVend(t, env, "bench", "seed", "--orders", "1", "--attempts", "0", "--products", "1", "--buyers", "1", "--days", "1")
 	if _, errOut, code := runMain(t, env, "orders", "delete", "SEED0000000000000"); code == 0 || !strings.Contains(errOut, "--yes") {

@@ -30,6 +30,7 @@ import (
 // purchase becomes exactly one order with one grant, and a link made by one
 // instance downloads from the other, counted once.
 func TestServe_TwoInstancesOnePostgres(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds and runs the vend binary twice")
 	}
@@ -93,7 +94,7 @@ func TestServe_TwoInstancesOnePostgres(t *testing.T) {
 	// Each purchase, applied once by whichever instance came first, gets one
 	// receipt, although both instances' workers send from the same outbox.
 	receipts := map[string]int{}
-	for _, m := range waitMessages(t, smtp, purchases) {
+	for _, m := range waitAllSent(t, bin, env(), smtp) {
 		receipts[strings.Join(m.To, ",")]++
 	}
 	if len(receipts) != purchases {
@@ -206,6 +207,7 @@ func TestServe_TwoInstancesOnePostgres(t *testing.T) {
 // The database holds only its fingerprint; an instance with another secret file
 // refuses to start instead of making links the others reject.
 func TestSharedSecret(t *testing.T) {
+	t.Parallel()
 	dbURL := pgtest.URL(t)
 	a, b := t.TempDir(), t.TempDir()
 	mustVend(t, []string{"VEND_DATABASE=" + dbURL, "VEND_DATA_DIR=" + a}, "migrate")

@@ -13,6 +13,7 @@ import (
 )
 
 func TestStatsCLI(t *testing.T) {
+	t.Parallel()
 	env := seededEnv(t, "300", "2000")
 	stats := func(args ...string) statsReport {
 		t.Helper()

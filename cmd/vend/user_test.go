@@ -54,6 +54,7 @@ func auditTrail(t *testing.T, dataDir string) []*vend.AuditEntry {
 }
 
 func TestUserCLI(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "data")
 	env := []string{"VEND_DATA_DIR=" + dir, "VEND_BASE_URL=https://shop.example.com"}
 	const pw, newPW = "a long password for alice", "another long password"
@@ -224,6 +225,7 @@ func TestUserCLI(t *testing.T) {
 // setup link that creates the first administrator, once; started again, with a
 // user, it prints none.
 func TestServe_SetupLink(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "data")
 	addr := freeAddr(t)
 	env := []string{"VEND_DATA_DIR=" + dir, "VEND_LISTEN=" + addr, "VEND_LOG_LEVEL=warn"}

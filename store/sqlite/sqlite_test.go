@@ -14,6 +14,7 @@ import (
 	"github.com/vend-shop/vend"
 	"github.com/vend-shop/vend/store"
 	"github.com/vend-shop/vend/store/sqlite"
+	"github.com/vend-shop/vend/store/sqlite/sqlitetest"
 	"github.com/vend-shop/vend/store/storetest"
 )
 
@@ -40,8 +41,10 @@ func mustOpen(tb testing.TB, path string) *sqlite.DB {
 	return db
 }
 
+// TestDB runs the conformance suite, each case on a copy of one migrated store
+// (sqlitetest); the tests below migrate from empty.
 func TestDB(t *testing.T) {
-	storetest.Run(t, func(tb testing.TB) store.DB { return MustOpenDB(tb) })
+	storetest.Run(t, func(tb testing.TB) store.DB { return sqlitetest.MustOpenDB(tb) })
 }
 
 // rawOpen opens the file with database/sql directly, outside the store.
