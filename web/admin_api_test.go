@@ -93,6 +93,7 @@ type apiProduct struct {
 }
 
 func TestAdminAPI_Products(t *testing.T) {
+	t.Parallel()
 	e, _ := adminEnv(t)
 	c := newAPIClient(e)
 
@@ -157,6 +158,7 @@ func TestAdminAPI_Products(t *testing.T) {
 }
 
 func TestAdminAPI_Release(t *testing.T) {
+	t.Parallel()
 	e, _ := adminEnv(t)
 	e.Server.Ledger.Mail = true
 	c := newAPIClient(e)
@@ -200,6 +202,7 @@ func TestAdminAPI_Release(t *testing.T) {
 }
 
 func TestAdminAPI_Notifications(t *testing.T) {
+	t.Parallel()
 	e, _ := adminEnv(t)
 	c := newAPIClient(e)
 
@@ -238,6 +241,7 @@ func TestAdminAPI_Notifications(t *testing.T) {
 }
 
 func TestAdminAPI_LinksStatsExportsAudit(t *testing.T) {
+	t.Parallel()
 	e, _ := adminEnv(t)
 	c := newAPIClient(e)
 	o := e.Order(p1Txn)
@@ -291,6 +295,7 @@ func TestAdminAPI_LinksStatsExportsAudit(t *testing.T) {
 // TestAdminAPI_NeedsAToken: every API route answers 401 in JSON without a
 // valid token or session.
 func TestAdminAPI_NeedsAToken(t *testing.T) {
+	t.Parallel()
 	e, cookie := adminEnv(t)
 	routes := []string{
 		"GET /api/v1/whoami", "GET /api/v1/orders", "POST /api/v1/orders", "GET /api/v1/orders/1", "POST /api/v1/orders/1",
@@ -323,6 +328,7 @@ func TestAdminAPI_NeedsAToken(t *testing.T) {
 }
 
 func TestAdminRefundOrder(t *testing.T) {
+	t.Parallel()
 	e, cookie := adminEnv(t)
 	o := e.Order(p1Txn)
 	path := "/admin/orders/" + strconv.FormatInt(o.ID, 10)

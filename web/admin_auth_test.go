@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,15 +22,30 @@ const alicePassword = "alice's long password"
 // addUser creates an administrator with the real password hash.
 func (e *testEnv) addUser(name, pw string) *vend.User {
 	e.tb.Helper()
-	hash, err := vend.HashPassword(pw)
-	if err != nil {
-		e.tb.Fatal(err)
-	}
-	u := &vend.User{Name: name, PasswordHash: hash}
+	u := &vend.User{Name: name, PasswordHash: passwordHash(e.tb, pw)}
 	if err := e.DB.Update(context.Background(), func(tx store.Tx) error { return tx.CreateUser(context.Background(), u) }); err != nil {
 		e.tb.Fatal(err)
 	}
 	return u
+}
+
+// passwordHashes are vend.HashPassword's hashes, one per password for the whole
+// test binary: each hash costs 64 MiB of argon2id, about 0.3 s under the race
+// detector, and the tests sign in with a handful of passwords. Every login still
+// verifies the password against its hash, and no test depends on a fresh salt.
+var passwordHashes sync.Map // password → hash
+
+func passwordHash(tb testing.TB, pw string) string {
+	tb.Helper()
+	if h, ok := passwordHashes.Load(pw); ok {
+		return h.(string)
+	}
+	hash, err := vend.HashPassword(pw)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	h, _ := passwordHashes.LoadOrStore(pw, hash)
+	return h.(string)
 }
 
 // adminRequest sends a request with the session cookie (if not "") and further
@@ -74,6 +91,23 @@ func (e *testEnv) mustLogin(name, pw string) string {
 	return c.Value
 }
 
+// signIn starts a session for u as a login does once the password matched
+// (Server.startSession), and returns the cookie's value: for tests of what a
+// signed-in administrator can do, whose subject is not the login (that is
+// TestAdminLogin*); it spares them an argon2id check each.
+func (e *testEnv) signIn(u *vend.User) string {
+	e.tb.Helper()
+	rec := httptest.NewRecorder()
+	if err := e.Server.startSession(rec, httptest.NewRequest(http.MethodPost, "/admin/login", nil), u, ""); err != nil {
+		e.tb.Fatal(err)
+	}
+	c := sessionCookie(answer{Header: rec.Result().Header})
+	if c == nil || c.Value == "" {
+		e.tb.Fatalf("no session cookie for %s", u.Name)
+	}
+	return c.Value
+}
+
 func sessionCookie(a answer) *http.Cookie {
 	for _, c := range (&http.Response{Header: a.Header}).Cookies() {
 		if c.Name == adminCookie {
@@ -90,6 +124,7 @@ var (
 )
 
 func TestAdminLogin(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	alice := e.addUser("alice", alicePassword)
 
@@ -184,6 +219,7 @@ func TestAdminLogin_SameTimeForUnknownUsers(t *testing.T) {
 }
 
 func TestAdminLogin_SessionEnds(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	e.addUser("alice", alicePassword)
 	protected := func(cookie string) int {
@@ -228,6 +264,7 @@ func TestAdminLogin_SessionEnds(t *testing.T) {
 }
 
 func TestAdminLogin_NextStaysOnSite(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ next, want string }{
 		{"/admin/orders?q=alice", "/admin/orders?q=alice"},
 		{"/admin", "/admin"},
@@ -267,6 +304,7 @@ func TestAdminLogin_NextStaysOnSite(t *testing.T) {
 }
 
 func TestAdminLogin_Budgets(t *testing.T) {
+	t.Parallel()
 	t.Run("five failures for a name, then one try per five minutes", func(t *testing.T) {
 		e := newTestEnv(t)
 		e.addUser("alice", alicePassword)
@@ -345,6 +383,7 @@ func TestAdminLogin_Budgets(t *testing.T) {
 func behindProxy(s *Server) { s.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")} }
 
 func TestAdmin_CrossOrigin(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	alice := e.addUser("alice", alicePassword)
 	token, hash := NewAPIToken()
@@ -407,6 +446,7 @@ func TestAdmin_CrossOrigin(t *testing.T) {
 }
 
 func TestAdminAPI_Tokens(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	alice := e.addUser("alice", alicePassword)
 	token, hash := NewAPIToken()
@@ -481,6 +521,7 @@ func TestAdminAPI_Tokens(t *testing.T) {
 }
 
 func TestAdminSetup(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	ctx := context.Background()
 	token, err := SetupToken(ctx, e.DB)
@@ -566,6 +607,7 @@ func TestAdminSetup(t *testing.T) {
 }
 
 func TestAdminSetup_LinkExpires(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	old, err := SetupToken(context.Background(), e.DB)
 	if err != nil {
@@ -585,6 +627,7 @@ func TestAdminSetup_LinkExpires(t *testing.T) {
 }
 
 func TestAdminAudit_EscapesEverything(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	e.addUser("alice", alicePassword)
 	const evil = `<script>alert("x")</script>`

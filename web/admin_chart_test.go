@@ -6,6 +6,7 @@ import (
 )
 
 func TestNewChart(t *testing.T) {
+	t.Parallel()
 	day := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	days := []time.Time{day, day.AddDate(0, 0, 1), day.AddDate(0, 0, 2), day.AddDate(0, 0, 3)}
 	c := newChart("Sales", days, []int{0, 5, 10, 2})

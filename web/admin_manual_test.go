@@ -12,6 +12,7 @@ import (
 )
 
 func TestAdminNewOrder(t *testing.T) {
+	t.Parallel()
 	e, cookie := adminEnv(t)
 	form := e.adminRequest(http.MethodGet, "/admin/orders/new", cookie, nil, nil)
 	if form.Status != http.StatusOK || !strings.Contains(form.Body, `value="AUDIO-002"`) {
@@ -56,6 +57,7 @@ func TestAdminNewOrder(t *testing.T) {
 }
 
 func TestAdminAPI_NewOrder(t *testing.T) {
+	t.Parallel()
 	e, _ := adminEnv(t)
 	token := newAPIClient(e).token
 	h := http.Header{"Authorization": {"Bearer " + token}, "Content-Type": {"application/json"}}

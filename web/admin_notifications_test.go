@@ -24,8 +24,8 @@ import (
 func signedInEnv(t *testing.T, opts ...envOption) (*testEnv, string) {
 	t.Helper()
 	e := newTestEnv(t, opts...)
-	e.addUser("alice", adminPW)
-	return e, e.mustLogin("alice", adminPW)
+	alice := e.addUser("alice", adminPW)
+	return e, e.signIn(alice)
 }
 
 // notificationRows counts the rows of the notification list.
@@ -110,6 +110,7 @@ func checkReplayAudit(t *testing.T, e *testEnv, target string, orig, r *vend.Not
 }
 
 func TestAdminNotifications_List(t *testing.T) {
+	t.Parallel()
 	e, cookie := adminEnv(t)
 	forged := setField(ds24Body(ds24Pay(ds24PayTxn)), "amount", "0.01")
 	if a := ds24Post(e, forged); a.Status != http.StatusUnauthorized {
@@ -167,6 +168,7 @@ func TestAdminNotifications_List(t *testing.T) {
 }
 
 func TestAdminNotifications_Pages(t *testing.T) {
+	t.Parallel()
 	e, cookie := adminEnv(t) // two PayPal notifications
 	e.update(func(ctx context.Context, tx store.Tx) error {
 		for i := range notificationsPerPage + 7 {
@@ -211,6 +213,7 @@ func TestAdminNotifications_Pages(t *testing.T) {
 }
 
 func TestAdminNotification_Detail(t *testing.T) {
+	t.Parallel()
 	e, cookie := adminEnv(t)
 	order := e.Order(p1Txn).ID
 	n := &vend.Notification{Provider: "digistore24", RemoteAddr: "192.0.2.7:4444", Verdict: vend.VerdictRejected,
@@ -266,6 +269,7 @@ func addNewBook(e *testEnv) {
 }
 
 func TestAdminNotification_Replay(t *testing.T) {
+	t.Parallel()
 	t.Run("a Digistore24 IPN refused for a product missing from the catalog applies once it is there", func(t *testing.T) {
 		t.Parallel()
 		e, cookie := signedInEnv(t, withNewBook)
@@ -473,6 +477,7 @@ func TestAdminNotification_Replay(t *testing.T) {
 // The replay goes through PayPal's real flow: the same ParseForm and the
 // receiver check as the endpoint.
 func TestAdminNotification_ReplayPayPalRefusal(t *testing.T) {
+	t.Parallel()
 	e, cookie := signedInEnv(t, func(s *Server) {
 		s.PayPal.Config = paypal.Config{ReceiverEmails: []string{"other@example.com"}, Sandbox: true}
 	})

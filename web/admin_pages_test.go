@@ -20,15 +20,16 @@ const adminPW = "correct horse battery"
 func adminEnv(t *testing.T) (*testEnv, string) {
 	t.Helper()
 	e := newTestEnv(t)
-	e.addUser("alice", adminPW)
+	alice := e.addUser("alice", adminPW)
 	e.MustPostIPN(sample(t, "p1"))
 	evil := ebookSim("Completed", "EVIL0000000000001")
 	evil.FirstName, evil.LastName, evil.PayerEmail = `<script>alert(1)</script>`, `"><img src=x onerror=alert(2)>`, "evil@example.com"
 	e.MustPostIPN(simBody(evil))
-	return e, e.mustLogin("alice", adminPW)
+	return e, e.signIn(alice)
 }
 
 func TestAdminPages_NeedASignIn(t *testing.T) {
+	t.Parallel()
 	e, _ := adminEnv(t)
 	for _, path := range []string{"/admin", "/admin/orders", "/admin/orders/1"} {
 		a := e.adminRequest(http.MethodGet, path, "", nil, nil)
@@ -39,6 +40,7 @@ func TestAdminPages_NeedASignIn(t *testing.T) {
 }
 
 func TestAdminDashboard(t *testing.T) {
+	t.Parallel()
 	e, cookie := adminEnv(t)
 	a := e.adminRequest(http.MethodGet, "/admin", cookie, nil, nil)
 	if a.Status != http.StatusOK {
@@ -59,6 +61,7 @@ func TestAdminDashboard(t *testing.T) {
 }
 
 func TestAdminOrders_Search(t *testing.T) {
+	t.Parallel()
 	e, cookie := adminEnv(t)
 	list := func(query string) string {
 		t.Helper()
@@ -99,6 +102,7 @@ func TestAdminOrders_Search(t *testing.T) {
 }
 
 func TestAdminOrders_Pages(t *testing.T) {
+	t.Parallel()
 	e, cookie := adminEnv(t)
 	for i := range ordersPerPage + 5 {
 		s := ebookSim("Completed", "PAGE"+strings.Repeat("0", 9)+strconv.Itoa(1000+i))
@@ -122,6 +126,7 @@ func TestAdminOrders_Pages(t *testing.T) {
 }
 
 func TestAdminOrder(t *testing.T) {
+	t.Parallel()
 	e, cookie := adminEnv(t)
 	o := e.Order(p1Txn)
 	g := o.grant("EBOOK-001")
@@ -148,6 +153,7 @@ func TestAdminOrder(t *testing.T) {
 }
 
 func TestAdminGrantActions(t *testing.T) {
+	t.Parallel()
 	e, cookie := adminEnv(t)
 	o := e.Order(p1Txn)
 	g := o.grant("EBOOK-001")
@@ -203,6 +209,7 @@ func TestAdminGrantActions(t *testing.T) {
 }
 
 func TestAdminAPI_OrdersAndGrants(t *testing.T) {
+	t.Parallel()
 	e, _ := adminEnv(t)
 	token := newAPIClient(e).token
 	bearer := http.Header{"Authorization": {"Bearer " + token}}
@@ -258,6 +265,7 @@ func TestAdminAPI_OrdersAndGrants(t *testing.T) {
 }
 
 func TestAdminEditBuyerAndLimit(t *testing.T) {
+	t.Parallel()
 	e, cookie := adminEnv(t)
 	o := e.Order(p1Txn)
 	g := o.grant("EBOOK-001")
@@ -280,6 +288,7 @@ func TestAdminEditBuyerAndLimit(t *testing.T) {
 }
 
 func TestAdminDeleteOrder(t *testing.T) {
+	t.Parallel()
 	e, cookie := adminEnv(t)
 	o := e.Order(p1Txn)
 	g := o.grant("EBOOK-001")

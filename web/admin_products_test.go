@@ -42,6 +42,7 @@ func (e *testEnv) product(id string) *vend.Product {
 }
 
 func TestAdminProducts(t *testing.T) {
+	t.Parallel()
 	e, cookie := adminEnv(t)
 	list := e.adminRequest(http.MethodGet, "/admin/products", cookie, nil, nil)
 	if list.Status != http.StatusOK || !strings.Contains(list.Body, "EBOOK-001") || !strings.Contains(list.Body, "go-patterns.pdf") {

@@ -11,6 +11,7 @@ import (
 )
 
 func TestAdminRelease(t *testing.T) {
+	t.Parallel()
 	e, cookie := adminEnv(t)
 	e.Server.Ledger.Mail = true
 	g := e.Order(p1Txn).grant("EBOOK-001")

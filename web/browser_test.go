@@ -79,6 +79,7 @@ func do(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action
 // refused. With -update it saves screenshots of the dashboard and the order
 // page to docs/.
 func TestBrowser_Admin(t *testing.T) {
+	t.Parallel()
 	ctx := browser(t)
 	e, _ := adminEnv(t)
 	o := e.Order("EVIL0000000000001")

@@ -15,6 +15,7 @@ import (
 )
 
 func TestReturnPage(t *testing.T) {
+	t.Parallel()
 	p1, p2, p3, p4, p5 := sample(t, "p1"), sample(t, "p2"), sample(t, "p3"), sample(t, "p4"), sample(t, "p5")
 	tests := []struct {
 		name    string
@@ -114,6 +115,7 @@ func TestReturnPage(t *testing.T) {
 }
 
 func TestReturnPage_SharedCustom(t *testing.T) {
+	t.Parallel()
 	// A Buy Now button written once into a web page carries the same custom
 	// value for every buyer, and anyone can read it in the page's source. The
 	// return page must not hand one buyer's downloads to whoever types that
@@ -136,6 +138,7 @@ func TestReturnPage_SharedCustom(t *testing.T) {
 }
 
 func TestDownloadPage(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	env.MustPostIPN(sample(t, "p2"))
 	o := env.Order(p2Txn)
@@ -219,6 +222,7 @@ func TestDownloadPage(t *testing.T) {
 }
 
 func TestDownloadPage_EscapesBuyerText(t *testing.T) {
+	t.Parallel()
 	const script, img = `<script>alert(1)</script>`, `"><img src=x onerror=alert(1)>`
 	sim := ebookSim("Completed", "SIMPAY00000000001")
 	sim.FirstName, sim.LastName = script, img
@@ -270,6 +274,7 @@ func TestDownloadPage_EscapesBuyerText(t *testing.T) {
 }
 
 func TestLegacyLink(t *testing.T) {
+	t.Parallel()
 	legacy := func(product, txn string) string {
 		return "/cgi-bin/download.cgi?" + url.Values{"action": {"get_file"}, "id": {product}, "txn_id": {txn}}.Encode()
 	}
@@ -370,6 +375,7 @@ func TestLegacyLink(t *testing.T) {
 }
 
 func TestReturnPage_EcheckClearedDaysLater(t *testing.T) {
+	t.Parallel()
 	// The window for links runs from when access began, not from the order: an
 	// eCheck that clears after six days still shows its links on the return page.
 	env := newTestEnv(t)

@@ -226,6 +226,7 @@ const (
 )
 
 func TestDigistore24IPN_Probe(t *testing.T) {
+	t.Parallel()
 	// Digistore24 GETs the URL when a connection is saved and presses "Test
 	// connection" with a signed POST: both must answer OK, and neither may
 	// change anything. The test button's message is stored like any other.
@@ -320,6 +321,7 @@ type ds24Case struct {
 }
 
 func TestDigistore24IPN_History(t *testing.T) {
+	t.Parallel()
 	ignored := vend.VerdictIgnored
 	pay := ds24Body(ds24Pay(ds24PayTxn))
 	sub := ds24Body(ds24Rebill(ds24PayTxn, 1))
@@ -523,6 +525,7 @@ func TestDigistore24IPN_Upsells(t *testing.T) {
 }
 
 func TestDigistore24IPN_Refusals(t *testing.T) {
+	t.Parallel()
 	// Each message is refused with a 4xx and an ERROR line, so Digistore24
 	// shows it to the seller and resends it. It is stored with its verdict
 	// (invalid when forged, rejected when genuine but unusable, error when vend
@@ -705,6 +708,7 @@ func TestDigistore24IPN_SignatureBitFlips(t *testing.T) {
 }
 
 func TestDigistore24IPN_AnswerLink(t *testing.T) {
+	t.Parallel()
 	// With AnswerLink and ThankyouPage on, Digistore24 shows the buyer vend's
 	// download page: the answer to a payment whose grant is active names it.
 	// Every other answer is plain OK. {url} stands for the grant's page.
@@ -837,6 +841,7 @@ func lowerHex(c byte) byte {
 }
 
 func TestDigistore24IPN_ConcurrentDuplicates(t *testing.T) {
+	t.Parallel()
 	t.Run("100 copies of one payment apply once", func(t *testing.T) {
 		env := newTestEnv(t, ds24Unlimited)
 		pay := ds24Body(ds24Pay(ds24PayTxn))

@@ -9,6 +9,7 @@ import (
 )
 
 func TestPayPalIPN_RateLimitPerClient(t *testing.T) {
+	t.Parallel()
 	// The test clock stands still, so the budget does not refill: the burst is
 	// all one address gets. What is refused is not stored and not 200, so PayPal
 	// would send it again.
@@ -38,6 +39,7 @@ func TestPayPalIPN_RateLimitPerClient(t *testing.T) {
 }
 
 func TestClientKey(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct{ addr, want string }{
 		{"192.0.2.7:4711", "192.0.2.7"},
 		{"[2001:db8:1:2:3:4:5:6]:443", "2001:db8:1:2::/64"},
@@ -53,6 +55,7 @@ func TestClientKey(t *testing.T) {
 }
 
 func TestClientLimiter_NeverForgetsASpentBudget(t *testing.T) {
+	t.Parallel()
 	c := clientLimiter{rate: rate.Every(time.Hour), burst: 2}
 	now := time.Unix(1_700_000_000, 0)
 	got := []bool{c.allow("192.0.2.1:1", now), c.allow("192.0.2.1:1", now), c.allow("192.0.2.1:1", now)}

@@ -31,6 +31,7 @@ func (e *testEnv) mails() []*vend.Mail {
 }
 
 func TestLinks_SameAnswerForBuyerAndStranger(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t, withMail)
 	e.MustPostIPN(sample(t, "p1"))
 	buyer := e.Order(p1Txn).Buyer.Email
@@ -64,6 +65,7 @@ func TestLinks_SameAnswerForBuyerAndStranger(t *testing.T) {
 }
 
 func TestLinks_Budgets(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t, withMail)
 	first := e.postLinks("kunde@example.de", nil)
 	for range linksPerEmailBurst - 1 {
@@ -91,6 +93,7 @@ func TestLinks_Budgets(t *testing.T) {
 }
 
 func TestLinks_Refusals(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t, withMail)
 	for _, email := range []string{"", "not an address", "Jörg <kunde@example.de>", "a@b@example.com", strings.Repeat("a", 250) + "@example.de"} {
 		if a := e.postLinks(email, nil); a.Status != http.StatusBadRequest || !strings.Contains(a.Body, "does not look like an email address") {
@@ -109,6 +112,7 @@ func TestLinks_Refusals(t *testing.T) {
 }
 
 func TestDownloadPage_ButtonsNotLinks(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	e.MustPostIPN(sample(t, "p1"))
 	g := e.Order(p1Txn).grant("EBOOK-001")
@@ -137,6 +141,7 @@ func TestDownloadPage_ButtonsNotLinks(t *testing.T) {
 }
 
 func TestForgeryBurst_OneOwnerNoticePerHour(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t, withMail, func(s *Server) { s.Ledger.OwnerEmail = "owner@example.com" })
 	forged := []byte("event=on_payment&order_id=X&product_id=512345&api_mode=test&sha_sign=00")
 	for range forgeryBurst * 2 {
@@ -163,6 +168,7 @@ func TestForgeryBurst_OneOwnerNoticePerHour(t *testing.T) {
 }
 
 func TestLinks_BodyIsSmallAndAForm(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t, withMail)
 	big := url.Values{"email": {"kunde@example.de"}, "pad": {strings.Repeat("x", 64<<10)}}.Encode()
 	if a := e.Post("/links", "application/x-www-form-urlencoded", []byte(big), nil); a.Status != http.StatusBadRequest {

@@ -23,6 +23,7 @@ func p3Then(tb testing.TB, status string) []byte {
 }
 
 func TestPayPalIPN_Postback(t *testing.T) {
+	t.Parallel()
 	// Every sample, alone on a fresh vend: the postback is the raw body behind
 	// the prefix, byte for byte, and the answer is 200 with nothing in it.
 	tests := []struct {
@@ -116,6 +117,7 @@ var (
 )
 
 func TestPayPalIPN_History(t *testing.T) {
+	t.Parallel()
 	p1, p2, p3, p4, p5, p6 := sample(t, "p1"), sample(t, "p2"), sample(t, "p3"), sample(t, "p4"), sample(t, "p5"), sample(t, "p6")
 	partial := func(txn, amount string) []byte {
 		return edit(p4, "txn_id", txn, "mc_gross", amount, "payment_gross", amount, "ipn_track_id", "r"+txn)
@@ -217,6 +219,7 @@ func TestPayPalIPN_History(t *testing.T) {
 }
 
 func TestPayPalIPN_SimulatorHistory(t *testing.T) {
+	t.Parallel()
 	// The simulator's messages, verified by the demo verifier, walk the same states.
 	const pay, refund, reversal, restore = "SIMPAY00000000001", "SIMREF00000000002", "SIMREV00000000003", "SIMRES00000000004"
 	cart := ebookSim("Completed", pay)
@@ -385,6 +388,7 @@ func checkReturnPage(t *testing.T, env *testEnv, o *orderRecord, path, says stri
 }
 
 func TestPayPalIPN_Refusals(t *testing.T) {
+	t.Parallel()
 	// Each message is refused: the ledger does not change, the notification is
 	// kept with its verdict and reason, and PayPal gets the answer that stops
 	// (200) or, for a request that is not an IPN at all, a 4xx.
@@ -522,6 +526,7 @@ func checkLedgerEmpty(t *testing.T, env *testEnv) {
 }
 
 func TestPayPalIPN_VerifierUnavailable(t *testing.T) {
+	t.Parallel()
 	// When PayPal cannot say VERIFIED or INVALID now, vend answers 500 so that
 	// PayPal resends, keeps the message with verdict "error", and applies the
 	// resend once PayPal answers again.
@@ -570,6 +575,7 @@ func TestPayPalIPN_VerifierUnavailable(t *testing.T) {
 }
 
 func TestPayPalIPN_PayPalHangsUp(t *testing.T) {
+	t.Parallel()
 	// PayPal (or a proxy in front of vend) gives up on a slow listener and
 	// closes the connection while vend is still asking PayPal. Nobody reads the
 	// answer any more, but the stored message must not be left looking as if
@@ -606,6 +612,7 @@ func TestPayPalIPN_PayPalHangsUp(t *testing.T) {
 }
 
 func TestPayPalIPN_StoredBeforeAnswer(t *testing.T) {
+	t.Parallel()
 	t.Run("raw bytes and headers are stored before verification", func(t *testing.T) {
 		env := newTestEnv(t)
 		// Bytes a re-encoding would change: windows-1252 (J%F6rg), lower-case
@@ -694,6 +701,7 @@ func TestPayPalIPN_StoredBeforeAnswer(t *testing.T) {
 }
 
 func TestPayPalIPN_ConcurrentDuplicates(t *testing.T) {
+	t.Parallel()
 	t.Run("100 copies of one Completed apply once", func(t *testing.T) {
 		env := newTestEnv(t)
 		p1 := sample(t, "p1")

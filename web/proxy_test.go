@@ -7,6 +7,7 @@ import (
 )
 
 func TestClientAddr(t *testing.T) {
+	t.Parallel()
 	s := &Server{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("10.0.0.0/8")}}
 	for _, tt := range []struct {
 		name, remote string
@@ -40,6 +41,7 @@ func TestClientAddr(t *testing.T) {
 // Behind a trusted proxy, each client has its own budget of refused WEBSALE
 // links: one prober does not lock every buyer out.
 func TestWebsale_BudgetPerClientBehindAProxy(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t, func(s *Server) { s.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")} })
 	get := func(path, client string) answer {
 		req, err := http.NewRequest(http.MethodGet, e.HTTP.URL+path, nil)

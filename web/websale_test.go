@@ -185,6 +185,7 @@ func getWith(t *testing.T, c *http.Client, url string) answer {
 }
 
 func TestWebsale_Link(t *testing.T) {
+	t.Parallel()
 	for _, route := range wsRoutes {
 		t.Run("a valid link at "+routeName(route)+" grants the product and leads to its download page", func(t *testing.T) {
 			t.Parallel()
@@ -234,6 +235,7 @@ func TestWebsale_Link(t *testing.T) {
 }
 
 func TestWebsale_LaterLinks(t *testing.T) {
+	t.Parallel()
 	t.Run("a fresh link for the same product reaches the same grant and stores nothing", func(t *testing.T) {
 		t.Parallel()
 		e := newTestEnv(t)
@@ -342,6 +344,7 @@ func redate(t *testing.T, data string, made, now time.Time) string {
 }
 
 func TestWebsale_SecondProduct(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t, withWebsaleAudio)
 	ebookPage := checkGranted(t, "e-book link", e.Get(wsPath("/", wsData(t, wsLink(e.Clock.Now(), wsOrder, wsEbook)))))
 	audioPage := checkGranted(t, "audio link", e.Get(wsPath("/websale", wsData(t, wsLink(e.Clock.Now(), wsOrder, wsAudio)))))
@@ -376,6 +379,7 @@ func TestWebsale_SecondProduct(t *testing.T) {
 }
 
 func TestWebsale_ConcurrentClicks(t *testing.T) {
+	t.Parallel()
 	// A buyer who clicks the e-mail's link again and again before the first
 	// page loads: every click lands on the one grant. (As many clicks at once
 	// as one address's budget of refused links: each link holds one of it until
@@ -419,6 +423,7 @@ func TestWebsale_ConcurrentClicks(t *testing.T) {
 }
 
 func TestWebsale_LinkTime(t *testing.T) {
+	t.Parallel()
 	want := wsWrongKey(t)
 	e := newTestEnv(t)
 	maxAge := e.Server.Websale.Config.MaxAge
@@ -449,6 +454,7 @@ func TestWebsale_LinkTime(t *testing.T) {
 }
 
 func TestWebsale_RefusalsLookAlike(t *testing.T) {
+	t.Parallel()
 	// Whatever is wrong, the buyer gets the status and page of a link under a
 	// wrong key: telling a bad padding from a bad grammar (or a wrong shop)
 	// would be an oracle. Before each request the test clock moves on by what
@@ -553,6 +559,7 @@ func TestWebsale_RefusalsLookAlike(t *testing.T) {
 }
 
 func TestWebsale_RefusedLinkBudget(t *testing.T) {
+	t.Parallel()
 	want := wsWrongKey(t)
 	e := newTestEnv(t)
 	bad := func() string {
@@ -594,6 +601,7 @@ func TestWebsale_RefusedLinkBudget(t *testing.T) {
 }
 
 func TestWebsale_LinksOff(t *testing.T) {
+	t.Parallel()
 	want := wsWrongKey(t)
 	const home = "This server delivers digital downloads."
 	tests := []struct {
@@ -636,6 +644,7 @@ func TestWebsale_LinksOff(t *testing.T) {
 }
 
 func TestWebsale_RefusedLinkBudgetUnderConcurrency(t *testing.T) {
+	t.Parallel()
 	// The budget bounds tries also when they come at once, with the default
 	// per-address limits. Links for product numbers the catalog does not have
 	// get as far as the ledger, which stores each one (verdict rejected), so
