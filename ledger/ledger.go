@@ -28,6 +28,9 @@ type Ledger struct {
 	// Mailed, if set, is called after a commit that enqueued mail, to wake the
 	// worker that sends it.
 	Mailed func()
+	// ReleaseBatch is how many grants one step of a release handles; zero
+	// means DefaultReleaseBatch.
+	ReleaseBatch int
 }
 
 // New returns a Ledger over db.

@@ -10,9 +10,16 @@ import (
 	"github.com/vend-shop/vend/store"
 )
 
-// ReleaseBatch is how many grants one step of a release handles, in one
-// transaction.
-const ReleaseBatch = 200
+// DefaultReleaseBatch is how many grants one step of a release handles, in one
+// transaction, unless Ledger.ReleaseBatch says otherwise.
+const DefaultReleaseBatch = 200
+
+func (l *Ledger) releaseBatch() int {
+	if l.ReleaseBatch > 0 {
+		return l.ReleaseBatch
+	}
+	return DefaultReleaseBatch
+}
 
 // StartRelease records a new version of a product as a job: tell every buyer
 // with an active grant (notify) and/or give them their downloads back (reset).
@@ -71,7 +78,7 @@ func (l *Ledger) StepRelease(ctx context.Context, id int64) (*vend.Release, erro
 		if r, err = tx.FindRelease(ctx, id); err != nil || r.Status != vend.ReleaseRunning {
 			return err
 		}
-		grants, err := tx.FindActiveGrants(ctx, r.ProductID, r.Cursor, ReleaseBatch)
+		grants, err := tx.FindActiveGrants(ctx, r.ProductID, r.Cursor, l.releaseBatch())
 		if err != nil {
 			return err
 		}
@@ -84,7 +91,7 @@ func (l *Ledger) StepRelease(ctx context.Context, id int64) (*vend.Release, erro
 			r.Cursor = g.ID
 			r.Done++
 		}
-		if len(grants) < ReleaseBatch {
+		if len(grants) < l.releaseBatch() {
 			r.Status = vend.ReleaseDone
 		}
 		r.Total = max(r.Total, r.Done)
