@@ -13,6 +13,7 @@ type fakeGen struct{ n uint64 }
 func (g *fakeGen) Generation() uint64 { return g.n }
 
 func TestAdmissionCache(t *testing.T) {
+	t.Parallel()
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	adm := &store.Admission{Grant: &vend.Grant{ID: 1}, SessionID: 7}
 	k := admissionKey{publicID: "P", fileID: 2, clientIP: "192.0.2.1"}

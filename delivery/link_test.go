@@ -12,6 +12,7 @@ import (
 const publicID = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 func TestService_ParseToken(t *testing.T) {
+	t.Parallel()
 	s := delivery.New(nil, nil, testSecret, delivery.Config{})
 	tok := delivery.Token(testSecret, publicID)
 	tests := []struct {

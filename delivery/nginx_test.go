@@ -199,6 +199,7 @@ func freePort(t *testing.T) int {
 // TestNginx_XAccel downloads through a real nginx in front of a service in
 // ModeXAccel: vend admits and counts, nginx sends the bytes.
 func TestNginx_XAccel(t *testing.T) {
+	t.Parallel()
 	e := MustOpenEnv(t, delivery.Config{Mode: delivery.ModeXAccel}, nil)
 	n := MustStartNginx(t, e.Server.URL, delivery.DefaultXAccelPrefix, e.Blobs.Dir())
 	// through is the link of f under g as buyers reach it: through nginx.

@@ -25,6 +25,7 @@ import (
 )
 
 func TestConfig_Validate(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		cfg     delivery.Config
@@ -54,6 +55,7 @@ func TestConfig_Validate(t *testing.T) {
 }
 
 func TestNew_UnusableModeServesDirectly(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		cfg     delivery.Config
@@ -91,6 +93,7 @@ func TestNew_UnusableModeServesDirectly(t *testing.T) {
 }
 
 func TestServeFile_XAccel(t *testing.T) {
+	t.Parallel()
 	t.Run("a GET is counted, then answered with X-Accel-Redirect, the file's headers and no body", func(t *testing.T) {
 		const prefix = "/protected/vend/"
 		e := MustOpenEnv(t, delivery.Config{Mode: delivery.ModeXAccel, XAccelPrefix: prefix}, nil)
@@ -288,6 +291,7 @@ func mustOpenRedirectEnv(t *testing.T, cfg delivery.Config) (e *Env, p *Presigni
 }
 
 func TestServeFile_Redirect(t *testing.T) {
+	t.Parallel()
 	t.Run("a GET is counted, then redirected to a presigned URL that expires", func(t *testing.T) {
 		e, p, _ := mustOpenRedirectEnv(t, delivery.Config{RedirectTTL: 2 * time.Minute})
 		if m := e.Service.Mode(); m != delivery.ModeRedirect {
@@ -438,6 +442,7 @@ func TestServeFile_Redirect(t *testing.T) {
 // TestServeFile_CountingInEveryMode runs the counting rules in each mode: they do
 // not depend on who sends the bytes.
 func TestServeFile_CountingInEveryMode(t *testing.T) {
+	t.Parallel()
 	modes := []struct {
 		mode   string
 		served int // the status of an admitted GET

@@ -31,6 +31,7 @@ func (s waitingOpen) Open(ctx context.Context, key string) (*blob.Object, error)
 // TestServeFile_ClientGoneWhileOpening: a client that hangs up while vend opens
 // the file is not a file missing from storage.
 func TestServeFile_ClientGoneWhileOpening(t *testing.T) {
+	t.Parallel()
 	opening := make(chan struct{}, 1)
 	e := MustOpenEnvWith(t, delivery.Config{}, nil, EnvOptions{Blobs: func(l *local.Store) blob.Store {
 		return waitingOpen{Store: l, opening: opening}

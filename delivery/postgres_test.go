@@ -26,6 +26,7 @@ func mustOpenPostgres(tb testing.TB, now func() time.Time) store.DB {
 // PostgreSQL, where no single writer serializes them: charges and give-backs of a
 // grant take turns on its row lock.
 func TestPostgres_TwoInstances(t *testing.T) {
+	t.Parallel()
 	e := MustOpenEnvWith(t, delivery.Config{}, nil, EnvOptions{DB: mustOpenPostgres, Second: true})
 	instance := func(i int) string { return fmt.Sprint(i%2 + 1) }
 

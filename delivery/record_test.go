@@ -39,6 +39,7 @@ func (tx goneSessionTx) RecordProgress(ctx context.Context, id int64, bytes int6
 }
 
 func TestRecorder_SessionGone(t *testing.T) {
+	t.Parallel()
 	e := MustOpenEnv(t, delivery.Config{}, nil)
 	db := &goneSessionDB{DB: e.DB}
 	e.Service = delivery.New(db, e.Blobs, testSecret, delivery.Config{})

@@ -19,6 +19,7 @@ import (
 )
 
 func TestServeFile_FullDownload(t *testing.T) {
+	t.Parallel()
 	e := MustOpenEnv(t, delivery.Config{}, nil)
 	g := e.MustCreateGrant(e.Solo, nil)
 
@@ -69,6 +70,7 @@ func TestServeFile_FullDownload(t *testing.T) {
 }
 
 func TestServeFile_Resume(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		header     func(etag string) []string // of the resuming request
@@ -139,6 +141,7 @@ func TestServeFile_Resume(t *testing.T) {
 }
 
 func TestServeFile_MultiRange(t *testing.T) {
+	t.Parallel()
 	e := MustOpenEnv(t, delivery.Config{}, nil)
 	g := e.MustCreateGrant(e.Book, nil)
 
@@ -197,6 +200,7 @@ func checkByteRanges(t *testing.T, resp Response, data []byte, ctype string, wan
 }
 
 func TestServeFile_MultiConnection(t *testing.T) {
+	t.Parallel()
 	e := MustOpenEnv(t, delivery.Config{}, nil)
 	g := e.MustCreateGrant(e.Solo, nil)
 	u := e.URL(g, e.SoloFile)
@@ -237,6 +241,7 @@ func TestServeFile_MultiConnection(t *testing.T) {
 }
 
 func TestServeFile_Parallel(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name        string
 		client      func(i int) string // X-Test-Client of request i
@@ -307,6 +312,7 @@ func TestServeFile_Parallel(t *testing.T) {
 }
 
 func TestServeFile_HeadNeverCounts(t *testing.T) {
+	t.Parallel()
 	e := MustOpenEnv(t, delivery.Config{}, nil)
 	g := e.MustCreateGrant(e.Book, func(g *vend.Grant) { g.DownloadLimit = 1 })
 
@@ -341,6 +347,7 @@ func TestServeFile_HeadNeverCounts(t *testing.T) {
 }
 
 func TestService_FindPage(t *testing.T) {
+	t.Parallel()
 	e := MustOpenEnv(t, delivery.Config{}, nil)
 	ctx := context.Background()
 	tests := []struct {
@@ -389,6 +396,7 @@ func TestService_FindPage(t *testing.T) {
 }
 
 func TestServeFile_Limits(t *testing.T) {
+	t.Parallel()
 	t.Run("a grant at its limit refuses a new session with 403 but its open session can resume", func(t *testing.T) {
 		e := MustOpenEnv(t, delivery.Config{}, nil)
 		g := e.MustCreateGrant(e.Book, func(g *vend.Grant) { g.DownloadLimit = 1 })
@@ -506,6 +514,7 @@ func TestServeFile_Limits(t *testing.T) {
 }
 
 func TestServeFile_Tokens(t *testing.T) {
+	t.Parallel()
 	e := MustOpenEnv(t, delivery.Config{}, nil)
 	g := e.MustCreateGrant(e.Book, func(g *vend.Grant) { g.DownloadLimit = 1 })
 	tok := e.Service.Token(g.PublicID)
@@ -568,6 +577,7 @@ func flip(c byte) string {
 }
 
 func TestServeFile_AllFilesOfAProductAreOneDownload(t *testing.T) {
+	t.Parallel()
 	// A course of several files with a limit of one download: the buyer gets every
 	// file, and that is one download, completed once all of them went out.
 	e := MustOpenEnv(t, delivery.Config{}, nil)

@@ -20,6 +20,7 @@ func (s span) header() string {
 }
 
 func TestSweep_GiveBack(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		// sessions, one after the other: each delivers its spans, then goes quiet past
@@ -115,6 +116,7 @@ func TestSweep_GiveBack(t *testing.T) {
 }
 
 func TestSweep_AbortedTransfer(t *testing.T) {
+	t.Parallel()
 	e := MustOpenEnv(t, delivery.Config{}, nil)
 	g := e.MustCreateGrant(e.Solo, nil)
 
@@ -160,6 +162,7 @@ func TestSweep_AbortedTransfer(t *testing.T) {
 }
 
 func TestSweep_SessionMax(t *testing.T) {
+	t.Parallel()
 	e := MustOpenEnv(t, delivery.Config{SessionMax: 2 * time.Hour}, nil)
 	g := e.MustCreateGrant(e.Solo, nil)
 	u := e.URL(g, e.SoloFile)
@@ -192,6 +195,7 @@ func TestSweep_SessionMax(t *testing.T) {
 // transfer runs, the session must stay open: not given back, and joined (not
 // charged again) by another connection of the same download.
 func TestSweep_TransferLongerThanSessionTimeout(t *testing.T) {
+	t.Parallel()
 	const timeout = 800 * time.Millisecond
 	e := MustOpenEnv(t, delivery.Config{SessionTimeout: timeout}, time.Now)
 	g := e.MustCreateGrant(e.Solo, nil)

@@ -52,6 +52,7 @@ func fileSHA256(t *testing.T, path string) string {
 }
 
 func TestServeFile_CurlResume(t *testing.T) {
+	t.Parallel()
 	curl := lookPath(t, "curl")
 	e := MustOpenEnv(t, delivery.Config{}, nil)
 	// Solo: its one file is the whole product, so the resumed download is completed
@@ -93,6 +94,7 @@ func TestServeFile_CurlResume(t *testing.T) {
 }
 
 func TestServeFile_Aria2c(t *testing.T) {
+	t.Parallel()
 	aria2c := lookPath(t, "aria2c")
 	e := MustOpenEnv(t, delivery.Config{}, nil)
 	g := e.MustCreateGrant(e.Solo, nil) // its one file is the whole product: completed once it is all out
