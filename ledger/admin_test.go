@@ -76,7 +76,10 @@ func testChangeGrant(t *testing.T, open opener) {
 	}
 }
 
-func TestLedger_ChangeGrant(t *testing.T) { onEveryStore(t, testChangeGrant) }
+func TestLedger_ChangeGrant(t *testing.T) {
+	t.Parallel()
+	onEveryStore(t, testChangeGrant)
+}
 
 func testDeleteOrder(t *testing.T, open opener) {
 	db := open(t)
@@ -119,7 +122,10 @@ func testDeleteOrder(t *testing.T, open opener) {
 	}
 }
 
-func TestLedger_DeleteOrder(t *testing.T) { onEveryStore(t, testDeleteOrder) }
+func TestLedger_DeleteOrder(t *testing.T) {
+	t.Parallel()
+	onEveryStore(t, testDeleteOrder)
+}
 
 func testRefundOrder(t *testing.T, open opener) {
 	db := open(t)
@@ -200,7 +206,10 @@ func testRefundOrder(t *testing.T, open opener) {
 	}
 }
 
-func TestLedger_RefundOrder(t *testing.T) { onEveryStore(t, testRefundOrder) }
+func TestLedger_RefundOrder(t *testing.T) {
+	t.Parallel()
+	onEveryStore(t, testRefundOrder)
+}
 
 func testRefundOrderCases(t *testing.T, open opener) {
 	refunds := func(db store.DB, orderID int64) (out []string) {
@@ -283,4 +292,7 @@ func testRefundOrderCases(t *testing.T, open opener) {
 	})
 }
 
-func TestLedger_RefundOrderCases(t *testing.T) { onEveryStore(t, testRefundOrderCases) }
+func TestLedger_RefundOrderCases(t *testing.T) {
+	t.Parallel()
+	onEveryStore(t, testRefundOrderCases)
+}

@@ -65,4 +65,7 @@ func testCreateOrder(t *testing.T, open opener) {
 	}
 }
 
-func TestLedger_CreateOrder(t *testing.T) { onEveryStore(t, testCreateOrder) }
+func TestLedger_CreateOrder(t *testing.T) {
+	t.Parallel()
+	onEveryStore(t, testCreateOrder)
+}

@@ -249,14 +249,15 @@ func TestServe_SetupLink(t *testing.T) {
 			}
 		}
 		t.Cleanup(stop)
+		// serve warns that PayPal is not configured after everything it prints
+		// at start: the listening line and, if it makes one, the setup link.
 		deadline := time.Now().Add(30 * time.Second)
-		for !strings.Contains(out.String(), "listening") {
+		for !strings.Contains(errOut.String(), "every PayPal IPN will be refused") {
 			if time.Now().After(deadline) {
 				t.Fatalf("vend serve did not start:\n%s%s", out.String(), errOut.String())
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
-		time.Sleep(100 * time.Millisecond) // the lines after "listening"
 		return out.String(), stop
 	}
 
