@@ -13,6 +13,7 @@
 package servicetest
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -108,7 +109,9 @@ func (s Service) Need(tb testing.TB) string {
 // Use it from TestMain: os.Exit(servicetest.Main(m, servicetest.Postgres)).
 func Main(m *testing.M, services ...Service) int {
 	code := m.Run()
-	Report(os.Stdout, services...)
+	if f := flag.Lookup("test.list"); f == nil || f.Value.String() == "" { // -list runs nothing
+		Report(os.Stdout, services...)
+	}
 	return code
 }
 
