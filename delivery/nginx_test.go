@@ -241,7 +241,7 @@ func TestNginx_XAccel(t *testing.T) {
 	})
 
 	t.Run("curl -C - resumes an interrupted transfer, in the same download", func(t *testing.T) {
-		curl := lookPath(t, "curl")
+		curl := servicetest.Curl.Need(t)
 		g := e.MustCreateGrant(e.Book, nil)
 		out := filepath.Join(t.TempDir(), "book.pdf")
 		// X-Test-Slow: nginx sends this transfer at 1 MiB/s; curl gives up after 1 s.
@@ -274,7 +274,7 @@ func TestNginx_XAccel(t *testing.T) {
 	})
 
 	t.Run("aria2c -x4 -s4 gets a byte-identical file as one download", func(t *testing.T) {
-		aria2c := lookPath(t, "aria2c")
+		aria2c := servicetest.Aria2c.Need(t)
 		g := e.MustCreateGrant(e.Solo, nil)
 		dir := t.TempDir()
 		err := run(t, aria2c, "--no-conf", "--quiet", "--max-connection-per-server=4", "--split=4", "--min-split-size=1M",

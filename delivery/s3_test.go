@@ -30,6 +30,7 @@ import (
 	"github.com/vend-shop/vend/blob/s3"
 	"github.com/vend-shop/vend/blob/s3/s3test"
 	"github.com/vend-shop/vend/delivery"
+	"github.com/vend-shop/vend/internal/servicetest"
 )
 
 // Downloads from S3-compatible storage, a real versitygw, in both ways vend serves
@@ -333,7 +334,7 @@ func TestS3_Downloads(t *testing.T) {
 			})
 
 			t.Run("a full download, curl -C - after an interruption and aria2c -x4 of one client are one download", func(t *testing.T) {
-				curl, aria2c := lookPath(t, "curl"), lookPath(t, "aria2c")
+				curl, aria2c := servicetest.Curl.Need(t), servicetest.Aria2c.Need(t)
 				// Limit 1: a request charged again would get 403.
 				g := e.MustCreateGrant(e.S3Book, func(g *vend.Grant) { g.DownloadLimit = 1 })
 				u := e.URL(g, e.S3Big)

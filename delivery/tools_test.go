@@ -18,18 +18,6 @@ import (
 
 // Real download tools against the test server: what buyers actually run.
 
-func lookPath(t *testing.T, tool string) string {
-	t.Helper()
-	switch tool {
-	case "curl":
-		return servicetest.Curl.Need(t)
-	case "aria2c":
-		return servicetest.Aria2c.Need(t)
-	}
-	t.Fatalf("no such tool %q", tool)
-	return ""
-}
-
 func run(t *testing.T, name string, args ...string) error {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -53,7 +41,7 @@ func fileSHA256(t *testing.T, path string) string {
 
 func TestServeFile_CurlResume(t *testing.T) {
 	t.Parallel()
-	curl := lookPath(t, "curl")
+	curl := servicetest.Curl.Need(t)
 	e := MustOpenEnv(t, delivery.Config{}, nil)
 	// Solo: its one file is the whole product, so the resumed download is completed
 	// however little the interrupted transfer sent beyond what curl kept.
@@ -95,7 +83,7 @@ func TestServeFile_CurlResume(t *testing.T) {
 
 func TestServeFile_Aria2c(t *testing.T) {
 	t.Parallel()
-	aria2c := lookPath(t, "aria2c")
+	aria2c := servicetest.Aria2c.Need(t)
 	e := MustOpenEnv(t, delivery.Config{}, nil)
 	g := e.MustCreateGrant(e.Solo, nil) // its one file is the whole product: completed once it is all out
 	dir := t.TempDir()

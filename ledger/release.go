@@ -78,7 +78,8 @@ func (l *Ledger) StepRelease(ctx context.Context, id int64) (*vend.Release, erro
 		if r, err = tx.FindRelease(ctx, id); err != nil || r.Status != vend.ReleaseRunning {
 			return err
 		}
-		grants, err := tx.FindActiveGrants(ctx, r.ProductID, r.Cursor, l.releaseBatch())
+		batch := l.releaseBatch()
+		grants, err := tx.FindActiveGrants(ctx, r.ProductID, r.Cursor, batch)
 		if err != nil {
 			return err
 		}
@@ -91,7 +92,7 @@ func (l *Ledger) StepRelease(ctx context.Context, id int64) (*vend.Release, erro
 			r.Cursor = g.ID
 			r.Done++
 		}
-		if len(grants) < l.releaseBatch() {
+		if len(grants) < batch {
 			r.Status = vend.ReleaseDone
 		}
 		r.Total = max(r.Total, r.Done)

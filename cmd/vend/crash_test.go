@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -51,7 +52,7 @@ func TestServe_KillLosesNoAcknowledgedIPN(t *testing.T) {
 	defer verifier.Close()
 
 	dataDir := t.TempDir()
-	env := vendEnv(dataDir, freeAddr(t), verifier.URL)
+	env := vendEnv(dataDir, anyPort, verifier.URL)
 	importProduct(t, bin, env, "ebook|E-Book|ebook.pdf|19.95|USD|5|unlimited")
 
 	const total, workers, killAfter = 300, 8, 100
@@ -153,6 +154,10 @@ func TestServe_KillLosesNoAcknowledgedIPN(t *testing.T) {
 	srv.kill(t)
 	srv.wait()
 }
+
+// anyPort makes vend serve listen on a port the kernel picks; startServe reads
+// it from the listening line, so parallel tests never race for a port.
+const anyPort = "127.0.0.1:0"
 
 // freeAddr returns a loopback address with a port nobody listens on now.
 func freeAddr(t *testing.T) string {
@@ -289,6 +294,25 @@ func (s *server) kill(t *testing.T) {
 }
 
 func (s *server) wait() { <-s.done }
+
+// stop ends vend serve as an operator would (SIGTERM) and waits until it exited.
+func (s *server) stop(t *testing.T) {
+	select {
+	case <-s.done:
+		return
+	default:
+	}
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Errorf("stop vend: %v", err)
+	}
+	select {
+	case <-s.done:
+	case <-time.After(30 * time.Second):
+		t.Errorf("vend serve did not stop within 30s:\n%s", s.stderr())
+		s.kill(t)
+		<-s.done
+	}
+}
 
 func postIPN(client *http.Client, baseURL string, body []byte) (int, error) {
 	resp, err := client.Post(baseURL+"/ipn/paypal", "application/x-www-form-urlencoded", bytes.NewReader(body))

@@ -15,7 +15,8 @@ import (
 
 // seededEnv is a data directory with a generated shop of orders orders and
 // attempts attempts: a copy of one seeded once (seedCopy), with set-based SQL
-// (--bulk; TestBenchSeed_Bulk holds it to the same shop as the store's seed).
+// (--bulk: the shape of the store's seed, which TestBenchSeed_Bulk checks, plus
+// a download session per counted attempt).
 func seededEnv(t *testing.T, orders, attempts string) []string {
 	t.Helper()
 	env, _ := seedCopy(t, "--orders", orders, "--attempts", attempts, "--products", "3", "--buyers", "40", "--days", "20", "--bulk")

@@ -47,25 +47,24 @@ func buyIPN(txn, email string) []byte {
 // the payments so far, so a count that is right now stays right.
 func waitAllSent(t *testing.T, bin string, env []string, srv *smtptest.Server) []smtptest.Received {
 	t.Helper()
-	waitFor(t, 30*time.Second, "the outbox to empty", func() bool {
-		var mails []vend.Mail
-		if err := json.Unmarshal(runVend(t, bin, env, "mail", "list", "--json"), &mails); err != nil {
+	mails := func(args ...string) int {
+		var ms []vend.Mail
+		if err := json.Unmarshal(runVend(t, bin, env, append([]string{"mail", "list", "--json", "--limit", "1"}, args...)...), &ms); err != nil {
 			t.Fatal(err)
 		}
-		for _, m := range mails {
-			if m.Status == vend.MailQueued {
-				return false
-			}
-		}
-		return len(mails) > 0
-	})
+		return len(ms)
+	}
+	if mails() == 0 {
+		t.Fatal("the outbox is empty: nothing was ever queued")
+	}
+	waitFor(t, 30*time.Second, "the outbox to empty", func() bool { return mails("--status", "queued") == 0 })
 	return srv.Messages()
 }
 
 // waitFor polls cond until it holds, and fails the test after timeout.
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(timeout); !cond(); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(timeout); !cond(); time.Sleep(100 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("waited %s for %s", timeout, what)
 		}
@@ -107,7 +106,7 @@ func TestServe_MailSurvivesAKill(t *testing.T) {
 		}
 	}()
 	smtpAddr := hang.Addr().String()
-	env := mailEnv(dataDir, freeAddr(t), verifiedStub(t), smtpAddr)
+	env := mailEnv(dataDir, anyPort, verifiedStub(t), smtpAddr)
 	importProduct(t, bin, env, "ebook|E-Book|ebook.pdf|19.95|USD|5|unlimited")
 
 	srv := startServe(t, bin, env)
@@ -156,7 +155,7 @@ func TestServe_MailOncePerPayment(t *testing.T) {
 	}
 	bin := buildVend(t)
 	dataDir, smtpAddr := t.TempDir(), freeAddr(t)
-	env := mailEnv(dataDir, freeAddr(t), verifiedStub(t), smtpAddr)
+	env := mailEnv(dataDir, anyPort, verifiedStub(t), smtpAddr)
 	importProduct(t, bin, env, "ebook|E-Book|ebook.pdf|19.95|USD|5|unlimited")
 	srv := startServe(t, bin, env)
 	client := &http.Client{Timeout: 30 * time.Second}
@@ -177,7 +176,7 @@ func TestServe_MailOncePerPayment(t *testing.T) {
 	wg.Wait()
 	// The worker tries at once, and fails: the server is down.
 	var out string
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		if out = string(runVend(t, bin, env, "mail", "list", "--status", "queued")); strings.Contains(out, "last error") {
 			break
 		}

@@ -62,8 +62,11 @@ func build() (dir, path string, err error) {
 // arguments, copied for each test that uses one: seeding is the costly part of
 // the tests that read a big shop, and the same shop serves them all.
 var seeds struct {
+	rootOnce sync.Once
+	root     string
+	rootErr  error
+
 	mu   sync.Mutex
-	root string
 	dirs map[string]*seeded
 }
 
@@ -77,6 +80,10 @@ type seeded struct {
 // `vend bench seed args…` makes, and what the seed printed.
 func seedCopy(t *testing.T, args ...string) (env []string, out string) {
 	t.Helper()
+	seeds.rootOnce.Do(func() { seeds.root, seeds.rootErr = os.MkdirTemp("", "vend-seeds-") })
+	if seeds.rootErr != nil {
+		t.Fatal(seeds.rootErr)
+	}
 	key := strings.Join(args, " ")
 	seeds.mu.Lock()
 	if seeds.dirs == nil {
@@ -87,16 +94,9 @@ func seedCopy(t *testing.T, args ...string) (env []string, out string) {
 		s = &seeded{}
 		seeds.dirs[key] = s
 	}
-	if seeds.root == "" {
-		seeds.root, s.err = os.MkdirTemp("", "vend-seeds-")
-	}
-	root := seeds.root
 	seeds.mu.Unlock()
 	s.once.Do(func() {
-		if s.err != nil {
-			return
-		}
-		if s.dir, s.err = os.MkdirTemp(root, "seed-"); s.err != nil {
+		if s.dir, s.err = os.MkdirTemp(seeds.root, "seed-"); s.err != nil {
 			return
 		}
 		var errOut string

@@ -19,14 +19,11 @@ import (
 // Env names the versitygw binary.
 const Env = "VEND_TEST_VERSITYGW"
 
-// Service is the server, for servicetest.Main in a TestMain.
-var Service = servicetest.Versitygw
-
 // Start runs versitygw with the given credentials until tb ends and returns its
 // host:port once it answers.
 func Start(tb testing.TB, accessKey, secretKey string) string {
 	tb.Helper()
-	bin := Service.Need(tb)
+	bin := servicetest.Versitygw.Need(tb)
 	data := filepath.Join(tb.TempDir(), "data")
 	if err := os.Mkdir(data, 0o700); err != nil {
 		tb.Fatal(err)

@@ -22,9 +22,6 @@ import (
 // Env is the variable naming the test server.
 const Env = "VEND_TEST_POSTGRES"
 
-// Service is the server, for servicetest.Main in a TestMain.
-var Service = servicetest.Postgres
-
 // URL creates an empty schema for tb, dropped when tb ends, and returns a URL
 // whose connections use it.
 func URL(tb testing.TB) string {
