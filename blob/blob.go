@@ -1,5 +1,6 @@
-// Package blob holds the value types of file storage. Implementations (blob/local,
-// later blob/s3) keep the bytes; the database keeps only their key, size and hash.
+// Package blob holds the value types of file storage and the key scheme.
+// Implementations (blob/local on disk, blob/s3 on S3-compatible object storage)
+// keep the bytes; the database keeps only their key, size and hash.
 package blob
 
 import (

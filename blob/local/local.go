@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -45,20 +44,6 @@ func (s *Store) Close() error { return s.root.Close() }
 // Dir returns the storage directory (for X-Accel mappings and docs).
 func (s *Store) Dir() string { return s.dir }
 
-// validKey reports whether key is a content key: "ab/ab…" (two hex digits, a
-// slash, the 64 lower-case hex digits of the SHA-256, which start with those two).
-func validKey(key string) bool {
-	if len(key) != 67 || key[2] != '/' || key[:2] != key[3:5] {
-		return false
-	}
-	for i := 3; i < len(key); i++ {
-		if c := key[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
-}
-
 // Put writes r to a temporary file inside the root, then renames it to its
 // content key, so a reader never sees half a file.
 func (s *Store) Put(ctx context.Context, r io.Reader) (blob.Info, error) {
@@ -82,8 +67,8 @@ func (s *Store) Put(ctx context.Context, r io.Reader) (blob.Info, error) {
 	if err != nil {
 		return blob.Info{}, fmt.Errorf("local storage: write: %w", err)
 	}
-	sum := hex.EncodeToString(h.Sum(nil))
-	key := sum[:2] + "/" + sum
+	key := blob.ContentKey(h.Sum(nil))
+	sum := key[3:]
 	if err := s.root.MkdirAll(sum[:2], 0o700); err != nil {
 		return blob.Info{}, fmt.Errorf("local storage: %w", err)
 	}
@@ -116,7 +101,7 @@ func (s *Store) syncDir(dir string) error {
 // Open opens the object under key. Keys that are not content keys are refused
 // before the file system is asked.
 func (s *Store) Open(ctx context.Context, key string) (*blob.Object, error) {
-	if !validKey(key) {
+	if !blob.ValidKey(key) {
 		return nil, vend.Errorf(vend.ENOTFOUND, "No such file.")
 	}
 	if obj, ok := s.small.Open(key); ok {

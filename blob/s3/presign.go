@@ -23,7 +23,7 @@ const MaxPresignTTL = 7 * 24 * time.Hour
 // With temporary credentials (an instance role, AWS_SESSION_TOKEN) the URL stops
 // working when they expire, even before ttl.
 func (s *Store) PresignGet(ctx context.Context, key, filename string, ttl time.Duration) (string, error) {
-	if !validKey(key) {
+	if !blob.ValidKey(key) {
 		return "", errNotFound()
 	}
 	if ttl < time.Second || ttl > MaxPresignTTL {

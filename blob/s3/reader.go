@@ -24,7 +24,7 @@ import (
 // The Reader is tied to ctx: cancelling it ends the reads, so the context of the
 // request being served is the right one.
 func (s *Store) Open(ctx context.Context, key string) (*blob.Object, error) {
-	if !validKey(key) {
+	if !blob.ValidKey(key) {
 		return nil, errNotFound()
 	}
 	if obj, ok := s.small.Open(key); ok {

@@ -232,20 +232,6 @@ func checkBucket(name string) error {
 
 func isAlnum(c byte) bool { return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' }
 
-// validKey reports whether key is a content key: "ab/ab…" (two hex digits, a
-// slash, the 64 lower-case hex digits of the SHA-256, which start with those two).
-func validKey(key string) bool {
-	if len(key) != 67 || key[2] != '/' || key[:2] != key[3:5] {
-		return false
-	}
-	for i := 3; i < len(key); i++ {
-		if c := key[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
-}
-
 // Put streams r into the bucket. A file of at most PartSize bytes is read into
 // memory, so its hash and key are known before it goes up in one request. A larger
 // one goes up as a multipart upload to a temporary key while it is hashed, is
@@ -268,7 +254,7 @@ func (s *Store) put(ctx context.Context, r io.Reader) (blob.Info, error) {
 	first, err := readFirst(r, partSize)
 	if err == io.EOF {
 		sum := sha256.Sum256(first)
-		info := blob.Info{Key: contentKey(sum[:]), Size: int64(len(first)), SHA256: hex.EncodeToString(sum[:])}
+		info := blob.Info{Key: blob.ContentKey(sum[:]), Size: int64(len(first)), SHA256: hex.EncodeToString(sum[:])}
 		_, err := s.client.PutObject(ctx, &s3.PutObjectInput{
 			Bucket:         &s.bucket,
 			Key:            aws.String(s.prefix + info.Key),
@@ -292,7 +278,7 @@ func (s *Store) put(ctx context.Context, r io.Reader) (blob.Info, error) {
 	}
 	defer s.remove(ctx, tmp)
 	sum := h.Sum(nil)
-	info := blob.Info{Key: contentKey(sum), Size: size, SHA256: hex.EncodeToString(sum)}
+	info := blob.Info{Key: blob.ContentKey(sum), Size: size, SHA256: hex.EncodeToString(sum)}
 	key := s.prefix + info.Key
 	// The same file stored before: nothing to copy.
 	head, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.bucket, Key: &key})
@@ -303,11 +289,6 @@ func (s *Store) put(ctx context.Context, r io.Reader) (blob.Info, error) {
 		return blob.Info{}, fmt.Errorf("store %s: %w", info.Key, err)
 	}
 	return info, nil
-}
-
-func contentKey(sum []byte) string {
-	h := hex.EncodeToString(sum)
-	return h[:2] + "/" + h
 }
 
 func (s *Store) partSize() int {
