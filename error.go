@@ -5,7 +5,7 @@ import (
 	"fmt"
 )
 
-// Error codes: the kind of an error, mapped to an HTTP status in one place (web).
+// Error codes: the kind of an error. web turns them into HTTP statuses.
 const (
 	ECONFLICT  = "conflict"
 	EINTERNAL  = "internal"

@@ -25,8 +25,10 @@ type Object struct {
 	ModTime time.Time
 }
 
-// Store keeps file bytes.
+// Store keeps file bytes. Close releases what the store holds open (a directory
+// handle); the store is not used after it.
 type Store interface {
+	io.Closer
 	// Put streams r into storage, hashing it on the way.
 	Put(ctx context.Context, r io.Reader) (Info, error)
 	// Open opens the object stored under key.

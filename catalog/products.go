@@ -1,5 +1,7 @@
-// Package catalog reads the seller's products file. This file holds only the
-// parser and its inverse, Format; it never touches the file system.
+// Package catalog is the seller's products: the products file (this file: the
+// parser and its inverse, Format, which never touch the file system), its import
+// (import.go: the listed files go into storage, the products into the store) and
+// product edits (edit.go).
 package catalog
 
 import (

@@ -93,7 +93,7 @@ func (a *App) open(ctx context.Context) error {
 		return err
 	}
 	if err := a.openDB(ctx); err != nil {
-		closeBlobs(a.Blobs)
+		a.Blobs.Close()
 		return err
 	}
 	// The secret lives in the data directory, never in the database (which would
@@ -119,14 +119,6 @@ func (a *App) openBlobs(ctx context.Context) error {
 		a.Blobs, err = local.Open(filepath.Join(a.Config.DataDir, "files"))
 	}
 	return err
-}
-
-func closeBlobs(b blob.Store) {
-	if c, ok := b.(interface{ Close() error }); ok {
-		c.Close()
-	} else if c, ok := b.(interface{ Close() }); ok {
-		c.Close()
-	}
 }
 
 // openDB opens the ledger: PostgreSQL when database names one, else the SQLite
@@ -155,7 +147,9 @@ func (a *App) close() {
 		}
 	}
 	if a.Blobs != nil {
-		closeBlobs(a.Blobs)
+		if err := a.Blobs.Close(); err != nil {
+			a.Logger.Error("close file storage", "error", err)
+		}
 	}
 }
 

@@ -1,6 +1,6 @@
 // Package sqldb implements store.Tx over database/sql with SQL that both SQLite
 // (modernc, which binds $1… like PostgreSQL) and PostgreSQL accept. The dialect
-// packages open the database, run their migrations and hand a *sql.Tx to Begin.
+// packages open the database, run their migrations and wrap each *sql.Tx with NewTx.
 package sqldb
 
 import (
