@@ -17,6 +17,36 @@ const (
 	MailForgeries  MailKind = "owner-forgeries" // to the owner: a burst of failed verifications
 )
 
+// Keys of Mail.Data. Whoever enqueues a message sets them (the ledger, web's
+// alarm about forged messages) and mailer reads them; all are optional unless
+// said otherwise.
+const (
+	// MailDataReason is the provider's reason code: a pending reason such as
+	// "echeck" (pending), or "refund" / "chargeback" (ended, owner notices).
+	// Without it the order's status reason or the grant's revoke reason is used.
+	MailDataReason = "reason"
+	// MailDataProduct is a product id. Required for new-version (the product with
+	// the new file); for receipt and ended it narrows the message to that item.
+	MailDataProduct = "product"
+	// MailDataVersion labels a new version ("2.1"), for new-version.
+	MailDataVersion = "version"
+	// MailDataAmount is the amount taken back, a decimal string ("19.95"), and
+	// MailDataCurrency its currency, for the owner's refund and chargeback notices.
+	MailDataAmount   = "amount"
+	MailDataCurrency = "currency"
+	// MailDataGrants are the ids of the grants a receipt, sale or ended message
+	// is about (comma-separated), and MailDataStatus the order's status when
+	// access ended: kept with the message for the record.
+	MailDataGrants = "grants"
+	MailDataStatus = "status"
+	// MailDataProvider, MailDataCount and MailDataSince describe a burst of failed
+	// verifications for owner-forgeries: the provider, how many, and since when
+	// (RFC 3339).
+	MailDataProvider = "provider"
+	MailDataCount    = "count"
+	MailDataSince    = "since"
+)
+
 // MailStatus says where an outbox message stands.
 type MailStatus string
 

@@ -35,20 +35,20 @@ func (l *Ledger) enqueueMail(ctx context.Context, tx store.Tx, ev vend.Event, re
 		mails = append(mails, &vend.Mail{Key: mailKey(kind, ev, to), Kind: kind, To: to, Language: ev.Language, OrderID: o.ID, Data: data})
 	}
 	if len(res.Granted) > 0 {
-		add(vend.MailReceipt, buyer, map[string]string{"grants": ids(res.Granted)})
-		add(vend.MailSale, l.OwnerEmail, map[string]string{"grants": ids(res.Granted)})
+		add(vend.MailReceipt, buyer, map[string]string{vend.MailDataGrants: ids(res.Granted)})
+		add(vend.MailSale, l.OwnerEmail, map[string]string{vend.MailDataGrants: ids(res.Granted)})
 	}
 	if ev.Kind == vend.EventPending && o.Status == vend.OrderPending {
-		add(vend.MailPending, buyer, map[string]string{"reason": ev.Reason})
+		add(vend.MailPending, buyer, map[string]string{vend.MailDataReason: ev.Reason})
 	}
 	if len(res.Ended) > 0 {
-		add(vend.MailEnded, buyer, map[string]string{"grants": ids(res.Ended), "status": string(o.Status)})
+		add(vend.MailEnded, buyer, map[string]string{vend.MailDataGrants: ids(res.Ended), vend.MailDataStatus: string(o.Status)})
 	}
 	switch ev.Kind {
 	case vend.EventRefund:
-		add(vend.MailRefund, l.OwnerEmail, map[string]string{"amount": ev.Total.Abs().String(), "currency": ev.Currency})
+		add(vend.MailRefund, l.OwnerEmail, map[string]string{vend.MailDataAmount: ev.Total.Abs().String(), vend.MailDataCurrency: ev.Currency})
 	case vend.EventChargeback:
-		add(vend.MailChargeback, l.OwnerEmail, map[string]string{"amount": ev.Total.Abs().String(), "currency": ev.Currency})
+		add(vend.MailChargeback, l.OwnerEmail, map[string]string{vend.MailDataAmount: ev.Total.Abs().String(), vend.MailDataCurrency: ev.Currency})
 	}
 	for _, m := range mails {
 		if added, err := tx.EnqueueMail(ctx, m); err != nil {

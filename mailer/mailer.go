@@ -10,7 +10,7 @@
 // nothing to send any more (a links request for an address without purchases).
 //
 // What a message may carry beyond its order is in vend.Mail.Data, under the keys
-// Data*: see DataReason and the others.
+// vend.MailData* (the root's mail.go), which the ledger writes and read.go reads.
 //
 // # Templates
 //
@@ -71,29 +71,6 @@ type SendError struct {
 }
 
 func (e *SendError) Error() string { return e.Msg }
-
-// Keys in vend.Mail.Data that the worker reads. The ledger (or whoever enqueues)
-// sets them; all are optional unless said otherwise.
-const (
-	// DataReason is the provider's reason code: a pending reason such as
-	// "echeck" (pending), or "refund" / "chargeback" (ended, owner notices).
-	// Without it the order's status reason or the grant's revoke reason is used.
-	DataReason = "reason"
-	// DataProduct is a product id. Required for new-version (the product with
-	// the new file); for receipt and ended it narrows the message to that item.
-	DataProduct = "product"
-	// DataVersion labels a new version ("2.1"), for new-version.
-	DataVersion = "version"
-	// DataAmount is the amount taken back, a decimal string ("19.95"), for the
-	// owner's refund and chargeback notices.
-	DataAmount = "amount"
-	// DataProvider, DataCount and DataSince describe a burst of failed
-	// verifications for owner-forgeries: the provider, how many, and since when
-	// (RFC 3339).
-	DataProvider = "provider"
-	DataCount    = "count"
-	DataSince    = "since"
-)
 
 // Language returns the template language for a buyer's language as a provider
 // gives it: "de", "de-DE", "de_DE" (any case) give "de"; anything else "en".

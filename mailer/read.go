@@ -19,14 +19,14 @@ import (
 // is gone, it lacks data its kind needs).
 func (w *Worker) view(ctx context.Context, tx store.Tx, m *vend.Mail) (View, error) {
 	now := w.now()
-	v := View{Kind: m.Kind, Shop: w.shop(), To: m.To, Reason: m.Data[DataReason], Data: copyData(m.Data)}
+	v := View{Kind: m.Kind, Shop: w.shop(), To: m.To, Reason: m.Data[vend.MailDataReason], Data: copyData(m.Data)}
 	switch m.Kind {
 	case vend.MailLinks:
 		return w.linksView(ctx, tx, v, now)
 	case vend.MailForgeries:
-		v.Forgeries.Provider = m.Data[DataProvider]
-		v.Forgeries.Count, _ = strconv.Atoi(m.Data[DataCount])
-		v.Forgeries.Since, _ = time.Parse(time.RFC3339, m.Data[DataSince])
+		v.Forgeries.Provider = m.Data[vend.MailDataProvider]
+		v.Forgeries.Count, _ = strconv.Atoi(m.Data[vend.MailDataCount])
+		v.Forgeries.Since, _ = time.Parse(time.RFC3339, m.Data[vend.MailDataSince])
 		return v, nil
 	}
 	if m.OrderID == 0 {
@@ -45,13 +45,13 @@ func (w *Worker) view(ctx context.Context, tx store.Tx, m *vend.Mail) (View, err
 	if err != nil {
 		return v, err
 	}
-	only := m.Data[DataProduct]
+	only := m.Data[vend.MailDataProduct]
 	products := map[string]*vend.Product{}
 	switch m.Kind {
 	case vend.MailReceipt, vend.MailNewVersion:
 		if m.Kind == vend.MailNewVersion {
 			if only == "" {
-				return v, permanent("A new-version message needs the product id in its data (%q).", DataProduct)
+				return v, permanent("A new-version message needs the product id in its data (%q).", vend.MailDataProduct)
 			}
 			p, err := findProduct(ctx, tx, products, only)
 			if err != nil {
@@ -59,7 +59,7 @@ func (w *Worker) view(ctx context.Context, tx store.Tx, m *vend.Mail) (View, err
 			} else if p == nil {
 				return v, permanent("Product %s no longer exists.", only)
 			}
-			v.Product = ProductView{ID: p.ID, Name: p.Name, Version: m.Data[DataVersion], Files: fileViews(p.Files)}
+			v.Product = ProductView{ID: p.ID, Name: p.Name, Version: m.Data[vend.MailDataVersion], Files: fileViews(p.Files)}
 		}
 		for _, it := range items {
 			g := grants[it.ID]
@@ -103,7 +103,7 @@ func (w *Worker) view(ctx context.Context, tx store.Tx, m *vend.Mail) (View, err
 		} else if v.Reason == "" && m.Kind == vend.MailChargeback {
 			v.Reason = "chargeback"
 		}
-		if a, err := vend.ParseAmount(m.Data[DataAmount]); err == nil {
+		if a, err := vend.ParseAmount(m.Data[vend.MailDataAmount]); err == nil {
 			v.Amount = a.Abs()
 		}
 		v.Items = plainItems(o, items)

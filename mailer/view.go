@@ -218,10 +218,10 @@ func sample(kind vend.MailKind, full bool) View {
 		}
 	}
 	if v.Reason != "" {
-		v.Data[DataReason] = v.Reason
+		v.Data[vend.MailDataReason] = v.Reason
 	}
 	if v.Product.Version != "" {
-		v.Data[DataVersion] = v.Product.Version
+		v.Data[vend.MailDataVersion] = v.Product.Version
 	}
 	if full {
 		return v

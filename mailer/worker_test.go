@@ -402,13 +402,13 @@ func TestWorker_OtherKinds(t *testing.T) {
 			subject: "Your order at Example Books: payment pending", want: []string{"eCheck", "The Go Handbook"}},
 		{name: "ended has no links", order: orderOpts{Status: vend.OrderRefunded, GrantState: vend.GrantRevoked},
 			mail: func(f *fixture) *vend.Mail {
-				return &vend.Mail{Kind: vend.MailEnded, To: f.Order.Buyer.Email, OrderID: f.Order.ID, Data: map[string]string{mailer.DataReason: "refund"}}
+				return &vend.Mail{Kind: vend.MailEnded, To: f.Order.Buyer.Email, OrderID: f.Order.ID, Data: map[string]string{vend.MailDataReason: "refund"}}
 			},
 			subject: "Your downloads from Example Books have ended", want: []string{"The payment was refunded.", "The Go Handbook"}},
 		{name: "new version links to the page", order: orderOpts{},
 			mail: func(f *fixture) *vend.Mail {
 				return &vend.Mail{Kind: vend.MailNewVersion, To: f.Order.Buyer.Email, OrderID: f.Order.ID,
-					Data: map[string]string{mailer.DataProduct: "go-handbook", mailer.DataVersion: "2.0"}}
+					Data: map[string]string{vend.MailDataProduct: "go-handbook", vend.MailDataVersion: "2.0"}}
 			},
 			subject: "New version of The Go Handbook: 2.0", want: []string{"go-handbook.epub"}, links: true},
 		{name: "owner sale", order: orderOpts{Name: "Alex"},
@@ -418,13 +418,13 @@ func TestWorker_OtherKinds(t *testing.T) {
 			subject: "[Example Books] Sale: 19.00 EUR, The Go Handbook", want: []string{"Alex <buyer@example.com>", "paypal PAY-"}},
 		{name: "owner chargeback", order: orderOpts{Status: vend.OrderReversed, GrantState: vend.GrantRevoked},
 			mail: func(f *fixture) *vend.Mail {
-				return &vend.Mail{Kind: vend.MailChargeback, To: "owner@books.test", OrderID: f.Order.ID, Data: map[string]string{mailer.DataAmount: "-19.00"}}
+				return &vend.Mail{Kind: vend.MailChargeback, To: "owner@books.test", OrderID: f.Order.ID, Data: map[string]string{vend.MailDataAmount: "-19.00"}}
 			},
 			subject: "[Example Books] Chargeback: order 1, 19.00 EUR", want: []string{"Taken back: 19.00 EUR"}},
 		{name: "owner forgeries", order: orderOpts{},
 			mail: func(*fixture) *vend.Mail {
 				return &vend.Mail{Kind: vend.MailForgeries, To: "owner@books.test",
-					Data: map[string]string{mailer.DataProvider: "paypal", mailer.DataCount: "17", mailer.DataSince: "2026-03-02T13:00:00Z"}}
+					Data: map[string]string{vend.MailDataProvider: "paypal", vend.MailDataCount: "17", vend.MailDataSince: "2026-03-02T13:00:00Z"}}
 			},
 			subject: "[Example Books] 17 paypal notifications failed verification", want: []string{"since March 2, 2026, 13:00 UTC"}},
 	} {

@@ -49,7 +49,7 @@ func (s *Server) noteForgery(ctx context.Context, provider string) {
 	}
 	s.Logger.Warn("burst of notifications that failed verification", "provider", provider, "count", n, "since", start)
 	key := provider + "|" + strconv.FormatInt(start.Unix(), 10)
-	data := map[string]string{"provider": provider, "count": strconv.Itoa(n), "since": start.UTC().Format(time.RFC3339)}
+	data := map[string]string{vend.MailDataProvider: provider, vend.MailDataCount: strconv.Itoa(n), vend.MailDataSince: start.UTC().Format(time.RFC3339)}
 	if err := s.Ledger.NotifyOwner(context.WithoutCancel(ctx), vend.MailForgeries, key, data); err != nil {
 		s.Logger.Error("owner notice not queued", "error", err)
 	}
