@@ -1,6 +1,9 @@
 package vend
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
 // User is an administrator of the shop. The password is kept only as an
 // argon2id hash.
@@ -32,6 +35,20 @@ type APIToken struct {
 	CreatedAt  time.Time `json:"created_at"`
 	LastUsedAt time.Time `json:"last_used_at,omitzero"`
 }
+
+// Audit targets name what an entry is about, "<noun>:<id>": the admin's order
+// page and the audit trail's filter find entries by them, so they are made here
+// and nowhere else.
+
+// OrderTarget is the audit target of order id.
+func OrderTarget(id int64) string { return "order:" + strconv.FormatInt(id, 10) }
+
+// ProductTarget is the audit target of product id.
+func ProductTarget(id string) string { return "product:" + id }
+
+// NotificationTarget is the audit target of notification id (a replay of one
+// that belongs to no order).
+func NotificationTarget(id int64) string { return "notification:" + strconv.FormatInt(id, 10) }
 
 // AuditEntry records one change an administrator made: who, when, what, and
 // the record before and after (JSON).

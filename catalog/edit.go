@@ -69,7 +69,7 @@ func CreateProduct(ctx context.Context, db store.DB, actor string, p *vend.Produ
 		if err := tx.SaveProduct(ctx, p); err != nil {
 			return err
 		}
-		return store.RecordAudit(ctx, tx, actor, "product.create", "product:"+p.ID, nil, p)
+		return store.RecordAudit(ctx, tx, actor, "product.create", vend.ProductTarget(p.ID), nil, p)
 	})
 	if err != nil {
 		return fmt.Errorf("catalog: create product %s: %w", p.ID, err)
@@ -96,7 +96,7 @@ func EditProduct(ctx context.Context, db store.DB, actor, id string, f Fields) (
 		if err := tx.SaveProduct(ctx, p); err != nil {
 			return err
 		}
-		return store.RecordAudit(ctx, tx, actor, "product.edit", "product:"+id, before, p)
+		return store.RecordAudit(ctx, tx, actor, "product.edit", vend.ProductTarget(id), before, p)
 	})
 	if err != nil {
 		return p, fmt.Errorf("catalog: edit product %s: %w", id, err)
@@ -180,7 +180,7 @@ func changeFiles(ctx context.Context, db store.DB, actor, productID, action stri
 		if err := tx.SetFiles(ctx, productID, files); err != nil {
 			return err
 		}
-		return store.RecordAudit(ctx, tx, actor, action, "product:"+productID, before, files)
+		return store.RecordAudit(ctx, tx, actor, action, vend.ProductTarget(productID), before, files)
 	})
 	if err != nil {
 		return fmt.Errorf("catalog: %s %s: %w", action, productID, err)

@@ -65,7 +65,7 @@ func Import(ctx context.Context, db store.DB, blobs blob.Store, actor string, li
 			if old != nil {
 				before = old
 			}
-			if err := store.RecordAudit(ctx, tx, actor, "product.import", "product:"+p.ID, before, &p); err != nil {
+			if err := store.RecordAudit(ctx, tx, actor, "product.import", vend.ProductTarget(p.ID), before, &p); err != nil {
 				return err
 			}
 			out[i].Product = &p

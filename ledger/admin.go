@@ -3,7 +3,6 @@ package ledger
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -73,7 +72,7 @@ func (l *Ledger) ChangeGrantWith(ctx context.Context, actor string, grantID int6
 			return err
 		}
 		after = g
-		return store.RecordAudit(ctx, tx, actor, "grant."+string(action), "order:"+strconv.FormatInt(g.OrderID, 10), &before, g)
+		return store.RecordAudit(ctx, tx, actor, "grant."+string(action), vend.OrderTarget(g.OrderID), &before, g)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("ledger: %s grant %d: %w", action, grantID, err)
@@ -120,7 +119,7 @@ func (l *Ledger) EditBuyer(ctx context.Context, actor string, orderID int64, b v
 		if err := tx.UpdateOrder(ctx, o); err != nil {
 			return err
 		}
-		return store.RecordAudit(ctx, tx, actor, "order.edit", "order:"+strconv.FormatInt(o.ID, 10), before.Buyer, o.Buyer)
+		return store.RecordAudit(ctx, tx, actor, "order.edit", vend.OrderTarget(o.ID), before.Buyer, o.Buyer)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("ledger: edit order %d: %w", orderID, err)
@@ -160,7 +159,7 @@ func (l *Ledger) DeleteOrder(ctx context.Context, actor string, orderID int64) (
 		if err := tx.UpdateOrder(ctx, o); err != nil {
 			return err
 		}
-		return store.RecordAudit(ctx, tx, actor, "order.delete", "order:"+strconv.FormatInt(o.ID, 10), &before, o)
+		return store.RecordAudit(ctx, tx, actor, "order.delete", vend.OrderTarget(o.ID), &before, o)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("ledger: delete order %d: %w", orderID, err)

@@ -54,7 +54,7 @@ func (l *Ledger) StartRelease(ctx context.Context, actor, productID, version str
 		if err := tx.CreateRelease(ctx, r); err != nil {
 			return err
 		}
-		return store.RecordAudit(ctx, tx, actor, "product.release", "product:"+productID, nil, r)
+		return store.RecordAudit(ctx, tx, actor, "product.release", vend.ProductTarget(productID), nil, r)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("ledger: start release of %s: %w", productID, err)

@@ -82,7 +82,7 @@ func (s *Server) sendLinks(ctx context.Context, grantID string) (*vend.Order, er
 	}
 	// Mail with fresh links is an act worth a record: who sent them where.
 	err = s.DB.Update(ctx, func(tx store.Tx) error {
-		return s.audit(ctx, tx, "grant.links", "order:"+strconv.FormatInt(o.ID, 10), nil, map[string]any{"grant": id, "to": o.Buyer.Email})
+		return s.audit(ctx, tx, "grant.links", vend.OrderTarget(o.ID), nil, map[string]any{"grant": id, "to": o.Buyer.Email})
 	})
 	return o, err
 }

@@ -218,9 +218,9 @@ func (s *Server) Replay(ctx context.Context, id int64, actor string) (*vend.Noti
 		return nil, fmt.Errorf("web: replay notification %d: the replay was not stored (see the log)", id)
 	}
 	log.Info("notification replayed", "notification", n.ID, "verdict", n.Verdict, "order", n.OrderID)
-	target := "notification:" + strconv.FormatInt(id, 10)
+	target := vend.NotificationTarget(id)
 	if n.OrderID != 0 {
-		target = "order:" + strconv.FormatInt(n.OrderID, 10)
+		target = vend.OrderTarget(n.OrderID)
 	}
 	actx := context.WithoutCancel(ctx)
 	err = s.DB.Update(actx, func(tx store.Tx) error {

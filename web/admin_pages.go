@@ -255,7 +255,7 @@ func (s *Server) orderDetail(ctx context.Context, id int64) (*orderView, error) 
 		if v.Attempts, err = tx.FindAttempts(ctx, store.AttemptFilter{OrderID: &id, Limit: 500}); err != nil {
 			return err
 		}
-		v.Audit, err = tx.FindAuditEntries(ctx, store.AuditFilter{Target: "order:" + strconv.FormatInt(id, 10), Limit: 100})
+		v.Audit, err = tx.FindAuditEntries(ctx, store.AuditFilter{Target: vend.OrderTarget(id), Limit: 100})
 		return err
 	})
 	return v, err

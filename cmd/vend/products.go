@@ -117,7 +117,7 @@ func newProductsAddCmd(app *App) *cobra.Command {
 				if err := catalog.Save(cmd.Context(), tx, p, stored); err != nil {
 					return err
 				}
-				return store.RecordAudit(cmd.Context(), tx, cliActor, "product.save", "product:"+p.ID, old, p)
+				return store.RecordAudit(cmd.Context(), tx, cliActor, "product.save", vend.ProductTarget(p.ID), old, p)
 			})
 			if err != nil {
 				return err
