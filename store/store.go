@@ -17,6 +17,12 @@ import (
 
 // DB opens transactions. Update runs fn in one write transaction, committed if fn
 // returns nil and rolled back otherwise. View runs fn in a read-only transaction.
+//
+// Update may run fn more than once: store/postgres rolls back and runs it again
+// after a conflict with a concurrent transaction (a serialization failure, a
+// deadlock, two instances creating the same row). So fn must act only through
+// tx, and anything it sets outside (a result, a counter) must be set afresh on
+// each run, not appended to.
 type DB interface {
 	Update(ctx context.Context, fn func(tx Tx) error) error
 	View(ctx context.Context, fn func(tx Tx) error) error
