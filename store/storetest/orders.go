@@ -209,14 +209,6 @@ func findTxns(tb testing.TB, db store.DB, orderID int64) []*vend.Transaction {
 	return out
 }
 
-func txnIDs(ts []*vend.Transaction) []string {
-	ids := make([]string, len(ts))
-	for i, t := range ts {
-		ids[i] = t.TxnID
-	}
-	return ids
-}
-
 func sameTxn(a, b *vend.Transaction) bool {
 	return a.ID == b.ID && a.OrderID == b.OrderID && a.Provider == b.Provider && a.TxnID == b.TxnID && a.ParentTxnID == b.ParentTxnID &&
 		a.OrderRef == b.OrderRef && a.ProductID == b.ProductID && a.Full == b.Full && a.Kind == b.Kind && a.Status == b.Status && a.RawStatus == b.RawStatus && a.Reason == b.Reason && a.Amount == b.Amount &&

@@ -32,14 +32,6 @@ func claimMails(tb testing.TB, db store.DB, n int, lease time.Duration) []*vend.
 	return out
 }
 
-func mailKeys(ms []*vend.Mail) []string {
-	keys := make([]string, len(ms))
-	for i, m := range ms {
-		keys[i] = m.Key
-	}
-	return keys
-}
-
 func testOutbox(t *testing.T, open Opener) {
 	subtests(t, open, map[string]func(t *testing.T, db store.DB){
 		"EnqueueMail stores every field once per key": func(t *testing.T, db store.DB) {

@@ -19,14 +19,6 @@ func findProduct(tb testing.TB, db store.DB, id string) *vend.Product {
 	return p
 }
 
-func fileIDs(files []*vend.File) []int64 {
-	ids := make([]int64, len(files))
-	for i, f := range files {
-		ids[i] = f.ID
-	}
-	return ids
-}
-
 func setFiles(tb testing.TB, db store.DB, id string, files ...*vend.File) []*vend.File {
 	tb.Helper()
 	update(tb, db, func(tx store.Tx) error { return tx.SetFiles(ctx, id, files) })

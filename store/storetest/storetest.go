@@ -40,6 +40,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Accounts", func(t *testing.T) { testAccounts(t, open) })
 	t.Run("Reports", func(t *testing.T) { testReports(t, open) })
 	t.Run("Exports", func(t *testing.T) { testExports(t, open) })
+	t.Run("Releases", func(t *testing.T) { testReleases(t, open) })
 }
 
 // subtests runs each case in parallel with its own database.
@@ -157,3 +158,22 @@ func wantNotFound(tb testing.TB, what string, err error) {
 		tb.Errorf("%s: error %v (code %q), want code %q", what, err, code, vend.ENOTFOUND)
 	}
 }
+
+// pluck returns f of each element of xs, in order: the ids of a list, say.
+func pluck[T, K any](xs []T, f func(T) K) []K {
+	out := make([]K, len(xs))
+	for i, x := range xs {
+		out[i] = f(x)
+	}
+	return out
+}
+
+func releaseIDs(rs []*vend.Release) []int64 {
+	return pluck(rs, func(r *vend.Release) int64 { return r.ID })
+}
+func grantIDs(gs []*vend.Grant) []int64 { return pluck(gs, func(g *vend.Grant) int64 { return g.ID }) }
+func fileIDs(fs []*vend.File) []int64   { return pluck(fs, func(f *vend.File) int64 { return f.ID }) }
+func txnIDs(ts []*vend.Transaction) []string {
+	return pluck(ts, func(t *vend.Transaction) string { return t.TxnID })
+}
+func mailKeys(ms []*vend.Mail) []string { return pluck(ms, func(m *vend.Mail) string { return m.Key }) }
