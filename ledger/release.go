@@ -71,6 +71,7 @@ func (l *Ledger) StepRelease(ctx context.Context, id int64) (*vend.Release, erro
 	var r *vend.Release
 	mails := 0
 	err := l.db.Update(ctx, func(tx store.Tx) error {
+		mails = 0 // a rerun (PostgreSQL, after a conflict) counts afresh
 		if err := tx.LockRelease(ctx, id); err != nil {
 			return err
 		}

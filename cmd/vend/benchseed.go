@@ -92,19 +92,24 @@ func seed(ctx context.Context, app *App, o seedOptions) error {
 		n := min(seedBatch, o.Orders-done)
 		at := begin.Add(time.Duration(float64(span) * float64(done) / float64(o.Orders)))
 		setClock(at)
+		// Update may run its function again (PostgreSQL, after a conflict): the
+		// batch's grants are kept only once it committed.
+		var batchGrants, batchFiles []int64
 		err := app.DB.Update(ctx, func(tx store.Tx) error {
+			batchGrants, batchFiles = batchGrants[:0], batchFiles[:0]
 			for i := range n {
 				g, file, err := seedOrder(ctx, tx, r, products, done+i, o.Buyers)
 				if err != nil {
 					return err
 				}
-				grants, grantFiles = append(grants, g), append(grantFiles, file)
+				batchGrants, batchFiles = append(batchGrants, g), append(batchFiles, file)
 			}
 			return nil
 		})
 		if err != nil {
 			return fmt.Errorf("seed orders: %w", err)
 		}
+		grants, grantFiles = append(grants, batchGrants...), append(grantFiles, batchFiles...)
 		if (done/seedBatch)%50 == 0 {
 			fmt.Fprintf(app.Stdout, "%d orders\n", done+n)
 		}
