@@ -76,10 +76,7 @@ func testChangeGrant(t *testing.T, open opener) {
 	}
 }
 
-func TestLedger_ChangeGrant(t *testing.T) {
-	t.Parallel()
-	onEveryStore(t, testChangeGrant)
-}
+func TestLedger_ChangeGrant(t *testing.T) { onEveryStore(t, testChangeGrant) }
 
 func testDeleteOrder(t *testing.T, open opener) {
 	db := open(t)
@@ -122,10 +119,7 @@ func testDeleteOrder(t *testing.T, open opener) {
 	}
 }
 
-func TestLedger_DeleteOrder(t *testing.T) {
-	t.Parallel()
-	onEveryStore(t, testDeleteOrder)
-}
+func TestLedger_DeleteOrder(t *testing.T) { onEveryStore(t, testDeleteOrder) }
 
 func testRefundOrder(t *testing.T, open opener) {
 	db := open(t)
@@ -206,10 +200,7 @@ func testRefundOrder(t *testing.T, open opener) {
 	}
 }
 
-func TestLedger_RefundOrder(t *testing.T) {
-	t.Parallel()
-	onEveryStore(t, testRefundOrder)
-}
+func TestLedger_RefundOrder(t *testing.T) { onEveryStore(t, testRefundOrder) }
 
 func testRefundOrderCases(t *testing.T, open opener) {
 	refunds := func(db store.DB, orderID int64) (out []string) {
@@ -292,7 +283,4 @@ func testRefundOrderCases(t *testing.T, open opener) {
 	})
 }
 
-func TestLedger_RefundOrderCases(t *testing.T) {
-	t.Parallel()
-	onEveryStore(t, testRefundOrderCases)
-}
+func TestLedger_RefundOrderCases(t *testing.T) { onEveryStore(t, testRefundOrderCases) }

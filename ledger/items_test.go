@@ -268,10 +268,7 @@ func checkItems(t *testing.T, db store.DB, status vend.OrderStatus, total vend.A
 	}
 }
 
-func TestLedger_Apply_Items(t *testing.T) {
-	t.Parallel()
-	onEveryStore(t, testApply_Items)
-}
+func TestLedger_Apply_Items(t *testing.T) { onEveryStore(t, testApply_Items) }
 
 // failingGrants is a store whose CreateGrant fails, to break an Apply midway.
 type failingGrants struct{ store.DB }
@@ -332,7 +329,4 @@ func testReceiveApply(t *testing.T, open opener) {
 	})
 }
 
-func TestLedger_ReceiveApply(t *testing.T) {
-	t.Parallel()
-	onEveryStore(t, testReceiveApply)
-}
+func TestLedger_ReceiveApply(t *testing.T) { onEveryStore(t, testReceiveApply) }

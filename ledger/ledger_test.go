@@ -900,34 +900,21 @@ func permutations(n int) [][]int {
 }
 
 // Every ledger test runs on both stores: the ledger must decide the same on each.
-func TestLedger_Apply(t *testing.T) {
-	t.Parallel()
-	onEveryStore(t, testApply)
-}
+func TestLedger_Apply(t *testing.T) { onEveryStore(t, testApply) }
 func TestLedger_Apply_RejectedWritesNothing(t *testing.T) {
-	t.Parallel()
 	onEveryStore(t, testApply_RejectedWritesNothing)
 }
-func TestLedger_Apply_Grant(t *testing.T) {
-	t.Parallel()
-	onEveryStore(t, testApply_Grant)
-}
-func TestLedger_Conclude(t *testing.T) {
-	t.Parallel()
-	onEveryStore(t, testConclude)
-}
-func TestLedger_Apply_Concurrent(t *testing.T) {
-	t.Parallel()
-	onEveryStore(t, testApply_Concurrent)
-}
-func TestLedger_Apply_OrderIndependent(t *testing.T) {
-	t.Parallel()
-	onEveryStore(t, testApply_OrderIndependent)
-}
+func TestLedger_Apply_Grant(t *testing.T)            { onEveryStore(t, testApply_Grant) }
+func TestLedger_Conclude(t *testing.T)               { onEveryStore(t, testConclude) }
+func TestLedger_Apply_Concurrent(t *testing.T)       { onEveryStore(t, testApply_Concurrent) }
+func TestLedger_Apply_OrderIndependent(t *testing.T) { onEveryStore(t, testApply_OrderIndependent) }
 
 type opener func(tb testing.TB) store.DB
 
+// onEveryStore runs test on SQLite and on PostgreSQL, at the same time and in
+// parallel with the other ledger tests: each store is a fresh one.
 func onEveryStore(t *testing.T, test func(t *testing.T, open opener)) {
+	t.Parallel()
 	t.Run("sqlite", func(t *testing.T) {
 		t.Parallel()
 		test(t, func(tb testing.TB) store.DB { return MustOpenDB(tb) })
@@ -1009,6 +996,5 @@ func testApply_PaymentAndRefundAtOnce(t *testing.T, open opener) {
 }
 
 func TestLedger_Apply_PaymentAndRefundAtOnce(t *testing.T) {
-	t.Parallel()
 	onEveryStore(t, testApply_PaymentAndRefundAtOnce)
 }

@@ -96,7 +96,4 @@ func testMail(t *testing.T, open opener) {
 	})
 }
 
-func TestLedger_Mail(t *testing.T) {
-	t.Parallel()
-	onEveryStore(t, testMail)
-}
+func TestLedger_Mail(t *testing.T) { onEveryStore(t, testMail) }

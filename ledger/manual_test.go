@@ -65,7 +65,4 @@ func testCreateOrder(t *testing.T, open opener) {
 	}
 }
 
-func TestLedger_CreateOrder(t *testing.T) {
-	t.Parallel()
-	onEveryStore(t, testCreateOrder)
-}
+func TestLedger_CreateOrder(t *testing.T) { onEveryStore(t, testCreateOrder) }

@@ -105,7 +105,4 @@ func testRelease(t *testing.T, open opener) {
 	}
 }
 
-func TestLedger_Release(t *testing.T) {
-	t.Parallel()
-	onEveryStore(t, testRelease)
-}
+func TestLedger_Release(t *testing.T) { onEveryStore(t, testRelease) }

@@ -45,27 +45,21 @@ var (
 		Enable: "set VEND_TEST_VERSITYGW to its binary or put it on PATH (GOBIN=DIR go install github.com/versity/versitygw/cmd/versitygw@v1.8.0)",
 		Find:   func() string { return binary("VEND_TEST_VERSITYGW", "versitygw") },
 	}
-	Nginx = Service{
-		Name: "nginx", Suites: "the X-Accel tests through nginx", Env: "VEND_TEST_NGINX",
-		Enable: "apt-get install nginx, or set VEND_TEST_NGINX to its binary",
-		Find:   func() string { return binary("VEND_TEST_NGINX", "nginx", "/usr/sbin/nginx") },
-	}
-	Chromium = Service{
-		Name: "Chromium", Suites: "the browser tests", Env: "VEND_TEST_CHROMIUM",
-		Enable: "apt-get install chromium, or set VEND_TEST_CHROMIUM to its binary",
-		Find:   func() string { return binary("VEND_TEST_CHROMIUM", "chromium", "chromium-browser", "google-chrome") },
-	}
-	Curl = Service{
-		Name: "curl", Suites: "the resume tests with curl", Env: "VEND_TEST_CURL",
-		Enable: "apt-get install curl, or set VEND_TEST_CURL to its binary",
-		Find:   func() string { return binary("VEND_TEST_CURL", "curl") },
-	}
-	Aria2c = Service{
-		Name: "aria2c", Suites: "the multi-connection tests with aria2c", Env: "VEND_TEST_ARIA2C",
-		Enable: "apt-get install aria2, or set VEND_TEST_ARIA2C to its binary",
-		Find:   func() string { return binary("VEND_TEST_ARIA2C", "aria2c") },
-	}
+	Nginx    = program("nginx", "the X-Accel tests through nginx", "VEND_TEST_NGINX", "nginx", "nginx", "/usr/sbin/nginx")
+	Chromium = program("Chromium", "the browser tests", "VEND_TEST_CHROMIUM", "chromium", "chromium", "chromium-browser", "google-chrome")
+	Curl     = program("curl", "the resume tests with curl", "VEND_TEST_CURL", "curl", "curl")
+	Aria2c   = program("aria2c", "the multi-connection tests with aria2c", "VEND_TEST_ARIA2C", "aria2", "aria2c")
 )
+
+// program is a service that is a program: the one env names, else the first of
+// names found, installed by the Debian package pkg.
+func program(name, suites, env, pkg string, names ...string) Service {
+	return Service{
+		Name: name, Suites: suites, Env: env,
+		Enable: "apt-get install " + pkg + ", or set " + env + " to its binary",
+		Find:   func() string { return binary(env, names...) },
+	}
+}
 
 // binary is the program env names, else the first name found on PATH (or an
 // absolute path that exists: /usr/sbin is not on every PATH).
