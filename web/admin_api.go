@@ -240,7 +240,7 @@ func (s *Server) handleAPINotification(w http.ResponseWriter, r *http.Request) {
 	apiJSON(w, n)
 }
 
-// handleAPIReplay replays a stored notification (see Replay) and answers the
+// handleAPIReplay replays a stored notification (see intake.Replay) and answers the
 // new notification it made.
 func (s *Server) handleAPIReplay(w http.ResponseWriter, r *http.Request) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
@@ -249,7 +249,7 @@ func (s *Server) handleAPIReplay(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	actor, _ := adminActor(r.Context())
-	n, err := s.Replay(context.WithoutCancel(r.Context()), id, actor)
+	n, err := s.Intake.Replay(context.WithoutCancel(r.Context()), id, actor)
 	if err != nil {
 		s.apiError(w, r, err)
 		return

@@ -251,9 +251,9 @@ func TestAdminNotification_Detail(t *testing.T) {
 // withNewBook maps Digistore24 product 512399 to NEWBOOK-009, which is not in
 // the catalog until addNewBook.
 func withNewBook(s *Server) {
-	m := maps.Clone(s.Digistore24.Config.Products)
+	m := maps.Clone(ds24Of(s).Config.Products)
 	m["512399"] = "NEWBOOK-009"
-	s.Digistore24.Config.Products = m
+	ds24Of(s).Config.Products = m
 }
 
 // addNewBook adds NEWBOOK-009 to the catalog, with EBOOK-001's file.
@@ -465,7 +465,7 @@ func TestAdminNotification_Replay(t *testing.T) {
 		t.Parallel()
 		e := newTestEnv(t)
 		ds24MustOK(t, e, ds24Body(ds24Pay(ds24PayTxn)))
-		if _, err := e.Server.Replay(context.Background(), e.LastNotification().ID, ""); err == nil {
+		if _, err := e.Server.Intake.Replay(context.Background(), e.LastNotification().ID, ""); err == nil {
 			t.Error("a replay by nobody went through")
 		}
 		if n := len(e.Notifications()); n != 1 {
@@ -479,7 +479,7 @@ func TestAdminNotification_Replay(t *testing.T) {
 func TestAdminNotification_ReplayPayPalRefusal(t *testing.T) {
 	t.Parallel()
 	e, cookie := signedInEnv(t, func(s *Server) {
-		s.PayPal.Config = paypal.Config{ReceiverEmails: []string{"other@example.com"}, Sandbox: true}
+		paypalOf(s).Config = paypal.Config{ReceiverEmails: []string{"other@example.com"}, Sandbox: true}
 	})
 	e.MustPostIPN(sample(t, "p1"))
 	orig := e.LastNotification()

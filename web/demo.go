@@ -1,13 +1,13 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"net/url"
 	"time"
 
 	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/intake"
 	"github.com/vend-shop/vend/provider/paypal"
 	"github.com/vend-shop/vend/store"
 )
@@ -25,9 +25,6 @@ type Demo struct {
 	Delay, ClearAfter time.Duration
 	// Stop, when closed, ends background deliveries (on shutdown).
 	Stop <-chan struct{}
-	// WebsalePassword encrypts the demo's WEBSALE links (the server's
-	// Websale.Decoder decrypts them). Empty: no WEBSALE button.
-	WebsalePassword string
 }
 
 func (d *Demo) routes(m *http.ServeMux, s *Server) {
@@ -35,7 +32,7 @@ func (d *Demo) routes(m *http.ServeMux, s *Server) {
 	m.HandleFunc("POST /demo/checkout", func(w http.ResponseWriter, r *http.Request) { s.handleDemoCheckout(w, r) })
 	m.HandleFunc("POST /demo/pay", func(w http.ResponseWriter, r *http.Request) { s.handleDemoPay(w, r) })
 	m.Handle("POST /demo/paypal/verify", paypal.DemoVerifier{Secret: d.Secret})
-	m.HandleFunc("POST /demo/provider", func(w http.ResponseWriter, r *http.Request) { s.handleDemoProvider(w, r) })
+	m.HandleFunc("POST /demo/provider", s.handle(s.handleDemoProvider))
 }
 
 type demoProduct struct {
@@ -62,7 +59,7 @@ func (s *Server) handleDemoStore(w http.ResponseWriter, r *http.Request) {
 		view
 		Products  []demoProduct
 		Providers any
-	}{view{Title: "Demo store"}, list, demoProviders})
+	}{view{Title: "Demo store"}, list, s.demoProviders()})
 }
 
 // handleDemoCheckout plays PayPal's payment page for a Buy Now form.
@@ -109,7 +106,7 @@ func (s *Server) handleDemoPay(w http.ResponseWriter, r *http.Request) {
 		sim.Status = "Completed"
 		steps = []paypal.Sim{sim}
 	}
-	go s.Demo.deliver(notify, steps, s)
+	go s.Demo.deliver(notify, steps)
 	u := &url.URL{Path: "/return"}
 	q := u.Query()
 	q.Set("tx", sim.TxnID)
@@ -119,7 +116,7 @@ func (s *Server) handleDemoPay(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, u.String(), http.StatusSeeOther)
 }
 
-func (d *Demo) deliver(notify string, steps []paypal.Sim, s *Server) {
+func (d *Demo) deliver(notify string, steps []paypal.Sim) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
@@ -140,21 +137,12 @@ func (d *Demo) deliver(notify string, steps []paypal.Sim, s *Server) {
 			return
 		case <-time.After(wait):
 		}
-		body := sim.Body(d.Secret)
+		n := &vend.Notification{Headers: map[string][]string{"Content-Type": {"application/x-www-form-urlencoded"}},
+			Body: sim.Body(d.Secret)}
 		// Like PayPal, resend until the listener says 200, a few times.
 		for try := 0; try < 5; try++ {
-			req, err := http.NewRequestWithContext(ctx, http.MethodPost, notify, bytes.NewReader(body))
-			if err != nil {
-				s.Logger.Error("demo: build IPN", "error", err)
-				return
-			}
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			resp, err := client.Do(req)
-			if err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
-					break
-				}
+			if status, _, err := intake.Post(ctx, client, notify, n); err == nil && status == http.StatusOK {
+				break
 			}
 			select {
 			case <-ctx.Done():

@@ -37,7 +37,7 @@ func ds24Unlimited(s *Server) { s.IPNRate, s.IPNBurst = 1e9, 1e9 }
 
 // ds24Answers switches the answer's download link and thank-you page on or off.
 func ds24Answers(link, thankyou bool) envOption {
-	return func(s *Server) { s.Digistore24.AnswerLink, s.Digistore24.ThankyouPage = link, thankyou }
+	return func(s *Server) { ds24Of(s).AnswerLink, ds24Of(s).ThankyouPage = link, thankyou }
 }
 
 // ds24Pay is a single payment of EBOOK-001 (Digistore24 product 512345) at its
@@ -576,9 +576,9 @@ func TestDigistore24IPN_Refusals(t *testing.T) {
 		{name: "Test connection with another passphrase", body: digistore24.ConnectionTest("not-the-passphrase"),
 			status: 401, verdict: vend.VerdictInvalid, reason: forged},
 		// vend's own configuration, not the message: verdict error, applied by the resend.
-		{name: "no passphrase configured", opts: []envOption{func(s *Server) { s.Digistore24.Passphrase = "" }}, body: pay,
+		{name: "no passphrase configured", opts: []envOption{func(s *Server) { ds24Of(s).Passphrase = "" }}, body: pay,
 			status: 401, verdict: vend.VerdictError, reason: noSecret},
-		{name: "Digistore24 not configured at all", opts: []envOption{func(s *Server) { s.Digistore24 = nil }}, body: pay,
+		{name: "Digistore24 not configured at all", opts: []envOption{func(s *Server) { *ds24Of(s) = digistore24.Intake{} }}, body: pay,
 			status: 401, verdict: vend.VerdictError, reason: noSecret},
 		{name: "live message to a sandbox server", body: ds24Body(live),
 			status: 422, verdict: vend.VerdictRejected, reason: `api_mode "live" is not test but digistore24 sandbox mode is on`},

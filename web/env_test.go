@@ -20,6 +20,7 @@ import (
 	"github.com/vend-shop/vend/blob/local"
 	"github.com/vend-shop/vend/catalog"
 	"github.com/vend-shop/vend/delivery"
+	"github.com/vend-shop/vend/intake"
 	"github.com/vend-shop/vend/internal/servicetest"
 	"github.com/vend-shop/vend/ledger"
 	"github.com/vend-shop/vend/provider/digistore24"
@@ -60,13 +61,29 @@ const (
 // websaleSettings are those of vector W-C (protocols.md §3.4).
 var websaleSettings = websale.Settings{KDF: websale.KDFSHA256, Mode: websale.ModeCBCIVPrefix, Padding: websale.PaddingPKCS7}
 
-func newTestWebsale(tb testing.TB) *Websale {
+func newTestWebsale(tb testing.TB) *websale.Intake {
 	dec, err := websale.NewDecoder(websalePassword, websaleSettings)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &Websale{Decoder: dec, Config: websale.Config{ShopID: "myshop", SubshopID: "1",
+	return &websale.Intake{Decoder: dec, Password: websalePassword, Config: websale.Config{ShopID: "myshop", SubshopID: "1",
 		MaxAge: 30 * 24 * time.Hour, Products: map[string]string{"1234567890": "EBOOK-001"}}}
+}
+
+// The providers of a test server, for options to adjust before Init.
+func paypalOf(s *Server) *paypal.Intake    { return providerOf[*paypal.Intake](s) }
+func ds24Of(s *Server) *digistore24.Intake { return providerOf[*digistore24.Intake](s) }
+func stripeOf(s *Server) *stripe.Intake    { return providerOf[*stripe.Intake](s) }
+func genericOf(s *Server) *generic.Intake  { return providerOf[*generic.Intake](s) }
+func websaleOf(s *Server) *websale.Intake  { return providerOf[*websale.Intake](s) }
+
+func providerOf[P vend.Provider](s *Server) P {
+	for _, p := range s.Intake.Providers {
+		if p, ok := p.(P); ok {
+			return p
+		}
+	}
+	panic("no such provider")
 }
 
 // simSecret signs the simulator's messages; the demo verifier checks it.
@@ -130,7 +147,7 @@ type testEnv struct {
 type envOption func(*Server)
 
 // liveMode makes vend accept only live messages (no test_ipn=1).
-func liveMode(s *Server) { s.PayPal.Config.Sandbox = false }
+func liveMode(s *Server) { paypalOf(s).Config.Sandbox = false }
 
 // noLegacyLinks switches the old download.cgi links off.
 func noLegacyLinks(s *Server) { s.LegacyLinks = false }
@@ -167,17 +184,21 @@ func newTestEnv(tb testing.TB, opts ...envOption) *testEnv {
 	tb.Cleanup(pp.Close)
 
 	led := ledger.New(db)
-	srv := &Server{
-		DB: db, Ledger: led, Delivery: dl, Blobs: blobs,
-		PayPal: PayPal{
+	providers := []vend.Provider{
+		&paypal.Intake{
 			Verifier: &paypal.Verifier{URL: pp.URL + "/cgi-bin/webscr", Client: &http.Client{Timeout: 10 * time.Second}},
 			Config:   paypal.Config{ReceiverEmails: []string{sellerEmail}, ReceiverID: sellerID, Sandbox: true},
 		},
-		Digistore24: &Digistore24{Passphrase: ds24Passphrase, Config: digistore24.Config{Sandbox: true,
+		&digistore24.Intake{Passphrase: ds24Passphrase, Config: digistore24.Config{Sandbox: true,
 			Products: map[string]string{"512345": "EBOOK-001", "512346": "AUDIO-002", "512347": "VIDEO-003", "512348": "CHEAT-004"}}},
-		Stripe:      &Stripe{Secret: stripeSecret, Config: stripe.Config{Sandbox: true}},
-		Generic:     &Generic{Secret: genericSecret, Config: generic.Config{Sandbox: true}},
-		Websale:     newTestWebsale(tb),
+		&stripe.Intake{Secret: stripeSecret, Config: stripe.Config{Sandbox: true}},
+		&generic.Intake{Secret: genericSecret, Config: generic.Config{Sandbox: true}},
+		newTestWebsale(tb),
+	}
+	in := intake.New(providers, led, db, nil, nil)
+	in.Now = clock.Now
+	srv := &Server{
+		DB: db, Ledger: led, Delivery: dl, Blobs: blobs, Intake: in,
 		LegacyLinks: true,
 		Now:         clock.Now,
 	}
@@ -729,3 +750,9 @@ func returnPath(kv ...string) string {
 	}
 	return "/return?" + q.Encode()
 }
+
+// Media types of provider bodies.
+const (
+	formType = "application/x-www-form-urlencoded"
+	jsonType = "application/json"
+)

@@ -118,9 +118,10 @@ func (s *Server) limitAddr(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// limitProvider wraps the PayPal endpoint with the per-client budget and the cap
-// on verifications in flight: each one holds a connection to PayPal.
-func (s *Server) limitProvider(h http.HandlerFunc) http.HandlerFunc {
+// limitPostback wraps the endpoint of a provider that verifies by a postback
+// (PayPal) with the per-client budget and the cap on verifications in flight:
+// each one holds a connection to the provider.
+func (s *Server) limitPostback(h http.HandlerFunc) http.HandlerFunc {
 	return s.limitAddr(func(w http.ResponseWriter, r *http.Request) {
 		wait := time.NewTimer(postbackWait)
 		defer wait.Stop()

@@ -1,11 +1,12 @@
 package web
 
 import (
-	"golang.org/x/time/rate"
 	"net/http"
 	"net/netip"
 	"testing"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 func TestPayPalIPN_RateLimitPerClient(t *testing.T) {

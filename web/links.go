@@ -46,7 +46,7 @@ func (s *Server) handleLinksForm(w http.ResponseWriter, r *http.Request) {
 // used to learn who bought here.
 func (s *Server) handleLinks(w http.ResponseWriter, r *http.Request) {
 	// A public form: read at most a small urlencoded body, whatever is sent.
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != formType {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" {
 		s.Error(w, r, vend.Errorf(vend.EINVALID, "Send the form as the page does."))
 		return
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/intake"
 	"github.com/vend-shop/vend/store"
 )
 
@@ -144,7 +145,7 @@ func TestForgeryBurst_OneOwnerNoticePerHour(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t, withMail, func(s *Server) { s.Ledger.OwnerEmail = "owner@example.com" })
 	forged := []byte("event=on_payment&order_id=X&product_id=512345&api_mode=test&sha_sign=00")
-	for range forgeryBurst * 2 {
+	for range intake.ForgeryBurst * 2 {
 		e.Post("/ipn/digistore24", formType, forged, nil)
 	}
 	notices := func() (n int) {
@@ -156,10 +157,10 @@ func TestForgeryBurst_OneOwnerNoticePerHour(t *testing.T) {
 		return n
 	}
 	if n := notices(); n != 1 {
-		t.Errorf("%d owner notices after %d forged messages, want 1", n, forgeryBurst*2)
+		t.Errorf("%d owner notices after %d forged messages, want 1", n, intake.ForgeryBurst*2)
 	}
-	e.Clock.Advance(forgeryWindow)
-	for range forgeryBurst {
+	e.Clock.Advance(intake.ForgeryWindow)
+	for range intake.ForgeryBurst {
 		e.Post("/ipn/digistore24", formType, forged, nil)
 	}
 	if n := notices(); n != 2 {

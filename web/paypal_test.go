@@ -75,7 +75,7 @@ func TestPayPalIPN_Postback(t *testing.T) {
 	t.Run("P0 for its own seller is checked past the receiver", func(t *testing.T) {
 		t.Parallel()
 		env := newTestEnv(t, func(s *Server) {
-			s.PayPal.Config = paypal.Config{ReceiverEmails: []string{"gpmac_1231902686_biz@paypal.com"}, ReceiverID: sellerID, Sandbox: true}
+			paypalOf(s).Config = paypal.Config{ReceiverEmails: []string{"gpmac_1231902686_biz@paypal.com"}, ReceiverID: sellerID, Sandbox: true}
 		})
 		p0 := sample(t, "p0")
 		env.MustPostIPN(p0)
@@ -544,7 +544,7 @@ func TestPayPalIPN_VerifierUnavailable(t *testing.T) {
 		{name: "VERIFIED with more after it", answer: answerWord("VERIFIED but not really")},
 		{name: "lower-case verified", answer: answerWord("verified")},
 		{name: "too slow", answer: hang, opts: []envOption{func(s *Server) {
-			s.PayPal.Verifier.Client = &http.Client{Timeout: time.Second}
+			paypalOf(s).Verifier.Client = &http.Client{Timeout: time.Second}
 		}}},
 	}
 	for _, tt := range tests {

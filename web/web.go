@@ -5,6 +5,7 @@ package web
 import (
 	"bytes"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
@@ -19,25 +20,16 @@ import (
 	"github.com/vend-shop/vend"
 	"github.com/vend-shop/vend/blob"
 	"github.com/vend-shop/vend/delivery"
+	"github.com/vend-shop/vend/intake"
 	"github.com/vend-shop/vend/ledger"
-	"github.com/vend-shop/vend/provider/paypal"
 	"github.com/vend-shop/vend/store"
 )
 
 //go:embed templates
 var templateFS embed.FS
 
-// MaxNotificationBytes caps a provider's request body; real ones are a few KB.
-const MaxNotificationBytes = 1 << 20
-
 // DefaultReturnWindow is how long after payment the return page shows download links.
 const DefaultReturnWindow = 72 * time.Hour
-
-// PayPal is the PayPal endpoint's configuration.
-type PayPal struct {
-	Verifier *paypal.Verifier
-	Config   paypal.Config
-}
 
 // Server holds what the handlers need. Fill the exported fields, then call New.
 type Server struct {
@@ -45,14 +37,11 @@ type Server struct {
 	Ledger   *ledger.Ledger
 	Delivery *delivery.Service
 	// Blobs is where the admin's uploads go.
-	Blobs  blob.Store
-	PayPal PayPal
-	// Each further provider is off while nil.
-	Digistore24 *Digistore24
-	Websale     *Websale
-	Stripe      *Stripe
-	Generic     *Generic
-	BaseURL     string
+	Blobs blob.Store
+	// Intake takes the providers' messages; Init makes this server its
+	// download pages.
+	Intake  *intake.Intake
+	BaseURL string
 	// LegacyLinks serves /cgi-bin/download.cgi links of the old scripts.
 	LegacyLinks  bool
 	ReturnWindow time.Duration
@@ -74,7 +63,6 @@ type Server struct {
 	// linksPerEmail and linksPerIP the resend page.
 	linkFailures              clientLimiter
 	linksPerEmail, linksPerIP clientLimiter
-	forgeries                 forgeryCounter
 	postbacks                 chan struct{}
 	admin                     adminAuth // sign-in budgets, cross-origin check (admin_auth.go)
 }
@@ -83,8 +71,8 @@ var pageNames = []string{"download", "message", "home", "links", "demo-store", "
 
 // Init parses the templates and builds the routes. It fails if a page is missing.
 func (s *Server) Init() error {
-	if s.DB == nil || s.Ledger == nil || s.Delivery == nil || s.Blobs == nil {
-		return errors.New("web: Server needs DB, Ledger, Delivery and Blobs")
+	if s.DB == nil || s.Ledger == nil || s.Delivery == nil || s.Blobs == nil || s.Intake == nil {
+		return errors.New("web: Server needs DB, Ledger, Delivery, Blobs and Intake")
 	}
 	if s.Logger == nil {
 		s.Logger = slog.New(slog.DiscardHandler)
@@ -94,6 +82,9 @@ func (s *Server) Init() error {
 	}
 	if s.ReturnWindow <= 0 {
 		s.ReturnWindow = DefaultReturnWindow
+	}
+	if s.Intake.Pages == nil {
+		s.Intake.Pages = s
 	}
 	s.postbacks = make(chan struct{}, maxPostbacks)
 	if s.IPNRate <= 0 {
@@ -125,12 +116,20 @@ var funcs = template.FuncMap{"bytes": humanBytes}
 func (s *Server) routes() {
 	m := http.NewServeMux()
 	// Providers.
-	m.HandleFunc("POST /ipn/paypal", s.limitProvider(s.handlePayPalIPN))
-	m.HandleFunc("POST /ipn/digistore24", s.limitAddr(s.handleSigned(s.digistore24())))
-	m.HandleFunc("GET /ipn/digistore24", handleProbe) // Digistore24 probes the URL when a connection is saved
-	m.HandleFunc("POST /webhooks/stripe", s.limitAddr(s.handleSigned(s.stripe())))
-	m.HandleFunc("POST /webhooks/generic", s.limitAddr(s.handleSigned(s.generic())))
-	m.HandleFunc("GET /websale", s.limitAddr(s.handleWebsale))
+	for _, p := range s.Intake.Providers {
+		info := p.Info()
+		switch {
+		case info.Link:
+			m.HandleFunc("GET "+info.Path, s.limitAddr(s.handleLink(p)))
+		case info.Postback:
+			m.HandleFunc("POST "+info.Path, s.limitPostback(s.handleMessage(p)))
+		default:
+			m.HandleFunc("POST "+info.Path, s.limitAddr(s.handleMessage(p)))
+		}
+		if info.Probe {
+			m.HandleFunc("GET "+info.Path, handleProbe(p))
+		}
+	}
 	// Buyers.
 	m.HandleFunc("GET /d/{token}", s.handleDownloadPage)
 	m.HandleFunc("GET /d/{token}/{file}/{name}", s.handleFile)
@@ -190,8 +189,8 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Query().Has("dldata") { // WEBSALE's links point at the site's root
-		s.limitAddr(s.handleWebsale)(w, r)
+	if p := s.linkProvider(); p != nil && r.URL.Query().Has("dldata") { // WEBSALE's links point at the site's root
+		s.limitAddr(s.handleLink(p))(w, r)
 		return
 	}
 	s.render(w, r, http.StatusOK, "home", struct {
@@ -246,6 +245,16 @@ func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
 	s.render(w, r, status, "message", message{view: view{Title: title}, Paragraphs: []string{vend.ErrorMessage(err)}})
 }
 
+// handle adapts a handler that returns its failure: the error becomes the
+// message page (Error).
+func (s *Server) handle(h func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.Error(w, r, err)
+		}
+	}
+}
+
 func statusOf(err error) int {
 	switch vend.ErrorCode(err) {
 	case vend.EINVALID:
@@ -260,6 +269,12 @@ func statusOf(err error) int {
 		return http.StatusGone
 	}
 	return http.StatusInternalServerError
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
 }
 
 type statusWriter struct {

@@ -75,8 +75,8 @@ func (p hookSender) post(e *testEnv, m hookMessage) answer {
 
 var stripeSender = hookSender{
 	name: stripe.Provider, path: "/webhooks/stripe", secret: stripeSecret, otherSecret: "whsec_another_secret_0123456789abcdef",
-	noSecret: func(s *Server) { s.Stripe.Secret = "" },
-	off:      func(s *Server) { s.Stripe = nil },
+	noSecret: func(s *Server) { stripeOf(s).Secret = "" },
+	off:      func(s *Server) { *stripeOf(s) = stripe.Intake{} },
 	ref:      func(order string) string { return "pi_" + order },
 	body: func(t testing.TB, ev hookEvent, order string, now time.Time) (string, []byte) {
 		t.Helper()
@@ -126,8 +126,8 @@ var stripeSender = hookSender{
 
 var genericSender = hookSender{
 	name: generic.Provider, path: "/webhooks/generic", secret: genericSecret, otherSecret: generic.NewSecret(),
-	noSecret: func(s *Server) { s.Generic.Secret = "" },
-	off:      func(s *Server) { s.Generic = nil },
+	noSecret: func(s *Server) { genericOf(s).Secret = "" },
+	off:      func(s *Server) { *genericOf(s) = generic.Intake{} },
 	ref:      func(order string) string { return order },
 	body: func(t testing.TB, ev hookEvent, order string, _ time.Time) (string, []byte) {
 		t.Helper()

@@ -49,13 +49,13 @@ var wsRoutes = []string{"/", "/websale"}
 
 // withWebsaleAudio maps a second WEBSALE product number to AUDIO-002.
 func withWebsaleAudio(s *Server) {
-	m := maps.Clone(s.Websale.Config.Products)
+	m := maps.Clone(websaleOf(s).Config.Products)
 	m[wsAudio] = "AUDIO-002"
-	s.Websale.Config.Products = m
+	websaleOf(s).Config.Products = m
 }
 
 // withoutWebsale switches WEBSALE links off.
-func withoutWebsale(s *Server) { s.Websale = nil }
+func withoutWebsale(s *Server) { websaleOf(s).Decoder = nil }
 
 // wsLink is the test shop's link for one product of an order, made at t.
 func wsLink(t time.Time, order, product string) websale.Link {
@@ -288,7 +288,7 @@ func TestWebsale_LaterLinks(t *testing.T) {
 		e := newTestEnv(t)
 		old := wsPath("/", wsData(t, wsLink(e.Clock.Now(), wsOrder, wsEbook)))
 		page := checkGranted(t, "the e-mail's link", e.Get(old))
-		e.Clock.Advance(e.Server.Websale.Config.MaxAge + time.Hour)
+		e.Clock.Advance(websaleOf(e.Server).Config.MaxAge + time.Hour)
 		checkRefusal(t, "the e-mail's link after max_age", e.Get(old), want)
 		fresh := checkGranted(t, "the order history's link", e.Get(wsPath("/", wsData(t, wsLink(e.Clock.Now(), wsOrder, wsEbook)))))
 		if fresh != page {
@@ -426,7 +426,7 @@ func TestWebsale_LinkTime(t *testing.T) {
 	t.Parallel()
 	want := wsWrongKey(t)
 	e := newTestEnv(t)
-	maxAge := e.Server.Websale.Config.MaxAge
+	maxAge := websaleOf(e.Server).Config.MaxAge
 	tests := []struct {
 		name string
 		made time.Duration // relative to now

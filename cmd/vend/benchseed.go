@@ -163,7 +163,12 @@ func seedProducts(ctx context.Context, app *App, n int) ([]*vend.Product, error)
 	return products, nil
 }
 
-var seedProviders = []string{"paypal", "paypal", "paypal", "digistore24", "stripe", "generic", "websale"}
+// seedProviders are the providers seeded orders come from: most through the
+// first (PayPal), three in every seven with five providers.
+var seedProviders = func() []string {
+	names := providerNames()
+	return append([]string{names[0], names[0]}, names...)
+}()
 
 var seedNames = []string{"Jörg Müller", "Anna Schmidt", "Kurt Weber", "Maria Fischer", "Lea Wagner", "Tom Becker", "Sara Hoffmann", "Paul Schulz"}
 

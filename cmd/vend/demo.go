@@ -79,7 +79,6 @@ func newDemoCmd(app *App) *cobra.Command {
 			defer cancel()
 			return app.serve(cmd.Context(), &web.Demo{
 				Secret: simulatorKey(app.Secret), Receiver: DemoReceiver, Delay: 1500 * time.Millisecond, ClearAfter: 20 * time.Second, Stop: demoCtx.Done(),
-				WebsalePassword: cfg.Websale.Password,
 			})
 		},
 	}

@@ -165,12 +165,15 @@ message's age is not judged again. The replay is on the audit trail.`,
 				return err
 			}
 			defer app.close()
-			srv, _, err := app.newServer(nil)
+			led, _, err := app.newLedger()
 			if err != nil {
 				return err
 			}
-			defer srv.Delivery.Close()
-			n, err := srv.Replay(cmd.Context(), id, "cli")
+			in, err := app.newIntake(led)
+			if err != nil {
+				return err
+			}
+			n, err := in.Replay(cmd.Context(), id, "cli")
 			if err != nil {
 				return cliError(err)
 			}

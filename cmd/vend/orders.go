@@ -278,9 +278,6 @@ func findOrderDetail(ctx context.Context, app *App, ref string) (*orderDetail, e
 	return d, err
 }
 
-// providerNames are the providers whose references `orders show` looks up.
-var providerNames = []string{"paypal", "digistore24", "stripe", "generic", "websale"}
-
 // findOrder takes an order id, a provider's order reference (Digistore24's
 // order_id, a Stripe payment intent) or any transaction id of the order (the
 // payment, a refund, a reversal).
@@ -290,7 +287,7 @@ func findOrder(ctx context.Context, tx store.Tx, ref string) (*vend.Order, error
 			return o, err
 		}
 	}
-	for _, provider := range providerNames {
+	for _, provider := range providerNames() {
 		if o, err := tx.FindOrderByRef(ctx, provider, ref); err == nil || vend.ErrorCode(err) != vend.ENOTFOUND {
 			return o, err
 		}

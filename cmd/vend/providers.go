@@ -2,52 +2,93 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
+	"net/http"
 
+	"github.com/vend-shop/vend"
 	"github.com/vend-shop/vend/config"
+	"github.com/vend-shop/vend/intake"
+	"github.com/vend-shop/vend/ledger"
 	"github.com/vend-shop/vend/provider/digistore24"
 	"github.com/vend-shop/vend/provider/generic"
+	"github.com/vend-shop/vend/provider/paypal"
 	"github.com/vend-shop/vend/provider/stripe"
 	"github.com/vend-shop/vend/provider/websale"
-	"github.com/vend-shop/vend/web"
 )
 
-// providers sets the server's further providers from the configuration. A
-// provider whose secret is not configured stays mounted but refuses every
-// message, with a reason the provider shows the seller.
-func (a *App) providers(srv *web.Server) error {
-	cfg := a.Config
-	srv.Digistore24 = &web.Digistore24{
-		Passphrase: cfg.Digistore24.Passphrase,
-		Config:     digistore24.Config{Sandbox: cfg.Digistore24.Sandbox, Products: config.ProductMap(cfg.Digistore24.Products)},
-		AnswerLink: cfg.Digistore24.AnswerLink, ThankyouPage: cfg.Digistore24.ThankyouPage,
+// providers is the registry of payment providers, built from the
+// configuration, in the order lists show them. It is the one place outside
+// provider/ that names them: a new provider is its package, one line here and
+// its configuration section. A provider whose secret is not configured is
+// still registered, and refuses every message with a reason the provider shows
+// the seller.
+func providers(cfg config.Config, logger *slog.Logger) ([]vend.Provider, error) {
+	ws, err := websaleIntake(cfg.Websale)
+	if err != nil {
+		return nil, err
 	}
-	srv.Stripe = &web.Stripe{
-		Secret: cfg.Stripe.Secret,
-		Config: stripe.Config{Sandbox: cfg.Stripe.Sandbox, Products: config.ProductMap(cfg.Stripe.Products)},
+	return []vend.Provider{
+		&paypal.Intake{
+			Verifier: &paypal.Verifier{URL: cfg.PayPal.VerifyEndpoint(), Client: &http.Client{Timeout: paypal.DefaultTimeout}},
+			Config:   paypal.Config{ReceiverEmails: cfg.PayPal.ReceiverEmails, ReceiverID: cfg.PayPal.ReceiverID, Sandbox: cfg.PayPal.Sandbox},
+		},
+		&digistore24.Intake{
+			Passphrase: cfg.Digistore24.Passphrase,
+			Config:     digistore24.Config{Sandbox: cfg.Digistore24.Sandbox, Products: config.ProductMap(cfg.Digistore24.Products)},
+			AnswerLink: cfg.Digistore24.AnswerLink, ThankyouPage: cfg.Digistore24.ThankyouPage, Logger: logger,
+		},
+		&stripe.Intake{
+			Secret: cfg.Stripe.Secret,
+			Config: stripe.Config{Sandbox: cfg.Stripe.Sandbox, Products: config.ProductMap(cfg.Stripe.Products)},
+		},
+		&generic.Intake{
+			Secret: cfg.Generic.Secret,
+			Config: generic.Config{Sandbox: cfg.Generic.Sandbox, Products: config.ProductMap(cfg.Generic.Products)},
+		},
+		ws,
+	}, nil
+}
+
+// newIntake builds the intake of the registered providers.
+func (a *App) newIntake(led *ledger.Ledger) (*intake.Intake, error) {
+	ps, err := providers(a.Config, a.Logger)
+	if err != nil {
+		return nil, err
 	}
-	srv.Generic = &web.Generic{
-		Secret: cfg.Generic.Secret,
-		Config: generic.Config{Sandbox: cfg.Generic.Sandbox, Products: config.ProductMap(cfg.Generic.Products)},
+	return intake.New(ps, led, a.DB, nil, a.Logger), nil
+}
+
+// providerNames are the registered providers' names, in the registry's order.
+// They do not depend on the configuration.
+func providerNames() []string {
+	ps, _ := providers(config.Config{}, nil) // the zero configuration builds
+	names := make([]string, len(ps))
+	for i, p := range ps {
+		names[i] = p.Info().Name
 	}
-	w := cfg.Websale
+	return names
+}
+
+// websaleIntake is WEBSALE's provider; without websale.password it refuses
+// every link.
+func websaleIntake(w config.Websale) (*websale.Intake, error) {
+	in := &websale.Intake{Password: w.Password, Config: websale.Config{ShopID: w.ShopID, SubshopID: w.SubshopID,
+		MaxAge: w.MaxAge, FutureSkew: w.FutureSkew, Products: config.ProductMap(w.Products)}}
 	if w.Password == "" {
-		return nil
+		return in, nil
 	}
 	settings, err := websale.ParseSettings(w.KeyDerivation, w.Mode, w.Padding)
 	if err != nil {
-		return fmt.Errorf("websale: %w", err)
+		return nil, fmt.Errorf("websale: %w", err)
 	}
 	if settings.IsAuto() {
 		// Trying every reading gives a changed link dozens of chances to decode
 		// instead of one: auto is for onboarding, not for serving.
-		return fmt.Errorf("websale: websale.key_derivation, websale.mode and websale.padding must be pinned (now %s): "+
+		return nil, fmt.Errorf("websale: websale.key_derivation, websale.mode and websale.padding must be pinned (now %s): "+
 			"run `vend websale detect '<a link from your shop>'` and put what it prints into [websale]", settings)
 	}
-	dec, err := websale.NewDecoder(w.Password, settings)
-	if err != nil {
-		return err
+	if in.Decoder, err = websale.NewDecoder(w.Password, settings); err != nil {
+		return nil, err
 	}
-	srv.Websale = &web.Websale{Decoder: dec, Config: websale.Config{ShopID: w.ShopID, SubshopID: w.SubshopID,
-		MaxAge: w.MaxAge, FutureSkew: w.FutureSkew, Products: config.ProductMap(w.Products)}}
-	return nil
+	return in, nil
 }

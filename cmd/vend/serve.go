@@ -14,7 +14,6 @@ import (
 	"github.com/vend-shop/vend/delivery"
 	"github.com/vend-shop/vend/ledger"
 	"github.com/vend-shop/vend/mailer"
-	"github.com/vend-shop/vend/provider/paypal"
 	"github.com/vend-shop/vend/web"
 )
 
@@ -108,13 +107,11 @@ func (a *App) serve(ctx context.Context, demo *web.Demo) error {
 }
 
 // newServer builds the web.Server from the configuration, with its ledger,
-// delivery and providers: the one vend serve runs, and the one that replays a
-// notification in the CLI. It also returns the mail worker (nil while smtp.url
+// delivery and providers: the one vend serve and vend demo run. It also returns the mail worker (nil while smtp.url
 // is not set), which the caller runs if it wants mail sent; with smtp.url set,
 // the ledger enqueues mail either way. The caller closes srv.Delivery.
 func (a *App) newServer(demo *web.Demo) (*web.Server, *mailer.Worker, error) {
 	cfg := a.Config
-	led := ledger.New(a.DB)
 	dcfg := delivery.Config{
 		SessionTimeout: cfg.Delivery.SessionTimeout, SessionMax: cfg.Delivery.SessionMax,
 		GiveBackPercent: cfg.Delivery.GiveBackPercent,
@@ -123,30 +120,38 @@ func (a *App) newServer(demo *web.Demo) (*web.Server, *mailer.Worker, error) {
 	if err := dcfg.Validate(); err != nil {
 		return nil, nil, fmt.Errorf("delivery: %w", err)
 	}
+	led, mw, err := a.newLedger()
+	if err != nil {
+		return nil, nil, err
+	}
 	dl := delivery.New(a.DB, a.Blobs, a.Secret, dcfg)
 	dl.Logger = a.Logger
-	mw, err := a.mailWorker(led)
+	in, err := a.newIntake(led)
 	if err != nil {
 		dl.Close()
 		return nil, nil, err
 	}
 	srv := &web.Server{
-		DB: a.DB, Ledger: led, Delivery: dl, Blobs: a.Blobs, BaseURL: cfg.BaseURL,
-		PayPal: web.PayPal{
-			Verifier: &paypal.Verifier{URL: cfg.PayPal.VerifyEndpoint(), Client: &http.Client{Timeout: paypal.DefaultTimeout}},
-			Config:   paypal.Config{ReceiverEmails: cfg.PayPal.ReceiverEmails, ReceiverID: cfg.PayPal.ReceiverID, Sandbox: cfg.PayPal.Sandbox},
-		},
+		DB: a.DB, Ledger: led, Delivery: dl, Blobs: a.Blobs, Intake: in, BaseURL: cfg.BaseURL,
 		LegacyLinks: !cfg.Delivery.DisableLegacyLinks, ReturnWindow: cfg.Delivery.ReturnWindow,
 		IPNRate: cfg.Limits.IPNPerSecond, IPNBurst: cfg.Limits.IPNBurst, TrustedProxies: cfg.Proxies(),
 		Demo: demo, Logger: a.Logger,
-	}
-	if err := a.providers(srv); err != nil {
-		dl.Close()
-		return nil, nil, err
 	}
 	if err := srv.Init(); err != nil {
 		dl.Close()
 		return nil, nil, err
 	}
 	return srv, mw, nil
+}
+
+// newLedger is the ledger of this configuration, with the mail worker that
+// sends what it queues (nil while smtp.url is not set): the ledger queues mail
+// either way once smtp.url is set, whether or not the caller runs the worker.
+func (a *App) newLedger() (*ledger.Ledger, *mailer.Worker, error) {
+	led := ledger.New(a.DB)
+	mw, err := a.mailWorker(led)
+	if err != nil {
+		return nil, nil, err
+	}
+	return led, mw, nil
 }

@@ -1,18 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/provider/form"
 	"github.com/vend-shop/vend/provider/paypal"
 	"github.com/vend-shop/vend/store"
 )
@@ -26,8 +23,8 @@ func newSimulateCmd(app *App) *cobra.Command {
 
 func newSimulatePayPalCmd(app *App) *cobra.Command {
 	var sim paypal.Sim
-	var url, amount string
-	var printOnly bool
+	var amount string
+	var target simTarget
 	cmd := &cobra.Command{
 		Use:   "paypal --product ID [--status Completed] [--txn TXN] [--parent TXN] [--url URL]",
 		Short: "Post a realistic PayPal IPN (signed for vend demo's built-in verifier)",
@@ -47,31 +44,14 @@ payment's txn_id) and get a new txn_id of their own.`,
 			if err := fillSim(cmd, app, &sim, amount); err != nil {
 				return err
 			}
+			fmt.Fprintf(app.Stdout, "txn_id %s  %s\n", sim.TxnID, sim.Status)
 			body := sim.Body(simulatorKey(app.Secret))
-			if printOnly {
-				_, err := app.Stdout.Write(append(body, '\n'))
+			if err := target.send(cmd.Context(), app, "/ipn/paypal", form.MediaType, nil, body); err != nil {
 				return err
 			}
-			if url == "" {
-				url = app.Config.BaseURL + "/ipn/paypal"
-			}
-			req, err := http.NewRequestWithContext(cmd.Context(), http.MethodPost, url, bytes.NewReader(body))
-			if err != nil {
-				return err
-			}
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			resp, err := (&http.Client{Timeout: 60 * time.Second}).Do(req)
-			if err != nil {
-				return fmt.Errorf("post IPN: %w", err)
-			}
-			defer resp.Body.Close()
-			io.Copy(io.Discard, resp.Body)
-			fmt.Fprintf(app.Stdout, "txn_id %s  %s  → %s answered %s\n", sim.TxnID, sim.Status, url, resp.Status)
-			if resp.StatusCode != http.StatusOK {
-				return fmt.Errorf("vend answered %s; see its log", resp.Status)
-			}
-			if sim.Status == "Completed" || sim.Status == "Pending" {
-				fmt.Fprintf(app.Stdout, "return page: %s/return?tx=%s\n", strings.TrimSuffix(strings.TrimSuffix(url, "/ipn/paypal"), "/"), sim.TxnID)
+			if !target.printOnly && (sim.Status == "Completed" || sim.Status == "Pending") {
+				base := strings.TrimSuffix(strings.TrimSuffix(target.endpoint(app, "/ipn/paypal"), "/ipn/paypal"), "/")
+				fmt.Fprintf(app.Stdout, "return page: %s/return?tx=%s\n", base, sim.TxnID)
 			}
 			return nil
 		},
@@ -89,8 +69,7 @@ payment's txn_id) and get a new txn_id of their own.`,
 	f.StringVar(&sim.LastName, "last-name", "Müller", "last_name")
 	f.StringVar(&sim.Receiver, "receiver", "", "receiver_email (default: the first of paypal.receiver_emails)")
 	f.StringVar(&sim.Custom, "custom", "", "custom")
-	f.StringVar(&url, "url", "", "IPN endpoint (default: base_url + /ipn/paypal)")
-	f.BoolVar(&printOnly, "print", false, "print the body instead of posting it")
+	target.flags(cmd, "/ipn/paypal")
 	return cmd
 }
 

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -14,7 +12,9 @@ import (
 
 	"github.com/vend-shop/vend"
 	"github.com/vend-shop/vend/config"
+	"github.com/vend-shop/vend/intake"
 	"github.com/vend-shop/vend/provider/digistore24"
+	"github.com/vend-shop/vend/provider/form"
 	"github.com/vend-shop/vend/provider/generic"
 	"github.com/vend-shop/vend/provider/stripe"
 	"github.com/vend-shop/vend/provider/websale"
@@ -32,6 +32,14 @@ func (t *simTarget) flags(cmd *cobra.Command, path string) {
 	cmd.Flags().BoolVar(&t.printOnly, "print", false, "print the message instead of posting it")
 }
 
+// endpoint is where the message goes: --url, else base_url + path.
+func (t *simTarget) endpoint(app *App, path string) string {
+	if t.url != "" {
+		return t.url
+	}
+	return app.Config.BaseURL + path
+}
+
 // send posts a simulated message and prints vend's answer; a refusal is an error.
 func (t *simTarget) send(ctx context.Context, app *App, path, contentType string, header http.Header, body []byte) error {
 	if t.printOnly {
@@ -41,30 +49,22 @@ func (t *simTarget) send(ctx context.Context, app *App, path, contentType string
 		_, err := app.Stdout.Write(append(body, '\n'))
 		return err
 	}
-	url := t.url
-	if url == "" {
-		url = app.Config.BaseURL + path
+	url := t.endpoint(app, path)
+	h := header.Clone()
+	if h == nil {
+		h = http.Header{}
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	h.Set("Content-Type", contentType)
+	status, answer, err := intake.Post(ctx, &http.Client{Timeout: 60 * time.Second}, url, &vend.Notification{Headers: h, Body: body})
 	if err != nil {
 		return err
 	}
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	req.Header.Set("Content-Type", contentType)
-	resp, err := (&http.Client{Timeout: 60 * time.Second}).Do(req)
-	if err != nil {
-		return fmt.Errorf("post to %s: %w", url, err)
-	}
-	defer resp.Body.Close()
-	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	fmt.Fprintf(app.Stdout, "%s answered %s\n%s", url, resp.Status, answer)
+	fmt.Fprintf(app.Stdout, "%s answered %d %s\n%s", url, status, http.StatusText(status), answer)
 	if len(answer) > 0 && answer[len(answer)-1] != '\n' {
 		fmt.Fprintln(app.Stdout)
 	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("vend answered %s; see its log", resp.Status)
+	if status != http.StatusOK {
+		return fmt.Errorf("vend answered %d %s; see its log", status, http.StatusText(status))
 	}
 	return nil
 }
@@ -124,7 +124,7 @@ in the same order.`,
 			}
 			sim.Test = cfg.Sandbox
 			if sim.Event == "connection_test" {
-				return target.send(cmd.Context(), app, "/ipn/digistore24", "application/x-www-form-urlencoded", nil, digistore24.ConnectionTest(cfg.Passphrase))
+				return target.send(cmd.Context(), app, "/ipn/digistore24", form.MediaType, nil, digistore24.ConnectionTest(cfg.Passphrase))
 			}
 			if sim.Event != "on_payment" && sim.OrderID == "" {
 				return fmt.Errorf("--order: %s is about an earlier order", sim.Event)
@@ -135,7 +135,7 @@ in the same order.`,
 			}
 			for _, s := range sims {
 				fmt.Fprintf(app.Stdout, "order %s  product %s  %s\n", s.OrderID, s.ProductID, s.Event)
-				if err := target.send(cmd.Context(), app, "/ipn/digistore24", "application/x-www-form-urlencoded", nil, s.Body(cfg.Passphrase)); err != nil {
+				if err := target.send(cmd.Context(), app, "/ipn/digistore24", form.MediaType, nil, s.Body(cfg.Passphrase)); err != nil {
 					return err
 				}
 			}

@@ -114,23 +114,13 @@ type Config struct {
 	Products map[string]string
 }
 
-// RejectError is a genuine message that vend will not act on (the wrong mode, a
-// field missing or malformed). Reason is a sentence for the seller's
-// notification log.
-type RejectError struct {
-	Reason string
-}
-
-func (e *RejectError) Error() string {
-	return "digistore24: rejected: " + e.Reason
-}
-
-func rejectf(format string, args ...any) *RejectError {
-	return &RejectError{Reason: fmt.Sprintf(format, args...)}
+// rejectf refuses a genuine message for the reason given.
+func rejectf(format string, args ...any) *vend.RejectError {
+	return vend.Rejectf(Provider, format, args...)
 }
 
 // Normalize maps a verified message to a vend.Event. Every error it returns is a
-// *RejectError. Call it only after Verify succeeded: it trusts every field.
+// *vend.RejectError. Call it only after Verify succeeded: it trusts every field.
 //
 // Kinds: on_payment and on_payment_subscription_signup are payments; on_refund
 // is a refund that ends the item's access whatever its amount (Full);

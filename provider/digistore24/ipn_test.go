@@ -22,12 +22,12 @@ func checkEvent(t *testing.T, got, want vend.Event) {
 	}
 }
 
-// checkReject asserts err is a *RejectError whose reason contains want.
+// checkReject asserts err is a *vend.RejectError whose reason contains want.
 func checkReject(t *testing.T, err error, want string) {
 	t.Helper()
-	var rej *RejectError
+	var rej *vend.RejectError
 	if !errors.As(err, &rej) {
-		t.Fatalf("err = %v, want a *RejectError", err)
+		t.Fatalf("err = %v, want a *vend.RejectError", err)
 	}
 	if !strings.Contains(rej.Reason, want) {
 		t.Fatalf("reason %q does not contain %q", rej.Reason, want)
@@ -440,9 +440,9 @@ func FuzzNormalize(f *testing.F) {
 		form := ParseForm(body)
 		ev, err := Normalize(form, Config{Sandbox: sandbox, Products: map[string]string{"1": "one"}})
 		if err != nil {
-			var rej *RejectError
+			var rej *vend.RejectError
 			if !errors.As(err, &rej) || rej.Reason == "" {
-				t.Fatalf("error is not a *RejectError with a reason: %v", err)
+				t.Fatalf("error is not a *vend.RejectError with a reason: %v", err)
 			}
 			return
 		}

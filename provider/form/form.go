@@ -10,6 +10,9 @@ package form
 
 import "bytes"
 
+// MediaType is the content type of a form body.
+const MediaType = "application/x-www-form-urlencoded"
+
 // Pair is one key=value segment of a body, percent-decoded.
 type Pair struct {
 	Key, Value []byte

@@ -58,7 +58,7 @@ type item struct {
 // Normalize checks a verified message and maps it to a vend.Event (see the
 // package documentation for the format and the mapping). id is the message's
 // webhook-id header, which becomes the event's Key. Every error it returns is
-// a *RejectError. Call it only after Verify returned nil.
+// a *vend.RejectError. Call it only after Verify returned nil.
 func Normalize(id string, body []byte, cfg Config) (vend.Event, error) {
 	m, err := parseMessage(id, body)
 	if err != nil {

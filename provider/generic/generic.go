@@ -83,7 +83,7 @@
 // catalog for every provider alike.
 package generic
 
-import "fmt"
+import "github.com/vend-shop/vend"
 
 // Provider is the provider name on events and notifications.
 const Provider = "generic"
@@ -98,17 +98,7 @@ type Config struct {
 	Products map[string]string
 }
 
-// RejectError is a verified message that vend will not act on (the wrong
-// mode, a required field missing or malformed). Reason is a sentence for the
-// seller's notification log and the shop's developer.
-type RejectError struct {
-	Reason string
-}
-
-func (e *RejectError) Error() string {
-	return "generic: rejected: " + e.Reason
-}
-
-func rejectf(format string, args ...any) *RejectError {
-	return &RejectError{Reason: fmt.Sprintf(format, args...)}
+// rejectf refuses a genuine message for the reason given.
+func rejectf(format string, args ...any) *vend.RejectError {
+	return vend.Rejectf(Provider, format, args...)
 }

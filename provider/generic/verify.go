@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vend-shop/vend"
 )
 
 // The Standard Webhooks headers.
@@ -38,8 +40,6 @@ var (
 	ErrBadTimestamp  = errors.New("generic: webhook-timestamp is not an integer")
 	ErrNoSignature   = errors.New("generic: no v1 entry in webhook-signature")
 	ErrNoMatch       = errors.New("generic: no v1 signature matches the message")
-	ErrTooOld        = errors.New("generic: message timestamp too old")
-	ErrTooNew        = errors.New("generic: message timestamp in the future")
 )
 
 // Verify checks a Standard Webhooks message: the webhook-id,
@@ -53,7 +53,7 @@ func Verify(h http.Header, body []byte, secret string, now time.Time) error {
 // VerifyMessage checks one message. It is authentic when any v1 entry of
 // signatures equals base64(HMAC-SHA256(key, "<id>.<timestamp>.<body>")); other
 // versions (v1a, …) are ignored. The signature is checked before the time, so
-// ErrTooOld and ErrTooNew mean the sender did sign the message, at a time
+// vend.ErrTooOld and vend.ErrTooNew mean the sender did sign the message, at a time
 // further than DefaultTolerance from now: a replay, or a clock that is off.
 func VerifyMessage(id, timestamp, signatures string, body []byte, secret string, now time.Time) error {
 	key, err := ParseSecret(secret)
@@ -72,7 +72,10 @@ func VerifyMessage(id, timestamp, signatures string, body []byte, secret string,
 	if err := checkSignatures(signatures, sign(key, id, ts, body)); err != nil {
 		return err
 	}
-	return checkTime(ts, now)
+	if err := vend.CheckSignedAt(time.Unix(ts, 0), now, DefaultTolerance); err != nil {
+		return fmt.Errorf("generic: %w", err)
+	}
+	return nil
 }
 
 // ParseSecret returns the HMAC key of a secret: the base64-decoded part after
@@ -131,17 +134,6 @@ func checkSignatures(signatures, want string) error {
 		return ErrNoSignature
 	case !ok:
 		return ErrNoMatch
-	}
-	return nil
-}
-
-func checkTime(ts int64, now time.Time) error {
-	age := now.Sub(time.Unix(ts, 0))
-	switch {
-	case age > DefaultTolerance:
-		return fmt.Errorf("%w: signed %s ago, more than %s", ErrTooOld, age.Truncate(time.Second), DefaultTolerance)
-	case -age > DefaultTolerance:
-		return fmt.Errorf("%w: signed %s ahead, more than %s", ErrTooNew, (-age).Truncate(time.Second), DefaultTolerance)
 	}
 	return nil
 }

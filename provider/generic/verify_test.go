@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vend-shop/vend"
 )
 
 // The vector of protocols.md 4.2, from the Standard Webhooks libraries' tests.
@@ -62,8 +64,8 @@ func TestVerifyMessage(t *testing.T) {
 		{"ErrBadTimestamp letters", with(func(m *msg) { m.ts = "yesterday" }), vectorTime, body, ErrBadTimestamp},
 		{"ErrBadTimestamp fraction", with(func(m *msg) { m.ts = vectorTS + ".5" }), vectorTime, body, ErrBadTimestamp},
 		{"ErrBadTimestamp milliseconds overflow", with(func(m *msg) { m.ts = "99999999999999999999" }), vectorTime, body, ErrBadTimestamp},
-		{"ErrTooOld", vector, vectorTime.Add(DefaultTolerance + time.Second), body, ErrTooOld},
-		{"ErrTooNew", vector, vectorTime.Add(-DefaultTolerance - time.Second), body, ErrTooNew},
+		{"ErrTooOld", vector, vectorTime.Add(DefaultTolerance + time.Second), body, vend.ErrTooOld},
+		{"ErrTooNew", vector, vectorTime.Add(-DefaultTolerance - time.Second), body, vend.ErrTooNew},
 		{"ErrNoSignature wrong version prefix", with(func(m *msg) { m.sig = "v2," + vectorSig[3:] }), vectorTime, body, ErrNoSignature},
 		{"ErrNoSignature v1a only", with(func(m *msg) { m.sig = "v1a," + vectorSig[3:] }), vectorTime, body, ErrNoSignature},
 		{"ErrNoSignature no comma", with(func(m *msg) { m.sig = vectorSig[3:] }), vectorTime, body, ErrNoSignature},

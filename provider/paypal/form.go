@@ -32,7 +32,7 @@ type Form struct {
 // (DefaultCharset if it has none); any name the WHATWG encoding index knows is
 // accepted. Note that this index treats iso-8859-1 as windows-1252, as browsers do.
 //
-// The only error is a *RejectError for a charset that is unknown or that cannot
+// The only error is a *vend.RejectError for a charset that is unknown or that cannot
 // decode the body: such a message may be genuine, but vend cannot read it.
 func ParseForm(body []byte) (*Form, error) {
 	raw := form.Split(body)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/vend-shop/vend"
 )
 
 // readSample reads testdata/<name>, dropping one trailing newline an editor may
@@ -162,9 +164,9 @@ func TestParseForm_ErrCharset(t *testing.T) {
 	for _, body := range []string{"charset=klingon&x=1", "charset=utf-7&x=1", "x=1&charset=%FF"} {
 		t.Run(body, func(t *testing.T) {
 			_, err := ParseForm([]byte(body))
-			var rej *RejectError
+			var rej *vend.RejectError
 			if !errors.As(err, &rej) || !strings.Contains(rej.Reason, "not supported") {
-				t.Fatalf("err = %v, want a *RejectError about the charset", err)
+				t.Fatalf("err = %v, want a *vend.RejectError about the charset", err)
 			}
 		})
 	}
@@ -286,9 +288,9 @@ func FuzzParseForm(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		form, err := ParseForm(body)
 		if err != nil {
-			var rej *RejectError
+			var rej *vend.RejectError
 			if !errors.As(err, &rej) || rej.Reason == "" {
-				t.Fatalf("error is not a *RejectError with a reason: %v", err)
+				t.Fatalf("error is not a *vend.RejectError with a reason: %v", err)
 			}
 			return
 		}

@@ -36,24 +36,13 @@ type Config struct {
 	Sandbox bool
 }
 
-// RejectError is a genuine-looking message that vend will not act on (another
-// seller's payment, the wrong mode, a field missing). Reason is a sentence for
-// the seller's notification log. Callers answer PayPal 200: a resend would be
-// rejected again.
-type RejectError struct {
-	Reason string
-}
-
-func (e *RejectError) Error() string {
-	return "paypal: rejected: " + e.Reason
-}
-
-func rejectf(format string, args ...any) *RejectError {
-	return &RejectError{Reason: fmt.Sprintf(format, args...)}
+// rejectf refuses a genuine message for the reason given.
+func rejectf(format string, args ...any) *vend.RejectError {
+	return vend.Rejectf(Provider, format, args...)
 }
 
 // Normalize checks a verified message and maps it to a vend.Event. Every error
-// it returns is a *RejectError. Call it only after Verifier.Verify returned nil:
+// it returns is a *vend.RejectError. Call it only after Verifier.Verify returned nil:
 // the checks here assume PayPal sent the message.
 //
 // Kinds: Completed is a payment; Pending and Created are pending; Denied, Failed,

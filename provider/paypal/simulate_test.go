@@ -318,7 +318,7 @@ func FuzzSimBody(f *testing.F) {
 		}
 		ev, err := Normalize(form, sellerConfig)
 		if err != nil {
-			if _, ok := err.(*RejectError); !ok {
+			if _, ok := err.(*vend.RejectError); !ok {
 				t.Fatalf("Normalize: %v", err)
 			}
 			return

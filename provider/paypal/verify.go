@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/vend-shop/vend/provider/form"
 )
 
 // PayPal's verification endpoints. The ipnpb hosts are the ones PayPal's current
@@ -107,7 +109,7 @@ func (v *Verifier) newRequest(ctx context.Context, raw []byte) (*http.Request, e
 	if ua == "" {
 		ua = DefaultUserAgent
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Content-Type", form.MediaType)
 	req.Header.Set("User-Agent", ua)
 	return req, nil
 }

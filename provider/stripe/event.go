@@ -37,7 +37,7 @@ type event struct {
 
 // Normalize checks a verified event body and maps it to a vend.Event (see the
 // package documentation for the mapping). Every error it returns is a
-// *RejectError. Call it only after VerifySignature returned nil.
+// *vend.RejectError. Call it only after VerifySignature returned nil.
 func Normalize(body []byte, cfg Config) (vend.Event, error) {
 	e, err := parseEvent(body)
 	if err != nil {

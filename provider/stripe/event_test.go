@@ -57,12 +57,12 @@ func checkEvent(t *testing.T, got, want vend.Event) {
 	}
 }
 
-// checkReject asserts err is a *RejectError whose reason contains want.
+// checkReject asserts err is a *vend.RejectError whose reason contains want.
 func checkReject(t *testing.T, err error, want string) {
 	t.Helper()
-	var rej *RejectError
+	var rej *vend.RejectError
 	if !errors.As(err, &rej) {
-		t.Fatalf("err = %v, want a *RejectError", err)
+		t.Fatalf("err = %v, want a *vend.RejectError", err)
 	}
 	if !strings.Contains(rej.Reason, want) {
 		t.Fatalf("reason %q does not contain %q", rej.Reason, want)
@@ -436,9 +436,9 @@ func FuzzNormalize(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte, sandbox bool) {
 		ev, err := Normalize(body, Config{Sandbox: sandbox, Products: map[string]string{"ebook": "mapped"}})
 		if err != nil {
-			var rej *RejectError
+			var rej *vend.RejectError
 			if !errors.As(err, &rej) || rej.Reason == "" {
-				t.Fatalf("error is not a *RejectError with a reason: %v", err)
+				t.Fatalf("error is not a *vend.RejectError with a reason: %v", err)
 			}
 			return
 		}

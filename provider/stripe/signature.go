@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vend-shop/vend"
 )
 
 // DefaultTolerance is how far a signature's timestamp may lie from now, in
@@ -27,8 +29,6 @@ var (
 	ErrMalformed   = errors.New("stripe: malformed Stripe-Signature header")
 	ErrNoSignature = errors.New("stripe: no v1 signature in Stripe-Signature header")
 	ErrNoMatch     = errors.New("stripe: no v1 signature matches the body")
-	ErrTooOld      = errors.New("stripe: signature timestamp too old")
-	ErrTooNew      = errors.New("stripe: signature timestamp in the future")
 )
 
 // VerifySignature checks a Stripe-Signature header ("t=<unix>,v1=<hex>[,…]")
@@ -37,8 +37,8 @@ var (
 // any v1 entry equals HMAC(secret, "<t>.<body>"); other schemes (v0, the
 // test-mode scheme) are ignored so they cannot downgrade the check.
 //
-// The signature is checked first and the time second, so ErrTooOld and
-// ErrTooNew mean Stripe did sign the body, at a time further than
+// The signature is checked first and the time second, so vend.ErrTooOld and
+// vend.ErrTooNew mean Stripe did sign the body, at a time further than
 // DefaultTolerance from now: a replay, or a clock that is off. Stripe's own
 // libraries reject only old timestamps; vend also rejects timestamps more
 // than DefaultTolerance in the future, since Stripe never signs ahead and a
@@ -55,7 +55,10 @@ func VerifySignature(header string, body []byte, secret string, now time.Time) e
 	if !anyEqual(sigs, want) {
 		return ErrNoMatch
 	}
-	return checkTime(t, now)
+	if err := vend.CheckSignedAt(time.Unix(t, 0), now, DefaultTolerance); err != nil {
+		return fmt.Errorf("stripe: %w", err)
+	}
+	return nil
 }
 
 // Sign returns the Stripe-Signature header Stripe would send for body signed at
@@ -122,15 +125,4 @@ func anyEqual(sigs [][]byte, want []byte) bool {
 		}
 	}
 	return ok
-}
-
-func checkTime(t int64, now time.Time) error {
-	age := now.Sub(time.Unix(t, 0))
-	switch {
-	case age > DefaultTolerance:
-		return fmt.Errorf("%w: signed %s ago, more than %s", ErrTooOld, age.Truncate(time.Second), DefaultTolerance)
-	case -age > DefaultTolerance:
-		return fmt.Errorf("%w: signed %s ahead, more than %s", ErrTooNew, (-age).Truncate(time.Second), DefaultTolerance)
-	}
-	return nil
 }

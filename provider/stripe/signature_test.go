@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vend-shop/vend"
 )
 
 // The vector of protocols.md 4.1, computed with stripe-go v82.5.1.
@@ -33,9 +35,9 @@ func TestVerifySignature_Vector(t *testing.T) {
 		{"OK at t", vectorTime, nil},
 		{"OK 300 s later", vectorTime.Add(300 * time.Second), nil},
 		{"OK 300 s earlier", vectorTime.Add(-300 * time.Second), nil},
-		{"ErrTooOld 301 s later", vectorTime.Add(301 * time.Second), ErrTooOld},
-		{"ErrTooOld today", time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), ErrTooOld},
-		{"ErrTooNew 301 s earlier", vectorTime.Add(-301 * time.Second), ErrTooNew},
+		{"ErrTooOld 301 s later", vectorTime.Add(301 * time.Second), vend.ErrTooOld},
+		{"ErrTooOld today", time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), vend.ErrTooOld},
+		{"ErrTooNew 301 s earlier", vectorTime.Add(-301 * time.Second), vend.ErrTooNew},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -90,7 +90,7 @@
 // catalog for every provider alike.
 package stripe
 
-import "fmt"
+import "github.com/vend-shop/vend"
 
 // Provider is the provider name on events and notifications.
 const Provider = "stripe"
@@ -106,18 +106,7 @@ type Config struct {
 	Products map[string]string
 }
 
-// RejectError is a verified event that vend will not act on (the wrong mode,
-// a required field missing, products not named). Reason is a sentence for the
-// seller's notification log. Stripe sent it, so a resend would be rejected
-// again.
-type RejectError struct {
-	Reason string
-}
-
-func (e *RejectError) Error() string {
-	return "stripe: rejected: " + e.Reason
-}
-
-func rejectf(format string, args ...any) *RejectError {
-	return &RejectError{Reason: fmt.Sprintf(format, args...)}
+// rejectf refuses a genuine message for the reason given.
+func rejectf(format string, args ...any) *vend.RejectError {
+	return vend.Rejectf(Provider, format, args...)
 }

@@ -53,9 +53,14 @@ func (e *LinkError) Error() string {
 }
 
 // Unwrap gives vend.ErrorCode and vend.ErrorMessage the public face of the
-// refusal, so web.Error needs no WEBSALE-specific case.
-func (e *LinkError) Unwrap() error {
-	return &vend.Error{Code: vend.ENOTFOUND, Message: PublicMessage}
+// refusal, so web.Error needs no WEBSALE-specific case; an expired link also
+// wraps vend.ErrTooOld, which a replay overlooks.
+func (e *LinkError) Unwrap() []error {
+	public := &vend.Error{Code: vend.ENOTFOUND, Message: PublicMessage}
+	if e.Reason == ReasonExpired {
+		return []error{public, vend.ErrTooOld}
+	}
+	return []error{public}
 }
 
 func rejectf(reason Reason, format string, args ...any) *LinkError {

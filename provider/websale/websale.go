@@ -107,7 +107,14 @@ func (c Config) withDefaults() Config {
 // product number missing from a non-empty Products map, older than MaxAge, or
 // more than FutureSkew ahead of now. Every error is a *LinkError.
 func Check(l Link, cfg Config, now time.Time) error {
-	cfg = cfg.withDefaults()
+	if err := CheckShop(l, cfg); err != nil {
+		return err
+	}
+	return CheckAge(l, cfg, now)
+}
+
+// CheckShop is Check without the link's age: shop, subshop and product.
+func CheckShop(l Link, cfg Config) error {
 	shop, subshop := strings.TrimSpace(cfg.ShopID), strings.TrimSpace(cfg.SubshopID)
 	switch {
 	case shop == "" || subshop == "":
@@ -120,6 +127,13 @@ func Check(l Link, cfg Config, now time.Time) error {
 		// still decodes must not reach any other catalog product.
 		return rejectf(ReasonProduct, "product number %q is not in websale.products", l.ProductNumber)
 	}
+	return nil
+}
+
+// CheckAge refuses a link older than MaxAge (an error that wraps
+// vend.ErrTooOld) or more than FutureSkew ahead of now.
+func CheckAge(l Link, cfg Config, now time.Time) error {
+	cfg = cfg.withDefaults()
 	if age := now.Sub(l.Time); age > cfg.MaxAge {
 		return rejectf(ReasonExpired, "link made %s is %s old, more than websale.max_age %s", l.Time.Format(time.RFC3339), age.Round(time.Second), cfg.MaxAge)
 	}

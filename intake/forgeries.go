@@ -1,4 +1,4 @@
-package web
+package intake
 
 import (
 	"context"
@@ -11,11 +11,11 @@ import (
 
 // A burst of messages that fail verification (forged, tampered, signed with an
 // old secret) is worth the owner's attention: the first time a provider's
-// refusals in one hour reach forgeryBurst, the owner gets one notice for that
+// refusals in one hour reach ForgeryBurst, the owner gets one notice for that
 // hour.
 const (
-	forgeryBurst  = 10
-	forgeryWindow = time.Hour
+	ForgeryBurst  = 10
+	ForgeryWindow = time.Hour
 )
 
 type forgeryCounter struct {
@@ -32,25 +32,25 @@ func (c *forgeryCounter) add(provider string, now time.Time) (time.Time, int, bo
 	if c.window == nil {
 		c.window, c.count = map[string]time.Time{}, map[string]int{}
 	}
-	start := now.Truncate(forgeryWindow)
+	start := now.Truncate(ForgeryWindow)
 	if !c.window[provider].Equal(start) {
 		c.window[provider], c.count[provider] = start, 0
 	}
 	c.count[provider]++
-	return start, c.count[provider], c.count[provider] == forgeryBurst
+	return start, c.count[provider], c.count[provider] == ForgeryBurst
 }
 
 // noteForgery counts a message that failed verification and, at a burst,
 // queues the owner's notice.
-func (s *Server) noteForgery(ctx context.Context, provider string) {
-	start, n, burst := s.forgeries.add(provider, s.Now())
+func (in *Intake) noteForgery(ctx context.Context, provider string) {
+	start, n, burst := in.forgeries.add(provider, in.Now())
 	if !burst {
 		return
 	}
-	s.Logger.Warn("burst of notifications that failed verification", "provider", provider, "count", n, "since", start)
+	in.Logger.Warn("burst of notifications that failed verification", "provider", provider, "count", n, "since", start)
 	key := provider + "|" + strconv.FormatInt(start.Unix(), 10)
 	data := map[string]string{vend.MailDataProvider: provider, vend.MailDataCount: strconv.Itoa(n), vend.MailDataSince: start.UTC().Format(time.RFC3339)}
-	if err := s.Ledger.NotifyOwner(context.WithoutCancel(ctx), vend.MailForgeries, key, data); err != nil {
-		s.Logger.Error("owner notice not queued", "error", err)
+	if err := in.Ledger.NotifyOwner(context.WithoutCancel(ctx), vend.MailForgeries, key, data); err != nil {
+		in.Logger.Error("owner notice not queued", "error", err)
 	}
 }

@@ -1,0 +1,271 @@
+// Package intake runs every message of every payment provider through the
+// same steps: store it, prove it genuine, turn it into an event, apply it to
+// the ledger, and say what the sender is answered. A vend.Provider says how
+// each step goes for one provider; the HTTP layer only reads a bounded body,
+// calls Receive (or Link, for a buyer's link) and writes the answer. Replay
+// runs a stored message through the very same steps again.
+//
+// Two orders of storing, both before any answer:
+//   - a provider that verifies by a postback (PayPal) has the raw message
+//     stored first, then verified, then its verdict or effect recorded: the
+//     round trip may fail or hang, and the message must not be lost meanwhile;
+//   - every other provider's message is verified at once, from its own bytes,
+//     and stored once, with its verdict, or together with its effect in the
+//     ledger's one commit.
+package intake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/ledger"
+	"github.com/vend-shop/vend/store"
+)
+
+// Intake holds the registered providers and what their messages go to.
+type Intake struct {
+	Providers []vend.Provider // in the order lists show them
+	Ledger    *ledger.Ledger
+	DB        store.DB
+	// Pages makes a grant's download page URL, for PageAnswer providers.
+	Pages  Pages
+	Logger *slog.Logger
+	Now    func() time.Time
+
+	forgeries forgeryCounter
+}
+
+// Pages makes the absolute URL of a grant's download page.
+type Pages interface {
+	PageURL(g *vend.Grant) string
+}
+
+// New returns an Intake of providers.
+func New(providers []vend.Provider, l *ledger.Ledger, db store.DB, pages Pages, logger *slog.Logger) *Intake {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Intake{Providers: providers, Ledger: l, DB: db, Pages: pages, Logger: logger, Now: time.Now}
+}
+
+// Provider is the registered provider called name, or nil.
+func (in *Intake) Provider(name string) vend.Provider {
+	for _, p := range in.Providers {
+		if p.Info().Name == name {
+			return p
+		}
+	}
+	return nil
+}
+
+// Names are the registered providers' names.
+func (in *Intake) Names() []string {
+	names := make([]string, len(in.Providers))
+	for i, p := range in.Providers {
+		names[i] = p.Info().Name
+	}
+	return names
+}
+
+// Receive runs a message that has just arrived (n not stored yet: provider,
+// remote address, headers and body set) through its provider's steps and says
+// what it came to. Once Receive returns, the message is stored, unless the
+// outcome is Failed with n.ID 0.
+func (in *Intake) Receive(ctx context.Context, p vend.Provider, n *vend.Notification) *vend.Outcome {
+	return in.process(ctx, p, n, false)
+}
+
+// Status is the HTTP status of the answer to o, by p's rules.
+func Status(p vend.Provider, o *vend.Outcome) int {
+	switch o.Refusal {
+	case vend.Accepted:
+		return http.StatusOK
+	case vend.Unsupported:
+		return http.StatusUnsupportedMediaType
+	case vend.Empty:
+		return http.StatusBadRequest
+	case vend.Failed:
+		return http.StatusInternalServerError
+	}
+	if p.Info().SettledOK {
+		return http.StatusOK
+	}
+	// A refused message gets a 4xx status so the provider shows the failure to
+	// the seller (Digistore24 mails it, Stripe lists it) and resends it for
+	// days: after the seller fixes the cause (a product missing from the
+	// catalog, the wrong mode, the secret), the resend applies it.
+	if o.Refusal == vend.Rejected {
+		return http.StatusUnprocessableEntity
+	}
+	return http.StatusUnauthorized // forged, stale, or no secret configured
+}
+
+// message is one message on its way through process.
+type message struct {
+	p      vend.Provider
+	info   vend.ProviderInfo
+	n      *vend.Notification
+	log    *slog.Logger
+	stored bool // n is stored already (verdict received)
+	replay bool
+}
+
+// process runs n through p's steps. With replay set, a signature that matches
+// but is too old counts as verified, and a forged message is not counted as a
+// forgery sent now.
+func (in *Intake) process(ctx context.Context, p vend.Provider, n *vend.Notification, replay bool) *vend.Outcome {
+	m := &message{p: p, info: p.Info(), n: n, replay: replay}
+	m.log = in.Logger.With("provider", m.info.Name)
+	refusal, reason := precheck(n, m.info.MediaType)
+	if m.info.Postback {
+		if err := in.Ledger.Receive(ctx, n); err != nil {
+			m.log.Error("notification not stored", "error", err)
+			return &vend.Outcome{Notification: n, Refusal: vend.Failed, Reason: "internal error"}
+		}
+		m.stored = true
+		m.log = m.log.With("notification", n.ID)
+	}
+	if refusal != vend.Accepted {
+		return in.settle(ctx, m, vend.VerdictRejected, refusal, reason)
+	}
+	err := p.Verify(ctx, n, in.Now())
+	if replay && errors.Is(err, vend.ErrTooOld) {
+		err = nil
+	}
+	switch {
+	case errors.Is(err, vend.ErrUnconfigured):
+		// Our configuration, not the message: stored as not verifiable yet,
+		// and the provider's resend applies once the secret is set.
+		m.log.Error("notification refused: " + err.Error())
+		return in.settle(ctx, m, vend.VerdictError, vend.Unconfigured, err.Error())
+	case errors.Is(err, vend.ErrUnverified):
+		m.log.Error("notification not verified now; the provider will resend", "error", err)
+		return in.settle(ctx, m, vend.VerdictError, vend.Failed, err.Error())
+	case err != nil:
+		m.log.Warn("notification forged or altered", "reason", err, "remote", n.RemoteAddr)
+		if !replay {
+			in.noteForgery(ctx, m.info.Name)
+		}
+		return in.settle(ctx, m, vend.VerdictInvalid, vend.Forged, err.Error())
+	}
+	ev, err := p.Normalize(n)
+	if err != nil {
+		m.log.Warn("notification refused", "reason", err)
+		return in.settle(ctx, m, vend.VerdictRejected, vend.Rejected, vend.RejectReason(err))
+	}
+	return in.apply(ctx, m, ev)
+}
+
+// precheck refuses a message before anything else is looked at: another
+// content type than mediaType, an empty body.
+func precheck(n *vend.Notification, mediaType string) (vend.Refusal, string) {
+	if ct := http.Header(n.Headers).Get("Content-Type"); ct != "" && mediaType != "" {
+		if mt, _, _ := mime.ParseMediaType(ct); mt != mediaType {
+			return vend.Unsupported, "content type " + ct + " is not " + mediaType
+		}
+	}
+	if len(n.Body) == 0 {
+		return vend.Empty, "empty body"
+	}
+	return vend.Accepted, ""
+}
+
+// apply applies a verified message's event. The ledger step runs to its end
+// even if the sender hung up meanwhile: it is one short transaction, and a
+// resend then finds it done.
+func (in *Intake) apply(ctx context.Context, m *message, ev vend.Event) *vend.Outcome {
+	ctx = context.WithoutCancel(ctx)
+	var res *ledger.Result
+	var err error
+	if m.stored {
+		res, err = in.Ledger.Apply(ctx, m.n, ev)
+	} else {
+		res, err = in.Ledger.ReceiveApply(ctx, m.n, ev) // stored with verdict error if it fails
+	}
+	o := &vend.Outcome{Notification: m.n, Event: ev}
+	log := m.log.With("notification", m.n.ID)
+	switch {
+	case err != nil:
+		log.Error("notification not applied; the provider will resend", "error", err)
+		const reason = "not applied: internal error; the resend applies it"
+		if m.stored {
+			return in.settle(ctx, m, vend.VerdictError, vend.Failed, reason)
+		}
+		o.Refusal, o.Reason = vend.Failed, "internal error; the resend applies it"
+	case res.Verdict == vend.VerdictRejected:
+		log.Warn("notification refused", "key", ev.Key, "reason", res.Reason)
+		o.Refusal, o.Reason = vend.Rejected, res.Reason
+	default:
+		log.Info("notification "+string(res.Verdict), "key", ev.Key, "order", res.OrderID, "changes", strings.Join(res.Changes, "; "))
+		if m.info.PageAnswer && ev.Kind == vend.EventPayment {
+			o.PageURL = in.pageURL(ctx, ev)
+		}
+	}
+	return o
+}
+
+// settle records the verdict of a message vend will not apply, even when the
+// sender has hung up (which is often why verification failed), so no stored
+// message is left looking unexamined. A verdict that cannot be stored makes
+// the outcome Failed: the resend gets another chance.
+func (in *Intake) settle(ctx context.Context, m *message, v vend.Verdict, r vend.Refusal, reason string) *vend.Outcome {
+	ctx = context.WithoutCancel(ctx)
+	var err error
+	if m.stored {
+		err = in.Ledger.Conclude(ctx, m.n, v, reason)
+	} else {
+		m.n.Verdict, m.n.Reason = v, reason
+		err = in.Ledger.Receive(ctx, m.n)
+	}
+	if err != nil {
+		m.log.Error("notification verdict not stored", "error", err)
+		return &vend.Outcome{Notification: m.n, Refusal: vend.Failed, Reason: "internal error"}
+	}
+	return &vend.Outcome{Notification: m.n, Refusal: r, Reason: reason}
+}
+
+// pageURL is the download page of the event's first item's grant, while it is
+// active; else "".
+func (in *Intake) pageURL(ctx context.Context, ev vend.Event) string {
+	if in.Pages == nil {
+		return ""
+	}
+	g, err := in.GrantOf(ctx, ev.Provider, ev.OrderRef, ev.ProductID)
+	if err != nil || g.State != vend.GrantActive {
+		return ""
+	}
+	return in.Pages.PageURL(g)
+}
+
+// GrantOf finds the grant of one product of a provider's order.
+func (in *Intake) GrantOf(ctx context.Context, provider, orderRef, productID string) (*vend.Grant, error) {
+	var found *vend.Grant
+	err := in.DB.View(ctx, func(tx store.Tx) error {
+		o, err := tx.FindOrderByRef(ctx, provider, orderRef)
+		if err != nil {
+			return err
+		}
+		grants, err := tx.FindGrantsByOrder(ctx, o.ID)
+		if err != nil {
+			return err
+		}
+		for _, g := range grants {
+			if g.ProductID == productID {
+				found = g
+				return nil
+			}
+		}
+		return vend.Errorf(vend.ENOTFOUND, "order %s has no grant for %s", orderRef, productID)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("intake: grant of %s %s: %w", provider, orderRef, err)
+	}
+	return found, nil
+}

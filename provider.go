@@ -1,0 +1,167 @@
+package vend
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// A Provider is one payment provider's side of vend's intake: where its
+// messages arrive, how one is proved genuine and turned into an Event, and how
+// the sender is answered. Each provider/* package has one; cmd/vend registers
+// them, and the intake package runs every message of every provider through
+// the same steps (store, verify, normalize, apply, answer; and replay).
+type Provider interface {
+	Info() ProviderInfo
+	// Verify proves a message genuine, as of now. Its error says why not, for
+	// the seller's log and the sender, and never holds a secret. An error
+	// wrapping ErrUnconfigured means vend's configuration lacks the secret; one
+	// wrapping ErrTooOld that the message is genuine but too old; one wrapping
+	// ErrUnverified that it could not be checked now (the sender should
+	// resend); any other error, that the provider did not send it.
+	Verify(ctx context.Context, n *Notification, now time.Time) error
+	// Normalize turns a verified message into an event. Every error is a
+	// refusal of a genuine message (the wrong mode, a field missing); a
+	// *RejectError carries the reason for the seller.
+	Normalize(n *Notification) (Event, error)
+	// Answer is the body of the answer to o. The intake picks the status.
+	Answer(o *Outcome) Reply
+}
+
+// ProviderInfo is what the intake and the HTTP layer need to know of a provider.
+type ProviderInfo struct {
+	Name  string // stored with its messages and orders: "paypal"
+	Label string // for people: "PayPal"
+	// Path is where its messages arrive: POST Path, or for a Link provider GET
+	// Path?query.
+	Path string
+	// MediaType is the content type of a message's body; a message that names
+	// another one is refused.
+	MediaType string
+	// Postback: Verify asks the provider (PayPal's postback), a round trip that
+	// may fail or hang. The message is stored before it is verified, and only
+	// so many verifications run at once.
+	Postback bool
+	// SettledOK: once vend has settled a message (applied, duplicate, refused,
+	// forged), the provider is answered 200 whatever it came to, because a
+	// resend would change nothing (PayPal). Otherwise refusals get 4xx, which
+	// the provider shows the seller and resends for days.
+	SettledOK bool
+	// Link: the messages are a buyer's links (WEBSALE), not a provider's
+	// requests. The first valid link of an order's item applies it; later ones
+	// lead to the grant it made. The answer is the buyer's download page.
+	Link bool
+	// Probe: the provider checks the endpoint with a GET when the seller saves
+	// it (Digistore24); the GET is answered as an accepted message.
+	Probe bool
+	// PageAnswer: Answer puts the buyer's download page into the answer of a
+	// payment (Outcome.PageURL), which the provider shows the buyer.
+	PageAnswer bool
+}
+
+// Reply is the answer to a provider's message, without its status.
+type Reply struct {
+	ContentType string
+	Body        []byte
+}
+
+// JSONReply is the answer of the JSON webhooks (Stripe, Standard Webhooks):
+// {"received": verdict}, or {"error": reason}, never echoing what was sent.
+func JSONReply(o *Outcome) Reply {
+	v := map[string]string{"error": o.Reason}
+	if o.Refusal == Accepted {
+		v = map[string]string{"received": string(o.Notification.Verdict)}
+	}
+	b, _ := json.Marshal(v) // a map of strings always encodes
+	return Reply{ContentType: "application/json", Body: append(b, '\n')}
+}
+
+// Refusal says why the intake refused a message, or Accepted.
+type Refusal int
+
+const (
+	Accepted     Refusal = iota // applied, a duplicate, or ignored
+	Unsupported                 // another content type than the provider's
+	Empty                       // no body
+	Forged                      // the provider did not send it
+	Unconfigured                // vend cannot verify it: its secret is not set
+	Rejected                    // genuine, but vend will not act on it
+	Failed                      // not verified, stored or applied now: a resend may work
+)
+
+// Outcome is what the intake made of one message.
+type Outcome struct {
+	// Notification is the message as stored; its ID is 0 if it could not be.
+	Notification *Notification
+	Event        Event // once normalized
+	Refusal      Refusal
+	Reason       string // why it was refused, for the sender; never a secret
+	// PageURL is the buyer's download page, for a PageAnswer provider's
+	// payment whose grant is active; Grant, for a Link provider, the grant the
+	// link leads to.
+	PageURL string
+	Grant   *Grant
+}
+
+// Errors a Provider's Verify wraps.
+var (
+	ErrUnconfigured = errors.New("nothing can be verified")
+	ErrTooOld       = errors.New("signature timestamp too old")
+	ErrTooNew       = errors.New("signature timestamp in the future")
+	ErrUnverified   = errors.New("verification failed")
+)
+
+// NoSecret is Verify's error while the setting key (what) is not configured:
+// every message is refused, and the provider's resend applies once it is set.
+func NoSecret(what, key string) error {
+	return fmt.Errorf("no %s is configured (%s), so %w", what, key, ErrUnconfigured)
+}
+
+// CheckSignedAt checks the time a message was signed (Stripe's t=, Standard
+// Webhooks' webhook-timestamp) against now: at most tolerance either way. Call
+// it after the signature matched, so ErrTooOld and ErrTooNew mean the sender
+// did sign the message: a replay, or a clock that is off.
+func CheckSignedAt(signed, now time.Time, tolerance time.Duration) error {
+	age := now.Sub(signed)
+	switch {
+	case age > tolerance:
+		return fmt.Errorf("%w: signed %s ago, more than %s", ErrTooOld, age.Truncate(time.Second), tolerance)
+	case -age > tolerance:
+		return fmt.Errorf("%w: signed %s ahead, more than %s", ErrTooNew, (-age).Truncate(time.Second), tolerance)
+	}
+	return nil
+}
+
+// RejectError is a genuine message that vend will not act on (another
+// seller's payment, the wrong mode, a field missing). Reason is a sentence for
+// the seller's notification log.
+type RejectError struct {
+	Provider string
+	Reason   string
+}
+
+func (e *RejectError) Error() string { return e.Provider + ": rejected: " + e.Reason }
+
+// Rejectf returns a *RejectError of provider.
+func Rejectf(provider, format string, args ...any) *RejectError {
+	return &RejectError{Provider: provider, Reason: fmt.Sprintf(format, args...)}
+}
+
+// RejectReason is the reason of a refused message: a *RejectError's sentence,
+// else the error's text.
+func RejectReason(err error) string {
+	var rej *RejectError
+	if errors.As(err, &rej) {
+		return rej.Reason
+	}
+	return err.Error()
+}
+
+// A Simulator makes the message its provider would send when a buyer pays for
+// p: what the demo store buys with. ref is the order reference the message
+// uses. A Link provider's message is the query of the link to open.
+type Simulator interface {
+	SimulatePayment(p *Product, now time.Time) (ref string, n *Notification, err error)
+}
