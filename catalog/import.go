@@ -79,7 +79,7 @@ func Import(ctx context.Context, db store.DB, blobs blob.Store, actor string, li
 }
 
 // Save validates and saves a product with its current files.
-func Save(ctx context.Context, tx store.Tx, p *vend.Product, files []*vend.File) error {
+func Save(ctx context.Context, tx store.Products, p *vend.Product, files []*vend.File) error {
 	if err := p.Validate(); err != nil {
 		return err
 	}

@@ -114,7 +114,7 @@ func (r *recorder) write(batch []record) {
 // records' bytes, the latest time), then the attempts. A session that is gone (its
 // order deleted while the transfer ran) is no reason to lose the attempt, nor the
 // rest of the batch, which one failed write would roll back.
-func writeBatch(ctx context.Context, tx store.Tx, batch []record) error {
+func writeBatch(ctx context.Context, tx store.Downloads, batch []record) error {
 	type progress struct {
 		bytes int64
 		at    time.Time
@@ -272,7 +272,7 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 // It holds the session's grant first and reads the session again: another
 // instance sweeping the same database may have closed it since it was found, and
 // a download must not be given back twice. It reports whether it closed sess.
-func (s *Service) closeSession(ctx context.Context, tx store.Tx, sess *vend.Session) (bool, error) {
+func (s *Service) closeSession(ctx context.Context, tx chargeTx, sess *vend.Session) (bool, error) {
 	if err := tx.LockGrant(ctx, sess.GrantID); err != nil {
 		return false, err
 	}

@@ -155,42 +155,55 @@ func (s *Service) admit(ctx context.Context, q store.AdmissionQuery, a *vend.Att
 		return file, &vend.Session{ID: adm.SessionID, GrantID: g.ID, FileID: file.ID}, nil
 	}
 	// Slow path: open a session, charging one download, in a write transaction
-	// that holds the grant, where parallel requests (of this instance or of others
-	// on the same database) take turns and re-check everything.
+	// (charge); it finds the grant again by id.
+	q.PublicID, q.GrantID = "", g.ID
 	var sess *vend.Session
 	var counted bool // set only from the run that commits: a store may run fn again
 	err = s.db.Update(ctx, func(tx store.Tx) error {
-		sess, counted = nil, false
-		if err := tx.LockGrant(ctx, g.ID); err != nil {
-			return err
-		}
-		q.PublicID, q.GrantID = "", g.ID
-		adm, err := tx.FindAdmission(ctx, q)
-		if err != nil {
-			return err
-		}
-		g = adm.Grant
-		if err := s.usable(g); err != nil {
-			return err
-		}
-		if adm.SessionID != 0 {
-			sess = &vend.Session{ID: adm.SessionID, GrantID: g.ID, FileID: file.ID}
-			return nil
-		}
-		if g.DownloadLimit != vend.Unlimited && g.DownloadsUsed >= g.DownloadLimit {
-			return errLimit
-		}
-		if err := tx.AddDownloadsUsed(ctx, g.ID, 1); err != nil {
-			return err
-		}
-		// One session covers every file of the product: downloading a course of
-		// twelve files is one download, not twelve.
-		sess = &vend.Session{GrantID: g.ID, FileID: file.ID, ProductID: g.ProductID, ClientIP: a.IP, Size: adm.ProductSize, Charged: true}
-		counted = true
-		return tx.CreateSession(ctx, sess)
+		var err error
+		sess, counted, err = s.charge(ctx, tx, q, file)
+		return err
 	})
 	a.Counted = err == nil && counted
 	return file, sess, err
+}
+
+// chargeTx is what charging a download and giving it back need: the grant,
+// held while it is charged, and its download sessions.
+type chargeTx interface {
+	store.Grants
+	store.Downloads
+}
+
+// charge joins the client's open session of the grant q names or opens one for
+// file, charging one download; counted says it charged. It holds the grant
+// first, so parallel requests (of this instance or of others on the same
+// database) take turns, and re-checks everything under it.
+func (s *Service) charge(ctx context.Context, tx chargeTx, q store.AdmissionQuery, file *vend.File) (sess *vend.Session, counted bool, err error) {
+	if err := tx.LockGrant(ctx, q.GrantID); err != nil {
+		return nil, false, err
+	}
+	adm, err := tx.FindAdmission(ctx, q)
+	if err != nil {
+		return nil, false, err
+	}
+	g := adm.Grant
+	if err := s.usable(g); err != nil {
+		return nil, false, err
+	}
+	if adm.SessionID != 0 {
+		return &vend.Session{ID: adm.SessionID, GrantID: g.ID, FileID: file.ID}, false, nil
+	}
+	if g.DownloadLimit != vend.Unlimited && g.DownloadsUsed >= g.DownloadLimit {
+		return nil, false, errLimit
+	}
+	if err := tx.AddDownloadsUsed(ctx, g.ID, 1); err != nil {
+		return nil, false, err
+	}
+	// One session covers every file of the product: downloading a course of
+	// twelve files is one download, not twelve.
+	sess = &vend.Session{GrantID: g.ID, FileID: file.ID, ProductID: g.ProductID, ClientIP: q.ClientIP, Size: adm.ProductSize, Charged: true}
+	return sess, true, tx.CreateSession(ctx, sess)
 }
 
 // findAdmission reads what serving needs, from the admission cache when nothing

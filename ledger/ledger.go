@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/vend-shop/vend"
 	"github.com/vend-shop/vend/store"
@@ -238,7 +239,7 @@ func orderRef(ev vend.Event) string {
 
 // link points a notification that changed nothing (duplicate, rejected) at the
 // order it is about, if that order exists, so the order's log shows it.
-func link(ctx context.Context, tx store.Tx, ev vend.Event, res *Result) error {
+func link(ctx context.Context, tx store.Orders, ev vend.Event, res *Result) error {
 	ref := orderRef(ev)
 	if ref == "" {
 		return nil
@@ -253,9 +254,17 @@ func link(ctx context.Context, tx store.Tx, ev vend.Event, res *Result) error {
 	return nil
 }
 
+// orderCatalog is what checking an event against its order, and adding
+// items to that order, reads and writes: the order with its items, and the
+// catalog's prices.
+type orderCatalog interface {
+	store.Orders
+	store.Products
+}
+
 // checkEvent compares what was paid with what the catalog asks. It returns a
 // reason when the event must be refused; the error is for storage failures.
-func checkEvent(ctx context.Context, tx store.Tx, ev vend.Event) (string, error) {
+func checkEvent(ctx context.Context, tx orderCatalog, ev vend.Event) (string, error) {
 	if ev.TxnID == "" || ev.Key == "" {
 		return "no transaction id", nil
 	}
@@ -293,7 +302,7 @@ func checkEvent(ctx context.Context, tx store.Tx, ev vend.Event) (string, error)
 
 // checkItems checks a payment's items against the catalog; currency, if set, is
 // the currency of the order they join.
-func checkItems(ctx context.Context, tx store.Tx, ev vend.Event, currency string) (string, error) {
+func checkItems(ctx context.Context, tx store.Products, ev vend.Event, currency string) (string, error) {
 	if len(ev.Items) == 0 {
 		return "no items in the payment", nil
 	}
@@ -340,7 +349,7 @@ func checkItems(ctx context.Context, tx store.Tx, ev vend.Event, currency string
 // refuse a buyer who paid the price of the day, and a failed payment need not
 // list its items again. A rebill of one item is held to the item's catalog
 // price: the first payment may have differed (a setup fee, a discount).
-func checkAgainstOrder(ctx context.Context, tx store.Tx, ev vend.Event, o *vend.Order, it *vend.Item) (string, error) {
+func checkAgainstOrder(ctx context.Context, tx store.Products, ev vend.Event, o *vend.Order, it *vend.Item) (string, error) {
 	if ev.Kind != vend.EventPayment || ev.Unpriced {
 		return "", nil
 	}
@@ -432,7 +441,7 @@ func (l *Ledger) record(ctx context.Context, tx store.Tx, ev vend.Event, res *Re
 	return order, nil
 }
 
-func recordTxn(ctx context.Context, tx store.Tx, order *vend.Order, ev vend.Event, res *Result) error {
+func recordTxn(ctx context.Context, tx store.Transactions, order *vend.Order, ev vend.Event, res *Result) error {
 	var orderID int64
 	if order != nil {
 		orderID = order.ID
@@ -510,7 +519,7 @@ func (l *Ledger) createOrder(ctx context.Context, tx store.Tx, ev vend.Event, re
 
 // addItems adds the items of a payment for a further item of a known order (a
 // Digistore24 upsell, a second WEBSALE product): the order grows by them.
-func addItems(ctx context.Context, tx store.Tx, o *vend.Order, ev vend.Event, res *Result) error {
+func addItems(ctx context.Context, tx orderCatalog, o *vend.Order, ev vend.Event, res *Result) error {
 	have, err := tx.FindItems(ctx, o.ID)
 	if err != nil {
 		return err
@@ -537,7 +546,7 @@ func addItems(ctx context.Context, tx store.Tx, o *vend.Order, ev vend.Event, re
 
 // eventItems makes the order items of a payment event. An unpriced event (a
 // WEBSALE link) gets the catalog's price and currency.
-func eventItems(ctx context.Context, tx store.Tx, o *vend.Order, ev vend.Event) ([]*vend.Item, error) {
+func eventItems(ctx context.Context, tx store.Products, o *vend.Order, ev vend.Event) ([]*vend.Item, error) {
 	items := make([]*vend.Item, 0, len(ev.Items))
 	for _, ei := range ev.Items {
 		it := &vend.Item{ProductID: ei.ProductID, Name: ei.Name, Quantity: ei.Quantity, Amount: ei.Amount, Status: vend.OrderPending}
@@ -565,7 +574,7 @@ func sumAmounts(items []*vend.Item) vend.Amount {
 // suspends, a resumed rebilling or any payment lifts a suspension, the end of
 // the paid period ends access until a new payment. fresh is false for a payment
 // seen before: it may lift a suspension but not an end.
-func hold(ctx context.Context, tx store.Tx, o *vend.Order, ev vend.Event, fresh bool, res *Result) error {
+func hold(ctx context.Context, tx store.Orders, o *vend.Order, ev vend.Event, fresh bool, res *Result) error {
 	items := o.Items
 	if items == nil {
 		var err error
@@ -667,7 +676,7 @@ func scoped(txns []*vend.Transaction, productID string) []*vend.Transaction {
 	return out
 }
 
-func updateOrderStatus(ctx context.Context, tx store.Tx, o *vend.Order, st vend.Standing, res *Result) error {
+func updateOrderStatus(ctx context.Context, tx store.Orders, o *vend.Order, st vend.Standing, res *Result) error {
 	if st.Status == o.Status && st.Reason == o.StatusReason && st.Review == o.Review {
 		return nil
 	}
@@ -698,7 +707,16 @@ func firstOf(a, b string) string {
 // ReasonAdmin marks a grant an administrator revoked; provider events never undo it.
 const ReasonAdmin = "admin"
 
-func (l *Ledger) syncGrants(ctx context.Context, tx store.Tx, o *vend.Order, items []*vend.Item, standings []vend.Standing, res *Result) error {
+// granter is what bringing an order's grants in line needs: the grants, the
+// products they are made from and the transaction's time, from which a new
+// grant's lifetime runs.
+type granter interface {
+	Now() time.Time
+	store.Products
+	store.Grants
+}
+
+func (l *Ledger) syncGrants(ctx context.Context, tx granter, o *vend.Order, items []*vend.Item, standings []vend.Standing, res *Result) error {
 	grants, err := tx.FindGrantsByOrder(ctx, o.ID)
 	if err != nil {
 		return err
@@ -744,7 +762,7 @@ func (l *Ledger) syncGrants(ctx context.Context, tx store.Tx, o *vend.Order, ite
 	return nil
 }
 
-func (l *Ledger) createGrant(ctx context.Context, tx store.Tx, o *vend.Order, it *vend.Item) (*vend.Grant, error) {
+func (l *Ledger) createGrant(ctx context.Context, tx granter, o *vend.Order, it *vend.Item) (*vend.Grant, error) {
 	p, err := tx.FindProductByID(ctx, it.ProductID)
 	if err != nil {
 		return nil, err

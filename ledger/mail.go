@@ -10,12 +10,19 @@ import (
 	"github.com/vend-shop/vend/store"
 )
 
+// orderOutbox is what enqueueing an event's mail needs: the order, for its
+// buyer and status, and the outbox.
+type orderOutbox interface {
+	store.Orders
+	store.Outbox
+}
+
 // enqueueMail writes the mail an applied event asks for into the outbox, in the
 // event's own transaction: a crash can then neither lose it nor send it for a
 // change that was rolled back. Keys are (kind, event, recipient), so an event
 // applied once yields each message once, and a grant is created only once, so it
 // never yields two receipts.
-func (l *Ledger) enqueueMail(ctx context.Context, tx store.Tx, ev vend.Event, res *Result) error {
+func (l *Ledger) enqueueMail(ctx context.Context, tx orderOutbox, ev vend.Event, res *Result) error {
 	if !l.Mail || res.Verdict != vend.VerdictApplied || res.OrderID == 0 {
 		return nil
 	}

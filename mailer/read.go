@@ -12,12 +12,20 @@ import (
 	"github.com/vend-shop/vend/store"
 )
 
+// reader is what a message's view reads of the ledger: orders with their
+// items, their grants, and the catalog.
+type reader interface {
+	store.Orders
+	store.Grants
+	store.Products
+}
+
 // view reads what message m needs from the ledger as it stands now. It returns a
 // *errSkip when there is nothing left to say (the access a receipt would link to
 // has ended meanwhile, a links request for an address with no usable purchase)
 // and a permanent *SendError when the message can never be rendered (its order
 // is gone, it lacks data its kind needs).
-func (w *Worker) view(ctx context.Context, tx store.Tx, m *vend.Mail) (View, error) {
+func (w *Worker) view(ctx context.Context, tx reader, m *vend.Mail) (View, error) {
 	now := w.now()
 	v := View{Kind: m.Kind, Shop: w.shop(), To: m.To, Reason: m.Data[vend.MailDataReason], Data: copyData(m.Data)}
 	switch m.Kind {
@@ -115,7 +123,7 @@ func (w *Worker) view(ctx context.Context, tx store.Tx, m *vend.Mail) (View, err
 
 // linksView lists every usable grant (active, not expired, downloads left) of
 // every order of the recipient's address.
-func (w *Worker) linksView(ctx context.Context, tx store.Tx, v View, now time.Time) (View, error) {
+func (w *Worker) linksView(ctx context.Context, tx reader, v View, now time.Time) (View, error) {
 	to := v.To
 	orders, err := tx.FindOrders(ctx, store.OrderFilter{Email: &to, Limit: 1000})
 	if err != nil {
@@ -151,7 +159,7 @@ func (w *Worker) linksView(ctx context.Context, tx store.Tx, v View, now time.Ti
 
 // itemsAndGrants returns an order's items and, by item id, its grant (the active
 // one if an item has several).
-func itemsAndGrants(ctx context.Context, tx store.Tx, orderID int64) ([]*vend.Item, map[int64]*vend.Grant, error) {
+func itemsAndGrants(ctx context.Context, tx reader, orderID int64) ([]*vend.Item, map[int64]*vend.Grant, error) {
 	items, err := tx.FindItems(ctx, orderID)
 	if err != nil {
 		return nil, nil, err
@@ -170,7 +178,7 @@ func itemsAndGrants(ctx context.Context, tx store.Tx, orderID int64) ([]*vend.It
 }
 
 // itemView is an item with access: its download page, files and limits.
-func (w *Worker) itemView(ctx context.Context, tx store.Tx, products map[string]*vend.Product, o *vend.Order, it *vend.Item, g *vend.Grant) (ItemView, error) {
+func (w *Worker) itemView(ctx context.Context, tx store.Products, products map[string]*vend.Product, o *vend.Order, it *vend.Item, g *vend.Grant) (ItemView, error) {
 	iv := plainItem(o, it)
 	p, err := findProduct(ctx, tx, products, it.ProductID)
 	if err != nil {
@@ -200,7 +208,7 @@ func plainItem(o *vend.Order, it *vend.Item) ItemView {
 }
 
 // findProduct returns the product (nil if it was deleted), reading each once.
-func findProduct(ctx context.Context, tx store.Tx, cache map[string]*vend.Product, id string) (*vend.Product, error) {
+func findProduct(ctx context.Context, tx store.Products, cache map[string]*vend.Product, id string) (*vend.Product, error) {
 	if p, ok := cache[id]; ok {
 		return p, nil
 	}

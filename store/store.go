@@ -401,7 +401,7 @@ type AttemptFilter struct {
 // before and is after (each marshalled to JSON; nil for none), so a change
 // and its record commit together. Never pass secrets: vend's types leave
 // hashes out of their JSON.
-func RecordAudit(ctx context.Context, tx Tx, actor, action, target string, before, after any) error {
+func RecordAudit(ctx context.Context, tx Audit, actor, action, target string, before, after any) error {
 	e := &vend.AuditEntry{Actor: actor, Action: action, Target: target}
 	var err error
 	if e.Before, err = auditJSON(before); err != nil {

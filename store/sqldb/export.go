@@ -78,31 +78,12 @@ func (tx *Tx) exportOrders(ctx context.Context, q store.OrderQuery) ([]*vend.Ord
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
 	}
-	var where []string
-	from, col := `orders o`, "o.id"
-	text := strings.TrimSpace(q.Text)
-	switch {
-	case text != "":
-		where = append(where, "o.id IN ("+tx.textMatches(text, arg)+")")
-		if q.Product != "" {
-			where = append(where, "EXISTS (SELECT 1 FROM items i WHERE i.order_id = o.id AND i.product_id = "+arg(q.Product)+")")
-		}
-	case q.Product != "":
-		// The index on items (product_id, order_id) orders the page.
-		from, col = `items i JOIN orders o ON o.id = i.order_id`, "i.order_id"
-		where = append(where, "i.product_id = "+arg(q.Product))
-	}
-	if q.Provider != "" {
-		where = append(where, "o.provider = "+arg(q.Provider))
-	}
-	if q.Status != "" {
-		where = append(where, "o.status = "+arg(string(q.Status)))
-	}
-	if !q.From.IsZero() {
-		where = append(where, "+o.created_at >= "+arg(ms(q.From)))
-	}
-	if !q.To.IsZero() {
-		where = append(where, "+o.created_at < "+arg(ms(q.To)))
+	// Dates only filter here (see ExportOrders); the page is cut, and
+	// ordered, by the index that drives the query.
+	from, where := tx.orderFilter(q, arg, "+o.created_at")
+	col := "o.id"
+	if from == fromItems {
+		col = "i.order_id"
 	}
 	if q.Before > 0 {
 		where = append(where, col+" < "+arg(q.Before))

@@ -23,41 +23,17 @@ func (tx *Tx) SearchOrders(ctx context.Context, q store.OrderQuery) ([]*vend.Ord
 		return "$" + strconv.Itoa(len(args))
 	}
 	where := []string{"o.deleted = " + arg(false)}
-	from := `orders o`
-	text := strings.TrimSpace(q.Text)
-	switch {
-	case text != "":
-		where = append(where, "o.id IN ("+tx.textMatches(text, arg)+")")
-		if q.Product != "" {
-			where = append(where, "EXISTS (SELECT 1 FROM items i WHERE i.order_id = o.id AND i.product_id = "+arg(q.Product)+")")
-		}
-	case q.Product != "":
-		// Driven from the product's items, newest order first, so a product
-		// with few orders among millions is found without a scan.
-		from = `items i JOIN orders o ON o.id = i.order_id`
-		where = append(where, "i.product_id = "+arg(q.Product))
-	}
-	if q.Provider != "" {
-		where = append(where, "o.provider = "+arg(q.Provider))
-	}
-	if q.Status != "" {
-		where = append(where, "o.status = "+arg(string(q.Status)))
-	}
-	if !q.From.IsZero() {
-		where = append(where, "o.created_at >= "+arg(ms(q.From)))
-	}
-	if !q.To.IsZero() {
-		where = append(where, "o.created_at < "+arg(ms(q.To)))
-	}
+	from, filter := tx.orderFilter(q, arg, "o.created_at")
+	where = append(where, filter...)
 	// A date range alone is read newest first through the created_at index,
 	// and cut there: sorting a month of a big shop by id for every page
 	// took 150 ms. The page cursor stays an order id.
-	dated := from == `orders o` && text == "" && (!q.From.IsZero() || !q.To.IsZero())
+	dated := from == fromOrders && strings.TrimSpace(q.Text) == "" && (!q.From.IsZero() || !q.To.IsZero())
 	order := "o.id DESC"
 	switch {
 	case dated:
 		order = "o.created_at DESC, o.id DESC"
-	case from != `orders o`:
+	case from == fromItems:
 		order = "i.order_id DESC" // the index's own column, so the page is cut in the index
 	}
 	if q.Before > 0 {
@@ -66,7 +42,7 @@ func (tx *Tx) SearchOrders(ctx context.Context, q store.OrderQuery) ([]*vend.Ord
 			// The first condition bounds the index range, the second cuts the ties.
 			at := "(SELECT created_at FROM orders WHERE id = " + before + ")"
 			where = append(where, "o.created_at <= "+at, "(o.created_at, o.id) < ("+at+", "+before+")")
-		case from != `orders o`:
+		case from == fromItems:
 			where = append(where, "i.order_id < "+before)
 		default:
 			where = append(where, "o.id < "+before)
@@ -91,6 +67,48 @@ func (tx *Tx) SearchOrders(ctx context.Context, q store.OrderQuery) ([]*vend.Ord
 		out = append(out, o)
 	}
 	return out, rows.Err()
+}
+
+// The tables an order list reads: the orders alone, or, when a product alone
+// drives the list, its items joined to their orders.
+const (
+	fromOrders = `orders o`
+	fromItems  = `items i JOIN orders o ON o.id = i.order_id`
+)
+
+// orderFilter turns q's filters (all but its page cursor, Before) into the
+// FROM and WHERE of an order list, for SearchOrders and ExportOrders, which
+// must select the same orders. A text is looked up by its own indexes
+// (textMatches); a product without a text drives the query from the index on
+// items (product_id, order_id), newest order first, so a product with few
+// orders among millions is found without a scan. created is the expression
+// the date range compares: "+o.created_at" keeps the database off the date
+// index.
+func (tx *Tx) orderFilter(q store.OrderQuery, arg func(any) string, created string) (from string, where []string) {
+	from = fromOrders
+	switch text := strings.TrimSpace(q.Text); {
+	case text != "":
+		where = append(where, "o.id IN ("+tx.textMatches(text, arg)+")")
+		if q.Product != "" {
+			where = append(where, "EXISTS (SELECT 1 FROM items i WHERE i.order_id = o.id AND i.product_id = "+arg(q.Product)+")")
+		}
+	case q.Product != "":
+		from = fromItems
+		where = append(where, "i.product_id = "+arg(q.Product))
+	}
+	if q.Provider != "" {
+		where = append(where, "o.provider = "+arg(q.Provider))
+	}
+	if q.Status != "" {
+		where = append(where, "o.status = "+arg(string(q.Status)))
+	}
+	if !q.From.IsZero() {
+		where = append(where, created+" >= "+arg(ms(q.From)))
+	}
+	if !q.To.IsZero() {
+		where = append(where, created+" < "+arg(ms(q.To)))
+	}
+	return from, where
 }
 
 // textMatches is the subquery of the order ids a search text names.

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -341,6 +343,83 @@ func testTx(t *testing.T, open Opener) {
 				}
 				return err
 			})
+		},
+		// store.DB's rerun contract: a store that lets writers run at once
+		// (PostgreSQL) breaks their deadlock by running one Update's fn again,
+		// and that must charge nothing twice; a store with one writer (SQLite)
+		// never gets there and runs each fn once.
+		"two Updates that lock two grants in opposite orders: one may run again, each counts once": func(t *testing.T, db store.DB) {
+			a, b := mustFixture(t, db, "a").Grant, mustFixture(t, db, "b").Grant
+			var runs [2]atomic.Int32
+			var seen [2]int // set afresh by each run, as the contract asks
+			held := [2]chan struct{}{make(chan struct{}), make(chan struct{})}
+			var met [2]atomic.Bool // run i saw the other hold its first grant in time
+			charge := func(i int, first, second int64) func(tx store.Tx) error {
+				return func(tx store.Tx) error {
+					seen[i] = 0
+					if err := tx.LockGrant(ctx, first); err != nil {
+						return err
+					}
+					if runs[i].Add(1) == 1 {
+						// Wait, on the first run only, until the other holds its
+						// first grant too: then each waits for the other's. A
+						// store with one writer cannot start the other meanwhile.
+						close(held[i])
+						select {
+						case <-held[1-i]:
+							met[i].Store(true)
+						case <-time.After(2 * time.Second):
+						}
+					}
+					if err := tx.LockGrant(ctx, second); err != nil {
+						return err
+					}
+					for _, id := range []int64{a.ID, b.ID} {
+						if err := tx.AddDownloadsUsed(ctx, id, 1); err != nil {
+							return err
+						}
+					}
+					g, err := tx.FindGrantByID(ctx, a.ID)
+					if err != nil {
+						return err
+					}
+					seen[i] = g.DownloadsUsed
+					return nil
+				}
+			}
+			var wg sync.WaitGroup
+			var errs [2]error
+			wg.Go(func() { errs[0] = db.Update(ctx, charge(0, a.ID, b.ID)) })
+			wg.Go(func() { errs[1] = db.Update(ctx, charge(1, b.ID, a.ID)) })
+			wg.Wait()
+			for i, err := range errs {
+				if err != nil {
+					t.Fatalf("Update %d: %v", i, err)
+				}
+			}
+			// Both held their first grant at once only if each saw the other's
+			// in time; with one writer, the second starts after the first
+			// gave up waiting.
+			atOnce := met[0].Load() && met[1].Load()
+			got := []int{int(runs[0].Load()), int(runs[1].Load())}
+			slices.Sort(got)
+			want := []int{1, 1}
+			if atOnce {
+				want = []int{1, 2} // the deadlock's victim ran again
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("fn ran %v times (sorted; both at once: %v), want %v", got, atOnce, want)
+			}
+			t.Logf("fn runs %v, both at once: %v", got, atOnce)
+			for _, g := range []*vend.Grant{a, b} {
+				if used := findGrant(t, db, g.ID).DownloadsUsed; used != 2 {
+					t.Errorf("grant %d: %d downloads used, want 2 (one per Update, however often it ran)", g.ID, used)
+				}
+			}
+			slices.Sort(seen[:])
+			if seen != [2]int{1, 2} {
+				t.Errorf("the Updates saw %v downloads used when they committed, want 1 and 2", seen)
+			}
 		},
 		"among 40 concurrent Updates, the failing ones roll back alone": func(t *testing.T, db store.DB) {
 			// A store may commit concurrent Updates together (SQLite's group commit);

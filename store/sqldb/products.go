@@ -1,0 +1,172 @@
+package sqldb
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/vend-shop/vend"
+)
+
+const productColumns = `id, name, price, currency, download_limit, lifetime_seconds, created_at, updated_at`
+
+func scanProduct(row interface{ Scan(...any) error }) (*vend.Product, error) {
+	var p vend.Product
+	var lifetime, created, updated int64
+	if err := row.Scan(&p.ID, &p.Name, &p.Price, &p.Currency, &p.DownloadLimit, &lifetime, &created, &updated); err != nil {
+		return nil, err
+	}
+	p.Lifetime = time.Duration(lifetime) * time.Second
+	p.CreatedAt, p.UpdatedAt = fromMS(created), fromMS(updated)
+	return &p, nil
+}
+
+func (tx *Tx) FindProductByID(ctx context.Context, id string) (*vend.Product, error) {
+	p, err := scanProduct(tx.queryRow(ctx, `SELECT `+productColumns+` FROM products WHERE id = $1`, id))
+	if err != nil {
+		return nil, notFound(err, "product", id)
+	}
+	if p.Files, err = tx.findFiles(ctx, p.ID); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (tx *Tx) FindProducts(ctx context.Context) ([]*vend.Product, error) {
+	rows, err := tx.query(ctx, `SELECT `+productColumns+` FROM products ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("find products: %w", err)
+	}
+	defer rows.Close()
+	var out []*vend.Product
+	for rows.Next() {
+		p, err := scanProduct(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan product: %w", err)
+		}
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find products: %w", err)
+	}
+	for _, p := range out {
+		if p.Files, err = tx.findFiles(ctx, p.ID); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (tx *Tx) SaveProduct(ctx context.Context, p *vend.Product) error {
+	if p.CreatedAt.IsZero() {
+		p.CreatedAt = tx.now
+	}
+	p.UpdatedAt = tx.now
+	_, err := tx.exec(ctx, `
+		INSERT INTO products (`+productColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		ON CONFLICT (id) DO UPDATE SET name = excluded.name, price = excluded.price,
+			currency = excluded.currency, download_limit = excluded.download_limit,
+			lifetime_seconds = excluded.lifetime_seconds, updated_at = excluded.updated_at`,
+		p.ID, p.Name, p.Price, p.Currency, p.DownloadLimit, int64(p.Lifetime/time.Second), ms(p.CreatedAt), ms(p.UpdatedAt))
+	if err != nil {
+		return fmt.Errorf("save product %s: %w", p.ID, err)
+	}
+	return nil
+}
+
+const fileColumns = `id, product_id, name, blob_key, size, sha256, created_at`
+
+func scanFile(row interface{ Scan(...any) error }) (*vend.File, error) {
+	var f vend.File
+	var created int64
+	if err := row.Scan(&f.ID, &f.ProductID, &f.Name, &f.Key, &f.Size, &f.SHA256, &created); err != nil {
+		return nil, err
+	}
+	f.CreatedAt = fromMS(created)
+	return &f, nil
+}
+
+func (tx *Tx) findFiles(ctx context.Context, productID string) ([]*vend.File, error) {
+	rows, err := tx.query(ctx, `SELECT `+fileColumns+` FROM files WHERE product_id = $1 AND current ORDER BY position, id`, productID)
+	if err != nil {
+		return nil, fmt.Errorf("find files of %s: %w", productID, err)
+	}
+	defer rows.Close()
+	var out []*vend.File
+	for rows.Next() {
+		f, err := scanFile(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan file: %w", err)
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+func (tx *Tx) FindFileVersions(ctx context.Context, productID string) ([]*vend.File, error) {
+	rows, err := tx.query(ctx, `SELECT `+fileColumns+` FROM files WHERE product_id = $1 ORDER BY id DESC`, productID)
+	if err != nil {
+		return nil, fmt.Errorf("find file versions of %s: %w", productID, err)
+	}
+	defer rows.Close()
+	var out []*vend.File
+	for rows.Next() {
+		f, err := scanFile(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan file: %w", err)
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+func (tx *Tx) SetFiles(ctx context.Context, productID string, files []*vend.File) error {
+	current, err := tx.findFiles(ctx, productID)
+	if err != nil {
+		return err
+	}
+	keep := map[int64]bool{}
+	for pos, f := range files {
+		f.ProductID = productID
+		var match *vend.File
+		for _, c := range current {
+			if c.Name == f.Name && c.SHA256 == f.SHA256 && !keep[c.ID] {
+				match = c
+				break
+			}
+		}
+		if match != nil {
+			keep[match.ID] = true
+			*f = *match
+			if _, err := tx.exec(ctx, `UPDATE files SET position = $1 WHERE id = $2`, pos, f.ID); err != nil {
+				return fmt.Errorf("reorder file %d: %w", f.ID, err)
+			}
+			continue
+		}
+		f.CreatedAt = tx.now
+		err := tx.queryRow(ctx, `
+			INSERT INTO files (product_id, name, blob_key, size, sha256, position, current, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+			productID, f.Name, f.Key, f.Size, f.SHA256, pos, true, ms(f.CreatedAt)).Scan(&f.ID)
+		if err != nil {
+			return fmt.Errorf("add file %s to %s: %w", f.Name, productID, err)
+		}
+		keep[f.ID] = true
+	}
+	for _, c := range current {
+		if !keep[c.ID] {
+			if _, err := tx.exec(ctx, `UPDATE files SET current = $1 WHERE id = $2`, false, c.ID); err != nil {
+				return fmt.Errorf("retire file %d: %w", c.ID, err)
+			}
+		}
+	}
+	return nil
+}
+
+func (tx *Tx) FindFileByID(ctx context.Context, id int64) (*vend.File, error) {
+	f, err := scanFile(tx.queryRow(ctx, `SELECT `+fileColumns+` FROM files WHERE id = $1`, id))
+	if err != nil {
+		return nil, notFound(err, "file", id)
+	}
+	return f, nil
+}
