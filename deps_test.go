@@ -36,12 +36,13 @@ var mayImport = map[string][]string{
 	"catalog":  {"", "store", "blob"},
 	"delivery": {"", "store", "blob"},
 	"mailer":   {"", "store"},
+	"report":   {"", "store"},
 	"config":   {""},
-	"web": {"", "store", "blob", "ledger", "catalog", "delivery",
+	"web": {"", "store", "blob", "ledger", "catalog", "delivery", "report",
 		"provider/digistore24", "provider/generic", "provider/paypal", "provider/stripe", "provider/websale"},
 	"bench": {"", "provider/digistore24", "provider/paypal"},
 	"cmd/vend": {"", "store", "store/sqlite", "store/postgres", "blob", "blob/local", "blob/s3",
-		"ledger", "catalog", "delivery", "mailer", "config", "web",
+		"ledger", "catalog", "delivery", "mailer", "report", "config", "web",
 		"provider/digistore24", "provider/generic", "provider/paypal", "provider/stripe", "provider/websale"},
 
 	// Test helpers: conformance suites and real services for tests.

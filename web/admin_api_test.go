@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/report"
 	"github.com/vend-shop/vend/store"
 )
 
@@ -264,7 +265,7 @@ func TestAdminAPI_LinksStatsExportsAudit(t *testing.T) {
 	c.wantError(http.MethodPost, "/api/v1/grants/99999/links", "", http.StatusNotFound, "not_found")
 
 	e.download(g)
-	var st StatsReport
+	var st report.StatsReport
 	c.json(http.MethodGet, "/api/v1/stats?days=7&top=5", "", &st)
 	if st.Days != 7 || st.Sales != 2 || st.Downloads != 1 || len(st.Buyers) != 1 || st.Buyers[0].Email != o.Buyer.Email {
 		t.Errorf("stats %+v", st)
