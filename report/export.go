@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/url"
 	"strconv"
@@ -106,25 +107,31 @@ func WriteExport(ctx context.Context, db store.DB, w io.Writer, q ExportQuery, n
 	} else {
 		out = &csvRecords{w: csv.NewWriter(w)}
 	}
+	var err error
 	switch q.Kind {
 	case ExportOrders:
 		oq := q.Orders
 		oq.Limit, oq.Before = ExportPage, 0
-		return writePages(ctx, db, out, csvOrderHeader, csvOrder,
+		err = writePages(ctx, db, out, csvOrderHeader, csvOrder,
 			func(tx store.Tx, fn func(*vend.Order) error) error { return tx.ExportOrders(ctx, oq, fn) },
 			func(last *vend.Order) { oq.Before = last.ID })
 	case ExportTransactions:
 		tq := store.ExportQuery{From: q.Orders.From, To: q.Orders.To, Limit: ExportPage}
-		return writePages(ctx, db, out, csvTransactionHeader, csvTransaction,
+		err = writePages(ctx, db, out, csvTransactionHeader, csvTransaction,
 			func(tx store.Tx, fn func(*vend.Transaction) error) error { return tx.ExportTransactions(ctx, tq, fn) },
 			func(last *vend.Transaction) { tq.AfterTime, tq.AfterID = last.CreatedAt, last.ID })
 	case ExportAttempts:
 		aq := store.ExportQuery{From: q.Orders.From, To: q.Orders.To, Limit: ExportPage}
-		return writePages(ctx, db, out, csvAttemptHeader, csvAttempt,
+		err = writePages(ctx, db, out, csvAttemptHeader, csvAttempt,
 			func(tx store.Tx, fn func(*vend.Attempt) error) error { return tx.ExportAttempts(ctx, aq, fn) },
 			func(last *vend.Attempt) { aq.AfterTime, aq.AfterID = last.At, last.ID })
+	default:
+		return vend.Errorf(vend.EINVALID, "Export orders, transactions or attempts (got %q).", q.Kind)
 	}
-	return vend.Errorf(vend.EINVALID, "Export orders, transactions or attempts (got %q).", q.Kind)
+	if err != nil {
+		return fmt.Errorf("report: export %s: %w", q.Kind, err)
+	}
+	return nil
 }
 
 // writePages writes an export page after page until a page comes back empty:

@@ -2,6 +2,7 @@ package report
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"time"
 
@@ -56,7 +57,7 @@ func Stats(ctx context.Context, db store.DB, now time.Time, days, top int, buyer
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("report: stats of %d days: %w", days, err)
 	}
 	if err := SortProducts(r.Products, "completed"); err != nil {
 		return nil, err
