@@ -37,12 +37,13 @@ var mayImport = map[string][]string{
 	"delivery": {"", "store", "blob"},
 	"mailer":   {"", "store"},
 	"report":   {"", "store"},
+	"account":  {"", "store"},
 	"config":   {""},
-	"web": {"", "store", "blob", "ledger", "catalog", "delivery", "report",
+	"web": {"", "store", "blob", "ledger", "catalog", "delivery", "report", "account",
 		"provider/digistore24", "provider/generic", "provider/paypal", "provider/stripe", "provider/websale"},
 	"bench": {"", "provider/digistore24", "provider/paypal"},
 	"cmd/vend": {"", "store", "store/sqlite", "store/postgres", "blob", "blob/local", "blob/s3",
-		"ledger", "catalog", "delivery", "mailer", "report", "config", "web",
+		"ledger", "catalog", "delivery", "mailer", "report", "account", "config", "web",
 		"provider/digistore24", "provider/generic", "provider/paypal", "provider/stripe", "provider/websale"},
 
 	// Test helpers: conformance suites and real services for tests.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/account"
 	"github.com/vend-shop/vend/report"
 	"github.com/vend-shop/vend/store"
 )
@@ -26,7 +27,7 @@ type apiClient struct {
 }
 
 func newAPIClient(e *testEnv) *apiClient {
-	token, hash := NewAPIToken()
+	token, hash := account.NewAPIToken()
 	e.update(func(ctx context.Context, tx store.Tx) error {
 		u, err := tx.FindUserByName(ctx, "alice")
 		if err != nil {
@@ -308,7 +309,7 @@ func TestAdminAPI_NeedsAToken(t *testing.T) {
 		"GET /api/v1/export/orders.csv", "GET /api/v1/export/transactions.csv", "GET /api/v1/export/attempts.csv",
 		"GET /api/v1/stats", "GET /api/v1/audit",
 	}
-	forged, _ := NewAPIToken()
+	forged, _ := account.NewAPIToken()
 	for _, route := range routes {
 		method, path, _ := strings.Cut(route, " ")
 		for _, h := range []http.Header{nil, {"Authorization": {"Bearer " + forged}}, {"Authorization": {"Basic YWxpY2U6eA=="}}} {
