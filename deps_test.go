@@ -36,13 +36,15 @@ var mayImport = map[string][]string{
 	"catalog":  {"", "store", "blob"},
 	"delivery": {"", "store", "blob"},
 	"mailer":   {"", "store"},
+	"report":   {"", "store"},
+	"account":  {"", "store"},
 	"config":   {""},
 	"intake":   {"", "store", "ledger"},
-	"web": {"", "store", "blob", "ledger", "catalog", "delivery", "intake",
+	"web": {"", "store", "blob", "ledger", "catalog", "delivery", "intake", "report", "account",
 		"provider/paypal"},
 	"bench": {"", "provider/digistore24", "provider/paypal"},
 	"cmd/vend": {"", "store", "store/sqlite", "store/postgres", "blob", "blob/local", "blob/s3",
-		"ledger", "catalog", "delivery", "mailer", "config", "intake", "web", "provider/form",
+		"ledger", "catalog", "delivery", "mailer", "report", "account", "config", "intake", "web", "provider/form",
 		"provider/digistore24", "provider/generic", "provider/paypal", "provider/stripe", "provider/websale"},
 
 	// Test helpers: conformance suites and real services for tests.

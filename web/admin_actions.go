@@ -10,6 +10,7 @@ import (
 
 	"github.com/vend-shop/vend"
 	"github.com/vend-shop/vend/ledger"
+	"github.com/vend-shop/vend/report"
 	"github.com/vend-shop/vend/store"
 )
 
@@ -141,7 +142,7 @@ func apiJSON(w http.ResponseWriter, v any) {
 // handleAPIOrders lists orders with the admin list's filters: q, product,
 // provider, status, from, to, before and limit (at most 500).
 func (s *Server) handleAPIOrders(w http.ResponseWriter, r *http.Request) {
-	q, err := orderQuery(r.URL.Query())
+	q, err := report.ParseOrderQuery(r.URL.Query())
 	if err == nil {
 		q.Limit, err = apiLimit(r.URL.Query().Get("limit"))
 	}

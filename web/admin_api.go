@@ -14,6 +14,7 @@ import (
 
 	"github.com/vend-shop/vend"
 	"github.com/vend-shop/vend/catalog"
+	"github.com/vend-shop/vend/report"
 	"github.com/vend-shop/vend/store"
 )
 
@@ -33,9 +34,9 @@ func (s *Server) adminAPIRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /api/v1/notifications/{id}", s.requireAdmin(s.handleAPINotification))
 	m.HandleFunc("POST /api/v1/notifications/{id}/replay", s.requireAdmin(s.handleAPIReplay))
 	m.HandleFunc("POST /api/v1/grants/{id}/links", s.requireAdmin(s.handleAPISendLinks))
-	m.HandleFunc("GET /api/v1/export/orders.csv", s.requireAdmin(s.handleExport(ExportOrders, s.apiError)))
-	m.HandleFunc("GET /api/v1/export/transactions.csv", s.requireAdmin(s.handleExport(ExportTransactions, s.apiError)))
-	m.HandleFunc("GET /api/v1/export/attempts.csv", s.requireAdmin(s.handleExport(ExportAttempts, s.apiError)))
+	m.HandleFunc("GET /api/v1/export/orders.csv", s.requireAdmin(s.handleExport(report.ExportOrders, s.apiError)))
+	m.HandleFunc("GET /api/v1/export/transactions.csv", s.requireAdmin(s.handleExport(report.ExportTransactions, s.apiError)))
+	m.HandleFunc("GET /api/v1/export/attempts.csv", s.requireAdmin(s.handleExport(report.ExportAttempts, s.apiError)))
 	m.HandleFunc("GET /api/v1/stats", s.requireAdmin(s.handleAPIStats))
 	m.HandleFunc("GET /api/v1/audit", s.requireAdmin(s.handleAPIAudit))
 }
@@ -284,12 +285,12 @@ func (s *Server) handleAPIStats(w http.ResponseWriter, r *http.Request) {
 		s.apiError(w, r, vend.Errorf(vend.EINVALID, "top: a number."))
 		return
 	}
-	report, err := Stats(r.Context(), s.DB, s.Now(), days, top, q.Get("sort"))
+	stats, err := report.Stats(r.Context(), s.DB, s.Now(), days, top, q.Get("sort"))
 	if err != nil {
 		s.apiError(w, r, err)
 		return
 	}
-	apiJSON(w, report)
+	apiJSON(w, stats)
 }
 
 // handleAPIAudit answers the audit trail, newest first: target ("order:7")

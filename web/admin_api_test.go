@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/account"
+	"github.com/vend-shop/vend/report"
 	"github.com/vend-shop/vend/store"
 )
 
@@ -25,7 +27,7 @@ type apiClient struct {
 }
 
 func newAPIClient(e *testEnv) *apiClient {
-	token, hash := NewAPIToken()
+	token, hash := account.NewAPIToken()
 	e.update(func(ctx context.Context, tx store.Tx) error {
 		u, err := tx.FindUserByName(ctx, "alice")
 		if err != nil {
@@ -264,7 +266,7 @@ func TestAdminAPI_LinksStatsExportsAudit(t *testing.T) {
 	c.wantError(http.MethodPost, "/api/v1/grants/99999/links", "", http.StatusNotFound, "not_found")
 
 	e.download(g)
-	var st StatsReport
+	var st report.StatsReport
 	c.json(http.MethodGet, "/api/v1/stats?days=7&top=5", "", &st)
 	if st.Days != 7 || st.Sales != 2 || st.Downloads != 1 || len(st.Buyers) != 1 || st.Buyers[0].Email != o.Buyer.Email {
 		t.Errorf("stats %+v", st)
@@ -307,7 +309,7 @@ func TestAdminAPI_NeedsAToken(t *testing.T) {
 		"GET /api/v1/export/orders.csv", "GET /api/v1/export/transactions.csv", "GET /api/v1/export/attempts.csv",
 		"GET /api/v1/stats", "GET /api/v1/audit",
 	}
-	forged, _ := NewAPIToken()
+	forged, _ := account.NewAPIToken()
 	for _, route := range routes {
 		method, path, _ := strings.Cut(route, " ")
 		for _, h := range []http.Header{nil, {"Authorization": {"Bearer " + forged}}, {"Authorization": {"Basic YWxpY2U6eA=="}}} {

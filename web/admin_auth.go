@@ -3,10 +3,6 @@ package web
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,20 +11,19 @@ import (
 	"net/http"
 	"net/url"
 	"path"
-	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/time/rate"
 
 	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/account"
 	"github.com/vend-shop/vend/store"
 )
 
 // Administrators sign in with a name and password and get a session cookie; scripts
-// use API tokens. Only hashes of cookies and tokens are stored (sha256: they are 32
-// random bytes, so a fast hash is enough), so a copy of the database logs nobody
-// in. Every state-changing admin request must pass the cross-origin check of
+// use API tokens. Only hashes of cookies and tokens are stored (account.TokenHash),
+// so a copy of the database logs nobody in. Every state-changing admin request must pass the cross-origin check of
 // net/http (CrossOriginProtection): requireAdmin runs it, and the login, logout
 // and setup forms have it too. The provider endpoints stay outside it.
 
@@ -37,9 +32,6 @@ const (
 	// AdminSessionLifetime is how long a session lasts from login. It is fixed,
 	// not sliding: after it, the administrator signs in again, however active.
 	AdminSessionLifetime = 12 * time.Hour
-	// SetupLinkLifetime is how long the first-user setup link printed by vend
-	// serve works.
-	SetupLinkLifetime = 24 * time.Hour
 
 	// Login budgets. Per client address every try counts; per user name only
 	// failures do, so a user who types the password right is never slowed by
@@ -55,10 +47,6 @@ const (
 	maxAdminFormBytes = 64 << 10
 	// An API token's last use is written at most this often, not on every request.
 	tokenTouchEvery = time.Minute
-
-	setupSettingPrefix = "admin_setup:" // + sha256 of the token → expiry (Unix ms)
-	setupDoneSetting   = "admin_setup_done"
-	apiTokenPrefix     = "vend_"
 )
 
 // adminAuth is the Server's state for administrators.
@@ -189,7 +177,7 @@ func (s *Server) authenticate(r *http.Request, api bool) (*adminIdentity, error)
 	if c, err := r.Cookie(adminCookie); err == nil && c.Value != "" {
 		var id *adminIdentity
 		err := s.DB.View(ctx, func(tx store.Tx) error {
-			sess, err := tx.FindAdminSession(ctx, tokenHash(c.Value))
+			sess, err := tx.FindAdminSession(ctx, account.TokenHash(c.Value))
 			if vend.ErrorCode(err) == vend.ENOTFOUND { // unknown, ended or expired
 				return nil
 			} else if err != nil {
@@ -215,7 +203,7 @@ func (s *Server) authenticate(r *http.Request, api bool) (*adminIdentity, error)
 	var tok *vend.APIToken
 	err := s.DB.View(ctx, func(tx store.Tx) error {
 		var err error
-		tok, err = tx.FindAPITokenByHash(ctx, tokenHash(strings.TrimSpace(bearer)))
+		tok, err = tx.FindAPITokenByHash(ctx, account.TokenHash(strings.TrimSpace(bearer)))
 		return err
 	})
 	if vend.ErrorCode(err) == vend.ENOTFOUND {
@@ -413,7 +401,7 @@ func (s *Server) checkPassword(ctx context.Context, hash, pw string) (bool, erro
 // time, and the cookie. rehash, if set, replaces a hash with old parameters.
 func (s *Server) startSession(w http.ResponseWriter, r *http.Request, user *vend.User, rehash string) error {
 	ctx := r.Context()
-	token := randomToken()
+	token := account.NewToken()
 	var expires time.Time
 	err := s.DB.Update(ctx, func(tx store.Tx) error {
 		u, err := tx.FindUserByID(ctx, user.ID)
@@ -428,12 +416,12 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, user *vend
 			return err
 		}
 		if c, err := r.Cookie(adminCookie); err == nil && c.Value != "" {
-			if err := tx.DeleteAdminSession(ctx, tokenHash(c.Value)); err != nil {
+			if err := tx.DeleteAdminSession(ctx, account.TokenHash(c.Value)); err != nil {
 				return err
 			}
 		}
 		expires = tx.Now().Add(AdminSessionLifetime)
-		return tx.CreateAdminSession(ctx, &vend.AdminSession{Hash: tokenHash(token), UserID: u.ID, ExpiresAt: expires})
+		return tx.CreateAdminSession(ctx, &vend.AdminSession{Hash: account.TokenHash(token), UserID: u.ID, ExpiresAt: expires})
 	})
 	if err != nil {
 		return err
@@ -455,7 +443,7 @@ func (s *Server) setAdminCookie(w http.ResponseWriter, value string, maxAge int)
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(adminCookie); err == nil && c.Value != "" {
 		err := s.DB.Update(r.Context(), func(tx store.Tx) error {
-			return tx.DeleteAdminSession(r.Context(), tokenHash(c.Value))
+			return tx.DeleteAdminSession(r.Context(), account.TokenHash(c.Value))
 		})
 		if err != nil {
 			s.Error(w, r, err)
@@ -481,100 +469,13 @@ func safeNext(next string) string {
 
 // nameKey is the budget key of a user name: a hash, so any name (with colons,
 // or shaped like an address) has a budget of its own.
-func nameKey(name string) string { return "user-" + tokenHash(name) }
-
-// randomToken returns 32 random bytes, base64url: a session cookie or a token.
-func randomToken() string {
-	b := make([]byte, 32)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// tokenHash is what the store keeps of a cookie or token: its sha256, hex.
-func tokenHash(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
-}
-
-// NewAPIToken returns a new API token, to show once, and the hash to store in
-// vend.APIToken.Hash.
-func NewAPIToken() (token, hash string) {
-	token = apiTokenPrefix + randomToken()
-	return token, tokenHash(token)
-}
+func nameKey(name string) string { return "user-" + account.TokenHash(name) }
 
 // ---- the first user ----
 
-// SetupToken makes the one-time token of the setup link (/admin/setup?token=…)
-// that creates the first administrator, if there is none yet; else it returns
-// "". Only the token's hash is stored, with its expiry (SetupLinkLifetime).
-// Every call makes a new token, and every unexpired one works, but only once
-// and only while there is no user: creating the first user also stores a
-// marker (admin_setup_done) that no second setup can get past, also when two
-// run at once on two instances.
-func SetupToken(ctx context.Context, db store.DB) (string, error) {
-	token := randomToken()
-	made := false
-	err := db.Update(ctx, func(tx store.Tx) error {
-		if open, err := setupOpen(ctx, tx); err != nil || !open {
-			return err
-		}
-		expires := strconv.FormatInt(tx.Now().Add(SetupLinkLifetime).UnixMilli(), 10)
-		var err error
-		made, err = tx.CreateSetting(ctx, setupSettingPrefix+tokenHash(token), expires)
-		return err
-	})
-	if err != nil || !made {
-		return "", err
-	}
-	return token, nil
-}
-
-// setupOpen reports whether the first user can still be set up: there is no
-// user, and no setup has happened.
-func setupOpen(ctx context.Context, tx store.Tx) (bool, error) {
-	users, err := tx.FindUsers(ctx)
-	if err != nil || len(users) > 0 {
-		return false, err
-	}
-	_, err = tx.FindSetting(ctx, setupDoneSetting)
-	if vend.ErrorCode(err) == vend.ENOTFOUND {
-		return true, nil
-	}
-	return false, err
-}
-
-var errSetupLink = vend.Errorf(vend.EFORBIDDEN, "This setup link does not work: it was used already, it has expired, "+
-	"or there is an administrator already. Sign in, or create a user with vend user add NAME "+
-	"(while there is no user, a restart of vend serve prints a new link).")
-
-// checkSetupToken returns errSetupLink unless token is the token of an
-// unexpired setup link and the setup is open.
-func checkSetupToken(ctx context.Context, tx store.Tx, token string) error {
-	if token == "" {
-		return errSetupLink
-	}
-	v, err := tx.FindSetting(ctx, setupSettingPrefix+tokenHash(token))
-	if vend.ErrorCode(err) == vend.ENOTFOUND {
-		return errSetupLink
-	} else if err != nil {
-		return err
-	}
-	expires, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || !tx.Now().Before(time.UnixMilli(expires)) {
-		return errSetupLink
-	}
-	if open, err := setupOpen(ctx, tx); err != nil {
-		return err
-	} else if !open {
-		return errSetupLink
-	}
-	return nil
-}
-
 func (s *Server) handleSetupForm(w http.ResponseWriter, r *http.Request) {
 	token := r.URL.Query().Get("token")
-	err := s.DB.View(r.Context(), func(tx store.Tx) error { return checkSetupToken(r.Context(), tx, token) })
+	err := account.CheckSetupToken(r.Context(), s.DB, token)
 	s.renderSetup(w, r, setupPage{Token: token}, err)
 }
 
@@ -587,7 +488,7 @@ func (s *Server) renderSetup(w http.ResponseWriter, r *http.Request, p setupPage
 			return
 		}
 		p.Problem = vend.ErrorMessage(err)
-		p.Invalid = errors.Is(err, errSetupLink)
+		p.Invalid = errors.Is(err, account.ErrSetupLink)
 		if p.Invalid {
 			p.Token = ""
 		}
@@ -609,42 +510,17 @@ func (s *Server) handleSetup(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusTooManyRequests, "admin-setup", p)
 		return
 	}
-	err := s.DB.View(ctx, func(tx store.Tx) error { return checkSetupToken(ctx, tx, token) })
+	err := account.CheckSetupToken(ctx, s.DB, token)
+	var user *vend.User
 	if err == nil {
-		err = vend.ValidateUserName(name)
-	}
-	if err == nil {
-		err = vend.ValidatePassword(pw)
+		user, err = account.NewUser(name, pw)
 	}
 	if err == nil && pw != pw2 {
 		err = vend.Errorf(vend.EINVALID, "The two passwords differ.")
 	}
-	if err != nil {
-		s.renderSetup(w, r, p, err)
-		return
+	if err == nil {
+		err = account.Setup(ctx, s.DB, token, user)
 	}
-	hash, err := vend.HashPassword(pw)
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	user := &vend.User{Name: name, PasswordHash: hash}
-	err = s.DB.Update(ctx, func(tx store.Tx) error {
-		if err := checkSetupToken(ctx, tx, token); err != nil {
-			return err
-		}
-		// The marker makes this the only setup ever: a second one, here or on
-		// another instance at the same moment, finds it (or waits for it).
-		if ok, err := tx.CreateSetting(ctx, setupDoneSetting, tx.Now().UTC().Format(time.RFC3339)); err != nil {
-			return err
-		} else if !ok {
-			return errSetupLink
-		}
-		if err := tx.CreateUser(ctx, user); err != nil {
-			return err
-		}
-		return store.RecordAudit(ctx, tx, "setup", "user.create", fmt.Sprintf("user:%d", user.ID), nil, user)
-	})
 	if err != nil {
 		s.renderSetup(w, r, p, err)
 		return

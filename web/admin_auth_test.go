@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/account"
 	"github.com/vend-shop/vend/store"
 )
 
@@ -159,7 +160,7 @@ func TestAdminLogin(t *testing.T) {
 			if _, err := tx.FindAdminSession(ctx, c.Value); vend.ErrorCode(err) != vend.ENOTFOUND {
 				t.Errorf("session found by the cookie itself: %v", err)
 			}
-			s, err := tx.FindAdminSession(ctx, tokenHash(c.Value))
+			s, err := tx.FindAdminSession(ctx, account.TokenHash(c.Value))
 			if err != nil || s.UserID != alice.ID || !s.ExpiresAt.Equal(testEpoch.Add(AdminSessionLifetime)) {
 				t.Errorf("session %+v, %v", s, err)
 			}
@@ -257,7 +258,7 @@ func TestAdminLogin_SessionEnds(t *testing.T) {
 		}
 	})
 	t.Run("a made-up cookie is no session", func(t *testing.T) {
-		if got := protected(randomToken()); got != http.StatusSeeOther {
+		if got := protected(account.NewToken()); got != http.StatusSeeOther {
 			t.Errorf("random cookie: %d", got)
 		}
 	})
@@ -386,7 +387,7 @@ func TestAdmin_CrossOrigin(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t)
 	alice := e.addUser("alice", alicePassword)
-	token, hash := NewAPIToken()
+	token, hash := account.NewAPIToken()
 	e.update(func(ctx context.Context, tx store.Tx) error {
 		return tx.CreateAPIToken(ctx, &vend.APIToken{Name: "deploy", UserID: alice.ID, Hash: hash})
 	})
@@ -449,7 +450,7 @@ func TestAdminAPI_Tokens(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t)
 	alice := e.addUser("alice", alicePassword)
-	token, hash := NewAPIToken()
+	token, hash := account.NewAPIToken()
 	tok := &vend.APIToken{Name: "deploy", UserID: alice.ID, Hash: hash}
 	e.update(func(ctx context.Context, tx store.Tx) error { return tx.CreateAPIToken(ctx, tok) })
 	whoami := func(auth string) (answer, map[string]any) {
@@ -466,9 +467,10 @@ func TestAdminAPI_Tokens(t *testing.T) {
 		return a, v
 	}
 
+	forged, _ := account.NewAPIToken()
 	for _, tt := range []struct{ name, auth string }{
 		{"ErrNoToken", ""},
-		{"ErrBadToken", "Bearer " + apiTokenPrefix + randomToken()},
+		{"ErrBadToken", "Bearer " + forged},
 		{"ErrTokenHash", "Bearer " + hash}, // the stored hash is not a token
 		{"ErrNotBearer", "Basic " + token},
 	} {
@@ -509,7 +511,7 @@ func TestAdminAPI_Tokens(t *testing.T) {
 		}
 	})
 	t.Run("a token is no session: pages still want a login", func(t *testing.T) {
-		token2, hash2 := NewAPIToken()
+		token2, hash2 := account.NewAPIToken()
 		e.update(func(ctx context.Context, tx store.Tx) error {
 			return tx.CreateAPIToken(ctx, &vend.APIToken{Name: "other", UserID: alice.ID, Hash: hash2})
 		})
@@ -524,7 +526,7 @@ func TestAdminSetup(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t)
 	ctx := context.Background()
-	token, err := SetupToken(ctx, e.DB)
+	token, err := account.SetupToken(ctx, e.DB)
 	if err != nil || len(token) != 43 {
 		t.Fatalf("SetupToken on an empty shop: %q, %v", token, err)
 	}
@@ -544,7 +546,7 @@ func TestAdminSetup(t *testing.T) {
 		}
 	})
 	t.Run("ErrBadToken", func(t *testing.T) {
-		for _, bad := range []string{"", randomToken(), tokenHash(token)} {
+		for _, bad := range []string{"", account.NewToken(), account.TokenHash(token)} {
 			if a := e.Get("/admin/setup?token=" + url.QueryEscape(bad)); a.Status != http.StatusForbidden || strings.Contains(a.Body, `name="password"`) {
 				t.Errorf("GET with token %q: %d", bad, a.Status)
 			}
@@ -594,7 +596,7 @@ func TestAdminSetup(t *testing.T) {
 		if a := e.Get("/admin/setup?token=" + token); a.Status != http.StatusForbidden {
 			t.Errorf("GET the used link: %d", a.Status)
 		}
-		if tok, err := SetupToken(ctx, e.DB); tok != "" || err != nil {
+		if tok, err := account.SetupToken(ctx, e.DB); tok != "" || err != nil {
 			t.Errorf("SetupToken with a user: %q, %v", tok, err)
 		}
 		e.view(func(ctx context.Context, tx store.Tx) error {
@@ -609,12 +611,12 @@ func TestAdminSetup(t *testing.T) {
 func TestAdminSetup_LinkExpires(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t)
-	old, err := SetupToken(context.Background(), e.DB)
+	old, err := account.SetupToken(context.Background(), e.DB)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.Clock.Advance(SetupLinkLifetime)
-	fresh, err := SetupToken(context.Background(), e.DB) // a restart prints a new one
+	e.Clock.Advance(account.SetupLinkLifetime)
+	fresh, err := account.SetupToken(context.Background(), e.DB) // a restart prints a new one
 	if err != nil || fresh == old {
 		t.Fatal(fresh, err)
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/report"
 	"github.com/vend-shop/vend/store"
 )
 
@@ -247,7 +248,7 @@ func TestAdminExport_Attempts(t *testing.T) {
 	}
 
 	t.Run("more than one page, streamed in order", func(t *testing.T) {
-		n := 2*exportPage + 345
+		n := 2*report.ExportPage + 345
 		start := testEpoch.Add(-48 * time.Hour)
 		e.manyAttempts(g, n, start)
 		records := e.csvExport(cookie, "/admin/export/attempts.csv")
@@ -278,12 +279,12 @@ func TestWriteExport_JSONLines(t *testing.T) {
 	t.Parallel()
 	e, _ := exportEnv(t)
 	var buf bytes.Buffer
-	q, err := ParseExportQuery(ExportOrders, map[string][]string{"q": {"FORMULA0000000001"}})
+	q, err := report.ParseExportQuery(report.ExportOrders, map[string][]string{"q": {"FORMULA0000000001"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	q.JSON = true
-	if err := WriteExport(context.Background(), e.DB, &buf, q, e.Clock.Now()); err != nil {
+	if err := report.WriteExport(context.Background(), e.DB, &buf, q, e.Clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
@@ -294,7 +295,7 @@ func TestWriteExport_JSONLines(t *testing.T) {
 	if o.Buyer.Name != formulaName+" @SUM(1+1)" || len(o.Items) != 1 || o.Items[0].ProductID != "EBOOK-001" {
 		t.Errorf("JSON has the name as it is, and the items: %+v", o)
 	}
-	if _, err := ParseExportQuery("grants", nil); vend.ErrorCode(err) != vend.EINVALID {
+	if _, err := report.ParseExportQuery("grants", nil); vend.ErrorCode(err) != vend.EINVALID {
 		t.Errorf("an unknown kind: %v", err)
 	}
 }
@@ -318,7 +319,7 @@ func TestAdminExport_Failure(t *testing.T) {
 	t.Parallel()
 	var fail *failingDB
 	e, cookie := exportEnv(t, func(s *Server) { fail = &failingDB{DB: s.DB}; s.DB = fail })
-	e.manyAttempts(e.Order(p1Txn).grant("EBOOK-001"), exportPage+10, testEpoch.Add(-time.Hour))
+	e.manyAttempts(e.Order(p1Txn).grant("EBOOK-001"), report.ExportPage+10, testEpoch.Add(-time.Hour))
 
 	t.Run("before the first page: an error page", func(t *testing.T) {
 		fail.views.Store(0)
@@ -342,37 +343,11 @@ func TestAdminExport_Failure(t *testing.T) {
 		if resp.StatusCode != http.StatusOK || err == nil {
 			t.Errorf("status %d, read error %v: a broken export must not look complete", resp.StatusCode, err)
 		}
-		if n := strings.Count(string(body), "\n"); n != exportPage+1 {
+		if n := strings.Count(string(body), "\n"); n != report.ExportPage+1 {
 			t.Errorf("%d lines before the break, want the header and the first page", n)
 		}
 	})
 	fail.failAt.Store(0)
-}
-
-func TestCell(t *testing.T) {
-	t.Parallel()
-	for _, tt := range []struct{ in, want string }{
-		{"", ""},
-		{"Jörg Müller", "Jörg Müller"},
-		{formulaName, "'" + formulaName},
-		{"+1+1", "'+1+1"},
-		{"-2+3", "'-2+3"},
-		{"@SUM(A1)", "'@SUM(A1)"},
-		{"\t=1+1", "'\t=1+1"},
-		{"\r=1+1", "'\r=1+1"},
-		{"＝1+1", "'＝1+1"},
-		{"-19.95", "-19.95"},
-		{"+49", "+49"},
-		{"19.95", "19.95"},
-		{"-", "'-"},
-		{"a=b", "a=b"},
-		{"agent \x1b[31mred\x07", "agent \uFFFD[31mred\uFFFD"},
-		{"two\nlines", "two\nlines"},
-	} {
-		if got := cell(tt.in); got != tt.want {
-			t.Errorf("cell(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
 }
 
 func TestAdminCounters(t *testing.T) {

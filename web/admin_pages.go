@@ -6,10 +6,10 @@ import (
 	"net/url"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/report"
 	"github.com/vend-shop/vend/store"
 )
 
@@ -127,7 +127,7 @@ var allStatuses = []vend.OrderStatus{vend.OrderPaid, vend.OrderPending, vend.Ord
 	vend.OrderFailed, vend.OrderSuspended, vend.OrderEnded}
 
 func (s *Server) handleAdminOrders(w http.ResponseWriter, r *http.Request) {
-	q, err := orderQuery(r.URL.Query())
+	q, err := report.ParseOrderQuery(r.URL.Query())
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -155,31 +155,6 @@ func (s *Server) searchOrders(ctx context.Context, q store.OrderQuery) ([]*vend.
 		return err
 	})
 	return orders, err
-}
-
-// orderQuery reads the list's filters: q, product, provider, status, from and
-// to (dates, 2006-01-02, to inclusive) and before (an order id).
-func orderQuery(v url.Values) (store.OrderQuery, error) {
-	q := store.OrderQuery{Text: strings.TrimSpace(v.Get("q")), Product: strings.TrimSpace(v.Get("product")),
-		Provider: strings.TrimSpace(v.Get("provider")), Status: vend.OrderStatus(v.Get("status"))}
-	var err error
-	if s := v.Get("from"); s != "" {
-		if q.From, err = time.Parse(time.DateOnly, s); err != nil {
-			return q, vend.Errorf(vend.EINVALID, "from: use a date such as 2026-11-21.")
-		}
-	}
-	if s := v.Get("to"); s != "" {
-		if q.To, err = time.Parse(time.DateOnly, s); err != nil {
-			return q, vend.Errorf(vend.EINVALID, "to: use a date such as 2026-11-21.")
-		}
-		q.To = q.To.AddDate(0, 0, 1)
-	}
-	if s := v.Get("before"); s != "" {
-		if q.Before, err = strconv.ParseInt(s, 10, 64); err != nil || q.Before < 1 {
-			return q, vend.Errorf(vend.EINVALID, "before: not an order id.")
-		}
-	}
-	return q, nil
 }
 
 // ---- one order ----

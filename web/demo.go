@@ -37,7 +37,7 @@ func (d *Demo) routes(m *http.ServeMux, s *Server) {
 
 type demoProduct struct {
 	*vend.Product
-	Button ButtonFields
+	Button paypal.ButtonFields
 }
 
 func (s *Server) handleDemoStore(w http.ResponseWriter, r *http.Request) {
@@ -53,7 +53,7 @@ func (s *Server) handleDemoStore(w http.ResponseWriter, r *http.Request) {
 	}
 	var list []demoProduct
 	for _, p := range products {
-		list = append(list, demoProduct{Product: p, Button: Button(p, s.Demo.Receiver, s.BaseURL)})
+		list = append(list, demoProduct{Product: p, Button: paypal.Button(p, s.Demo.Receiver, s.BaseURL)})
 	}
 	s.render(w, r, http.StatusOK, "demo-store", struct {
 		view
@@ -150,20 +150,5 @@ func (d *Demo) deliver(notify string, steps []paypal.Sim) {
 			case <-time.After(time.Second << try):
 			}
 		}
-	}
-}
-
-// ButtonFields are the fields of a PayPal Buy Now form for one product.
-type ButtonFields struct {
-	Action, Business, ItemNumber, ItemName, Amount, Currency, NotifyURL, Return, CancelReturn string
-}
-
-// Button returns the Buy Now form fields of a product. notify_url and return point
-// at this vend, so the IPN and the return page are wired right.
-func Button(p *vend.Product, business, baseURL string) ButtonFields {
-	return ButtonFields{
-		Action: "https://www.paypal.com/cgi-bin/webscr", Business: business, ItemNumber: p.ID, ItemName: p.Name,
-		Amount: p.Price.String(), Currency: p.Currency, NotifyURL: baseURL + "/ipn/paypal",
-		Return: baseURL + "/return", CancelReturn: baseURL + "/",
 	}
 }

@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/vend-shop/vend/web"
+	"github.com/vend-shop/vend/report"
 )
 
 func newExportCmd(app *App) *cobra.Command {
@@ -32,7 +32,7 @@ come oldest first. The records are read a page at a time, so an export of
 millions holds neither much memory nor a long transaction.`,
 		Example:   "  vend export csv orders --from 2026-01-01 --to 2026-03-31 --status paid > q1.csv\n  vend export csv attempts --from 2026-11-01 --json",
 		Args:      cobra.ExactArgs(1),
-		ValidArgs: []string{web.ExportOrders, web.ExportTransactions, web.ExportAttempts},
+		ValidArgs: []string{report.ExportOrders, report.ExportTransactions, report.ExportAttempts},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			v := url.Values{}
 			for k, val := range map[string]string{"from": from, "to": to, "q": search, "product": product, "provider": provider, "status": status} {
@@ -40,7 +40,7 @@ millions holds neither much memory nor a long transaction.`,
 					v.Set(k, val)
 				}
 			}
-			q, err := web.ParseExportQuery(args[0], v)
+			q, err := report.ParseExportQuery(args[0], v)
 			if err != nil {
 				return cliError(err)
 			}
@@ -50,7 +50,7 @@ millions holds neither much memory nor a long transaction.`,
 			}
 			defer app.close()
 			w := bufio.NewWriterSize(app.Stdout, 64<<10)
-			if err := web.WriteExport(cmd.Context(), app.DB, w, q, time.Now()); err != nil {
+			if err := report.WriteExport(cmd.Context(), app.DB, w, q, time.Now()); err != nil {
 				w.Flush()
 				return cliError(err)
 			}

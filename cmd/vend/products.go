@@ -12,8 +12,8 @@ import (
 
 	"github.com/vend-shop/vend"
 	"github.com/vend-shop/vend/catalog"
+	"github.com/vend-shop/vend/provider/paypal"
 	"github.com/vend-shop/vend/store"
-	"github.com/vend-shop/vend/web"
 )
 
 func newProductsCmd(app *App) *cobra.Command {
@@ -282,7 +282,7 @@ func newProductsButtonCmd(app *App) *cobra.Command {
 			if business == "" {
 				return fmt.Errorf("--business: set it, or configure paypal.receiver_emails")
 			}
-			b := web.Button(p, business, app.Config.BaseURL)
+			b := paypal.Button(p, business, app.Config.BaseURL)
 			if app.Config.PayPal.Sandbox {
 				b.Action = "https://www.sandbox.paypal.com/cgi-bin/webscr"
 			}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vend-shop/vend/account"
 	"github.com/vend-shop/vend/delivery"
 	"github.com/vend-shop/vend/ledger"
 	"github.com/vend-shop/vend/mailer"
@@ -44,7 +45,7 @@ func (a *App) serve(ctx context.Context, demo *web.Demo) error {
 		return err
 	}
 	dl, led := srv.Delivery, srv.Ledger
-	setupToken, err := web.SetupToken(ctx, a.DB) // "" once there is an administrator
+	setupToken, err := account.SetupToken(ctx, a.DB) // "" once there is an administrator
 	if err != nil {
 		return fmt.Errorf("admin setup link: %w", err)
 	}

@@ -10,13 +10,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vend-shop/vend/report"
 	"github.com/vend-shop/vend/store"
-	"github.com/vend-shop/vend/web"
 )
 
 // statsReport is what `vend stats` prints: the dashboard's sums over the last
 // days and the top lines of the admin's two counters.
-type statsReport = web.StatsReport
+type statsReport = report.StatsReport
 
 func newStatsCmd(app *App) *cobra.Command {
 	var days, top int
@@ -35,7 +35,7 @@ products by completed downloads.`,
 				return err
 			}
 			defer app.close()
-			r, err := web.Stats(cmd.Context(), app.DB, time.Now(), days, top, sortBy)
+			r, err := report.Stats(cmd.Context(), app.DB, time.Now(), days, top, sortBy)
 			if err != nil {
 				return cliError(err)
 			}

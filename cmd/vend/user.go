@@ -16,8 +16,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/account"
 	"github.com/vend-shop/vend/store"
-	"github.com/vend-shop/vend/web"
 )
 
 // cliActor is the audit trail's name for changes made on the command line.
@@ -37,25 +37,24 @@ func newUserAddCmd(app *App) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
+			// A bad name fails before the password is asked for.
 			if err := vend.ValidateUserName(name); err != nil {
 				return cliError(err)
 			}
-			hash, err := newPasswordHash(cmd, app, fromStdin)
+			pw, err := newPassword(cmd, app, fromStdin)
 			if err != nil {
 				return err
+			}
+			u, err := account.NewUser(name, pw)
+			if err != nil {
+				return cliError(err)
 			}
 			if err := app.open(cmd.Context()); err != nil {
 				return err
 			}
 			defer app.close()
 			ctx := cmd.Context()
-			u := &vend.User{Name: name, PasswordHash: hash}
-			err = app.DB.Update(ctx, func(tx store.Tx) error {
-				if err := tx.CreateUser(ctx, u); err != nil {
-					return err
-				}
-				return store.RecordAudit(ctx, tx, cliActor, "user.create", userTarget(u), nil, u)
-			})
+			err = app.DB.Update(ctx, func(tx store.Tx) error { return account.CreateUser(ctx, tx, u, cliActor) })
 			if err != nil {
 				return cliError(err)
 			}
@@ -86,7 +85,14 @@ func newUserPasswdCmd(app *App) *cobra.Command {
 			}); err != nil {
 				return cliError(err)
 			}
-			hash, err := newPasswordHash(cmd, app, fromStdin)
+			pw, err := newPassword(cmd, app, fromStdin)
+			if err != nil {
+				return err
+			}
+			if err := vend.ValidatePassword(pw); err != nil {
+				return cliError(err)
+			}
+			hash, err := vend.HashPassword(pw)
 			if err != nil {
 				return err
 			}
@@ -186,7 +192,7 @@ func newTokenCreateCmd(app *App) *cobra.Command {
 			}
 			defer app.close()
 			ctx := cmd.Context()
-			token, hash := web.NewAPIToken()
+			token, hash := account.NewAPIToken()
 			t := &vend.APIToken{Name: name, Hash: hash}
 			var owner string
 			err := app.DB.Update(ctx, func(tx store.Tx) error {
@@ -351,12 +357,12 @@ func formatTime(t time.Time) string {
 	return t.Format("2006-01-02 15:04")
 }
 
-// newPasswordHash reads a new password, checks it and returns its hash. With
-// fromStdin it is the first line of standard input; else it is asked for on the
-// terminal, twice. Without golang.org/x/term vend cannot turn the terminal's
-// echo off, so the prompt says that the password shows; scripts and the careful
-// pipe it in with --password-stdin.
-func newPasswordHash(cmd *cobra.Command, app *App, fromStdin bool) (string, error) {
+// newPassword reads a new password. With fromStdin it is the first line of
+// standard input; else it is asked for on the terminal, twice. Without
+// golang.org/x/term vend cannot turn the terminal's echo off, so the prompt says
+// that the password shows; scripts and the careful pipe it in with
+// --password-stdin.
+func newPassword(cmd *cobra.Command, app *App, fromStdin bool) (string, error) {
 	in := bufio.NewReader(cmd.InOrStdin())
 	var pw string
 	if fromStdin {
@@ -383,10 +389,7 @@ func newPasswordHash(cmd *cobra.Command, app *App, fromStdin bool) (string, erro
 		}
 		pw = first
 	}
-	if err := vend.ValidatePassword(pw); err != nil {
-		return "", cliError(err)
-	}
-	return vend.HashPassword(pw)
+	return pw, nil
 }
 
 // readLine reads one line without its line break. A last line without one is

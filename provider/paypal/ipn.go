@@ -1,8 +1,9 @@
 // Package paypal receives PayPal IPN (Instant Payment Notification) messages:
 // it parses the form body (ParseForm), asks PayPal whether it sent it
 // (Verifier), checks the message is for this seller and mode and turns it into a
-// vend.Event (Normalize). It also ships a simulator (Sim, DemoVerifier) so vend
-// can be tried without a PayPal account.
+// vend.Event (Normalize). It builds the Buy Now form that starts a payment
+// (Button), and ships a simulator (Sim, DemoVerifier) so vend can be tried
+// without a PayPal account.
 //
 // Price checks are not done here: the ledger compares events against the catalog
 // for every provider alike.

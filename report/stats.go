@@ -1,7 +1,9 @@
-package web
+package report
 
 import (
 	"context"
+	"fmt"
+	"sort"
 	"time"
 
 	"github.com/vend-shop/vend"
@@ -26,8 +28,8 @@ type StatsReport struct {
 const StatsMaxDays = 3660
 
 // Stats makes the report of the days days before now, with the top buyers
-// (ordered by sort: attempts, downloads, last or email) and products.
-func Stats(ctx context.Context, db store.DB, now time.Time, days, top int, sort string) (*StatsReport, error) {
+// (ordered by buyerSort: attempts, downloads, last or email) and products.
+func Stats(ctx context.Context, db store.DB, now time.Time, days, top int, buyerSort string) (*StatsReport, error) {
 	if days < 1 || days > StatsMaxDays {
 		return nil, vend.Errorf(vend.EINVALID, "days: a number from 1 to %d (got %d).", StatsMaxDays, days)
 	}
@@ -48,14 +50,14 @@ func Stats(ctx context.Context, db store.DB, now time.Time, days, top int, sort 
 				r.Revenue[c] += a
 			}
 		}
-		if r.Buyers, err = tx.AttemptsPerBuyer(ctx, store.BuyerQuery{From: r.Since, Sort: sort, Limit: top}); err != nil {
+		if r.Buyers, err = tx.AttemptsPerBuyer(ctx, store.BuyerQuery{From: r.Since, Sort: buyerSort, Limit: top}); err != nil {
 			return err
 		}
 		r.Products, err = tx.DownloadsPerProduct(ctx, r.Since, time.Time{})
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("report: stats of %d days: %w", days, err)
 	}
 	if err := SortProducts(r.Products, "completed"); err != nil {
 		return nil, err
@@ -68,4 +70,36 @@ func Stats(ctx context.Context, db store.DB, now time.Time, days, top int, sort 
 		r.Products = []store.ProductDownloads{}
 	}
 	return r, nil
+}
+
+// productLess is how the products' counter is ordered by by, or nil for an
+// unknown order.
+func productLess(by string) func(a, b store.ProductDownloads) bool {
+	switch by {
+	case "product":
+		return func(a, b store.ProductDownloads) bool { return a.ProductID < b.ProductID }
+	case "completed":
+		return func(a, b store.ProductDownloads) bool { return a.Completed > b.Completed }
+	case "charged":
+		return func(a, b store.ProductDownloads) bool { return a.Charged > b.Charged }
+	case "attempts":
+		return func(a, b store.ProductDownloads) bool { return a.Attempts > b.Attempts }
+	}
+	return nil
+}
+
+// SortProducts orders a products' counter by "product" (id, A to Z),
+// "completed", "charged" or "attempts" (most first; ties by product id).
+func SortProducts(ps []store.ProductDownloads, by string) error {
+	less := productLess(by)
+	if less == nil {
+		return vend.Errorf(vend.EINVALID, "Sort products by product, completed, charged or attempts (got %q).", by)
+	}
+	sort.SliceStable(ps, func(i, j int) bool {
+		if less(ps[i], ps[j]) != less(ps[j], ps[i]) {
+			return less(ps[i], ps[j])
+		}
+		return ps[i].ProductID < ps[j].ProductID
+	})
+	return nil
 }
