@@ -56,6 +56,10 @@ type ProviderInfo struct {
 	// Probe: the provider checks the endpoint with a GET when the seller saves
 	// it (Digistore24); the GET is answered as an accepted message.
 	Probe bool
+	// Returns: buyers come back from paying to /return?tx=<its transaction
+	// id> (PayPal's return URL), and the old scripts' download.cgi links name
+	// its transaction ids. One provider has it.
+	Returns bool
 	// PageAnswer: Answer puts the buyer's download page into the answer of a
 	// payment (Outcome.PageURL), which the provider shows the buyer.
 	PageAnswer bool

@@ -8,7 +8,6 @@ import (
 	"strconv"
 
 	"github.com/vend-shop/vend"
-	"github.com/vend-shop/vend/provider/paypal"
 	"github.com/vend-shop/vend/store"
 )
 
@@ -91,7 +90,7 @@ func (s *Server) handleLegacy(w http.ResponseWriter, r *http.Request) {
 	var fileID int64
 	err := s.DB.View(r.Context(), func(tx store.Tx) error {
 		var err error
-		g, fileID, err = legacyGrant(r.Context(), tx, q.Get("txn_id"), q.Get("id"))
+		g, fileID, err = legacyGrant(r.Context(), tx, s.returning, q.Get("txn_id"), q.Get("id"))
 		return err
 	})
 	if err != nil {
@@ -101,9 +100,9 @@ func (s *Server) handleLegacy(w http.ResponseWriter, r *http.Request) {
 	s.Delivery.ServeGrant(w, r, g, fileID)
 }
 
-func legacyGrant(ctx context.Context, tx store.Tx, txnID, productID string) (*vend.Grant, int64, error) {
+func legacyGrant(ctx context.Context, tx store.Tx, provider, txnID, productID string) (*vend.Grant, int64, error) {
 	notFound := vend.Errorf(vend.ENOTFOUND, "No purchase matches this download link.")
-	t, err := tx.FindTransaction(ctx, paypal.Provider, txnID)
+	t, err := tx.FindTransaction(ctx, provider, txnID)
 	if vend.ErrorCode(err) == vend.ENOTFOUND || err == nil && t.OrderID == 0 {
 		return nil, 0, notFound
 	} else if err != nil {
@@ -161,7 +160,7 @@ func (s *Server) handleReturn(w http.ResponseWriter, r *http.Request) {
 	names := map[int64]string{} // item id → product name, for the links
 	err := s.DB.View(r.Context(), func(tx store.Tx) error {
 		var err error
-		o, err = findReturnOrder(r.Context(), tx, txn, custom)
+		o, err = findReturnOrder(r.Context(), tx, s.returning, txn, custom)
 		if vend.ErrorCode(err) == vend.ENOTFOUND {
 			return nil // not yet: the page waits for PayPal
 		} else if err != nil {
@@ -197,10 +196,10 @@ func firstOf(vals ...string) string {
 
 // findReturnOrder finds the order a return names; ENOTFOUND while its IPN has not
 // arrived yet.
-func findReturnOrder(ctx context.Context, tx store.Tx, txn, custom string) (*vend.Order, error) {
+func findReturnOrder(ctx context.Context, tx store.Tx, provider, txn, custom string) (*vend.Order, error) {
 	notYet := vend.Errorf(vend.ENOTFOUND, "No order for this return yet.")
 	if txn != "" {
-		t, err := tx.FindTransaction(ctx, paypal.Provider, txn)
+		t, err := tx.FindTransaction(ctx, provider, txn)
 		if err != nil {
 			return nil, err
 		} else if t.OrderID == 0 { // a refund that came before its payment

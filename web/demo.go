@@ -8,7 +8,6 @@ import (
 
 	"github.com/vend-shop/vend"
 	"github.com/vend-shop/vend/intake"
-	"github.com/vend-shop/vend/provider/paypal"
 	"github.com/vend-shop/vend/store"
 )
 
@@ -16,10 +15,8 @@ import (
 // go through a simulated PayPal checkout that sends real IPNs to this server, and a
 // verifier that answers like PayPal for the messages it made.
 type Demo struct {
-	// Secret signs simulated messages (see paypal.DemoVerifier).
-	Secret []byte
-	// Receiver is the seller's PayPal address the simulated payments go to.
-	Receiver string
+	// Checkout is the simulated PayPal (provider/paypal's DemoCheckout).
+	Checkout Checkout
 	// Delay is how long the simulated PayPal waits before sending the IPN, so the
 	// buyer sees the return page wait for it; ClearAfter is when an eCheck clears.
 	Delay, ClearAfter time.Duration
@@ -27,17 +24,28 @@ type Demo struct {
 	Stop <-chan struct{}
 }
 
+// Checkout is the simulated payment page behind the demo store's Buy Now
+// buttons. It serves HTTP as the verifier of the messages it made.
+type Checkout interface {
+	// Button is the Buy Now form of p, for the store's template.
+	Button(p *vend.Product, baseURL string) any
+	// Pay is what paying a button's form makes the provider send: the query it
+	// returns the buyer to /return with, and the messages, in order.
+	Pay(form url.Values) (url.Values, []*vend.Notification, error)
+	http.Handler
+}
+
 func (d *Demo) routes(m *http.ServeMux, s *Server) {
 	m.HandleFunc("GET /demo", func(w http.ResponseWriter, r *http.Request) { s.handleDemoStore(w, r) })
 	m.HandleFunc("POST /demo/checkout", func(w http.ResponseWriter, r *http.Request) { s.handleDemoCheckout(w, r) })
 	m.HandleFunc("POST /demo/pay", func(w http.ResponseWriter, r *http.Request) { s.handleDemoPay(w, r) })
-	m.Handle("POST /demo/paypal/verify", paypal.DemoVerifier{Secret: d.Secret})
+	m.Handle("POST /demo/paypal/verify", d.Checkout)
 	m.HandleFunc("POST /demo/provider", s.handle(s.handleDemoProvider))
 }
 
 type demoProduct struct {
 	*vend.Product
-	Button paypal.ButtonFields
+	Button any
 }
 
 func (s *Server) handleDemoStore(w http.ResponseWriter, r *http.Request) {
@@ -53,7 +61,7 @@ func (s *Server) handleDemoStore(w http.ResponseWriter, r *http.Request) {
 	}
 	var list []demoProduct
 	for _, p := range products {
-		list = append(list, demoProduct{Product: p, Button: paypal.Button(p, s.Demo.Receiver, s.BaseURL)})
+		list = append(list, demoProduct{Product: p, Button: s.Demo.Checkout.Button(p, s.BaseURL)})
 	}
 	s.render(w, r, http.StatusOK, "demo-store", struct {
 		view
@@ -81,42 +89,19 @@ func (s *Server) handleDemoPay(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, vend.Errorf(vend.EINVALID, "Bad form."))
 		return
 	}
-	f := r.PostForm
-	amount, err := vend.ParseAmount(f.Get("amount"))
+	ret, msgs, err := s.Demo.Checkout.Pay(r.PostForm)
 	if err != nil {
-		s.Error(w, r, vend.Errorf(vend.EINVALID, "Bad amount."))
+		s.Error(w, r, err)
 		return
-	}
-	sim := paypal.Sim{
-		TxnID: paypal.NewTxnID(), ProductID: f.Get("item_number"), ProductName: f.Get("item_name"), Amount: amount,
-		Currency: f.Get("currency_code"), PayerEmail: firstOf(f.Get("payer_email"), "buyer@example.com"),
-		FirstName: "Demo", LastName: "Buyer", Receiver: f.Get("business"), Custom: f.Get("custom"), Test: true,
 	}
 	// The IPN and the return always go to this vend, whatever the form says: the
 	// demo must not be a way to make the server post to other hosts.
-	notify := s.BaseURL + "/ipn/paypal"
-	var steps []paypal.Sim
-	if f.Get("method") == "echeck" {
-		pending := sim
-		pending.Status, pending.PendingReason = "Pending", "echeck"
-		cleared := sim
-		cleared.Status = "Completed"
-		steps = []paypal.Sim{pending, cleared}
-	} else {
-		sim.Status = "Completed"
-		steps = []paypal.Sim{sim}
-	}
-	go s.Demo.deliver(notify, steps)
-	u := &url.URL{Path: "/return"}
-	q := u.Query()
-	q.Set("tx", sim.TxnID)
-	q.Set("st", steps[0].Status)
-	q.Set("cm", sim.Custom)
-	u.RawQuery = q.Encode()
+	go s.Demo.deliver(s.BaseURL+"/ipn/paypal", msgs)
+	u := &url.URL{Path: "/return", RawQuery: ret.Encode()}
 	http.Redirect(w, r, u.String(), http.StatusSeeOther)
 }
 
-func (d *Demo) deliver(notify string, steps []paypal.Sim) {
+func (d *Demo) deliver(notify string, msgs []*vend.Notification) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
@@ -128,7 +113,7 @@ func (d *Demo) deliver(notify string, steps []paypal.Sim) {
 	}()
 	client := &http.Client{Timeout: 30 * time.Second}
 	wait := d.Delay
-	for i, sim := range steps {
+	for i, n := range msgs {
 		if i > 0 {
 			wait = d.ClearAfter
 		}
@@ -137,8 +122,6 @@ func (d *Demo) deliver(notify string, steps []paypal.Sim) {
 			return
 		case <-time.After(wait):
 		}
-		n := &vend.Notification{Headers: map[string][]string{"Content-Type": {"application/x-www-form-urlencoded"}},
-			Body: sim.Body(d.Secret)}
 		// Like PayPal, resend until the listener says 200, a few times.
 		for try := 0; try < 5; try++ {
 			if status, _, err := intake.Post(ctx, client, notify, n); err == nil && status == http.StatusOK {

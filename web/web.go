@@ -63,8 +63,10 @@ type Server struct {
 	// linksPerEmail and linksPerIP the resend page.
 	linkFailures              clientLimiter
 	linksPerEmail, linksPerIP clientLimiter
-	postbacks                 chan struct{}
-	admin                     adminAuth // sign-in budgets, cross-origin check (admin_auth.go)
+	// returning is the provider buyers return from (ProviderInfo.Returns).
+	returning string
+	postbacks chan struct{}
+	admin     adminAuth // sign-in budgets, cross-origin check (admin_auth.go)
 }
 
 var pageNames = []string{"download", "message", "home", "links", "demo-store", "demo-checkout"}
@@ -85,6 +87,11 @@ func (s *Server) Init() error {
 	}
 	if s.Intake.Pages == nil {
 		s.Intake.Pages = s
+	}
+	for _, p := range s.Intake.Providers {
+		if p.Info().Returns {
+			s.returning = p.Info().Name
+		}
 	}
 	s.postbacks = make(chan struct{}, maxPostbacks)
 	if s.IPNRate <= 0 {

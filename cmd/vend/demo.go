@@ -18,6 +18,7 @@ import (
 
 	"github.com/vend-shop/vend/catalog"
 	"github.com/vend-shop/vend/config"
+	"github.com/vend-shop/vend/provider/paypal"
 	"github.com/vend-shop/vend/web"
 )
 
@@ -78,7 +79,8 @@ func newDemoCmd(app *App) *cobra.Command {
 			demoCtx, cancel := context.WithCancel(cmd.Context())
 			defer cancel()
 			return app.serve(cmd.Context(), &web.Demo{
-				Secret: simulatorKey(app.Secret), Receiver: DemoReceiver, Delay: 1500 * time.Millisecond, ClearAfter: 20 * time.Second, Stop: demoCtx.Done(),
+				Checkout: &paypal.DemoCheckout{Secret: simulatorKey(app.Secret), Receiver: DemoReceiver},
+				Delay:    1500 * time.Millisecond, ClearAfter: 20 * time.Second, Stop: demoCtx.Done(),
 			})
 		},
 	}
