@@ -5,7 +5,8 @@ import (
 	"fmt"
 )
 
-// Error codes: the kind of an error. web turns them into HTTP statuses.
+// Error codes: the kind of an error. HTTPStatus turns them into HTTP statuses,
+// for web's pages and API and for delivery's downloads alike.
 const (
 	ECONFLICT  = "conflict"
 	EINTERNAL  = "internal"
@@ -52,4 +53,22 @@ func ErrorMessage(err error) string {
 		return e.Message
 	}
 	return "Internal error."
+}
+
+// HTTPStatus is the HTTP status of err's code: the one table from codes to
+// statuses. (The numbers are RFC 9110's; the domain does not import net/http.)
+func HTTPStatus(err error) int {
+	switch ErrorCode(err) {
+	case EINVALID:
+		return 400 // Bad Request
+	case EFORBIDDEN:
+		return 403 // Forbidden
+	case ENOTFOUND:
+		return 404 // Not Found
+	case ECONFLICT:
+		return 409 // Conflict
+	case EGONE:
+		return 410 // Gone
+	}
+	return 500 // Internal Server Error
 }

@@ -61,7 +61,7 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request, q store.Admissio
 		return
 	}
 	if err != nil {
-		a.Refused, a.Status = vend.ErrorMessage(err), statusOf(err)
+		a.Refused, a.Status = vend.ErrorMessage(err), vend.HTTPStatus(err)
 		if a.GrantID != 0 { // attempts on links that lead nowhere have no grant to log them on
 			s.rec.add(record{attempt: a})
 		}
@@ -251,22 +251,8 @@ func (s *Service) usable(g *vend.Grant) error {
 // before it was answered (nginx's 499).
 const statusClientClosed = 499
 
-func statusOf(err error) int {
-	switch vend.ErrorCode(err) {
-	case vend.ENOTFOUND:
-		return http.StatusNotFound
-	case vend.EFORBIDDEN:
-		return http.StatusForbidden
-	case vend.EGONE:
-		return http.StatusGone
-	case vend.EINVALID:
-		return http.StatusBadRequest
-	}
-	return http.StatusInternalServerError
-}
-
 func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error) {
-	status := statusOf(err)
+	status := vend.HTTPStatus(err)
 	if r.Context().Err() != nil {
 		return // the client went away; there is no one to answer
 	}

@@ -11,6 +11,10 @@ import (
 	"github.com/vend-shop/vend/store"
 )
 
+// buyerPages serves the buyer: the download page and its files, the return
+// from paying, the old scripts' links and the page that mails links again.
+type buyerPages struct{ *Server }
+
 type fileView struct {
 	URL, Name, Size, SHA256 string
 }
@@ -25,11 +29,10 @@ type downloadView struct {
 
 // handleDownloadPage shows a grant's files. It never counts: link scanners and
 // buyers checking their order cost nothing.
-func (s *Server) handleDownloadPage(w http.ResponseWriter, r *http.Request) {
+func (s buyerPages) handleDownloadPage(w http.ResponseWriter, r *http.Request) error {
 	p, err := s.Delivery.FindPage(r.Context(), r.PathValue("token"))
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	v := downloadView{view: view{Title: p.Product.Name}, Page: p}
 	if p.Problem == "" {
@@ -45,6 +48,7 @@ func (s *Server) handleDownloadPage(w http.ResponseWriter, r *http.Request) {
 		v.Expires = p.Grant.ExpiresAt.UTC().Format("2 January 2006, 15:04 UTC")
 	}
 	s.render(w, r, http.StatusOK, "download", v)
+	return nil
 }
 
 // fileURL ends in the file's name so that tools which name files after the URL
@@ -64,27 +68,25 @@ func handleFileButton(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, r.URL.EscapedPath(), http.StatusSeeOther)
 }
 
-func (s *Server) handleFile(w http.ResponseWriter, r *http.Request) {
+func (s buyerPages) handleFile(w http.ResponseWriter, r *http.Request) error {
 	id, err := strconv.ParseInt(r.PathValue("file"), 10, 64)
 	if err != nil {
-		s.Error(w, r, vend.Errorf(vend.ENOTFOUND, "This purchase has no such file."))
-		return
+		return vend.Errorf(vend.ENOTFOUND, "This purchase has no such file.")
 	}
 	s.Delivery.ServeFile(w, r, r.PathValue("token"), id)
+	return nil
 }
 
 // handleLegacy serves the links of the old download.cgi script,
 // /cgi-bin/download.cgi?action=get_file&id=<product>&txn_id=<txn>, under the same
 // grant checks and limits as every other download.
-func (s *Server) handleLegacy(w http.ResponseWriter, r *http.Request) {
+func (s buyerPages) handleLegacy(w http.ResponseWriter, r *http.Request) error {
 	if !s.LegacyLinks {
-		s.Error(w, r, vend.Errorf(vend.ENOTFOUND, "Old download links are switched off. Please use the link from your email."))
-		return
+		return vend.Errorf(vend.ENOTFOUND, "Old download links are switched off. Please use the link from your email.")
 	}
 	q := r.URL.Query()
 	if q.Get("action") != "get_file" || q.Get("id") == "" || q.Get("txn_id") == "" {
-		s.Error(w, r, vend.Errorf(vend.EINVALID, "This download link is incomplete."))
-		return
+		return vend.Errorf(vend.EINVALID, "This download link is incomplete.")
 	}
 	var g *vend.Grant
 	var fileID int64
@@ -94,10 +96,10 @@ func (s *Server) handleLegacy(w http.ResponseWriter, r *http.Request) {
 		return err
 	})
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	s.Delivery.ServeGrant(w, r, g, fileID)
+	return nil
 }
 
 func legacyGrant(ctx context.Context, tx store.Tx, provider, txnID, productID string) (*vend.Grant, int64, error) {
@@ -147,13 +149,13 @@ var pendingReasons = map[string]string{
 // handleReturn is where PayPal sends the buyer after paying (?tx=… from PDT,
 // txn_id=… from rm=2, cm=… with the button's custom value). It says in plain words
 // where the order stands and refreshes itself until the payment settles.
-func (s *Server) handleReturn(w http.ResponseWriter, r *http.Request) {
+func (s buyerPages) handleReturn(w http.ResponseWriter, r *http.Request) error {
 	txn := firstOf(r.FormValue("tx"), r.FormValue("txn_id"))
 	custom := firstOf(r.FormValue("cm"), r.FormValue("custom"))
 	if txn == "" && custom == "" {
 		s.render(w, r, http.StatusBadRequest, "message", message{view: view{Title: "Thank you"}, Paragraphs: []string{
 			"This page shows your order after you pay. If you have paid, please use the link in your email."}})
-		return
+		return nil
 	}
 	var o *vend.Order
 	var grants []*vend.Grant
@@ -176,13 +178,13 @@ func (s *Server) handleReturn(w http.ResponseWriter, r *http.Request) {
 		return err
 	})
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	// Links only for a return that names PayPal's transaction id: a button's custom
 	// value is the same for every buyer and readable in the page source, so it
 	// must not open anyone's downloads.
 	s.render(w, r, http.StatusOK, "message", s.returnMessage(o, grants, names, txn != ""))
+	return nil
 }
 
 func firstOf(vals ...string) string {
@@ -219,7 +221,7 @@ func findReturnOrder(ctx context.Context, tx store.Tx, provider, txn, custom str
 // withinReturnWindow reports whether access began recently enough for the return
 // page to show links: counted from the grant, not the order, so an eCheck that
 // cleared after six days still shows them.
-func (s *Server) withinReturnWindow(grants []*vend.Grant) bool {
+func (s buyerPages) withinReturnWindow(grants []*vend.Grant) bool {
 	for _, g := range grants {
 		if s.Now().Sub(g.CreatedAt) <= s.ReturnWindow {
 			return true
@@ -228,7 +230,7 @@ func (s *Server) withinReturnWindow(grants []*vend.Grant) bool {
 	return false
 }
 
-func (s *Server) returnMessage(o *vend.Order, grants []*vend.Grant, names map[int64]string, showLinks bool) message {
+func (s buyerPages) returnMessage(o *vend.Order, grants []*vend.Grant, names map[int64]string, showLinks bool) message {
 	m := message{view: view{Title: "Thank you for your order"}}
 	if o == nil {
 		m.Refresh = 5

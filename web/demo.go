@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"time"
@@ -10,6 +11,9 @@ import (
 	"github.com/vend-shop/vend/intake"
 	"github.com/vend-shop/vend/store"
 )
+
+// demoPages serves the demo store of vend demo.
+type demoPages struct{ *Server }
 
 // Demo is the built-in playground of `vend demo`: a storefront whose buy buttons
 // go through a simulated PayPal checkout that sends real IPNs to this server, and a
@@ -35,20 +39,12 @@ type Checkout interface {
 	http.Handler
 }
 
-func (d *Demo) routes(m *http.ServeMux, s *Server) {
-	m.HandleFunc("GET /demo", func(w http.ResponseWriter, r *http.Request) { s.handleDemoStore(w, r) })
-	m.HandleFunc("POST /demo/checkout", func(w http.ResponseWriter, r *http.Request) { s.handleDemoCheckout(w, r) })
-	m.HandleFunc("POST /demo/pay", func(w http.ResponseWriter, r *http.Request) { s.handleDemoPay(w, r) })
-	m.Handle("POST /demo/paypal/verify", d.Checkout)
-	m.HandleFunc("POST /demo/provider", s.handle(s.handleDemoProvider))
-}
-
 type demoProduct struct {
 	*vend.Product
 	Button any
 }
 
-func (s *Server) handleDemoStore(w http.ResponseWriter, r *http.Request) {
+func (s demoPages) handleDemoStore(w http.ResponseWriter, r *http.Request) error {
 	var products []*vend.Product
 	err := s.DB.View(r.Context(), func(tx store.Tx) error {
 		var err error
@@ -56,8 +52,7 @@ func (s *Server) handleDemoStore(w http.ResponseWriter, r *http.Request) {
 		return err
 	})
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	var list []demoProduct
 	for _, p := range products {
@@ -68,37 +63,37 @@ func (s *Server) handleDemoStore(w http.ResponseWriter, r *http.Request) {
 		Products  []demoProduct
 		Providers any
 	}{view{Title: "Demo store"}, list, s.demoProviders()})
+	return nil
 }
 
 // handleDemoCheckout plays PayPal's payment page for a Buy Now form.
-func (s *Server) handleDemoCheckout(w http.ResponseWriter, r *http.Request) {
+func (s demoPages) handleDemoCheckout(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
-		s.Error(w, r, vend.Errorf(vend.EINVALID, "Bad form."))
-		return
+		return vend.Errorf(vend.EINVALID, "Bad form.")
 	}
 	s.render(w, r, http.StatusOK, "demo-checkout", struct {
 		view
 		Form url.Values
 	}{view{Title: "Simulated PayPal checkout"}, r.PostForm})
+	return nil
 }
 
 // handleDemoPay "pays": it sends the IPN(s) a real PayPal would send, from the
 // background like PayPal does, and returns the buyer to the shop at once.
-func (s *Server) handleDemoPay(w http.ResponseWriter, r *http.Request) {
+func (s demoPages) handleDemoPay(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
-		s.Error(w, r, vend.Errorf(vend.EINVALID, "Bad form."))
-		return
+		return vend.Errorf(vend.EINVALID, "Bad form.")
 	}
 	ret, msgs, err := s.Demo.Checkout.Pay(r.PostForm)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	// The IPN and the return always go to this vend, whatever the form says: the
 	// demo must not be a way to make the server post to other hosts.
 	go s.Demo.deliver(s.BaseURL+"/ipn/paypal", msgs)
 	u := &url.URL{Path: "/return", RawQuery: ret.Encode()}
 	http.Redirect(w, r, u.String(), http.StatusSeeOther)
+	return nil
 }
 
 func (d *Demo) deliver(notify string, msgs []*vend.Notification) {
@@ -134,4 +129,62 @@ func (d *Demo) deliver(notify string, msgs []*vend.Notification) {
 			}
 		}
 	}
+}
+
+// demoProviders are the providers the demo store can buy through besides its
+// simulated PayPal checkout, in the registry's order.
+func (s demoPages) demoProviders() []vend.ProviderInfo {
+	var out []vend.ProviderInfo
+	for _, p := range s.Intake.Providers {
+		if _, ok := p.(vend.Simulator); ok {
+			out = append(out, p.Info())
+		}
+	}
+	return out
+}
+
+// handleDemoProvider buys a product through one of the further providers the
+// way that provider would: the message it would send, made with this server's
+// own secrets, goes through the intake like one that arrived, and the buyer
+// lands on the download page the ledger granted. A buyer's link (WEBSALE) is
+// opened in the buyer's browser, as from the shop's order confirmation.
+func (s demoPages) handleDemoProvider(w http.ResponseWriter, r *http.Request) error {
+	if err := r.ParseForm(); err != nil {
+		return vend.Errorf(vend.EINVALID, "Bad form.")
+	}
+	ctx := r.Context()
+	prov := s.Intake.Provider(r.PostForm.Get("provider"))
+	sim, ok := prov.(vend.Simulator)
+	if !ok {
+		return vend.Errorf(vend.ENOTFOUND, "The demo has no provider %q.", r.PostForm.Get("provider"))
+	}
+	var p *vend.Product
+	err := s.DB.View(ctx, func(tx store.Tx) error {
+		var err error
+		p, err = tx.FindProductByID(ctx, r.PostForm.Get("product"))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	ref, n, err := sim.SimulatePayment(p, s.Now())
+	if err != nil {
+		return err
+	}
+	info := prov.Info()
+	if info.Link {
+		http.Redirect(w, r, info.Path+"?"+string(n.Body), http.StatusSeeOther)
+		return nil
+	}
+	n.RemoteAddr = "demo"
+	o := s.Intake.Receive(ctx, prov, n)
+	if o.Refusal != vend.Accepted {
+		return fmt.Errorf("demo: %s refused the simulated payment: %s", info.Name, o.Reason)
+	}
+	g, err := s.Intake.GrantOf(ctx, info.Name, ref, p.ID)
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, s.pageURL(g), http.StatusSeeOther)
+	return nil
 }

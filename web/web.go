@@ -1,5 +1,9 @@
-// Package web is vend's HTTP surface: provider endpoints, buyer pages, legacy links
-// and operations endpoints, all in one route table.
+// Package web is vend's HTTP adapter: the providers' endpoints, the buyers'
+// pages, the admin's pages and JSON API, and operations endpoints. routes.go
+// is the one route table, with the admin group behind sign-in; handlers read
+// the request, call the packages below (intake, ledger, catalog, report,
+// account, delivery) and return their failure, which page or api turns into
+// the answer by the one table of vend.HTTPStatus.
 package web
 
 import (
@@ -66,7 +70,7 @@ type Server struct {
 	// returning is the provider buyers return from (ProviderInfo.Returns).
 	returning string
 	postbacks chan struct{}
-	admin     adminAuth // sign-in budgets, cross-origin check (admin_auth.go)
+	admin     adminAuth // sign-in budgets, cross-origin check (sessions.go)
 }
 
 var pageNames = []string{"download", "message", "home", "links", "demo-store", "demo-checkout"}
@@ -114,52 +118,11 @@ func (s *Server) Init() error {
 	if err := s.initAdmin(); err != nil {
 		return err
 	}
-	s.routes()
+	s.mux = s.mount()
 	return nil
 }
 
 var funcs = template.FuncMap{"bytes": humanBytes}
-
-func (s *Server) routes() {
-	m := http.NewServeMux()
-	// Providers.
-	for _, p := range s.Intake.Providers {
-		info := p.Info()
-		switch {
-		case info.Link:
-			m.HandleFunc("GET "+info.Path, s.limitAddr(s.handleLink(p)))
-		case info.Postback:
-			m.HandleFunc("POST "+info.Path, s.limitPostback(s.handleMessage(p)))
-		default:
-			m.HandleFunc("POST "+info.Path, s.limitAddr(s.handleMessage(p)))
-		}
-		if info.Probe {
-			m.HandleFunc("GET "+info.Path, handleProbe(p))
-		}
-	}
-	// Buyers.
-	m.HandleFunc("GET /d/{token}", s.handleDownloadPage)
-	m.HandleFunc("GET /d/{token}/{file}/{name}", s.handleFile)
-	// The page's download buttons post here and are sent on to the file: link
-	// scanners follow links, they do not press buttons.
-	m.HandleFunc("POST /d/{token}/{file}/{name}", handleFileButton)
-	m.Handle("GET /links", http.HandlerFunc(s.handleLinksForm))
-	m.Handle("POST /links", http.NewCrossOriginProtection().Handler(http.HandlerFunc(s.handleLinks)))
-	m.HandleFunc("HEAD /d/{token}/{file}/{name}", s.handleFile)
-	m.HandleFunc("GET /return", s.handleReturn)
-	m.HandleFunc("POST /return", s.handleReturn) // PayPal's rm=2 returns by POST
-	m.HandleFunc("GET /cgi-bin/download.cgi", s.handleLegacy)
-	m.HandleFunc("HEAD /cgi-bin/download.cgi", s.handleLegacy)
-	m.HandleFunc("GET /{$}", s.handleHome)
-	// Admin: sign-in, setup link, audit trail, /api/v1/whoami.
-	s.adminRoutes(m)
-	// Operations.
-	m.HandleFunc("GET /healthz", s.handleHealth)
-	if s.Demo != nil {
-		s.Demo.routes(m, s)
-	}
-	s.mux = m
-}
 
 // ServeHTTP serves a request with security headers and a log line that names the
 // route pattern, never the path: paths carry download tokens.
@@ -195,15 +158,16 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintln(w, "ok")
 }
 
-func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) error {
 	if p := s.linkProvider(); p != nil && r.URL.Query().Has("dldata") { // WEBSALE's links point at the site's root
 		s.limitAddr(s.handleLink(p))(w, r)
-		return
+		return nil
 	}
 	s.render(w, r, http.StatusOK, "home", struct {
 		view
 		Demo bool
 	}{view{Title: "vend"}, s.Demo != nil})
+	return nil
 }
 
 // view is what the layout needs from every page.
@@ -241,7 +205,7 @@ type link struct{ URL, Text string }
 // Error writes err as a message page: the public message for vend errors, "Internal
 // error." (and a log line) for anything else.
 func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
-	status := statusOf(err)
+	status := vend.HTTPStatus(err)
 	if status == http.StatusInternalServerError {
 		s.Logger.ErrorContext(r.Context(), "request failed", "route", r.Pattern, "error", err)
 	}
@@ -252,9 +216,8 @@ func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
 	s.render(w, r, status, "message", message{view: view{Title: title}, Paragraphs: []string{vend.ErrorMessage(err)}})
 }
 
-// handle adapts a handler that returns its failure: the error becomes the
-// message page (Error).
-func (s *Server) handle(h func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
+// page adapts a handler of a page: its error becomes the message page (Error).
+func (s *Server) page(h handlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
 			s.Error(w, r, err)
@@ -262,20 +225,14 @@ func (s *Server) handle(h func(http.ResponseWriter, *http.Request) error) http.H
 	}
 }
 
-func statusOf(err error) int {
-	switch vend.ErrorCode(err) {
-	case vend.EINVALID:
-		return http.StatusBadRequest
-	case vend.ENOTFOUND:
-		return http.StatusNotFound
-	case vend.EFORBIDDEN:
-		return http.StatusForbidden
-	case vend.ECONFLICT:
-		return http.StatusConflict
-	case vend.EGONE:
-		return http.StatusGone
+// api adapts a handler of the JSON API: its error becomes the API's error
+// shape (apiError).
+func (s *Server) api(h handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.apiError(w, r, err)
+		}
 	}
-	return http.StatusInternalServerError
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"net/http"
@@ -13,6 +14,63 @@ import (
 	"github.com/vend-shop/vend/store"
 )
 
+// notificationAdmin serves the notification log, a message, and its replay.
+type notificationAdmin struct{ *Server }
+
+// handleAPINotifications lists notifications, newest first, with the log's
+// filters: provider, verdict, order, before and limit.
+func (s notificationAdmin) handleAPINotifications(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	f, err := notificationFilter(r.URL.Query())
+	if err == nil {
+		f.Limit, err = apiLimit(r.URL.Query().Get("limit"))
+	}
+	if err != nil {
+		return err
+	}
+	notes, err := viewOne(ctx, s.DB, func(tx store.Tx) ([]*vend.Notification, error) { return tx.FindNotifications(ctx, f) })
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Notifications []*vend.Notification `json:"notifications"`
+		NextBefore    int64                `json:"next_before,omitempty"`
+	}{Notifications: notes}
+	if out.Notifications == nil {
+		out.Notifications = []*vend.Notification{}
+	}
+	if len(notes) == f.Limit {
+		out.NextBefore = notes[len(notes)-1].ID
+	}
+	apiJSON(w, out)
+	return nil
+}
+
+func (s notificationAdmin) handleAPINotification(w http.ResponseWriter, r *http.Request) error {
+	n, err := findByPathID(s.Server, r, "notification", store.Tx.FindNotificationByID)
+	if err != nil {
+		return err
+	}
+	apiJSON(w, n)
+	return nil
+}
+
+// handleAPIReplay replays a stored notification (see intake.Replay) and answers the
+// new notification it made.
+func (s notificationAdmin) handleAPIReplay(w http.ResponseWriter, r *http.Request) error {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		return vend.Errorf(vend.ENOTFOUND, "No such notification.")
+	}
+	actor, _ := adminActor(r.Context())
+	n, err := s.Intake.Replay(context.WithoutCancel(r.Context()), id, actor)
+	if err != nil {
+		return err
+	}
+	apiJSON(w, n)
+	return nil
+}
+
 // The notification log: every raw message a provider sent, with what vend
 // concluded, and a replay that runs a stored message through its provider's
 // steps again (intake.Replay).
@@ -22,8 +80,6 @@ const notificationsPerPage = 50
 var allVerdicts = []vend.Verdict{vend.VerdictApplied, vend.VerdictDuplicate, vend.VerdictRejected, vend.VerdictInvalid,
 	vend.VerdictError, vend.VerdictIgnored, vend.VerdictReceived}
 
-// ---- the list ----
-
 type notificationsView struct {
 	Query         url.Values
 	Notifications []*vend.Notification
@@ -32,18 +88,16 @@ type notificationsView struct {
 	Verdicts      []vend.Verdict
 }
 
-func (s *Server) handleAdminNotifications(w http.ResponseWriter, r *http.Request) {
+func (s notificationAdmin) handleAdminNotifications(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	f, err := notificationFilter(r.URL.Query())
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	f.Limit = notificationsPerPage
 	notes, err := viewOne(ctx, s.DB, func(tx store.Tx) ([]*vend.Notification, error) { return tx.FindNotifications(ctx, f) })
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	v := notificationsView{Query: r.URL.Query(), Notifications: notes, Providers: s.Intake.Names(), Verdicts: allVerdicts}
 	if len(notes) == notificationsPerPage {
@@ -52,6 +106,7 @@ func (s *Server) handleAdminNotifications(w http.ResponseWriter, r *http.Request
 		v.Next = "/admin/notifications?" + next.Encode()
 	}
 	s.renderAdmin(w, r, http.StatusOK, "admin-notifications", "Notifications", "notifications", v)
+	return nil
 }
 
 // notificationFilter reads the notification log's filters: provider, verdict,
@@ -94,8 +149,6 @@ func joinVerdicts(vs []vend.Verdict) string {
 	return strings.Join(s, ", ")
 }
 
-// ---- one notification ----
-
 type notificationView struct {
 	N        *vend.Notification
 	Headers  []headerLine // sorted by name
@@ -105,11 +158,10 @@ type notificationView struct {
 
 type headerLine struct{ Name, Value string }
 
-func (s *Server) handleAdminNotification(w http.ResponseWriter, r *http.Request) {
-	n, err := findByPathID(s, r, "notification", store.Tx.FindNotificationByID)
+func (s notificationAdmin) handleAdminNotification(w http.ResponseWriter, r *http.Request) error {
+	n, err := findByPathID(s.Server, r, "notification", store.Tx.FindNotificationByID)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	v := notificationView{N: n, Body: asText(n.Body)}
 	for _, name := range slices.Sorted(maps.Keys(n.Headers)) {
@@ -121,6 +173,7 @@ func (s *Server) handleAdminNotification(w http.ResponseWriter, r *http.Request)
 		v.ReplayOf = of
 	}
 	s.renderAdmin(w, r, http.StatusOK, "admin-notification", "Notification "+strconv.FormatInt(n.ID, 10), "notifications", v)
+	return nil
 }
 
 // asText returns stored bytes as text to show: bytes that are not UTF-8 (a
@@ -128,17 +181,16 @@ func (s *Server) handleAdminNotification(w http.ResponseWriter, r *http.Request)
 func asText(b []byte) string { return strings.ToValidUTF8(string(b), "\uFFFD") }
 
 // handleAdminReplay replays a notification and shows the replay.
-func (s *Server) handleAdminReplay(w http.ResponseWriter, r *http.Request) {
+func (s notificationAdmin) handleAdminReplay(w http.ResponseWriter, r *http.Request) error {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
-		s.Error(w, r, vend.Errorf(vend.ENOTFOUND, "No such notification."))
-		return
+		return vend.Errorf(vend.ENOTFOUND, "No such notification.")
 	}
 	actor, _ := adminActor(r.Context())
 	n, err := s.Intake.Replay(r.Context(), id, actor)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	http.Redirect(w, r, fmt.Sprintf("/admin/notifications/%d?replay_of=%d", n.ID, id), http.StatusSeeOther)
+	return nil
 }

@@ -1,0 +1,74 @@
+package web
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// samplePath fills a pattern's wildcards with values that name nothing.
+func samplePath(pattern string) (method, path string) {
+	method, path, ok := strings.Cut(pattern, " ")
+	if !ok {
+		method, path = "", pattern
+	}
+	r := strings.NewReplacer("{id}", "1", "{file}", "1", "{action}", "extend", "{name}", "f.pdf", "{token}", "t", "{$}", "")
+	path = r.Replace(path)
+	if strings.HasSuffix(path, "/") && path != "/" {
+		path += "nothing-here" // a catch-all
+	}
+	return method, path
+}
+
+// TestRoutes_AdminGroupIsProtected walks the whole route table: every route
+// under /admin or /api/ is in the protected group but for the few public
+// ones, and every route of the group refuses an anonymous request (the login
+// page for pages, 401 for the API) and a cross-origin POST, even from a
+// signed-in administrator.
+func TestRoutes_AdminGroupIsProtected(t *testing.T) {
+	t.Parallel()
+	e, cookie := signedInEnv(t)
+	public, admin := e.Server.routes()
+
+	for _, r := range public {
+		_, path := samplePath(r.pattern)
+		if (path == "/admin" || strings.HasPrefix(path, "/admin/") || strings.HasPrefix(path, "/api/")) &&
+			!slices.Contains(publicAdmin, r.pattern) {
+			t.Errorf("%s is public: an admin or API route must be in the admin group (routes.go), or in publicAdmin", r.pattern)
+		}
+	}
+	for _, p := range publicAdmin {
+		if !slices.ContainsFunc(public, func(r route) bool { return r.pattern == p }) {
+			t.Errorf("publicAdmin names %s, which the table does not serve as public", p)
+		}
+	}
+	if len(admin) < 50 {
+		t.Fatalf("the admin group has %d routes; the table lost some", len(admin))
+	}
+
+	for _, r := range admin {
+		method, path := samplePath(r.pattern)
+		if method == "" {
+			method = http.MethodGet
+		}
+		api := strings.HasPrefix(path, "/api/")
+		t.Run(r.pattern, func(t *testing.T) {
+			t.Parallel()
+			a := e.adminRequest(method, path, "", nil, sameOrigin)
+			switch {
+			case api && a.Status != http.StatusUnauthorized:
+				t.Errorf("anonymous %s %s: %d, want 401", method, path, a.Status)
+			case !api && (a.Status != http.StatusSeeOther || !strings.HasPrefix(a.Header.Get("Location"), "/admin/login")):
+				t.Errorf("anonymous %s %s: %d to %q, want 303 to the login page", method, path, a.Status, a.Header.Get("Location"))
+			}
+			post := method
+			if method == http.MethodGet || method == http.MethodHead {
+				post = http.MethodPost
+			}
+			if a := e.adminRequest(post, path, cookie, nil, crossSite); a.Status != http.StatusForbidden {
+				t.Errorf("cross-origin %s %s from a signed-in administrator: %d, want 403", post, path, a.Status)
+			}
+		})
+	}
+}
