@@ -163,6 +163,25 @@ func RejectReason(err error) string {
 	return err.Error()
 }
 
+// ProviderConfig is what a provider's Normalize holds a message against
+// (Digistore24, Stripe, Standard Webhooks: their Config).
+type ProviderConfig struct {
+	// Sandbox accepts only the provider's test messages; otherwise only live
+	// ones. Each provider says how a message shows which it is.
+	Sandbox bool
+	// Products maps the provider's product ids to catalog ids. An id not in
+	// it is used as it is.
+	Products map[string]string
+}
+
+// Product is the catalog id of the provider's product id.
+func (c ProviderConfig) Product(id string) string {
+	if mapped := c.Products[id]; mapped != "" {
+		return mapped
+	}
+	return id
+}
+
 // A Simulator makes the message its provider would send when a buyer pays for
 // p: what the demo store buys with. ref is the order reference the message
 // uses. A Link provider's message is the query of the link to open.

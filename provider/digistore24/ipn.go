@@ -104,15 +104,10 @@ func IsConnectionTest(f *Form) bool {
 	return strings.TrimSpace(f.Get("event")) == eventConnectionTest
 }
 
-// Config is what Normalize checks and maps a message with.
-type Config struct {
-	// Sandbox accepts only test messages (api_mode=test); otherwise only live
-	// ones (api_mode=live and no pay_method=test).
-	Sandbox bool
-	// Products maps a Digistore24 product_id to the vend catalog product id. An
-	// id that is not in the map is used as it is.
-	Products map[string]string
-}
+// Config is what Normalize checks and maps a message with. Sandbox accepts
+// only test messages (api_mode=test), else only live ones (api_mode=live and
+// no pay_method=test); Products maps a Digistore24 product_id to a catalog id.
+type Config = vend.ProviderConfig
 
 // rejectf refuses a genuine message for the reason given.
 func rejectf(format string, args ...any) *vend.RejectError {
@@ -145,7 +140,7 @@ func Normalize(f *Form, cfg Config) (vend.Event, error) {
 			return vend.Event{}, err
 		}
 	}
-	ev := baseEvent(m, name, cfg.Products)
+	ev := baseEvent(m, name, cfg)
 	if ev.Kind == vend.EventIgnore {
 		return ev, nil
 	}
@@ -222,7 +217,7 @@ func checkMode(m fields, sandbox bool) error {
 }
 
 // baseEvent fills what every event has: kind, identity, key, buyer.
-func baseEvent(m fields, name string, products map[string]string) vend.Event {
+func baseEvent(m fields, name string, cfg Config) vend.Event {
 	kind, reason := kindOf(name)
 	ev := vend.Event{
 		Provider:    Provider,
@@ -230,7 +225,7 @@ func baseEvent(m fields, name string, products map[string]string) vend.Event {
 		OrderRef:    m.str("order_id"),
 		TxnID:       m.str("transaction_id"),
 		ParentTxnID: m.str("parent_transaction_id"),
-		ProductID:   mapProduct(products, m.str("product_id")),
+		ProductID:   cfg.Product(m.str("product_id")),
 		RawStatus:   name,
 		Reason:      reason,
 		Custom:      clean(m.values["custom"]),
@@ -284,13 +279,6 @@ func idempotencyKey(m fields, name string) string {
 	}
 	sig := strings.ToUpper(receivedSignature(m.form))
 	return name + ":" + m.str("order_id") + ":" + m.str("product_id") + ":" + sig[:min(32, len(sig))]
-}
-
-func mapProduct(products map[string]string, id string) string {
-	if mapped := products[id]; mapped != "" {
-		return mapped
-	}
-	return id
 }
 
 // buyer takes the buyer_* names and falls back to the address, which is all some

@@ -88,15 +88,10 @@ import "github.com/vend-shop/vend"
 // Provider is the provider name on events and notifications.
 const Provider = "generic"
 
-// Config is what Normalize checks a message against.
-type Config struct {
-	// Sandbox accepts only messages with "test": true; otherwise only those
-	// without.
-	Sandbox bool
-	// Products maps the shop's product ids to vend catalog ids. Ids not in the
-	// map are used as they are.
-	Products map[string]string
-}
+// Config is what Normalize checks a message against. Sandbox accepts only
+// messages with "test": true; Products maps the shop's product ids to
+// catalog ids.
+type Config = vend.ProviderConfig
 
 // rejectf refuses a genuine message for the reason given.
 func rejectf(format string, args ...any) *vend.RejectError {

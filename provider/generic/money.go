@@ -122,9 +122,7 @@ func eventItem(i int, it item, cfg Config) (vend.EventItem, error) {
 	if id == "" {
 		return vend.EventItem{}, rejectf("order.items[%d].product_id is missing", i)
 	}
-	if mapped, ok := cfg.Products[id]; ok {
-		id = mapped
-	}
+	id = cfg.Product(id)
 	q := 1
 	if it.Quantity != nil {
 		if q = *it.Quantity; q < 1 || q > maxQuantity {

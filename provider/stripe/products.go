@@ -26,7 +26,7 @@ func sessionItems(s session, cur string, total vend.Amount, cfg Config) (items [
 		if ref == "" {
 			return nil, "", rejectf("Checkout Session %s names no product: set metadata[%s] or client_reference_id when creating it", s.ID, MetadataProducts)
 		}
-		return []vend.EventItem{{ProductID: productID(ref, cfg), Quantity: 1, Amount: total}}, "", nil
+		return []vend.EventItem{{ProductID: cfg.Product(ref), Quantity: 1, Amount: total}}, "", nil
 	}
 	items, err = parseProducts(list, cur, total, cfg)
 	if err != nil {
@@ -76,7 +76,7 @@ func parseEntry(entry, cur string, cfg Config) (it vend.EventItem, hasAmount boo
 	if len(parts) > 3 || parts[0] == "" {
 		return it, false, rejectf("metadata[%s] entry %q is not product_id[:quantity[:amount]]", MetadataProducts, entry)
 	}
-	it = vend.EventItem{ProductID: productID(parts[0], cfg), Quantity: 1}
+	it = vend.EventItem{ProductID: cfg.Product(parts[0]), Quantity: 1}
 	if len(parts) > 1 {
 		n, err := strconv.Atoi(parts[1])
 		if err != nil || n < 1 || n > maxQuantity {
@@ -91,12 +91,4 @@ func parseEntry(entry, cur string, cfg Config) (it vend.EventItem, hasAmount boo
 		hasAmount = true
 	}
 	return it, hasAmount, nil
-}
-
-// productID maps an id through Config.Products; ids not there pass through.
-func productID(id string, cfg Config) string {
-	if mapped, ok := cfg.Products[id]; ok {
-		return mapped
-	}
-	return id
 }

@@ -95,16 +95,11 @@ import "github.com/vend-shop/vend"
 // Provider is the provider name on events and notifications.
 const Provider = "stripe"
 
-// Config is what Normalize checks an event against.
-type Config struct {
-	// Sandbox accepts only test-mode events (livemode false); otherwise only
-	// live-mode events.
-	Sandbox bool
-	// Products maps Stripe price or product ids (or any id the shop puts in
-	// metadata[vend_products] or client_reference_id) to vend catalog ids. Ids
-	// not in the map are used as they are.
-	Products map[string]string
-}
+// Config is what Normalize checks an event against. Sandbox accepts only
+// test-mode events (livemode false); Products maps Stripe price or product
+// ids (or any id the shop puts in metadata[vend_products] or
+// client_reference_id) to catalog ids.
+type Config = vend.ProviderConfig
 
 // rejectf refuses a genuine message for the reason given.
 func rejectf(format string, args ...any) *vend.RejectError {
