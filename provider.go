@@ -182,6 +182,19 @@ func (c ProviderConfig) Product(id string) string {
 	return id
 }
 
+// CheckMode refuses a test message while the provider's sandbox mode is off,
+// and a live one while it is on. testSays and liveSays say how the message
+// showed which it is, for the seller's log.
+func CheckMode(provider string, sandbox, test bool, testSays, liveSays string) error {
+	switch {
+	case test && !sandbox:
+		return Rejectf(provider, "%s but %s.sandbox is off", testSays, provider)
+	case !test && sandbox:
+		return Rejectf(provider, "%s but %s.sandbox is on", liveSays, provider)
+	}
+	return nil
+}
+
 // A Simulator makes the message its provider would send when a buyer pays for
 // p: what the demo store buys with. ref is the order reference the message
 // uses. A Link provider's message is the query of the link to open.

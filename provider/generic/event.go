@@ -140,13 +140,7 @@ func jsonType(field string) string {
 // checkMode keeps test messages from granting real downloads, and live money
 // from landing in a test setup where the seller would not look for it.
 func checkMode(test, sandbox bool) error {
-	switch {
-	case test && !sandbox:
-		return rejectf(`test message ("test": true) but generic.sandbox is off`)
-	case !test && sandbox:
-		return rejectf(`live message (no "test": true) but generic.sandbox is on`)
-	}
-	return nil
+	return vend.CheckMode(Provider, sandbox, test, `test message ("test": true)`, `live message (no "test": true)`)
 }
 
 func kindOf(typ string) vend.EventKind {

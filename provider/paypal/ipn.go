@@ -147,14 +147,7 @@ func receiverEmailError(receiver, business string) error {
 // checkMode keeps sandbox money from granting real downloads, and live money from
 // landing in a test setup where the seller would not look for it.
 func checkMode(m fields, sandbox bool) error {
-	test := m.str("test_ipn") == "1"
-	switch {
-	case test && !sandbox:
-		return rejectf("sandbox message (test_ipn=1) but paypal.sandbox is off")
-	case !test && sandbox:
-		return rejectf("live message (no test_ipn=1) but paypal.sandbox is on")
-	}
-	return nil
+	return vend.CheckMode(Provider, sandbox, m.str("test_ipn") == "1", "sandbox message (test_ipn=1)", "live message (no test_ipn=1)")
 }
 
 // baseEvent fills what every event has: ids, kind, key, buyer.

@@ -97,13 +97,7 @@ func jsonReason(err error) string {
 // checkMode keeps test-mode events from granting real downloads, and live
 // money from landing in a test setup where the seller would not look for it.
 func checkMode(live, sandbox bool) error {
-	switch {
-	case !live && !sandbox:
-		return rejectf("test-mode event (livemode false) but stripe.sandbox is off")
-	case live && sandbox:
-		return rejectf("live-mode event (livemode true) but stripe.sandbox is on")
-	}
-	return nil
+	return vend.CheckMode(Provider, sandbox, !live, "test-mode event (livemode false)", "live-mode event (livemode true)")
 }
 
 func createdAt(unix int64) time.Time {
