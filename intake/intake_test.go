@@ -149,7 +149,7 @@ func TestReceive(t *testing.T) {
 			return nil, stripeMessage(t, "pi_3", now.Add(-time.Hour))
 		}, refusal: vend.Forged, verdict: vend.VerdictInvalid, status: 401, answer: "too old"},
 		{name: "without the secret every Stripe event waits for it", adjust: func(e *env) { e.stripe.Secret = "" },
-			msg: func(t *testing.T) (vend.Provider, *vend.Notification) { return nil, stripeMessage(t, "pi_4", now) },
+			msg:     func(t *testing.T) (vend.Provider, *vend.Notification) { return nil, stripeMessage(t, "pi_4", now) },
 			refusal: vend.Unconfigured, verdict: vend.VerdictError, status: 401, answer: "stripe.secret"},
 		{name: "a live event in sandbox mode is rejected", msg: func(t *testing.T) (vend.Provider, *vend.Notification) {
 			sim := stripe.Sim{PaymentIntent: "pi_5", ClientReferenceID: product.ID, Amount: product.Price, Currency: "USD", Live: true}
