@@ -131,52 +131,52 @@ func TestReceive(t *testing.T) {
 	tests := []struct {
 		name    string
 		adjust  func(*env)
-		msg     func(*testing.T) (vend.Provider, *vend.Notification)
+		msg     func(*testing.T) *vend.Notification
 		refusal vend.Refusal
 		verdict vend.Verdict
 		status  int
 		answer  string // in the answer's body
 	}{
-		{name: "a genuine Stripe payment is applied", msg: func(t *testing.T) (vend.Provider, *vend.Notification) {
-			return nil, stripeMessage(t, "pi_1", now)
+		{name: "a genuine Stripe payment is applied", msg: func(t *testing.T) *vend.Notification {
+			return stripeMessage(t, "pi_1", now)
 		}, refusal: vend.Accepted, verdict: vend.VerdictApplied, status: 200, answer: `{"received":"applied"}`},
-		{name: "a Stripe signature from another secret is forged", msg: func(t *testing.T) (vend.Provider, *vend.Notification) {
+		{name: "a Stripe signature from another secret is forged", msg: func(t *testing.T) *vend.Notification {
 			n := stripeMessage(t, "pi_2", now)
 			n.Headers["Stripe-Signature"] = []string{stripe.Sign("whsec_other", now, n.Body)}
-			return nil, n
+			return n
 		}, refusal: vend.Forged, verdict: vend.VerdictInvalid, status: 401, answer: "no v1 signature matches"},
-		{name: "a Stripe event signed an hour ago is refused as stale", msg: func(t *testing.T) (vend.Provider, *vend.Notification) {
-			return nil, stripeMessage(t, "pi_3", now.Add(-time.Hour))
+		{name: "a Stripe event signed an hour ago is refused as stale", msg: func(t *testing.T) *vend.Notification {
+			return stripeMessage(t, "pi_3", now.Add(-time.Hour))
 		}, refusal: vend.Forged, verdict: vend.VerdictInvalid, status: 401, answer: "too old"},
 		{name: "without the secret every Stripe event waits for it", adjust: func(e *env) { e.stripe.Secret = "" },
-			msg:     func(t *testing.T) (vend.Provider, *vend.Notification) { return nil, stripeMessage(t, "pi_4", now) },
+			msg:     func(t *testing.T) *vend.Notification { return stripeMessage(t, "pi_4", now) },
 			refusal: vend.Unconfigured, verdict: vend.VerdictError, status: 401, answer: "stripe.secret"},
-		{name: "a live event in sandbox mode is rejected", msg: func(t *testing.T) (vend.Provider, *vend.Notification) {
+		{name: "a live event in sandbox mode is rejected", msg: func(t *testing.T) *vend.Notification {
 			sim := stripe.Sim{PaymentIntent: "pi_5", ClientReferenceID: product.ID, Amount: product.Price, Currency: "USD", Live: true}
 			body, sig, _ := sim.Signed(stripeSecret, now)
-			return nil, &vend.Notification{Provider: stripe.Provider, Headers: map[string][]string{"Stripe-Signature": {sig}}, Body: body}
+			return &vend.Notification{Provider: stripe.Provider, Headers: map[string][]string{"Stripe-Signature": {sig}}, Body: body}
 		}, refusal: vend.Rejected, verdict: vend.VerdictRejected, status: 422, answer: "livemode"},
-		{name: "another content type is refused unread", msg: func(t *testing.T) (vend.Provider, *vend.Notification) {
+		{name: "another content type is refused unread", msg: func(t *testing.T) *vend.Notification {
 			n := stripeMessage(t, "pi_6", now)
 			n.Headers["Content-Type"] = []string{"text/plain"}
-			return nil, n
+			return n
 		}, refusal: vend.Unsupported, verdict: vend.VerdictRejected, status: 415, answer: "is not application/json"},
-		{name: "an empty body is refused", msg: func(t *testing.T) (vend.Provider, *vend.Notification) {
-			return nil, &vend.Notification{Provider: stripe.Provider}
+		{name: "an empty body is refused", msg: func(t *testing.T) *vend.Notification {
+			return &vend.Notification{Provider: stripe.Provider}
 		}, refusal: vend.Empty, verdict: vend.VerdictRejected, status: 400, answer: "empty body"},
-		{name: "a PayPal IPN PayPal confirms is applied", msg: func(t *testing.T) (vend.Provider, *vend.Notification) {
-			return nil, paypalMessage("PP1", simSecret)
+		{name: "a PayPal IPN PayPal confirms is applied", msg: func(t *testing.T) *vend.Notification {
+			return paypalMessage("PP1", simSecret)
 		}, refusal: vend.Accepted, verdict: vend.VerdictApplied, status: 200},
-		{name: "a PayPal IPN PayPal disowns is forged, and PayPal gets 200", msg: func(t *testing.T) (vend.Provider, *vend.Notification) {
-			return nil, paypalMessage("PP2", "another secret")
+		{name: "a PayPal IPN PayPal disowns is forged, and PayPal gets 200", msg: func(t *testing.T) *vend.Notification {
+			return paypalMessage("PP2", "another secret")
 		}, refusal: vend.Forged, verdict: vend.VerdictInvalid, status: 200},
 		{name: "a PayPal IPN that cannot be verified now is kept, and PayPal resends", adjust: func(e *env) {
 			e.paypal.Verifier = &paypal.Verifier{URL: "http://127.0.0.1:1/unreachable", Client: &http.Client{Timeout: time.Second}}
-		}, msg: func(t *testing.T) (vend.Provider, *vend.Notification) { return nil, paypalMessage("PP3", simSecret) },
+		}, msg: func(t *testing.T) *vend.Notification { return paypalMessage("PP3", simSecret) },
 			refusal: vend.Failed, verdict: vend.VerdictError, status: 500},
 		{name: "a PayPal IPN for another seller is rejected, and PayPal gets 200", adjust: func(e *env) {
 			e.paypal.Config.ReceiverEmails = []string{"other@example.com"}
-		}, msg: func(t *testing.T) (vend.Provider, *vend.Notification) { return nil, paypalMessage("PP4", simSecret) },
+		}, msg: func(t *testing.T) *vend.Notification { return paypalMessage("PP4", simSecret) },
 			refusal: vend.Rejected, verdict: vend.VerdictRejected, status: 200},
 	}
 	for _, tt := range tests {
@@ -186,7 +186,7 @@ func TestReceive(t *testing.T) {
 			if tt.adjust != nil {
 				tt.adjust(e)
 			}
-			_, n := tt.msg(t)
+			n := tt.msg(t)
 			p := e.in.Provider(n.Provider)
 			o := e.in.Receive(ctx, p, n)
 			if o.Refusal != tt.refusal {
