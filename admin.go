@@ -46,6 +46,12 @@ func OrderTarget(id int64) string { return "order:" + strconv.FormatInt(id, 10) 
 // ProductTarget is the audit target of product id.
 func ProductTarget(id string) string { return "product:" + id }
 
+// UserTarget is the audit target of user id.
+func UserTarget(id int64) string { return "user:" + strconv.FormatInt(id, 10) }
+
+// TokenTarget is the audit target of API token id.
+func TokenTarget(id int64) string { return "token:" + strconv.FormatInt(id, 10) }
+
 // NotificationTarget is the audit target of notification id (a replay of one
 // that belongs to no order).
 func NotificationTarget(id int64) string { return "notification:" + strconv.FormatInt(id, 10) }

@@ -23,8 +23,8 @@ type Provider interface {
 	// resend); any other error, that the provider did not send it.
 	Verify(ctx context.Context, n *Notification, now time.Time) error
 	// Normalize turns a verified message into an event. Every error is a
-	// refusal of a genuine message (the wrong mode, a field missing); a
-	// *RejectError carries the reason for the seller.
+	// refusal of a genuine message (the wrong mode, a field missing); its text
+	// is the reason the seller's log keeps and the sender is told.
 	Normalize(n *Notification) (Event, error)
 	// Answer is the body of the answer to o. The intake picks the status.
 	Answer(o *Outcome) Reply
@@ -75,24 +75,30 @@ type Reply struct {
 // {"received": verdict}, or {"error": reason}, never echoing what was sent.
 func JSONReply(o *Outcome) Reply {
 	v := map[string]string{"error": o.Reason}
-	if o.Refusal == Accepted {
-		v = map[string]string{"received": string(o.Notification.Verdict)}
+	if o.Refusal == RefusalNone {
+		var verdict Verdict
+		if o.Notification != nil {
+			verdict = o.Notification.Verdict
+		}
+		v = map[string]string{"received": string(verdict)}
 	}
 	b, _ := json.Marshal(v) // a map of strings always encodes
 	return Reply{ContentType: "application/json", Body: append(b, '\n')}
 }
 
-// Refusal says why the intake refused a message, or Accepted.
+// Refusal says why the intake refused a message, or RefusalNone.
 type Refusal int
 
+// The zero Refusal is none of them, so an Outcome that forgot to say is never
+// taken for an accepted message.
 const (
-	Accepted     Refusal = iota // applied, a duplicate, or ignored
-	Unsupported                 // another content type than the provider's
-	Empty                       // no body
-	Forged                      // the provider did not send it
-	Unconfigured                // vend cannot verify it: its secret is not set
-	Rejected                    // genuine, but vend will not act on it
-	Failed                      // not verified, stored or applied now: a resend may work
+	RefusalNone         Refusal = iota + 1 // accepted: applied, a duplicate, or ignored
+	RefusalUnsupported                     // another content type than the provider's
+	RefusalEmpty                           // no body
+	RefusalForged                          // the provider did not send it
+	RefusalUnconfigured                    // vend cannot verify it: its secret is not set
+	RefusalRejected                        // genuine, but vend will not act on it
+	RefusalFailed                          // not verified, stored or applied now: a resend may work
 )
 
 // Outcome is what the intake made of one message.
@@ -100,7 +106,7 @@ type Outcome struct {
 	// Notification is the message as stored; its ID is 0 if it could not be.
 	Notification *Notification
 	Event        Event // once normalized
-	Refusal      Refusal
+	Refusal      Refusal // RefusalNone once accepted
 	Reason       string // why it was refused, for the sender; never a secret
 	// PageURL is the buyer's download page, for a PageAnswer provider's
 	// payment whose grant is active; Grant, for a Link provider, the grant the
@@ -112,8 +118,8 @@ type Outcome struct {
 // Errors a Provider's Verify wraps.
 var (
 	ErrUnconfigured = errors.New("nothing can be verified")
-	ErrTooOld       = errors.New("signature timestamp too old")
-	ErrTooNew       = errors.New("signature timestamp in the future")
+	ErrTooOld       = errors.New("timestamp too old")
+	ErrTooNew       = errors.New("timestamp in the future")
 	ErrUnverified   = errors.New("verification failed")
 )
 
@@ -151,16 +157,6 @@ func (e *RejectError) Error() string { return e.Provider + ": rejected: " + e.Re
 // Rejectf returns a *RejectError of provider.
 func Rejectf(provider, format string, args ...any) *RejectError {
 	return &RejectError{Provider: provider, Reason: fmt.Sprintf(format, args...)}
-}
-
-// RejectReason is the reason of a refused message: a *RejectError's sentence,
-// else the error's text.
-func RejectReason(err error) string {
-	var rej *RejectError
-	if errors.As(err, &rej) {
-		return rej.Reason
-	}
-	return err.Error()
 }
 
 // ProviderConfig is what a provider's Normalize holds a message against

@@ -32,5 +32,5 @@ func CreateUser(ctx context.Context, tx store.Tx, u *vend.User, actor string) er
 	if err := tx.CreateUser(ctx, u); err != nil {
 		return fmt.Errorf("account: create user %s: %w", u.Name, err)
 	}
-	return store.RecordAudit(ctx, tx, actor, "user.create", fmt.Sprintf("user:%d", u.ID), nil, u)
+	return store.RecordAudit(ctx, tx, actor, "user.create", vend.UserTarget(u.ID), nil, u)
 }

@@ -29,6 +29,15 @@ func Token(secret []byte, publicID string) string { return publicID + mac(secret
 // Token returns the link token of the grant with the given public id.
 func (s *Service) Token(publicID string) string { return Token(s.secret, publicID) }
 
+// PagePath is the path of the download page of the grant with the given public
+// id under secret: what buyers get in mail, on the return page and in
+// Digistore24's answer.
+func PagePath(secret []byte, publicID string) string { return "/d/" + Token(secret, publicID) }
+
+// PagePath is the path of the download page of the grant with the given
+// public id.
+func (s *Service) PagePath(publicID string) string { return PagePath(s.secret, publicID) }
+
 // parseToken checks a token's MAC and returns its public id. Links are accepted in
 // lower case (some mail clients and people retype them so), but only ASCII letters
 // are upper-cased: strings.ToUpper would also turn look-alikes such as 'ſ' into 'S',

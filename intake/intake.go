@@ -34,25 +34,21 @@ type Intake struct {
 	Providers []vend.Provider // in the order lists show them
 	Ledger    *ledger.Ledger
 	DB        store.DB
-	// Pages makes a grant's download page URL, for PageAnswer providers.
-	Pages  Pages
+	// PageURL makes the absolute URL of a grant's download page, for
+	// PageAnswer providers; nil answers without it.
+	PageURL func(g *vend.Grant) string
 	Logger *slog.Logger
 	Now    func() time.Time
 
 	forgeries forgeryCounter
 }
 
-// Pages makes the absolute URL of a grant's download page.
-type Pages interface {
-	PageURL(g *vend.Grant) string
-}
-
 // New returns an Intake of providers.
-func New(providers []vend.Provider, l *ledger.Ledger, db store.DB, pages Pages, logger *slog.Logger) *Intake {
+func New(providers []vend.Provider, l *ledger.Ledger, db store.DB, pageURL func(*vend.Grant) string, logger *slog.Logger) *Intake {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Intake{Providers: providers, Ledger: l, DB: db, Pages: pages, Logger: logger, Now: time.Now}
+	return &Intake{Providers: providers, Ledger: l, DB: db, PageURL: pageURL, Logger: logger, Now: time.Now}
 }
 
 // Provider is the registered provider called name, or nil.
@@ -85,26 +81,30 @@ func (in *Intake) Receive(ctx context.Context, p vend.Provider, n *vend.Notifica
 // Status is the HTTP status of the answer to o, by p's rules.
 func Status(p vend.Provider, o *vend.Outcome) int {
 	switch o.Refusal {
-	case vend.Accepted:
+	case vend.RefusalNone:
 		return http.StatusOK
-	case vend.Unsupported:
+	case vend.RefusalUnsupported:
 		return http.StatusUnsupportedMediaType
-	case vend.Empty:
+	case vend.RefusalEmpty:
 		return http.StatusBadRequest
-	case vend.Failed:
-		return http.StatusInternalServerError
+	case vend.RefusalUnconfigured:
+		// Our configuration, not the message: every provider resends, and the
+		// resend applies once the secret is set.
+		return http.StatusUnauthorized
+	case vend.RefusalForged, vend.RefusalRejected:
+		if p.Info().SettledOK {
+			return http.StatusOK
+		}
+		// A refused message gets a 4xx status so the provider shows the
+		// failure to the seller (Digistore24 mails it, Stripe lists it) and
+		// resends it for days: after the seller fixes the cause (a product
+		// missing from the catalog, the wrong mode), the resend applies it.
+		if o.Refusal == vend.RefusalRejected {
+			return http.StatusUnprocessableEntity
+		}
+		return http.StatusUnauthorized // forged or stale
 	}
-	if p.Info().SettledOK {
-		return http.StatusOK
-	}
-	// A refused message gets a 4xx status so the provider shows the failure to
-	// the seller (Digistore24 mails it, Stripe lists it) and resends it for
-	// days: after the seller fixes the cause (a product missing from the
-	// catalog, the wrong mode, the secret), the resend applies it.
-	if o.Refusal == vend.Rejected {
-		return http.StatusUnprocessableEntity
-	}
-	return http.StatusUnauthorized // forged, stale, or no secret configured
+	return http.StatusInternalServerError // failed, or an outcome that said nothing
 }
 
 // message is one message on its way through process.
@@ -127,12 +127,12 @@ func (in *Intake) process(ctx context.Context, p vend.Provider, n *vend.Notifica
 	if m.info.Postback {
 		if err := in.Ledger.Receive(ctx, n); err != nil {
 			m.log.Error("notification not stored", "error", err)
-			return &vend.Outcome{Notification: n, Refusal: vend.Failed, Reason: "internal error"}
+			return &vend.Outcome{Notification: n, Refusal: vend.RefusalFailed, Reason: "internal error"}
 		}
 		m.stored = true
 		m.log = m.log.With("notification", n.ID)
 	}
-	if refusal != vend.Accepted {
+	if refusal != vend.RefusalNone {
 		return in.settle(ctx, m, vend.VerdictRejected, refusal, reason)
 	}
 	err := p.Verify(ctx, n, in.Now())
@@ -144,21 +144,21 @@ func (in *Intake) process(ctx context.Context, p vend.Provider, n *vend.Notifica
 		// Our configuration, not the message: stored as not verifiable yet,
 		// and the provider's resend applies once the secret is set.
 		m.log.Error("notification refused: " + err.Error())
-		return in.settle(ctx, m, vend.VerdictError, vend.Unconfigured, err.Error())
+		return in.settle(ctx, m, vend.VerdictError, vend.RefusalUnconfigured, err.Error())
 	case errors.Is(err, vend.ErrUnverified):
 		m.log.Error("notification not verified now; the provider will resend", "error", err)
-		return in.settle(ctx, m, vend.VerdictError, vend.Failed, err.Error())
+		return in.settle(ctx, m, vend.VerdictError, vend.RefusalFailed, err.Error())
 	case err != nil:
 		m.log.Warn("notification forged or altered", "reason", err, "remote", n.RemoteAddr)
 		if !replay {
 			in.noteForgery(ctx, m.info.Name)
 		}
-		return in.settle(ctx, m, vend.VerdictInvalid, vend.Forged, err.Error())
+		return in.settle(ctx, m, vend.VerdictInvalid, vend.RefusalForged, err.Error())
 	}
 	ev, err := p.Normalize(n)
 	if err != nil {
 		m.log.Warn("notification refused", "reason", err)
-		return in.settle(ctx, m, vend.VerdictRejected, vend.Rejected, vend.RejectReason(err))
+		return in.settle(ctx, m, vend.VerdictRejected, vend.RefusalRejected, err.Error())
 	}
 	return in.apply(ctx, m, ev)
 }
@@ -168,13 +168,13 @@ func (in *Intake) process(ctx context.Context, p vend.Provider, n *vend.Notifica
 func precheck(n *vend.Notification, mediaType string) (vend.Refusal, string) {
 	if ct := http.Header(n.Headers).Get("Content-Type"); ct != "" && mediaType != "" {
 		if mt, _, _ := mime.ParseMediaType(ct); mt != mediaType {
-			return vend.Unsupported, "content type " + ct + " is not " + mediaType
+			return vend.RefusalUnsupported, "content type " + ct + " is not " + mediaType
 		}
 	}
 	if len(n.Body) == 0 {
-		return vend.Empty, "empty body"
+		return vend.RefusalEmpty, "empty body"
 	}
-	return vend.Accepted, ""
+	return vend.RefusalNone, ""
 }
 
 // apply applies a verified message's event. The ledger step runs to its end
@@ -189,19 +189,19 @@ func (in *Intake) apply(ctx context.Context, m *message, ev vend.Event) *vend.Ou
 	} else {
 		res, err = in.Ledger.ReceiveApply(ctx, m.n, ev) // stored with verdict error if it fails
 	}
-	o := &vend.Outcome{Notification: m.n, Event: ev}
+	o := &vend.Outcome{Notification: m.n, Event: ev, Refusal: vend.RefusalNone}
 	log := m.log.With("notification", m.n.ID)
 	switch {
 	case err != nil:
 		log.Error("notification not applied; the provider will resend", "error", err)
 		const reason = "not applied: internal error; the resend applies it"
 		if m.stored {
-			return in.settle(ctx, m, vend.VerdictError, vend.Failed, reason)
+			return in.settle(ctx, m, vend.VerdictError, vend.RefusalFailed, reason)
 		}
-		o.Refusal, o.Reason = vend.Failed, "internal error; the resend applies it"
+		o.Refusal, o.Reason = vend.RefusalFailed, "internal error; the resend applies it"
 	case res.Verdict == vend.VerdictRejected:
 		log.Warn("notification refused", "key", ev.Key, "reason", res.Reason)
-		o.Refusal, o.Reason = vend.Rejected, res.Reason
+		o.Refusal, o.Reason = vend.RefusalRejected, res.Reason
 	default:
 		log.Info("notification "+string(res.Verdict), "key", ev.Key, "order", res.OrderID, "changes", strings.Join(res.Changes, "; "))
 		if m.info.PageAnswer && ev.Kind == vend.EventPayment {
@@ -226,7 +226,7 @@ func (in *Intake) settle(ctx context.Context, m *message, v vend.Verdict, r vend
 	}
 	if err != nil {
 		m.log.Error("notification verdict not stored", "error", err)
-		return &vend.Outcome{Notification: m.n, Refusal: vend.Failed, Reason: "internal error"}
+		return &vend.Outcome{Notification: m.n, Refusal: vend.RefusalFailed, Reason: "internal error"}
 	}
 	return &vend.Outcome{Notification: m.n, Refusal: r, Reason: reason}
 }
@@ -234,14 +234,14 @@ func (in *Intake) settle(ctx context.Context, m *message, v vend.Verdict, r vend
 // pageURL is the download page of the event's first item's grant, while it is
 // active; else "".
 func (in *Intake) pageURL(ctx context.Context, ev vend.Event) string {
-	if in.Pages == nil {
+	if in.PageURL == nil {
 		return ""
 	}
 	g, err := in.GrantOf(ctx, ev.Provider, ev.OrderRef, ev.ProductID)
 	if err != nil || g.State != vend.GrantActive {
 		return ""
 	}
-	return in.Pages.PageURL(g)
+	return in.PageURL(g)
 }
 
 // GrantOf finds the grant of one product of a provider's order.

@@ -139,45 +139,45 @@ func TestReceive(t *testing.T) {
 	}{
 		{name: "a genuine Stripe payment is applied", msg: func(t *testing.T) *vend.Notification {
 			return stripeMessage(t, "pi_1", now)
-		}, refusal: vend.Accepted, verdict: vend.VerdictApplied, status: 200, answer: `{"received":"applied"}`},
+		}, refusal: vend.RefusalNone, verdict: vend.VerdictApplied, status: 200, answer: `{"received":"applied"}`},
 		{name: "a Stripe signature from another secret is forged", msg: func(t *testing.T) *vend.Notification {
 			n := stripeMessage(t, "pi_2", now)
 			n.Headers["Stripe-Signature"] = []string{stripe.Sign("whsec_other", now, n.Body)}
 			return n
-		}, refusal: vend.Forged, verdict: vend.VerdictInvalid, status: 401, answer: "no v1 signature matches"},
+		}, refusal: vend.RefusalForged, verdict: vend.VerdictInvalid, status: 401, answer: "no v1 signature matches"},
 		{name: "a Stripe event signed an hour ago is refused as stale", msg: func(t *testing.T) *vend.Notification {
 			return stripeMessage(t, "pi_3", now.Add(-time.Hour))
-		}, refusal: vend.Forged, verdict: vend.VerdictInvalid, status: 401, answer: "too old"},
+		}, refusal: vend.RefusalForged, verdict: vend.VerdictInvalid, status: 401, answer: "too old"},
 		{name: "without the secret every Stripe event waits for it", adjust: func(e *env) { e.stripe.Secret = "" },
 			msg:     func(t *testing.T) *vend.Notification { return stripeMessage(t, "pi_4", now) },
-			refusal: vend.Unconfigured, verdict: vend.VerdictError, status: 401, answer: "stripe.secret"},
+			refusal: vend.RefusalUnconfigured, verdict: vend.VerdictError, status: 401, answer: "stripe.secret"},
 		{name: "a live event in sandbox mode is rejected", msg: func(t *testing.T) *vend.Notification {
 			sim := stripe.Sim{PaymentIntent: "pi_5", ClientReferenceID: product.ID, Amount: product.Price, Currency: "USD", Live: true}
 			body, sig, _ := sim.Signed(stripeSecret, now)
 			return &vend.Notification{Provider: stripe.Provider, Headers: map[string][]string{"Stripe-Signature": {sig}}, Body: body}
-		}, refusal: vend.Rejected, verdict: vend.VerdictRejected, status: 422, answer: "livemode"},
+		}, refusal: vend.RefusalRejected, verdict: vend.VerdictRejected, status: 422, answer: "livemode"},
 		{name: "another content type is refused unread", msg: func(t *testing.T) *vend.Notification {
 			n := stripeMessage(t, "pi_6", now)
 			n.Headers["Content-Type"] = []string{"text/plain"}
 			return n
-		}, refusal: vend.Unsupported, verdict: vend.VerdictRejected, status: 415, answer: "is not application/json"},
+		}, refusal: vend.RefusalUnsupported, verdict: vend.VerdictRejected, status: 415, answer: "is not application/json"},
 		{name: "an empty body is refused", msg: func(t *testing.T) *vend.Notification {
 			return &vend.Notification{Provider: stripe.Provider}
-		}, refusal: vend.Empty, verdict: vend.VerdictRejected, status: 400, answer: "empty body"},
+		}, refusal: vend.RefusalEmpty, verdict: vend.VerdictRejected, status: 400, answer: "empty body"},
 		{name: "a PayPal IPN PayPal confirms is applied", msg: func(t *testing.T) *vend.Notification {
 			return paypalMessage("PP1", simSecret)
-		}, refusal: vend.Accepted, verdict: vend.VerdictApplied, status: 200},
+		}, refusal: vend.RefusalNone, verdict: vend.VerdictApplied, status: 200},
 		{name: "a PayPal IPN PayPal disowns is forged, and PayPal gets 200", msg: func(t *testing.T) *vend.Notification {
 			return paypalMessage("PP2", "another secret")
-		}, refusal: vend.Forged, verdict: vend.VerdictInvalid, status: 200},
+		}, refusal: vend.RefusalForged, verdict: vend.VerdictInvalid, status: 200},
 		{name: "a PayPal IPN that cannot be verified now is kept, and PayPal resends", adjust: func(e *env) {
 			e.paypal.Verifier = &paypal.Verifier{URL: "http://127.0.0.1:1/unreachable", Client: &http.Client{Timeout: time.Second}}
 		}, msg: func(t *testing.T) *vend.Notification { return paypalMessage("PP3", simSecret) },
-			refusal: vend.Failed, verdict: vend.VerdictError, status: 500},
+			refusal: vend.RefusalFailed, verdict: vend.VerdictError, status: 500},
 		{name: "a PayPal IPN for another seller is rejected, and PayPal gets 200", adjust: func(e *env) {
 			e.paypal.Config.ReceiverEmails = []string{"other@example.com"}
 		}, msg: func(t *testing.T) *vend.Notification { return paypalMessage("PP4", simSecret) },
-			refusal: vend.Rejected, verdict: vend.VerdictRejected, status: 200},
+			refusal: vend.RefusalRejected, verdict: vend.VerdictRejected, status: 200},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -226,7 +226,7 @@ func TestReceive_Twice(t *testing.T) {
 	if first.Notification.Verdict != vend.VerdictApplied || again.Notification.Verdict != vend.VerdictDuplicate {
 		t.Errorf("verdicts %s then %s, want applied then duplicate", first.Notification.Verdict, again.Notification.Verdict)
 	}
-	if again.Refusal != vend.Accepted || e.notifications(t) != 2 {
+	if again.Refusal != vend.RefusalNone || e.notifications(t) != 2 {
 		t.Errorf("the duplicate: refusal %d, %d notifications stored", again.Refusal, e.notifications(t))
 	}
 }
@@ -284,21 +284,21 @@ func TestLink(t *testing.T) {
 	}
 	l := websale.Link{Time: now.Add(-time.Hour), ShopID: "shop", SubshopID: "1", OrderID: "W1", Email: "b@example.com", ProductNumber: product.ID}
 	first := e.in.Link(ctx, e.ws, link(l))
-	if first.Refusal != vend.Accepted || first.Grant == nil || first.Notification.ID == 0 {
+	if first.Refusal != vend.RefusalNone || first.Grant == nil || first.Notification.ID == 0 {
 		t.Fatalf("first link: refusal %d (%q), grant %v", first.Refusal, first.Reason, first.Grant)
 	}
 	l.Time = now // the shop's order history makes a fresh link
 	again := e.in.Link(ctx, e.ws, link(l))
-	if again.Refusal != vend.Accepted || again.Grant.ID != first.Grant.ID || again.Notification.ID != 0 {
+	if again.Refusal != vend.RefusalNone || again.Grant.ID != first.Grant.ID || again.Notification.ID != 0 {
 		t.Errorf("later link: refusal %d, grant %v, stored as %d; want the first grant, nothing stored", again.Refusal, again.Grant, again.Notification.ID)
 	}
 	changed := link(l)
 	changed.Body[len(changed.Body)-3] ^= 1
-	if o := e.in.Link(ctx, e.ws, changed); o.Refusal == vend.Accepted || o.Notification.ID != 0 {
+	if o := e.in.Link(ctx, e.ws, changed); o.Refusal == vend.RefusalNone || o.Notification.ID != 0 {
 		t.Errorf("changed link: refusal %d, stored as %d", o.Refusal, o.Notification.ID)
 	}
 	l.OrderID, l.Time = "W2", now.Add(-365*24*time.Hour)
-	if o := e.in.Link(ctx, e.ws, link(l)); o.Refusal != vend.Forged || !strings.Contains(o.Reason, "max_age") {
+	if o := e.in.Link(ctx, e.ws, link(l)); o.Refusal != vend.RefusalForged || !strings.Contains(o.Reason, "max_age") {
 		t.Errorf("a year-old link: refusal %d (%q), want refused for its age", o.Refusal, o.Reason)
 	}
 	if n := e.notifications(t); n != 1 {

@@ -21,13 +21,14 @@ func (in *Intake) Link(ctx context.Context, p vend.Provider, n *vend.Notificatio
 		return &vend.Outcome{Notification: n, Refusal: r, Reason: err.Error()}
 	}
 	if err := p.Verify(ctx, n, in.Now()); errors.Is(err, vend.ErrUnconfigured) {
-		return refuse(vend.Unconfigured, err)
+		// Links are off: nothing about the link to note.
+		return &vend.Outcome{Notification: n, Refusal: vend.RefusalUnconfigured, Reason: err.Error()}
 	} else if err != nil {
-		return refuse(vend.Forged, err)
+		return refuse(vend.RefusalForged, err)
 	}
 	ev, err := p.Normalize(n)
 	if err != nil {
-		return refuse(vend.Rejected, err)
+		return refuse(vend.RefusalRejected, err)
 	}
 	ctx = context.WithoutCancel(ctx)
 	g, err := in.GrantOf(ctx, ev.Provider, ev.OrderRef, ev.ProductID)
@@ -37,7 +38,7 @@ func (in *Intake) Link(ctx context.Context, p vend.Provider, n *vend.Notificatio
 		case aerr != nil:
 			err = aerr
 		case res.Verdict == vend.VerdictRejected:
-			return refuse(vend.Rejected, errors.New(res.Reason))
+			return refuse(vend.RefusalRejected, errors.New(res.Reason))
 		default:
 			log.Info("link "+string(res.Verdict), "key", ev.Key, "order", res.OrderID)
 			g, err = in.GrantOf(ctx, ev.Provider, ev.OrderRef, ev.ProductID)
@@ -45,7 +46,7 @@ func (in *Intake) Link(ctx context.Context, p vend.Provider, n *vend.Notificatio
 	}
 	if err != nil {
 		log.Error("link not applied", "error", err)
-		return &vend.Outcome{Notification: n, Event: ev, Refusal: vend.Failed, Reason: "internal error"}
+		return &vend.Outcome{Notification: n, Event: ev, Refusal: vend.RefusalFailed, Reason: "internal error"}
 	}
-	return &vend.Outcome{Notification: n, Event: ev, Grant: g}
+	return &vend.Outcome{Notification: n, Event: ev, Grant: g, Refusal: vend.RefusalNone}
 }

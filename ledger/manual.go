@@ -82,7 +82,7 @@ func (l *Ledger) CreateOrder(ctx context.Context, actor string, req ManualOrder)
 		if err != nil {
 			return err
 		}
-		return store.RecordAudit(ctx, tx, actor, "order.create", fmt.Sprintf("order:%d", o.ID), nil, o)
+		return store.RecordAudit(ctx, tx, actor, "order.create", vend.OrderTarget(o.ID), nil, o)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("ledger: create order: %w", err)
@@ -167,7 +167,7 @@ func (l *Ledger) RefundOrder(ctx context.Context, actor string, orderID int64, n
 		if err := tx.UpdateNotification(ctx, n); err != nil {
 			return err
 		}
-		return store.RecordAudit(ctx, tx, actor, "order.refund", fmt.Sprintf("order:%d", orderID), o, after)
+		return store.RecordAudit(ctx, tx, actor, "order.refund", vend.OrderTarget(orderID), o, after)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("ledger: refund order %d: %w", orderID, err)

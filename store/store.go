@@ -1,5 +1,6 @@
-// Package store is the storage contract: the DB and Tx interfaces that the ledger,
-// delivery and web use, implemented by store/sqlite and store/postgres (both
+// Package store is the storage contract: the DB and Tx interfaces that every
+// package above it uses (the ledger, intake, delivery, mailer, catalog, report,
+// account, web), implemented by store/sqlite and store/postgres (both
 // through store/sqldb) and checked by the conformance suite store/storetest. A
 // store only stores: access decisions belong to ledger and delivery.
 package store

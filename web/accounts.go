@@ -204,12 +204,18 @@ func (s accountPages) handleSetup(w http.ResponseWriter, r *http.Request) error 
 		return nil
 	}
 	err := account.CheckSetupToken(ctx, s.DB, token)
+	if err == nil {
+		err = vend.ValidateUserName(name)
+	}
+	if err == nil {
+		err = vend.ValidatePassword(pw)
+	}
+	if err == nil && pw != pw2 { // before hashing, which holds 64 MiB
+		err = vend.Errorf(vend.EINVALID, "The two passwords differ.")
+	}
 	var user *vend.User
 	if err == nil {
 		user, err = account.NewUser(name, pw)
-	}
-	if err == nil && pw != pw2 {
-		err = vend.Errorf(vend.EINVALID, "The two passwords differ.")
 	}
 	if err == nil {
 		err = account.Setup(ctx, s.DB, token, user)

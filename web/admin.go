@@ -121,7 +121,7 @@ func newAdminView(r *http.Request, title, nav string) adminView {
 //
 //	err := s.DB.Update(ctx, func(tx store.Tx) error {
 //		… change the grant …
-//		return s.audit(ctx, tx, "grant.revoke", fmt.Sprintf("grant:%d", g.ID), before, g)
+//		return s.audit(ctx, tx, "grant.revoke", vend.OrderTarget(g.OrderID), before, g)
 //	})
 func (s *Server) audit(ctx context.Context, tx store.Tx, action, target string, before, after any) error {
 	actor, _ := adminActor(ctx)

@@ -58,10 +58,7 @@ func fileURL(token string, f *vend.File) string {
 }
 
 // pageURL is the download page of a grant.
-func (s *Server) pageURL(g *vend.Grant) string { return "/d/" + s.Delivery.Token(g.PublicID) }
-
-// PageURL is the absolute URL of g's download page (intake.Pages).
-func (s *Server) PageURL(g *vend.Grant) string { return s.BaseURL + s.pageURL(g) }
+func (s *Server) pageURL(g *vend.Grant) string { return s.Delivery.PagePath(g.PublicID) }
 
 // handleFileButton sends a pressed download button on to the file itself.
 func handleFileButton(w http.ResponseWriter, r *http.Request) {

@@ -84,13 +84,17 @@ func (s demoPages) handleDemoPay(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
 		return vend.Errorf(vend.EINVALID, "Bad form.")
 	}
+	p := s.Intake.Provider(s.returning) // the provider buyers return from: PayPal
+	if p == nil {
+		return vend.Errorf(vend.ENOTFOUND, "The demo has no PayPal.")
+	}
 	ret, msgs, err := s.Demo.Checkout.Pay(r.PostForm)
 	if err != nil {
 		return err
 	}
 	// The IPN and the return always go to this vend, whatever the form says: the
 	// demo must not be a way to make the server post to other hosts.
-	go s.Demo.deliver(s.BaseURL+"/ipn/paypal", msgs)
+	go s.Demo.deliver(s.BaseURL+p.Info().Path, msgs)
 	u := &url.URL{Path: "/return", RawQuery: ret.Encode()}
 	http.Redirect(w, r, u.String(), http.StatusSeeOther)
 	return nil
@@ -178,7 +182,7 @@ func (s demoPages) handleDemoProvider(w http.ResponseWriter, r *http.Request) er
 	}
 	n.RemoteAddr = "demo"
 	o := s.Intake.Receive(ctx, prov, n)
-	if o.Refusal != vend.Accepted {
+	if o.Refusal != vend.RefusalNone {
 		return fmt.Errorf("demo: %s refused the simulated payment: %s", info.Name, o.Reason)
 	}
 	g, err := s.Intake.GrantOf(ctx, info.Name, ref, p.ID)

@@ -195,9 +195,10 @@ func newTestEnv(tb testing.TB, opts ...envOption) *testEnv {
 		&generic.Intake{Secret: genericSecret, Config: generic.Config{Sandbox: true}},
 		newTestWebsale(tb),
 	}
-	in := intake.New(providers, led, db, nil, nil)
+	var srv *Server
+	in := intake.New(providers, led, db, func(g *vend.Grant) string { return srv.BaseURL + dl.PagePath(g.PublicID) }, nil)
 	in.Now = clock.Now
-	srv := &Server{
+	srv = &Server{
 		DB: db, Ledger: led, Delivery: dl, Blobs: blobs, Intake: in,
 		LegacyLinks: true,
 		Now:         clock.Now,

@@ -40,7 +40,7 @@ func (s *Server) handleMessage(p vend.Provider) http.HandlerFunc {
 				s.Logger.Warn("notification too large", "provider", p.Info().Name, "limit", MaxNotificationBytes)
 				status = http.StatusRequestEntityTooLarge
 			}
-			writeReply(w, status, p.Answer(&vend.Outcome{Refusal: vend.Empty, Reason: http.StatusText(status)}))
+			writeReply(w, status, p.Answer(&vend.Outcome{Refusal: vend.RefusalEmpty, Reason: http.StatusText(status)}))
 			return
 		}
 		n := &vend.Notification{Provider: p.Info().Name, RemoteAddr: r.RemoteAddr, Headers: safeHeaders(r.Header), Body: body}
@@ -53,7 +53,7 @@ func (s *Server) handleMessage(p vend.Provider) http.HandlerFunc {
 // endpoint, as it answers an accepted message.
 func handleProbe(p vend.Provider) http.HandlerFunc {
 	return func(w http.ResponseWriter, _ *http.Request) {
-		writeReply(w, http.StatusOK, p.Answer(&vend.Outcome{Notification: &vend.Notification{}}))
+		writeReply(w, http.StatusOK, p.Answer(&vend.Outcome{Notification: &vend.Notification{}, Refusal: vend.RefusalNone}))
 	}
 }
 
@@ -68,17 +68,20 @@ func (s *Server) handleLink(p vend.Provider) http.HandlerFunc {
 		giveBack, ok := s.linkFailures.take(r.RemoteAddr, s.Now())
 		if !ok {
 			s.Logger.Warn("link refused: too many refused links from this address", "provider", p.Info().Name, "remote", r.RemoteAddr)
-			s.Error(w, r, vend.Errorf(vend.ENOTFOUND, "%s", p.Answer(&vend.Outcome{Refusal: vend.Forged}).Body))
+			s.Error(w, r, vend.Errorf(vend.ENOTFOUND, "%s", p.Answer(&vend.Outcome{Refusal: vend.RefusalForged}).Body))
 			return
 		}
 		n := &vend.Notification{Provider: p.Info().Name, RemoteAddr: r.RemoteAddr, Headers: safeHeaders(r.Header),
 			Body: []byte(r.URL.RawQuery)}
 		o := s.Intake.Link(r.Context(), p, n)
 		switch o.Refusal {
-		case vend.Accepted:
+		case vend.RefusalNone:
 			giveBack()
 			http.Redirect(w, r, s.pageURL(o.Grant), http.StatusSeeOther)
-		case vend.Failed:
+		case vend.RefusalUnconfigured: // links are off: not the buyer's refusal
+			giveBack()
+			s.Error(w, r, vend.Errorf(vend.ENOTFOUND, "%s", p.Answer(o).Body))
+		case vend.RefusalFailed:
 			s.Error(w, r, errors.New(o.Reason))
 		default:
 			s.Error(w, r, vend.Errorf(vend.ENOTFOUND, "%s", p.Answer(o).Body))

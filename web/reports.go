@@ -112,12 +112,11 @@ func indentJSON(s string) string {
 // and counters (attempts per buyer, downloads per product), over HTTP. What they
 // hold is made by package report, which `vend export` and `vend stats` use too.
 
-// handleExport answers GET /admin/export/{kind}.csv with the order list's
-// filters (orders) or from and to (the others). An error before the first
-// page is out is a clean error page; after it, the connection is broken off,
-// so the browser reports a failed download instead of saving a file that
-// looks complete. An error before the first page is returned, for the admin's
-// message page or the API's error.
+// handleExport answers GET /admin/export/{kind}.csv (and the API's) with the
+// order list's filters (orders) or from and to (the others). An error before
+// the first page is out is returned: the admin's message page, or the API's
+// error. After it, the connection is broken off, so the browser reports a
+// failed download instead of saving a file that looks complete.
 func (s reportAdmin) handleExport(kind string) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		q, err := report.ParseExportQuery(kind, r.URL.Query())

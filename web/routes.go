@@ -105,8 +105,8 @@ func (s *Server) routes() (public, admin []route) {
 	adm("GET /admin/export/transactions.csv", s.page(r.handleExport(report.ExportTransactions)))
 	adm("GET /admin/export/attempts.csv", s.page(r.handleExport(report.ExportAttempts)))
 	adm("GET /admin/audit", s.page(r.handleAudit))
-	adm("/admin", s.page(notFound))
-	adm("/admin/", s.page(notFound))
+	adm("/admin", s.page(s.unrouted))
+	adm("/admin/", s.page(s.unrouted))
 
 	// The JSON API (docs/api.md).
 	adm("GET /api/v1/whoami", s.api(a.handleWhoami))
@@ -134,7 +134,7 @@ func (s *Server) routes() (public, admin []route) {
 	adm("GET /api/v1/export/attempts.csv", s.api(r.handleExport(report.ExportAttempts)))
 	adm("GET /api/v1/stats", s.api(r.handleAPIStats))
 	adm("GET /api/v1/audit", s.api(r.handleAPIAudit))
-	adm("/api/", s.api(notFound))
+	adm("/api/", s.api(s.unrouted))
 
 	// Operations.
 	pub("GET /healthz", http.HandlerFunc(s.handleHealth))
@@ -171,6 +171,24 @@ func isAPIRequest(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "
 // page and api turn the error into the answer.
 type handlerFunc func(http.ResponseWriter, *http.Request) error
 
-func notFound(http.ResponseWriter, *http.Request) error {
-	return vend.Errorf(vend.ENOTFOUND, "Not found.")
+// catchAll are the admin group's patterns for what no other route matches.
+var catchAll = map[string]bool{"/admin": true, "/admin/": true, "/api/": true}
+
+// unrouted answers a signed-in administrator's request that no route of the
+// admin group matched: 405 with the Allow header, as net/http would, when the
+// path has routes for other methods; else 404.
+func (s *Server) unrouted(w http.ResponseWriter, r *http.Request) error {
+	var allow []string
+	for _, method := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := &http.Request{Method: method, URL: r.URL, Host: r.Host}
+		if _, pattern := s.mux.Handler(probe); method != r.Method && pattern != "" && !catchAll[pattern] {
+			allow = append(allow, method)
+		}
+	}
+	if len(allow) == 0 {
+		return vend.Errorf(vend.ENOTFOUND, "Not found.")
+	}
+	w.Header().Set("Allow", strings.Join(allow, ", "))
+	http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
+	return nil
 }

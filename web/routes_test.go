@@ -72,3 +72,28 @@ func TestRoutes_AdminGroupIsProtected(t *testing.T) {
 		})
 	}
 }
+
+// TestRoutes_WrongMethod: a signed-in administrator who uses a method a path
+// has no route for gets 405 and the methods it has; a path with no route
+// gets 404.
+func TestRoutes_WrongMethod(t *testing.T) {
+	t.Parallel()
+	e, cookie := signedInEnv(t)
+	tests := []struct {
+		method, path string
+		status       int
+		allow        string
+	}{
+		{http.MethodDelete, "/api/v1/products/EBOOK-001", http.StatusMethodNotAllowed, "GET, HEAD, POST"},
+		{http.MethodPost, "/admin", http.StatusMethodNotAllowed, "GET, HEAD"},
+		{http.MethodPut, "/admin/orders", http.StatusMethodNotAllowed, "GET, HEAD"},
+		{http.MethodGet, "/admin/nothing-here", http.StatusNotFound, ""},
+		{http.MethodGet, "/api/v1/nothing-here", http.StatusNotFound, ""},
+	}
+	for _, tt := range tests {
+		a := e.adminRequest(tt.method, tt.path, cookie, nil, sameOrigin)
+		if a.Status != tt.status || a.Header.Get("Allow") != tt.allow {
+			t.Errorf("%s %s: %d, Allow %q; want %d, Allow %q", tt.method, tt.path, a.Status, a.Header.Get("Allow"), tt.status, tt.allow)
+		}
+	}
+}

@@ -42,8 +42,7 @@ type Server struct {
 	Delivery *delivery.Service
 	// Blobs is where the admin's uploads go.
 	Blobs blob.Store
-	// Intake takes the providers' messages; Init makes this server its
-	// download pages.
+	// Intake takes the providers' messages.
 	Intake  *intake.Intake
 	BaseURL string
 	// LegacyLinks serves /cgi-bin/download.cgi links of the old scripts.
@@ -88,9 +87,6 @@ func (s *Server) Init() error {
 	}
 	if s.ReturnWindow <= 0 {
 		s.ReturnWindow = DefaultReturnWindow
-	}
-	if s.Intake.Pages == nil {
-		s.Intake.Pages = s
 	}
 	for _, p := range s.Intake.Providers {
 		if p.Info().Returns {

@@ -163,11 +163,17 @@ func seedProducts(ctx context.Context, app *App, n int) ([]*vend.Product, error)
 	return products, nil
 }
 
-// seedProviders are the providers seeded orders come from: most through the
-// first (PayPal), three in every seven with five providers.
+// seedProviders are the providers seeded orders come from: every registered
+// one, and most often the one buyers return from (PayPal), three times over.
 var seedProviders = func() []string {
-	names := providerNames()
-	return append([]string{names[0], names[0]}, names...)
+	var names []string
+	for _, info := range providerInfos() {
+		names = append(names, info.Name)
+		if info.Returns {
+			names = append(names, info.Name, info.Name)
+		}
+	}
+	return names
 }()
 
 var seedNames = []string{"Jörg Müller", "Anna Schmidt", "Kurt Weber", "Maria Fischer", "Lea Wagner", "Tom Becker", "Sara Hoffmann", "Paul Schulz"}

@@ -50,7 +50,7 @@ func (a *App) mailWorker(led *ledger.Ledger) (*mailer.Worker, error) {
 	w := &mailer.Worker{
 		DB: a.DB, Sender: sender, Templates: t, From: cfg.SMTP.From, BaseURL: cfg.BaseURL, RetryFor: cfg.SMTP.RetryFor,
 		Backoff: cfg.SMTP.RetryAfter,
-		PageURL: func(publicID string) string { return "/d/" + delivery.Token(a.Secret, publicID) },
+		PageURL: func(publicID string) string { return delivery.PagePath(a.Secret, publicID) },
 		Logger:  a.Logger,
 		// With SQLite this is the only server: what a crash left claimed is
 		// retried at once instead of after its lease.

@@ -267,7 +267,7 @@ func findOrderDetail(ctx context.Context, app *App, ref string) (*orderDetail, e
 			return err
 		}
 		for _, g := range grants {
-			d.Grants = append(d.Grants, grantDetail{Grant: g, Link: app.Config.BaseURL + "/d/" + delivery.Token(app.Secret, g.PublicID)})
+			d.Grants = append(d.Grants, grantDetail{Grant: g, Link: app.Config.BaseURL + delivery.PagePath(app.Secret, g.PublicID)})
 		}
 		if d.Attempts, err = tx.FindAttempts(ctx, store.AttemptFilter{OrderID: &d.ID, Limit: 200}); err != nil {
 			return err

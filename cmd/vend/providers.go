@@ -7,6 +7,7 @@ import (
 
 	"github.com/vend-shop/vend"
 	"github.com/vend-shop/vend/config"
+	"github.com/vend-shop/vend/delivery"
 	"github.com/vend-shop/vend/intake"
 	"github.com/vend-shop/vend/ledger"
 	"github.com/vend-shop/vend/provider/digistore24"
@@ -55,18 +56,41 @@ func (a *App) newIntake(led *ledger.Ledger) (*intake.Intake, error) {
 	if err != nil {
 		return nil, err
 	}
-	return intake.New(ps, led, a.DB, nil, a.Logger), nil
+	pageURL := func(g *vend.Grant) string { return a.Config.BaseURL + delivery.PagePath(a.Secret, g.PublicID) }
+	return intake.New(ps, led, a.DB, pageURL, a.Logger), nil
+}
+
+// providerInfos are the registered providers' infos, in the registry's
+// order. They do not depend on the configuration.
+func providerInfos() []vend.ProviderInfo {
+	ps, err := providers(config.Config{}, nil)
+	if err != nil { // the zero configuration configures nothing that can fail
+		panic("vend: the provider registry refuses the zero configuration: " + err.Error())
+	}
+	infos := make([]vend.ProviderInfo, len(ps))
+	for i, p := range ps {
+		infos[i] = p.Info()
+	}
+	return infos
 }
 
 // providerNames are the registered providers' names, in the registry's order.
-// They do not depend on the configuration.
 func providerNames() []string {
-	ps, _ := providers(config.Config{}, nil) // the zero configuration builds
-	names := make([]string, len(ps))
-	for i, p := range ps {
-		names[i] = p.Info().Name
+	var names []string
+	for _, info := range providerInfos() {
+		names = append(names, info.Name)
 	}
 	return names
+}
+
+// providerInfo is the info of the registered provider called name.
+func providerInfo(name string) vend.ProviderInfo {
+	for _, info := range providerInfos() {
+		if info.Name == name {
+			return info
+		}
+	}
+	panic("vend: no provider " + name + " is registered")
 }
 
 // websaleIntake is WEBSALE's provider; without websale.password it refuses

@@ -108,9 +108,10 @@ func (a *App) serve(ctx context.Context, demo *web.Demo) error {
 }
 
 // newServer builds the web.Server from the configuration, with its ledger,
-// delivery and providers: the one vend serve and vend demo run. It also returns the mail worker (nil while smtp.url
-// is not set), which the caller runs if it wants mail sent; with smtp.url set,
-// the ledger enqueues mail either way. The caller closes srv.Delivery.
+// delivery and providers: the one vend serve and vend demo run. It also
+// returns the mail worker (nil while smtp.url is not set), which the caller
+// runs if it wants mail sent; with smtp.url set, the ledger enqueues mail
+// either way. The caller closes srv.Delivery.
 func (a *App) newServer(demo *web.Demo) (*web.Server, *mailer.Worker, error) {
 	cfg := a.Config
 	dcfg := delivery.Config{

@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vend-shop/vend"
-	"github.com/vend-shop/vend/provider/form"
 	"github.com/vend-shop/vend/provider/paypal"
 	"github.com/vend-shop/vend/store"
 )
@@ -24,7 +23,7 @@ func newSimulateCmd(app *App) *cobra.Command {
 func newSimulatePayPalCmd(app *App) *cobra.Command {
 	var sim paypal.Sim
 	var amount string
-	var target simTarget
+	var target *simTarget
 	cmd := &cobra.Command{
 		Use:   "paypal --product ID [--status Completed] [--txn TXN] [--parent TXN] [--url URL]",
 		Short: "Post a realistic PayPal IPN (signed for vend demo's built-in verifier)",
@@ -44,13 +43,15 @@ payment's txn_id) and get a new txn_id of their own.`,
 			if err := fillSim(cmd, app, &sim, amount); err != nil {
 				return err
 			}
-			fmt.Fprintf(app.Stdout, "txn_id %s  %s\n", sim.TxnID, sim.Status)
+			if !target.printOnly {
+				fmt.Fprintf(app.Stdout, "txn_id %s  %s\n", sim.TxnID, sim.Status)
+			}
 			body := sim.Body(simulatorKey(app.Secret))
-			if err := target.send(cmd.Context(), app, "/ipn/paypal", form.MediaType, nil, body); err != nil {
+			if err := target.send(cmd.Context(), app, nil, body); err != nil {
 				return err
 			}
 			if !target.printOnly && (sim.Status == "Completed" || sim.Status == "Pending") {
-				base := strings.TrimSuffix(strings.TrimSuffix(target.endpoint(app, "/ipn/paypal"), "/ipn/paypal"), "/")
+				base := strings.TrimSuffix(strings.TrimSuffix(target.endpoint(app), target.info.Path), "/")
 				fmt.Fprintf(app.Stdout, "return page: %s/return?tx=%s\n", base, sim.TxnID)
 			}
 			return nil
@@ -69,7 +70,7 @@ payment's txn_id) and get a new txn_id of their own.`,
 	f.StringVar(&sim.LastName, "last-name", "Müller", "last_name")
 	f.StringVar(&sim.Receiver, "receiver", "", "receiver_email (default: the first of paypal.receiver_emails)")
 	f.StringVar(&sim.Custom, "custom", "", "custom")
-	target.flags(cmd, "/ipn/paypal")
+	target = newSimTarget(cmd, paypal.Provider)
 	return cmd
 }
 

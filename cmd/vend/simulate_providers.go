@@ -14,34 +14,39 @@ import (
 	"github.com/vend-shop/vend/config"
 	"github.com/vend-shop/vend/intake"
 	"github.com/vend-shop/vend/provider/digistore24"
-	"github.com/vend-shop/vend/provider/form"
 	"github.com/vend-shop/vend/provider/generic"
 	"github.com/vend-shop/vend/provider/stripe"
 	"github.com/vend-shop/vend/provider/websale"
 	"github.com/vend-shop/vend/store"
 )
 
-// simTarget is where a simulated message goes and how it is shown.
+// simTarget is where a simulated message of a provider goes and how it is
+// shown.
 type simTarget struct {
+	info      vend.ProviderInfo // the registered provider's path and media type
 	url       string
 	printOnly bool
 }
 
-func (t *simTarget) flags(cmd *cobra.Command, path string) {
-	cmd.Flags().StringVar(&t.url, "url", "", "endpoint (default: base_url + "+path+")")
+// newSimTarget is the target of the registered provider called name, with its
+// --url and --print flags on cmd.
+func newSimTarget(cmd *cobra.Command, name string) *simTarget {
+	t := &simTarget{info: providerInfo(name)}
+	cmd.Flags().StringVar(&t.url, "url", "", "endpoint (default: base_url + "+t.info.Path+")")
 	cmd.Flags().BoolVar(&t.printOnly, "print", false, "print the message instead of posting it")
+	return t
 }
 
-// endpoint is where the message goes: --url, else base_url + path.
-func (t *simTarget) endpoint(app *App, path string) string {
+// endpoint is where the message goes: --url, else base_url + the provider's path.
+func (t *simTarget) endpoint(app *App) string {
 	if t.url != "" {
 		return t.url
 	}
-	return app.Config.BaseURL + path
+	return app.Config.BaseURL + t.info.Path
 }
 
 // send posts a simulated message and prints vend's answer; a refusal is an error.
-func (t *simTarget) send(ctx context.Context, app *App, path, contentType string, header http.Header, body []byte) error {
+func (t *simTarget) send(ctx context.Context, app *App, header http.Header, body []byte) error {
 	if t.printOnly {
 		for k, v := range header {
 			fmt.Fprintf(app.Stdout, "%s: %s\n", k, strings.Join(v, ", "))
@@ -49,12 +54,12 @@ func (t *simTarget) send(ctx context.Context, app *App, path, contentType string
 		_, err := app.Stdout.Write(append(body, '\n'))
 		return err
 	}
-	url := t.endpoint(app, path)
+	url := t.endpoint(app)
 	h := header.Clone()
 	if h == nil {
 		h = http.Header{}
 	}
-	h.Set("Content-Type", contentType)
+	h.Set("Content-Type", t.info.MediaType)
 	status, answer, err := intake.Post(ctx, &http.Client{Timeout: 60 * time.Second}, url, &vend.Notification{Headers: h, Body: body})
 	if err != nil {
 		return err
@@ -101,7 +106,7 @@ func newSimulateDigistore24Cmd(app *App) *cobra.Command {
 	var sim digistore24.Sim
 	var amount string
 	var upsells []string
-	var target simTarget
+	var target *simTarget
 	cmd := &cobra.Command{
 		Use:   "digistore24 --product ID [--event on_payment] [--order ID] [--upsell ID ...]",
 		Short: "Post a Digistore24 IPN signed with digistore24.passphrase",
@@ -124,7 +129,7 @@ in the same order.`,
 			}
 			sim.Test = cfg.Sandbox
 			if sim.Event == "connection_test" {
-				return target.send(cmd.Context(), app, "/ipn/digistore24", form.MediaType, nil, digistore24.ConnectionTest(cfg.Passphrase))
+				return target.send(cmd.Context(), app, nil, digistore24.ConnectionTest(cfg.Passphrase))
 			}
 			if sim.Event != "on_payment" && sim.OrderID == "" {
 				return fmt.Errorf("--order: %s is about an earlier order", sim.Event)
@@ -135,7 +140,7 @@ in the same order.`,
 			}
 			for _, s := range sims {
 				fmt.Fprintf(app.Stdout, "order %s  product %s  %s\n", s.OrderID, s.ProductID, s.Event)
-				if err := target.send(cmd.Context(), app, "/ipn/digistore24", form.MediaType, nil, s.Body(cfg.Passphrase)); err != nil {
+				if err := target.send(cmd.Context(), app, nil, s.Body(cfg.Passphrase)); err != nil {
 					return err
 				}
 			}
@@ -154,7 +159,7 @@ in the same order.`,
 	f.StringVar(&sim.LastName, "last-name", "Müller", "buyer_last_name")
 	f.StringVar(&sim.Custom, "custom", "", "custom")
 	f.StringSliceVar(&upsells, "upsell", nil, "Digistore24 product id of an upsell (repeatable)")
-	target.flags(cmd, "/ipn/digistore24")
+	target = newSimTarget(cmd, digistore24.Provider)
 	return cmd
 }
 
@@ -189,7 +194,7 @@ func digistore24Sims(ctx context.Context, app *App, sim digistore24.Sim, amount 
 func newSimulateStripeCmd(app *App) *cobra.Command {
 	var sim stripe.Sim
 	var product, amount, refunded string
-	var target simTarget
+	var target *simTarget
 	cmd := &cobra.Command{
 		Use:   "stripe --product ID [--type checkout.session.completed] [--payment-intent PI]",
 		Short: "Post a Stripe event signed with stripe.secret",
@@ -236,7 +241,7 @@ payment's, which the payment printed). --refunded is the amount refunded so far
 				return err
 			}
 			fmt.Fprintf(app.Stdout, "payment intent %s\n", sim.PaymentIntent)
-			return target.send(cmd.Context(), app, "/webhooks/stripe", "application/json", http.Header{"Stripe-Signature": {sig}}, body)
+			return target.send(cmd.Context(), app, http.Header{"Stripe-Signature": {sig}}, body)
 		},
 	}
 	f := cmd.Flags()
@@ -249,14 +254,14 @@ payment's, which the payment printed). --refunded is the amount refunded so far
 	f.StringVar(&refunded, "refunded", "", "amount refunded so far, for charge.refunded (default: all)")
 	f.StringVar(&sim.Currency, "currency", "", "currency (default: the product's)")
 	f.StringVar(&sim.Email, "email", "buyer@example.com", "customer email")
-	target.flags(cmd, "/webhooks/stripe")
+	target = newSimTarget(cmd, stripe.Provider)
 	return cmd
 }
 
 func newSimulateGenericCmd(app *App) *cobra.Command {
 	var sim generic.Sim
 	var product, amount, refundAmount string
-	var target simTarget
+	var target *simTarget
 	cmd := &cobra.Command{
 		Use:   "generic --product ID [--type order.paid] [--order ID]",
 		Short: "Post a Standard Webhooks message signed with generic.secret",
@@ -301,7 +306,7 @@ order.restored. Everything after the payment needs --order.`,
 				return err
 			}
 			fmt.Fprintf(app.Stdout, "order %s\n", sim.OrderID)
-			return target.send(cmd.Context(), app, "/webhooks/generic", "application/json", header, body)
+			return target.send(cmd.Context(), app, header, body)
 		},
 	}
 	f := cmd.Flags()
@@ -314,7 +319,7 @@ order.restored. Everything after the payment needs --order.`,
 	f.StringVar(&sim.Currency, "currency", "", "currency (default: the product's)")
 	f.StringVar(&sim.Email, "email", "buyer@example.com", "buyer email")
 	f.StringVar(&sim.Name, "name", "Jörg Müller", "buyer name")
-	target.flags(cmd, "/webhooks/generic")
+	target = newSimTarget(cmd, generic.Provider)
 	return cmd
 }
 

@@ -111,7 +111,7 @@ func newUserPasswdCmd(app *App) *cobra.Command {
 				if err := tx.DeleteUserSessions(ctx, u.ID); err != nil {
 					return err
 				}
-				return store.RecordAudit(ctx, tx, cliActor, "user.passwd", userTarget(u), nil,
+				return store.RecordAudit(ctx, tx, cliActor, "user.passwd", vend.UserTarget(u.ID), nil,
 					map[string]any{"name": u.Name, "password": "changed", "sessions": "ended"})
 			})
 			if err != nil {
@@ -204,7 +204,7 @@ func newTokenCreateCmd(app *App) *cobra.Command {
 				if err := tx.CreateAPIToken(ctx, t); err != nil {
 					return err
 				}
-				return store.RecordAudit(ctx, tx, cliActor, "token.create", tokenTarget(t), nil, t)
+				return store.RecordAudit(ctx, tx, cliActor, "token.create", vend.TokenTarget(t.ID), nil, t)
 			})
 			if err != nil {
 				return cliError(err)
@@ -336,7 +336,7 @@ func newTokenDeleteCmd(app *App) *cobra.Command {
 				if err := tx.DeleteAPIToken(ctx, id); err != nil {
 					return err
 				}
-				return store.RecordAudit(ctx, tx, cliActor, "token.delete", tokenTarget(gone), gone, nil)
+				return store.RecordAudit(ctx, tx, cliActor, "token.delete", vend.TokenTarget(gone.ID), gone, nil)
 			})
 			if err != nil {
 				return cliError(err)
@@ -346,9 +346,6 @@ func newTokenDeleteCmd(app *App) *cobra.Command {
 		},
 	}
 }
-
-func userTarget(u *vend.User) string      { return fmt.Sprintf("user:%d", u.ID) }
-func tokenTarget(t *vend.APIToken) string { return fmt.Sprintf("token:%d", t.ID) }
 
 func formatTime(t time.Time) string {
 	if t.IsZero() {

@@ -64,7 +64,7 @@ func (in *Intake) Normalize(n *vend.Notification) (vend.Event, error) {
 // Answer is OK, with the buyer's download page when the seller wants it shown,
 // or the ERROR line.
 func (in *Intake) Answer(o *vend.Outcome) vend.Reply {
-	if o.Refusal != vend.Accepted {
+	if o.Refusal != vend.RefusalNone {
 		return plain(ErrorBody(o.Reason))
 	}
 	a := Answer{}

@@ -73,7 +73,7 @@ func VerifyMessage(id, timestamp, signatures string, body []byte, secret string,
 		return err
 	}
 	if err := vend.CheckSignedAt(time.Unix(ts, 0), now, DefaultTolerance); err != nil {
-		return fmt.Errorf("generic: %w", err)
+		return fmt.Errorf("generic: message %w", err)
 	}
 	return nil
 }

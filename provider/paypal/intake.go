@@ -41,13 +41,20 @@ func (in *Intake) Verify(ctx context.Context, n *vend.Notification, _ time.Time)
 	return nil
 }
 
-// Normalize parses a verified IPN and maps it to an event.
+// Normalize parses a verified IPN and maps it to an event. A refusal's error
+// is its bare reason, which is what the seller's log has always shown for
+// PayPal.
 func (in *Intake) Normalize(n *vend.Notification) (vend.Event, error) {
 	f, err := ParseForm(n.Body)
 	if err != nil {
-		return vend.Event{}, rejectf("malformed message: %s", vend.RejectReason(err))
+		return vend.Event{}, errors.New("malformed message: " + err.Error())
 	}
-	return Normalize(f, in.Config)
+	ev, err := Normalize(f, in.Config)
+	var rej *vend.RejectError
+	if errors.As(err, &rej) {
+		return vend.Event{}, errors.New(rej.Reason)
+	}
+	return ev, err
 }
 
 // Answer is empty: PayPal reads only the status.

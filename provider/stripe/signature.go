@@ -56,7 +56,7 @@ func VerifySignature(header string, body []byte, secret string, now time.Time) e
 		return ErrNoMatch
 	}
 	if err := vend.CheckSignedAt(time.Unix(t, 0), now, DefaultTolerance); err != nil {
-		return fmt.Errorf("stripe: %w", err)
+		return fmt.Errorf("stripe: signature %w", err)
 	}
 	return nil
 }

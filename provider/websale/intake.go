@@ -63,7 +63,7 @@ func (in *Intake) decode(n *vend.Notification) (Link, error) {
 // Answer of a refused link is the one page all refusals share: telling a bad
 // padding from a bad grammar would be an oracle that forges CBC links.
 func (in *Intake) Answer(o *vend.Outcome) vend.Reply {
-	if o.Refusal == vend.Accepted {
+	if o.Refusal == vend.RefusalNone {
 		return vend.Reply{}
 	}
 	return vend.Reply{ContentType: "text/plain; charset=utf-8", Body: []byte(PublicMessage)}
