@@ -105,9 +105,9 @@ const (
 type Outcome struct {
 	// Notification is the message as stored; its ID is 0 if it could not be.
 	Notification *Notification
-	Event        Event // once normalized
+	Event        Event   // once normalized
 	Refusal      Refusal // RefusalNone once accepted
-	Reason       string // why it was refused, for the sender; never a secret
+	Reason       string  // why it was refused, for the sender; never a secret
 	// PageURL is the buyer's download page, for a PageAnswer provider's
 	// payment whose grant is active; Grant, for a Link provider, the grant the
 	// link leads to.

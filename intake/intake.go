@@ -37,8 +37,8 @@ type Intake struct {
 	// PageURL makes the absolute URL of a grant's download page, for
 	// PageAnswer providers; nil answers without it.
 	PageURL func(g *vend.Grant) string
-	Logger *slog.Logger
-	Now    func() time.Time
+	Logger  *slog.Logger
+	Now     func() time.Time
 
 	forgeries forgeryCounter
 }
