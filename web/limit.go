@@ -1,6 +1,7 @@
 package web
 
 import (
+	"container/list"
 	"net"
 	"net/http"
 	"net/netip"
@@ -18,30 +19,39 @@ import (
 const (
 	DefaultIPNRate  = 20 // requests per second per client address, sustained
 	DefaultIPNBurst = 100
-	limiterIdle     = 10 * time.Minute
-	maxLimiters     = 10000
+	maxLimiters     = 10000 // clients whose budgets are remembered
 	maxPostbacks    = 64               // verifications in flight at once; more wait their turn
 	postbackWait    = 20 * time.Second // and after waiting this long get 503 and come back
 )
 
+// clientLimiter keeps a budget per client. Its table is bounded: when it is
+// full, a new client takes the place of one that is forgotten. An entry whose
+// budget is whole again holds nothing a fresh one would not, so such entries
+// go first (among the longest unseen); only when none is, the client unseen
+// the longest loses its spent budget. A flood of addresses thus costs the
+// flooder's earliest addresses their history, never a new client its turn.
 type clientLimiter struct {
 	rate  rate.Limit
 	burst int
 	mu    sync.Mutex
-	m     map[string]*limiterEntry
+	m     map[string]*list.Element // of *limiterEntry
+	lru   list.List                // front: seen most recently
 }
 
 type limiterEntry struct {
-	lim  *rate.Limiter
-	seen time.Time
+	key string
+	lim *rate.Limiter
 }
+
+// evictScan is how many of the longest-unseen entries a full table looks at
+// for one whose budget is whole, before it forgets the longest-unseen one.
+const evictScan = 16
 
 // allow reports whether the client at addr may make a request now, and counts it.
 func (c *clientLimiter) allow(addr string, now time.Time) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	lim := c.limiter(addr, now)
-	return lim != nil && lim.AllowN(now, 1)
+	return c.limiter(addr, now).AllowN(now, 1)
 }
 
 // take takes one of the client's budget now, if there is one left; give hands
@@ -50,11 +60,7 @@ func (c *clientLimiter) allow(addr string, now time.Time) bool {
 func (c *clientLimiter) take(addr string, now time.Time) (give func(), ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	lim := c.limiter(addr, now)
-	if lim == nil {
-		return nil, false
-	}
-	r := lim.ReserveN(now, 1)
+	r := c.limiter(addr, now).ReserveN(now, 1)
 	if !r.OK() || r.DelayFrom(now) > 0 {
 		r.CancelAt(now)
 		return nil, false
@@ -62,32 +68,37 @@ func (c *clientLimiter) take(addr string, now time.Time) (give func(), ok bool) 
 	return func() { r.CancelAt(now) }, true
 }
 
-// limiter returns the client's limiter, or nil under a flood of addresses.
-// c.mu must be held.
+// limiter returns the client's limiter, making room for it when the table is
+// full. c.mu must be held.
 func (c *clientLimiter) limiter(addr string, now time.Time) *rate.Limiter {
 	host := clientKey(addr)
 	if c.m == nil {
-		c.m = map[string]*limiterEntry{}
+		c.m = map[string]*list.Element{}
+	}
+	if el := c.m[host]; el != nil {
+		c.lru.MoveToFront(el)
+		return el.Value.(*limiterEntry).lim
 	}
 	if len(c.m) >= maxLimiters {
-		// Only clients whose budget is whole again are forgotten: forgetting
-		// one that spent it would hand it a fresh one.
-		for k, e := range c.m {
-			if now.Sub(e.seen) > limiterIdle && e.lim.TokensAt(now) >= float64(c.burst) {
-				delete(c.m, k)
-			}
-		}
+		c.forget(now)
 	}
-	e := c.m[host]
-	if e == nil {
-		if len(c.m) >= maxLimiters {
-			return nil // under a flood of addresses, new ones wait
-		}
-		e = &limiterEntry{lim: rate.NewLimiter(c.rate, c.burst)}
-		c.m[host] = e
-	}
-	e.seen = now
+	e := &limiterEntry{key: host, lim: rate.NewLimiter(c.rate, c.burst)}
+	c.m[host] = c.lru.PushFront(e)
 	return e.lim
+}
+
+// forget drops one entry: the longest-unseen whole one among evictScan, else
+// the longest-unseen.
+func (c *clientLimiter) forget(now time.Time) {
+	victim := c.lru.Back()
+	for el, i := victim, 0; el != nil && i < evictScan; el, i = el.Prev(), i+1 {
+		if el.Value.(*limiterEntry).lim.TokensAt(now) >= float64(c.burst) {
+			victim = el
+			break
+		}
+	}
+	delete(c.m, victim.Value.(*limiterEntry).key)
+	c.lru.Remove(victim)
 }
 
 // clientKey is what a budget is kept per: the IPv4 address, or the IPv6 /64,
