@@ -19,7 +19,7 @@ import (
 const (
 	DefaultIPNRate  = 20 // requests per second per client address, sustained
 	DefaultIPNBurst = 100
-	maxLimiters     = 10000 // clients whose budgets are remembered
+	maxLimiters     = 10000            // clients whose budgets are remembered
 	maxPostbacks    = 64               // verifications in flight at once; more wait their turn
 	postbackWait    = 20 * time.Second // and after waiting this long get 503 and come back
 )
