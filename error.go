@@ -14,6 +14,7 @@ const (
 	ENOTFOUND  = "not_found"
 	EFORBIDDEN = "forbidden"
 	EGONE      = "gone"
+	ETOOLARGE  = "too_large"
 )
 
 // Error is an error whose message is safe to show to the person who caused it.
@@ -69,6 +70,8 @@ func HTTPStatus(err error) int {
 		return 409 // Conflict
 	case EGONE:
 		return 410 // Gone
+	case ETOOLARGE:
+		return 413 // Content Too Large
 	}
 	return 500 // Internal Server Error
 }

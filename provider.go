@@ -40,6 +40,9 @@ type ProviderInfo struct {
 	// MediaType is the content type of a message's body; a message that names
 	// another one is refused.
 	MediaType string
+	// MaxBody is the largest body the provider ever sends; a larger one is
+	// refused unread, before it is stored or posted back anywhere.
+	MaxBody int64
 	// Postback: Verify asks the provider (PayPal's postback), a round trip that
 	// may fail or hang. The message is stored before it is verified, and only
 	// so many verifications run at once.

@@ -61,7 +61,6 @@ func (s accountPages) handleLoginForm(w http.ResponseWriter, r *http.Request) er
 // hash either way (vend.CheckPassword of "" costs as much as a real one).
 func (s accountPages) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	r.Body = http.MaxBytesReader(w, r.Body, maxAdminFormBytes)
 	name, pw := r.PostFormValue("name"), r.PostFormValue("password")
 	p := loginPage{adminView: adminView{Title: "Sign in"}, Name: name, Next: safeNext(r.PostFormValue("next"))}
 	refuse := func(status int, problem string) {
@@ -193,7 +192,6 @@ func (s accountPages) renderSetup(w http.ResponseWriter, r *http.Request, p setu
 // signs them in.
 func (s accountPages) handleSetup(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	r.Body = http.MaxBytesReader(w, r.Body, maxAdminFormBytes)
 	token, name := r.PostFormValue("token"), strings.TrimSpace(r.PostFormValue("name"))
 	pw, pw2 := r.PostFormValue("password"), r.PostFormValue("password2")
 	p := setupPage{Token: token, Name: name}

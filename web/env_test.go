@@ -757,3 +757,9 @@ const (
 	formType = "application/x-www-form-urlencoded"
 	jsonType = "application/json"
 )
+
+// The largest bodies PayPal and Digistore24 send (ProviderInfo.MaxBody).
+var (
+	paypalMaxBody = int((&paypal.Intake{}).Info().MaxBody)
+	ds24MaxBody   = int((&digistore24.Intake{}).Info().MaxBody)
+)

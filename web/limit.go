@@ -129,24 +129,22 @@ func (s *Server) limitAddr(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// limitPostback wraps the endpoint of a provider that verifies by a postback
-// (PayPal) with the per-client budget and the cap on verifications in flight:
-// each one holds a connection to the provider.
-func (s *Server) limitPostback(h http.HandlerFunc) http.HandlerFunc {
-	return s.limitAddr(func(w http.ResponseWriter, r *http.Request) {
-		wait := time.NewTimer(postbackWait)
-		defer wait.Stop()
-		select {
-		case s.postbacks <- struct{}{}:
-			defer func() { <-s.postbacks }()
-		case <-r.Context().Done():
-			return
-		case <-wait.C:
-			s.Logger.Warn("provider request refused: too many verifications in flight", "route", r.Pattern)
-			w.Header().Set("Retry-After", "10")
-			w.WriteHeader(http.StatusServiceUnavailable)
-			return
-		}
-		h(w, r)
-	})
+// postbackSlot takes one of the verification slots for a provider that
+// posts back (PayPal): each holds a connection to the provider. It waits
+// postbackWait for one, then answers 503, which the provider resends; release
+// gives the slot back.
+func (s *Server) postbackSlot(w http.ResponseWriter, r *http.Request) (release func(), ok bool) {
+	wait := time.NewTimer(postbackWait)
+	defer wait.Stop()
+	select {
+	case s.postbacks <- struct{}{}:
+		return func() { <-s.postbacks }, true
+	case <-r.Context().Done():
+		return nil, false
+	case <-wait.C:
+		s.Logger.Warn("provider request refused: too many verifications in flight", "route", r.Pattern)
+		w.Header().Set("Retry-After", "10")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return nil, false
+	}
 }

@@ -37,7 +37,7 @@ func (s buyerPages) handleLinks(w http.ResponseWriter, r *http.Request) error {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
 	if err := r.ParseForm(); err != nil {
-		return vend.Errorf(vend.EINVALID, "That form is too large.")
+		return vend.Errorf(vend.ETOOLARGE, "That form is too large.")
 	}
 	email := strings.TrimSpace(r.PostForm.Get("email"))
 	if a, err := mail.ParseAddress(email); err != nil || a.Address != email || len(email) > 254 {

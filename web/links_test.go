@@ -172,8 +172,12 @@ func TestLinks_BodyIsSmallAndAForm(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t, withMail)
 	big := url.Values{"email": {"kunde@example.de"}, "pad": {strings.Repeat("x", 64<<10)}}.Encode()
-	if a := e.Post("/links", "application/x-www-form-urlencoded", []byte(big), nil); a.Status != http.StatusBadRequest {
-		t.Errorf("a 64 KiB form: %d, want 400", a.Status)
+	if a := e.Post("/links", "application/x-www-form-urlencoded", []byte(big), nil); a.Status != http.StatusRequestEntityTooLarge {
+		t.Errorf("a 64 KiB form: %d, want 413", a.Status)
+	}
+	small := url.Values{"email": {"kunde@example.de"}, "pad": {strings.Repeat("x", 8<<10)}}.Encode()
+	if a := e.Post("/links", "application/x-www-form-urlencoded", []byte(small), nil); a.Status != http.StatusRequestEntityTooLarge {
+		t.Errorf("an 8 KiB form: %d, want 413", a.Status)
 	}
 	if a := e.Post("/links", "multipart/form-data; boundary=x", []byte("--x--"), nil); a.Status != http.StatusBadRequest {
 		t.Errorf("a multipart form: %d, want 400", a.Status)

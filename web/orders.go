@@ -257,7 +257,6 @@ func (s orderAdmin) handleAPISendLinks(w http.ResponseWriter, r *http.Request) e
 // handleRefundOrder marks an order refunded (ledger.RefundOrder) with the
 // form's note; the order page shows the result.
 func (s orderAdmin) handleRefundOrder(w http.ResponseWriter, r *http.Request) error {
-	r.Body = http.MaxBytesReader(w, r.Body, maxAdminFormBytes)
 	id, err := orderID(r)
 	if err == nil && r.PostFormValue("confirm") != "yes" {
 		err = vend.Errorf(vend.EINVALID, "Tick the box to confirm the refund.")

@@ -690,7 +690,7 @@ func TestPayPalIPN_StoredBeforeAnswer(t *testing.T) {
 
 	t.Run("too large a body is refused unstored", func(t *testing.T) {
 		env := newTestEnv(t)
-		body := edit(sample(t, "p1"), "memo", strings.Repeat("x", MaxNotificationBytes))
+		body := edit(sample(t, "p1"), "memo", strings.Repeat("x", paypalMaxBody))
 		if a := env.PostIPN(body); a.Status != http.StatusRequestEntityTooLarge {
 			t.Errorf("answered %d, want 413", a.Status)
 		}
@@ -816,7 +816,7 @@ func FuzzPayPalIPN(f *testing.F) {
 		catalogIDs[p.ID] = true
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		if len(body) > MaxNotificationBytes {
+		if len(body) > paypalMaxBody {
 			t.Skip()
 		}
 		env.tb = t // the helpers report to this input's test

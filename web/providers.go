@@ -14,8 +14,11 @@ import (
 // and writes the answer the intake's outcome gets. The steps themselves, for
 // every provider and replay, are in package intake.
 
-// MaxNotificationBytes caps a provider's request body; real ones are a few KB.
-const MaxNotificationBytes = 1 << 20
+// bodyTimeout is how long a request may take to send its body. Providers and
+// browsers send small bodies at once; a client that stalls is cut off instead
+// of holding its connection (and nothing else: the work starts only once the
+// body is in).
+const bodyTimeout = 10 * time.Second
 
 // Refused links per client address. A WEBSALE link is AES without a MAC (in
 // the CBC and ECB readings), so a buyer who changes bytes of their own link
@@ -28,25 +31,52 @@ const (
 	linkFailureBurst = 10
 )
 
-// handleMessage receives a provider's message. It is stored before it is
-// answered; the answer follows the provider's rules (intake.Status).
+// handleMessage receives a provider's message: the whole body first, within
+// bodyTimeout and the provider's MaxBody, and only then a verification slot
+// (for a provider that posts back) and the intake. The message is stored
+// before it is answered; the answer follows the provider's rules
+// (intake.Status).
 func (s *Server) handleMessage(p vend.Provider) http.HandlerFunc {
+	info := p.Info()
 	return func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxNotificationBytes))
+		body, err := readBody(w, r, info.MaxBody)
 		if err != nil {
-			status := http.StatusBadRequest
-			var tooBig *http.MaxBytesError
-			if errors.As(err, &tooBig) {
-				s.Logger.Warn("notification too large", "provider", p.Info().Name, "limit", MaxNotificationBytes)
-				status = http.StatusRequestEntityTooLarge
+			status := vend.HTTPStatus(err)
+			if status == http.StatusRequestEntityTooLarge {
+				s.Logger.Warn("notification too large", "provider", info.Name, "limit", info.MaxBody, "remote", r.RemoteAddr)
+			} else {
+				status = http.StatusBadRequest
 			}
 			writeReply(w, status, p.Answer(&vend.Outcome{Refusal: vend.RefusalEmpty, Reason: http.StatusText(status)}))
 			return
 		}
-		n := &vend.Notification{Provider: p.Info().Name, RemoteAddr: r.RemoteAddr, Headers: safeHeaders(r.Header), Body: body}
+		if info.Postback {
+			release, ok := s.postbackSlot(w, r)
+			if !ok {
+				return
+			}
+			defer release()
+		}
+		n := &vend.Notification{Provider: info.Name, RemoteAddr: r.RemoteAddr, Headers: safeHeaders(r.Header), Body: body}
 		o := s.Intake.Receive(r.Context(), p, n)
 		writeReply(w, intake.Status(p, o), p.Answer(o))
 	}
+}
+
+// readBody reads a request's whole body, at most limit bytes (a larger one is
+// an ETOOLARGE error), within bodyTimeout.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	// Not every connection supports a deadline (HTTP/2 before Go's support,
+	// a test's recorder); the server's ReadTimeout still holds there.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(bodyTimeout))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return nil, vend.Errorf(vend.ETOOLARGE, "The request is too large: at most %d KiB.", limit>>10)
+	} else if err != nil { // the client stalled or hung up
+		return nil, vend.Errorf(vend.EINVALID, "The request's body did not arrive whole.")
+	}
+	return body, nil
 }
 
 // handleProbe answers the GET a provider sends when the seller saves its

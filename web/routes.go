@@ -40,8 +40,6 @@ func (s *Server) routes() (public, admin []route) {
 		switch {
 		case info.Link:
 			pub("GET "+info.Path, s.limitAddr(s.handleLink(p)))
-		case info.Postback:
-			pub("POST "+info.Path, s.limitPostback(s.handleMessage(p)))
 		default:
 			pub("POST "+info.Path, s.limitAddr(s.handleMessage(p)))
 		}
@@ -92,7 +90,7 @@ func (s *Server) routes() (public, admin []route) {
 	adm("POST /admin/products/new", s.page(p.handleAdminProductSave))
 	adm("GET /admin/products/{id}", s.page(p.handleAdminProductForm))
 	adm("POST /admin/products/{id}", s.page(p.handleAdminProductSave))
-	adm("POST /admin/products/{id}/files", s.page(p.handleAdminUpload))
+	adm("POST /admin/products/{id}/files", s.pageStream(p.handleAdminUpload))
 	adm("POST /admin/products/{id}/files/{file}/{action}", s.page(p.handleAdminFile))
 	adm("GET /admin/products/{id}/release", s.page(p.handleReleaseForm))
 	adm("POST /admin/products/{id}/release", s.page(p.handleRelease))
@@ -122,7 +120,7 @@ func (s *Server) routes() (public, admin []route) {
 	adm("POST /api/v1/products", s.api(p.handleAPISaveProduct))
 	adm("GET /api/v1/products/{id}", s.api(p.handleAPIProduct))
 	adm("POST /api/v1/products/{id}", s.api(p.handleAPISaveProduct))
-	adm("PUT /api/v1/products/{id}/files/{name}", s.api(p.handleAPIUpload))
+	adm("PUT /api/v1/products/{id}/files/{name}", s.apiStream(p.handleAPIUpload))
 	adm("POST /api/v1/products/{id}/files/{file}/{action}", s.api(p.handleAPIFile))
 	adm("POST /api/v1/products/{id}/releases", s.api(p.handleAPIStartRelease))
 	adm("GET /api/v1/releases/{id}", s.api(p.handleAPIRelease))
@@ -162,6 +160,16 @@ func (s *Server) mount() *http.ServeMux {
 		m.Handle(r.pattern, s.requireAdmin(r.handler.ServeHTTP))
 	}
 	return m
+}
+
+// ownBodyLimit are the routes that take a body without page's or api's bound
+// (maxFormBytes) or a provider's MaxBody, and why. TestRoutes_BodiesAreBounded
+// holds every other route to its bound.
+var ownBodyLimit = map[string]string{
+	"POST /admin/products/{id}/files":        "an upload streams to storage, any size",
+	"PUT /api/v1/products/{id}/files/{name}": "an upload streams to storage, any size",
+	"POST /d/{token}/{file}/{name}":          "reads no body",
+	"POST /demo/paypal/verify":               "the demo's PayPal reads at most 1 MiB",
 }
 
 // isAPIRequest tells the JSON API's requests from the admin's pages.

@@ -1,10 +1,13 @@
 package web
 
 import (
+	"bytes"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/vend-shop/vend/provider/paypal"
 )
 
 // samplePath fills a pattern's wildcards with values that name nothing.
@@ -94,6 +97,49 @@ func TestRoutes_WrongMethod(t *testing.T) {
 		a := e.adminRequest(tt.method, tt.path, cookie, nil, sameOrigin)
 		if a.Status != tt.status || a.Header.Get("Allow") != tt.allow {
 			t.Errorf("%s %s: %d, Allow %q; want %d, Allow %q", tt.method, tt.path, a.Status, a.Header.Get("Allow"), tt.status, tt.allow)
+		}
+	}
+}
+
+// TestRoutes_BodiesAreBounded walks every route that takes a body and sends it
+// 10 MiB: each answers 413 having read no more than its bound (a form's or a
+// provider's), but the few that set their own limit (ownBodyLimit).
+func TestRoutes_BodiesAreBounded(t *testing.T) {
+	t.Parallel()
+	e, cookie := signedInEnv(t, func(s *Server) {
+		s.Demo = &Demo{Checkout: &paypal.DemoCheckout{Secret: simSecret, Receiver: sellerEmail}}
+	})
+	public, admin := e.Server.routes()
+	big := bytes.Repeat([]byte("a=b&"), 10<<20/4)
+	for _, r := range append(public, admin...) {
+		method, path := samplePath(r.pattern)
+		switch {
+		case method == http.MethodGet || method == http.MethodHead:
+			continue
+		case method == "":
+			method = http.MethodPost
+		}
+		if why, ok := ownBodyLimit[r.pattern]; ok {
+			t.Logf("%s: %s", r.pattern, why)
+			continue
+		}
+		t.Run(r.pattern, func(t *testing.T) {
+			t.Parallel()
+			req, err := http.NewRequest(method, e.HTTP.URL+path, bytes.NewReader(big))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Sec-Fetch-Site", "same-origin")
+			req.AddCookie(&http.Cookie{Name: adminCookie, Value: cookie})
+			if a := e.do(req); a.Status != http.StatusRequestEntityTooLarge {
+				t.Errorf("%s %s with 10 MiB: %d, want 413\n%.300s", method, path, a.Status, a.Body)
+			}
+		})
+	}
+	for p := range ownBodyLimit {
+		if !slices.ContainsFunc(append(public, admin...), func(r route) bool { return r.pattern == p }) {
+			t.Errorf("ownBodyLimit names %s, which the table does not serve", p)
 		}
 	}
 }

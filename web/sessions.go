@@ -41,7 +41,6 @@ const (
 	// once, so a flood of logins cannot take the server's memory.
 	maxPasswordChecks = 2
 	passwordCheckWait = 10 * time.Second
-	maxAdminFormBytes = 64 << 10
 	// An API token's last use is written at most this often, not on every request.
 	tokenTouchEvery = time.Minute
 )

@@ -27,7 +27,7 @@ func FuzzDigistore24IPN(f *testing.F) {
 	f.Add([]byte("&&&=%%;"))
 	env := newTestEnv(f, func(s *Server) { s.IPNRate, s.IPNBurst = 1e9, 1e9 })
 	f.Fuzz(func(t *testing.T, body []byte) {
-		if len(body) > MaxNotificationBytes/2 {
+		if len(body) > ds24MaxBody/2 {
 			t.Skip()
 		}
 		env.tb = t

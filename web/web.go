@@ -212,22 +212,44 @@ func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
 	s.render(w, r, status, "message", message{view: view{Title: title}, Paragraphs: []string{vend.ErrorMessage(err)}})
 }
 
-// page adapts a handler of a page: its error becomes the message page (Error).
-func (s *Server) page(h handlerFunc) http.HandlerFunc {
+// maxFormBytes bounds the body of every page and API request but uploads:
+// forms and JSON documents are small.
+const maxFormBytes = 64 << 10
+
+// page adapts a handler of a page: the request's body is read first (at most
+// maxFormBytes, within bodyTimeout), and an error becomes the message page
+// (Error).
+func (s *Server) page(h handlerFunc) http.HandlerFunc { return s.adapt(s.Error, bounded(h)) }
+
+// api adapts a handler of the JSON API like page: an error becomes the API's
+// error shape (apiError).
+func (s *Server) api(h handlerFunc) http.HandlerFunc { return s.adapt(s.apiError, bounded(h)) }
+
+// pageStream and apiStream adapt a handler that streams a large body itself
+// (an upload): it sets its own limits.
+func (s *Server) pageStream(h handlerFunc) http.HandlerFunc { return s.adapt(s.Error, h) }
+func (s *Server) apiStream(h handlerFunc) http.HandlerFunc  { return s.adapt(s.apiError, h) }
+
+func (s *Server) adapt(fail func(http.ResponseWriter, *http.Request, error), h handlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
-			s.Error(w, r, err)
+			fail(w, r, err)
 		}
 	}
 }
 
-// api adapts a handler of the JSON API: its error becomes the API's error
-// shape (apiError).
-func (s *Server) api(h handlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if err := h(w, r); err != nil {
-			s.apiError(w, r, err)
+// bounded reads a request's body before h runs, so h never waits on a slow
+// client nor reads more than maxFormBytes.
+func bounded(h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			body, err := readBody(w, r, maxFormBytes)
+			if err != nil {
+				return err
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
 		}
+		return h(w, r)
 	}
 }
 

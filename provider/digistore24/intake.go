@@ -31,7 +31,8 @@ var _ vend.Provider = (*Intake)(nil)
 // connection.
 func (in *Intake) Info() vend.ProviderInfo {
 	return vend.ProviderInfo{Name: Provider, Label: "Digistore24", Path: "/ipn/digistore24", MediaType: form.MediaType,
-		Probe: true, PageAnswer: in.AnswerLink || in.ThankyouPage}
+		MaxBody: 64 << 10, // an IPN is a few KB, upsells and all
+		Probe:   true, PageAnswer: in.AnswerLink || in.ThankyouPage}
 }
 
 // Verify checks sha_sign with the passphrase.

@@ -20,7 +20,8 @@ type Intake struct {
 var _ vend.Provider = (*Intake)(nil)
 
 func (in *Intake) Info() vend.ProviderInfo {
-	return vend.ProviderInfo{Name: Provider, Label: "Standard Webhooks", Path: "/webhooks/generic", MediaType: "application/json"}
+	return vend.ProviderInfo{Name: Provider, Label: "Standard Webhooks", Path: "/webhooks/generic", MediaType: "application/json",
+		MaxBody: 1 << 20} // an order of many items stays far below
 }
 
 // Verify checks the webhook-id, webhook-timestamp and webhook-signature headers.

@@ -26,6 +26,7 @@ var errForged = errors.New("PayPal answered INVALID: it did not send this messag
 // gets 200 (a resend would change nothing) and only a failure asks for one.
 func (in *Intake) Info() vend.ProviderInfo {
 	return vend.ProviderInfo{Name: Provider, Label: "PayPal", Path: "/ipn/paypal", MediaType: form.MediaType,
+		MaxBody:  64 << 10, // an IPN with a 100-item cart is about 15 KB
 		Postback: true, SettledOK: true, Returns: true}
 }
 

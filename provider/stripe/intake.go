@@ -19,7 +19,8 @@ type Intake struct {
 var _ vend.Provider = (*Intake)(nil)
 
 func (in *Intake) Info() vend.ProviderInfo {
-	return vend.ProviderInfo{Name: Provider, Label: "Stripe", Path: "/webhooks/stripe", MediaType: "application/json"}
+	return vend.ProviderInfo{Name: Provider, Label: "Stripe", Path: "/webhooks/stripe", MediaType: "application/json",
+		MaxBody: 1 << 20} // an event holds one object, a few KB; expanded ones more
 }
 
 // Verify checks the Stripe-Signature header.
