@@ -32,6 +32,7 @@ const (
 	DefaultRedirectTTL     = 5 * time.Minute
 	DefaultIPNPerSecond    = 20
 	DefaultIPNBurst        = 100
+	DefaultKeepRefused     = 90 * 24 * time.Hour
 	DefaultWebsaleMaxAge   = 365 * 24 * time.Hour
 	DefaultWebsaleSkew     = 5 * time.Minute
 	DefaultWebsaleSetting  = "auto"
@@ -184,8 +185,9 @@ type Delivery struct {
 
 // Limits holds the budgets of the endpoints open to the internet.
 type Limits struct {
-	IPNPerSecond int // provider requests per second per client address, sustained
-	IPNBurst     int // and at once
+	IPNPerSecond int           // provider requests per second per client address, sustained
+	IPNBurst     int           // and at once
+	KeepRefused  time.Duration // how long refused notifications are kept
 }
 
 // Default returns the configuration used when nothing is set.
@@ -259,6 +261,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Limits.IPNBurst == 0 {
 		c.Limits.IPNBurst = DefaultIPNBurst
+	}
+	if c.Limits.KeepRefused == 0 {
+		c.Limits.KeepRefused = DefaultKeepRefused
 	}
 	return c
 }

@@ -576,8 +576,8 @@ func TestKeys(t *testing.T) {
 		}
 		seen[k.Env] = true
 	}
-	if len(seen) != 48 {
-		t.Errorf("got %d keys, want 48", len(seen))
+	if len(seen) != 49 {
+		t.Errorf("got %d keys, want 49", len(seen))
 	}
 }
 

@@ -193,6 +193,10 @@ func Keys() []Key {
 		newKey("limits.ipn_burst", strconv.Itoa(DefaultIPNBurst),
 			"Provider notifications accepted at once from one client address.",
 			intKind, func(c *Config) *int { return &c.Limits.IPNBurst }, between(1, 1000000)),
+		newKey("limits.keep_refused", formatDuration(DefaultKeepRefused),
+			"How long notifications vend refused (forged, rejected, not verifiable) and that belong to no order are kept; "+
+				"older ones are deleted every hour. Verified ones are the ledger's history and are kept.",
+			durationKind, func(c *Config) *time.Duration { return &c.Limits.KeepRefused }, positive),
 	}
 }
 

@@ -121,6 +121,7 @@ type message struct {
 // but is too old counts as verified, and a forged message is not counted as a
 // forgery sent now.
 func (in *Intake) process(ctx context.Context, p vend.Provider, n *vend.Notification, replay bool) *vend.Outcome {
+	n.Measure()
 	m := &message{p: p, info: p.Info(), n: n, replay: replay}
 	m.log = in.Logger.With("provider", m.info.Name)
 	refusal, reason := precheck(n, m.info.MediaType)
@@ -214,9 +215,16 @@ func (in *Intake) apply(ctx context.Context, m *message, ev vend.Event) *vend.Ou
 // settle records the verdict of a message vend will not apply, even when the
 // sender has hung up (which is often why verification failed), so no stored
 // message is left looking unexamined. A verdict that cannot be stored makes
-// the outcome Failed: the resend gets another chance.
+// the outcome Failed: the resend gets another chance. Of a message that was
+// not verified (forged, unreadable, or vend has no secret to check it), only
+// what the seller needs to see the refusal is kept (vend.Notification.Trim):
+// unverified input must not fill the disk.
 func (in *Intake) settle(ctx context.Context, m *message, v vend.Verdict, r vend.Refusal, reason string) *vend.Outcome {
 	ctx = context.WithoutCancel(ctx)
+	switch r {
+	case vend.RefusalForged, vend.RefusalUnsupported, vend.RefusalEmpty, vend.RefusalUnconfigured:
+		m.n.Trim()
+	}
 	var err error
 	if m.stored {
 		err = in.Ledger.Conclude(ctx, m.n, v, reason)

@@ -257,6 +257,15 @@ func TestReplay(t *testing.T) {
 		t.Errorf("replay of a forged event: %v %v, want invalid", r, err)
 	}
 
+	big := stripeMessage(t, "pi_big", now)
+	big.Body = append(big.Body, strings.Repeat(" ", 4<<10)...) // JSON still, but the signature no longer matches
+	if o := e.in.Receive(ctx, e.stripe, big); o.Refusal != vend.RefusalForged || !e.stored(t, big.ID).Trimmed() {
+		t.Fatalf("a forged 5 KiB event: refusal %d, stored whole: %v", o.Refusal, !e.stored(t, big.ID).Trimmed())
+	}
+	if _, err := e.in.Replay(ctx, big.ID, "cli"); vend.ErrorCode(err) != vend.EINVALID || !strings.Contains(vend.ErrorMessage(err), "cannot be replayed") {
+		t.Errorf("replay of a message kept in part: %v, want EINVALID", err)
+	}
+
 	other := &vend.Notification{Provider: "gone", Body: []byte("x")}
 	if err := e.in.Ledger.Receive(ctx, other); err != nil {
 		t.Fatal(err)

@@ -44,6 +44,10 @@ func (in *Intake) Replay(ctx context.Context, id int64, actor string) (*vend.Not
 	if err != nil {
 		return nil, err
 	}
+	if orig.Trimmed() {
+		return nil, vend.Errorf(vend.EINVALID, "Notification %d failed verification, so only the first %d bytes of its %d were kept: it cannot be replayed.",
+			id, len(orig.Body), orig.Size)
+	}
 	p := in.Provider(orig.Provider)
 	if p == nil {
 		return nil, vend.Errorf(vend.EINVALID, "Notifications of %q cannot be replayed.", orig.Provider)

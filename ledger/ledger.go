@@ -64,11 +64,17 @@ func (l *Ledger) Receive(ctx context.Context, n *vend.Notification) error {
 
 // Conclude records a verdict that changes nothing else: the message was forged,
 // failed a provider check, could not be verified yet, or is not about a sale.
+// A message trimmed since it was stored (n.Trim) is stored trimmed.
 func (l *Ledger) Conclude(ctx context.Context, n *vend.Notification, verdict vend.Verdict, reason string) error {
 	n.Verdict, n.Reason = verdict, reason
 	return l.db.Update(ctx, func(tx store.Tx) error {
 		if err := tx.UpdateNotification(ctx, n); err != nil {
 			return fmt.Errorf("ledger: conclude notification %d: %w", n.ID, err)
+		}
+		if n.Trimmed() {
+			if err := tx.TrimNotification(ctx, n); err != nil {
+				return fmt.Errorf("ledger: conclude notification %d: %w", n.ID, err)
+			}
 		}
 		return nil
 	})

@@ -274,6 +274,13 @@ type Products interface {
 type Notifications interface {
 	CreateNotification(ctx context.Context, n *vend.Notification) error
 	UpdateNotification(ctx context.Context, n *vend.Notification) error
+	// TrimNotification writes n's headers, body, size and hash: what is kept
+	// of a message that failed verification (vend.Notification.Trim).
+	TrimNotification(ctx context.Context, n *vend.Notification) error
+	// DeleteRefusedNotifications deletes up to max notifications received
+	// before before that were refused (verdict invalid, rejected or error)
+	// and belong to no order, and returns how many.
+	DeleteRefusedNotifications(ctx context.Context, before time.Time, max int) (int, error)
 	FindNotificationByID(ctx context.Context, id int64) (*vend.Notification, error)
 	FindNotifications(ctx context.Context, f NotificationFilter) ([]*vend.Notification, error)
 	// ClaimKey records that the notification applied (provider, key). It returns

@@ -230,7 +230,11 @@ func printNotification(out io.Writer, n *vend.Notification) {
 			fmt.Fprintf(w, "  %s: %s\n", oneLine(name), oneLine(v))
 		}
 	}
-	fmt.Fprintf(w, "\nBody (%d bytes)\n", len(n.Body))
+	if n.Trimmed() { // it failed verification: only its first part is kept
+		fmt.Fprintf(w, "\nBody (the first %d of %d bytes, sha256 %s)\n", len(n.Body), n.Size, n.SHA256)
+	} else {
+		fmt.Fprintf(w, "\nBody (%d bytes)\n", len(n.Body))
+	}
 	body := string(n.Body)
 	if body != "" && !strings.HasSuffix(body, "\n") {
 		body += "\n"

@@ -64,6 +64,7 @@ func (a *App) serve(ctx context.Context, demo *web.Demo) error {
 	sweepCtx, stopSweep := context.WithCancel(context.Background())
 	defer stopSweep()
 	go dl.Run(sweepCtx, time.Minute)
+	go a.pruneRefused(sweepCtx, led)
 	if mw != nil {
 		// Sends what earlier runs left queued at once, then whatever commits
 		// kick it awake for.
@@ -105,6 +106,26 @@ func (a *App) serve(ctx context.Context, demo *web.Demo) error {
 	stopSweep()
 	dl.Close()
 	return err
+}
+
+// pruneRefused deletes the refused notifications older than
+// limits.keep_refused, at start and every hour, until ctx ends.
+func (a *App) pruneRefused(ctx context.Context, led *ledger.Ledger) {
+	tick := time.NewTicker(time.Hour)
+	defer tick.Stop()
+	for {
+		n, err := led.PruneRefused(ctx, time.Now().Add(-a.Config.Limits.KeepRefused))
+		if err != nil && ctx.Err() == nil {
+			a.Logger.Error("refused notifications not pruned", "error", err)
+		} else if n > 0 {
+			a.Logger.Info("refused notifications pruned", "count", n, "older_than", a.Config.Limits.KeepRefused)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // newServer builds the web.Server from the configuration, with its ledger,

@@ -8,20 +8,21 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/vend-shop/vend"
 	"github.com/vend-shop/vend/store"
 )
 
-const notificationColumns = `id, provider, received_at, remote_addr, headers, body, verdict, reason, changes, idem_key, order_id`
+const notificationColumns = `id, provider, received_at, remote_addr, headers, body, body_size, body_sha256, verdict, reason, changes, idem_key, order_id`
 
 func scanNotification(row interface{ Scan(...any) error }) (*vend.Notification, error) {
 	var n vend.Notification
 	var received int64
 	var headers string
 	var orderID sql.NullInt64
-	if err := row.Scan(&n.ID, &n.Provider, &received, &n.RemoteAddr, &headers, &n.Body, &n.Verdict, &n.Reason, &n.Changes, &n.Key, &orderID); err != nil {
+	if err := row.Scan(&n.ID, &n.Provider, &received, &n.RemoteAddr, &headers, &n.Body, &n.Size, &n.SHA256, &n.Verdict, &n.Reason, &n.Changes, &n.Key, &orderID); err != nil {
 		return nil, err
 	}
 	n.ReceivedAt = fromMS(received)
@@ -120,10 +121,13 @@ func (tx *Tx) CreateNotification(ctx context.Context, n *vend.Notification) erro
 	if body == nil {
 		body = []byte{}
 	}
+	if n.SHA256 == "" {
+		n.Measure()
+	}
 	err = tx.queryRow(ctx, `
-		INSERT INTO notifications (provider, received_at, remote_addr, headers, body, verdict, reason, changes, idem_key, order_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
-		n.Provider, ms(n.ReceivedAt), n.RemoteAddr, headers, body, n.Verdict, n.Reason, n.Changes, n.Key, nullID(n.OrderID)).Scan(&n.ID)
+		INSERT INTO notifications (provider, received_at, remote_addr, headers, body, body_size, body_sha256, verdict, reason, changes, idem_key, order_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
+		n.Provider, ms(n.ReceivedAt), n.RemoteAddr, headers, body, n.Size, n.SHA256, n.Verdict, n.Reason, n.Changes, n.Key, nullID(n.OrderID)).Scan(&n.ID)
 	if err != nil {
 		return fmt.Errorf("create notification: %w", err)
 	}
@@ -135,6 +139,33 @@ func (tx *Tx) UpdateNotification(ctx context.Context, n *vend.Notification) erro
 		UPDATE notifications SET verdict = $1, reason = $2, changes = $3, idem_key = $4, order_id = $5 WHERE id = $6`,
 		n.Verdict, n.Reason, n.Changes, n.Key, nullID(n.OrderID), n.ID)
 	return updated(res, err, "notification", n.ID)
+}
+
+func (tx *Tx) TrimNotification(ctx context.Context, n *vend.Notification) error {
+	headers, err := encodeHeaders(n.Headers)
+	if err != nil {
+		return fmt.Errorf("encode headers: %w", err)
+	}
+	res, err := tx.exec(ctx, `UPDATE notifications SET headers = $1, body = $2, body_size = $3, body_sha256 = $4 WHERE id = $5`,
+		headers, n.Body, n.Size, n.SHA256, n.ID)
+	return updated(res, err, "notification", n.ID)
+}
+
+func (tx *Tx) DeleteRefusedNotifications(ctx context.Context, before time.Time, max int) (int, error) {
+	res, err := tx.exec(ctx, `
+		DELETE FROM notifications WHERE id IN (
+			SELECT id FROM notifications
+			WHERE verdict IN ($1, $2, $3) AND received_at < $4 AND order_id IS NULL
+			LIMIT $5)`,
+		vend.VerdictInvalid, vend.VerdictRejected, vend.VerdictError, ms(before), max)
+	if err != nil {
+		return 0, fmt.Errorf("delete refused notifications: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("delete refused notifications: %w", err)
+	}
+	return int(n), nil
 }
 
 func (tx *Tx) FindNotificationByID(ctx context.Context, id int64) (*vend.Notification, error) {

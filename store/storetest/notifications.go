@@ -80,6 +80,61 @@ func testNotifications(t *testing.T, open Opener) {
 				}
 			}
 		},
+		"a body's size and hash are kept, also once only its first part is": func(t *testing.T, db store.DB) {
+			body := bytes.Repeat([]byte("forged="), 1000)
+			n := createNotification(t, db, &vend.Notification{Provider: "stripe", Body: body,
+				Headers: map[string][]string{"X-Long": {string(bytes.Repeat([]byte("h"), 9000))}}})
+			if got := findNotification(t, db, n.ID); got.Size != int64(len(body)) || len(got.SHA256) != 64 || got.Trimmed() {
+				t.Errorf("stored: size %d hash %q trimmed %v, want %d bytes whole", got.Size, got.SHA256, got.Trimmed(), len(body))
+			}
+			sum := n.SHA256
+			n.Trim()
+			update(t, db, func(tx store.Tx) error { return tx.TrimNotification(ctx, n) })
+			got := findNotification(t, db, n.ID)
+			if len(got.Body) != vend.KeptBodyBytes || got.Size != int64(len(body)) || got.SHA256 != sum || !got.Trimmed() ||
+				len(got.Headers["X-Long"][0]) > vend.KeptHeaderBytes {
+				t.Errorf("trimmed: %d bytes of %d, hash %q (was %q), header of %d bytes", len(got.Body), got.Size, got.SHA256, sum, len(got.Headers["X-Long"][0]))
+			}
+			err := db.Update(ctx, func(tx store.Tx) error { return tx.TrimNotification(ctx, &vend.Notification{ID: n.ID + 1000}) })
+			if vend.ErrorCode(err) != vend.ENOTFOUND {
+				t.Errorf("TrimNotification of no notification: %v, want ENOTFOUND", err)
+			}
+		},
+		"DeleteRefusedNotifications deletes old refusals of no order, in batches": func(t *testing.T, db store.DB) {
+			f := mustFixture(t, db, "p")
+			old := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+			cut := old.Add(24 * time.Hour)
+			var gone, kept []int64
+			for _, v := range []vend.Verdict{vend.VerdictInvalid, vend.VerdictRejected, vend.VerdictError} {
+				gone = append(gone, createNotification(t, db, &vend.Notification{Provider: "stripe", ReceivedAt: old, Verdict: v}).ID)
+				// newer than the cut, or about an order: kept
+				kept = append(kept, createNotification(t, db, &vend.Notification{Provider: "stripe", ReceivedAt: cut, Verdict: v}).ID)
+				kept = append(kept, createNotification(t, db, &vend.Notification{Provider: "stripe", ReceivedAt: old, Verdict: v, OrderID: f.Order.ID}).ID)
+			}
+			for _, v := range []vend.Verdict{vend.VerdictApplied, vend.VerdictDuplicate, vend.VerdictIgnored, vend.VerdictReceived} {
+				kept = append(kept, createNotification(t, db, &vend.Notification{Provider: "stripe", ReceivedAt: old, Verdict: v}).ID)
+			}
+			var deleted []int
+			for range 3 {
+				update(t, db, func(tx store.Tx) error {
+					n, err := tx.DeleteRefusedNotifications(ctx, cut, 2)
+					deleted = append(deleted, n)
+					return err
+				})
+			}
+			if deleted[0] != 2 || deleted[1] != 1 || deleted[2] != 0 {
+				t.Errorf("deleted %v in batches of 2, want [2 1 0]", deleted)
+			}
+			for _, id := range gone {
+				err := db.View(ctx, func(tx store.Tx) error { _, err := tx.FindNotificationByID(ctx, id); return err })
+				if vend.ErrorCode(err) != vend.ENOTFOUND {
+					t.Errorf("refused notification %d: %v, want deleted", id, err)
+				}
+			}
+			for _, id := range kept {
+				findNotification(t, db, id)
+			}
+		},
 		"CreateNotification defaults the verdict to received and the time to Now": func(t *testing.T, db store.DB) {
 			n := &vend.Notification{Provider: "paypal", Body: []byte("a=1")}
 			var at time.Time
