@@ -30,13 +30,13 @@ type Notification struct {
 	Body       []byte              `json:"body"`
 	// Size and SHA256 are the body's as received. Body holds all of it,
 	// unless the message failed verification (Trim).
-	Size   int64  `json:"size"`
-	SHA256 string `json:"sha256,omitempty"`
-	Verdict    Verdict             `json:"verdict"`
-	Reason     string              `json:"reason,omitempty"`
-	Changes    string              `json:"changes,omitempty"`
-	Key        string              `json:"key,omitempty"`
-	OrderID    int64               `json:"order_id,omitempty"`
+	Size    int64   `json:"size"`
+	SHA256  string  `json:"sha256,omitempty"`
+	Verdict Verdict `json:"verdict"`
+	Reason  string  `json:"reason,omitempty"`
+	Changes string  `json:"changes,omitempty"`
+	Key     string  `json:"key,omitempty"`
+	OrderID int64   `json:"order_id,omitempty"`
 }
 
 // What is kept of a message that failed verification (Trim).
