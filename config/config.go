@@ -122,7 +122,7 @@ type Stripe struct {
 
 // Generic holds the settings of the Standard Webhooks endpoint.
 type Generic struct {
-	Secret   string // whsec_ + base64; "" refuses every message
+	Secret   string // whsec_ + base64, or the base64 alone; "" refuses every message
 	Sandbox  bool   // accept messages marked test instead of live ones
 	Products []string
 }

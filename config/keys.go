@@ -131,7 +131,7 @@ func Keys() []Key {
 			listKind, func(c *Config) *[]string { return &c.Stripe.Products }, eachOf(checkProductMapping)),
 
 		newKey("generic.secret", "",
-			"Standard Webhooks secret for /webhooks/generic (whsec_ followed by base64). Empty: every message is refused.",
+			"Standard Webhooks secret for /webhooks/generic: whsec_ followed by base64, or the base64 alone. Empty: every message is refused.",
 			textKind, func(c *Config) *string { return &c.Generic.Secret }, checkWebhookSecret),
 		newKey("generic.sandbox", "false",
 			"Accept messages marked test instead of live ones.",
@@ -576,11 +576,14 @@ func checkProductMapping(s string) error {
 	return nil
 }
 
-// checkWebhookSecret checks a Standard Webhooks secret: whsec_ and base64.
+// checkWebhookSecret checks a Standard Webhooks secret: base64, with or without
+// the whsec_ prefix. The prefix is optional because the reference libraries
+// (and provider/generic's ParseSecret) strip it when present and use the base64
+// either way, and some shops show the secret without it.
 func checkWebhookSecret(s string) error {
-	rest, ok := strings.CutPrefix(s, "whsec_")
-	if _, err := base64.StdEncoding.DecodeString(rest); !ok || err != nil || rest == "" {
-		return fmt.Errorf("must be whsec_ followed by base64")
+	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(s, "whsec_"))
+	if err != nil || len(key) == 0 {
+		return fmt.Errorf("must be base64, with or without the whsec_ prefix")
 	}
 	return nil
 }
