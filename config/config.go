@@ -412,11 +412,11 @@ func (c Config) Validate() error {
 		switch paypalHost(p.VerifyURL) {
 		case "sandbox":
 			if !p.Sandbox {
-				errs = append(errs, fmt.Errorf("paypal.verify_url: is PayPal's sandbox but paypal.sandbox is off (got %q)", p.VerifyURL))
+				errs = append(errs, problem("paypal.verify_url", errors.New("is PayPal's sandbox but paypal.sandbox is off"), p.VerifyURL))
 			}
 		case "live":
 			if p.Sandbox {
-				errs = append(errs, fmt.Errorf("paypal.verify_url: is PayPal's live site but paypal.sandbox is on (got %q)", p.VerifyURL))
+				errs = append(errs, problem("paypal.verify_url", errors.New("is PayPal's live site but paypal.sandbox is on"), p.VerifyURL))
 			}
 		}
 	}
