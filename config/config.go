@@ -123,7 +123,7 @@ type Stripe struct {
 
 // Generic holds the settings of the Standard Webhooks endpoint.
 type Generic struct {
-	Secret   string // whsec_ + base64; "" refuses every message
+	Secret   string // whsec_ + base64, or the base64 alone; "" refuses every message
 	Sandbox  bool   // accept messages marked test instead of live ones
 	Products []string
 }
@@ -417,11 +417,11 @@ func (c Config) Validate() error {
 		switch paypalHost(p.VerifyURL) {
 		case "sandbox":
 			if !p.Sandbox {
-				errs = append(errs, fmt.Errorf("paypal.verify_url: is PayPal's sandbox but paypal.sandbox is off (got %q)", p.VerifyURL))
+				errs = append(errs, problem("paypal.verify_url", errors.New("is PayPal's sandbox but paypal.sandbox is off"), p.VerifyURL))
 			}
 		case "live":
 			if p.Sandbox {
-				errs = append(errs, fmt.Errorf("paypal.verify_url: is PayPal's live site but paypal.sandbox is on (got %q)", p.VerifyURL))
+				errs = append(errs, problem("paypal.verify_url", errors.New("is PayPal's live site but paypal.sandbox is on"), p.VerifyURL))
 			}
 		}
 	}

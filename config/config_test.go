@@ -352,8 +352,10 @@ func TestLoad_Errors(t *testing.T) {
 		{name: "websale.max_age not positive", environ: []string{"VEND_WEBSALE_MAX_AGE=-1h"},
 			want: []string{`websale.max_age: must be positive (got "-1h")`}},
 		// A secret is never repeated in a message: it goes to logs.
-		{name: "generic.secret not whsec_ base64", environ: []string{"VEND_GENERIC_SECRET=hunter2-not-base64!"},
-			want: []string{`generic.secret: must be whsec_ followed by base64 (value not shown: it may hold a password)`}},
+		{name: "generic.secret not base64", environ: []string{"VEND_GENERIC_SECRET=hunter2-not-base64!"},
+			want: []string{`generic.secret: must be base64, with or without the whsec_ prefix (value not shown: it may hold a password)`}},
+		{name: "generic.secret prefix only", environ: []string{"VEND_GENERIC_SECRET=whsec_"},
+			want: []string{`generic.secret: must be base64, with or without the whsec_ prefix (value not shown: it may hold a password)`}},
 
 		{name: "smtp.url not smtp", environ: []string{"VEND_SMTP_URL=http://user:hunter2@mail.example.com"},
 			want: []string{`smtp.url: must be an smtp:// or smtps:// URL such as smtp://user:password@mail.example.com:587 (value not shown: it may hold a password)`}},

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vend-shop/vend"
 )
 
 // Key is one setting: its name in the TOML file, the environment variable that
@@ -20,6 +22,10 @@ type Key struct {
 	Env     string // the variable that overrides it: "VEND_PAYPAL_VERIFY_URL"
 	Default string // the default as text; "" when the default is empty
 	Help    string // what it means
+	// Secret says the value may hold a password or a key: no message shows it.
+	// Messages about the other keys show their value with any URL's password
+	// hidden (vend.RedactURL).
+	Secret bool
 
 	fromEnv  func(c *Config, s string) error // s is never empty
 	fromFile func(c *Config, v any) error    // v is a decoded TOML value
@@ -131,7 +137,7 @@ func Keys() []Key {
 			listKind, func(c *Config) *[]string { return &c.Stripe.Products }, eachOf(checkProductMapping)),
 
 		newKey("generic.secret", "",
-			"Standard Webhooks secret for /webhooks/generic (whsec_ followed by base64). Empty: every message is refused.",
+			"Standard Webhooks secret for /webhooks/generic: whsec_ followed by base64, or the base64 alone. Empty: every message is refused.",
 			textKind, func(c *Config) *string { return &c.Generic.Secret }, checkWebhookSecret),
 		newKey("generic.sandbox", "false",
 			"Accept messages marked test instead of live ones.",
@@ -229,7 +235,7 @@ func newKey[T any](name, def, help string, k kind[T], field func(*Config) *T, ch
 		return nil
 	}
 	return Key{
-		Name: name, Env: envName(name), Default: def, Help: help,
+		Name: name, Env: envName(name), Default: def, Help: help, Secret: secretKeys[name],
 		fromEnv: func(c *Config, s string) error {
 			v, err := k.parse(s)
 			if err != nil {
@@ -310,16 +316,18 @@ type valueError struct {
 func (e *valueError) Error() string { return e.err.Error() }
 
 // problem formats the message for a bad value: `key: problem (got "value")`.
+// It is the one place a configuration message quotes a value: messages go to
+// logs and terminals, so a secret key's value is never shown, and any other
+// value only with the password of a URL in it hidden (a verify URL with
+// user:password@, or a password pasted into the wrong key).
 func problem(name string, err error, got string) error {
 	if ve, ok := err.(*valueError); ok {
 		got = ve.got
 	}
 	if secretKeys[name] {
-		// These values may hold passwords: a message goes to logs, so it names
-		// the key and the problem, never the value.
 		return fmt.Errorf("%s: %v (value not shown: it may hold a password)", name, err)
 	}
-	return fmt.Errorf("%s: %v (got %q)", name, err, got)
+	return fmt.Errorf("%s: %v (got %q)", name, err, vend.RedactURL(got))
 }
 
 // secretKeys are the keys whose values may carry credentials.
@@ -580,11 +588,14 @@ func checkProductMapping(s string) error {
 	return nil
 }
 
-// checkWebhookSecret checks a Standard Webhooks secret: whsec_ and base64.
+// checkWebhookSecret checks a Standard Webhooks secret: base64, with or without
+// the whsec_ prefix. The prefix is optional because the reference libraries
+// (and provider/generic's ParseSecret) strip it when present and use the base64
+// either way, and some shops show the secret without it.
 func checkWebhookSecret(s string) error {
-	rest, ok := strings.CutPrefix(s, "whsec_")
-	if _, err := base64.StdEncoding.DecodeString(rest); !ok || err != nil || rest == "" {
-		return fmt.Errorf("must be whsec_ followed by base64")
+	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(s, "whsec_"))
+	if err != nil || len(key) == 0 {
+		return fmt.Errorf("must be base64, with or without the whsec_ prefix")
 	}
 	return nil
 }

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
+
+	"github.com/vend-shop/vend"
 )
 
 // STARTTLS policies for smtp:// URLs.
@@ -51,7 +53,7 @@ type SMTPConfig struct {
 type SMTP struct {
 	client   *gomail.Client
 	redacted string // the URL without the password, for logs
-	password string // to scrub from error text
+	url      string // to scrub its password from error text
 }
 
 var _ Sender = (*SMTP)(nil)
@@ -68,7 +70,9 @@ func NewSMTP(cfg SMTPConfig) (*SMTP, error) {
 	if u.User != nil {
 		password, _ = u.User.Password()
 	}
-	s := &SMTP{redacted: u.Redacted(), password: password}
+	// Not u.Redacted(): for a password with an unencoded "@" or "#", which
+	// url.Parse reads as host or fragment, it shows most of the password.
+	s := &SMTP{redacted: vend.RedactURL(cfg.URL), url: cfg.URL}
 	fail := func(format string, args ...any) (*SMTP, error) {
 		return nil, fmt.Errorf("mailer: smtp url %s: "+format, append([]any{s.redacted}, args...)...)
 	}
@@ -221,12 +225,5 @@ func serverReply(se *gomail.SendError) string {
 
 // scrub removes the password from text, whatever produced it.
 func (s *SMTP) scrub(text string) string {
-	if s.password == "" {
-		return text
-	}
-	text = strings.ReplaceAll(text, s.password, "xxxxx")
-	if esc := url.QueryEscape(s.password); esc != s.password {
-		text = strings.ReplaceAll(text, esc, "xxxxx")
-	}
-	return text
+	return vend.RedactError(errors.New(text), s.url).Error()
 }

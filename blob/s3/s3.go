@@ -158,6 +158,15 @@ func (u storeURL) at() string {
 
 // parseURL parses a storage URL. Its errors name the part that is wrong but never
 // repeat the whole URL, in case someone put a secret into it.
+// CheckURL reports what Open would refuse in rawURL before it connects, so
+// that vend config check refuses it too.
+func CheckURL(rawURL string) error {
+	if _, err := parseURL(rawURL); err != nil {
+		return fmt.Errorf("s3 storage: %w", err)
+	}
+	return nil
+}
+
 func parseURL(raw string) (storeURL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -200,7 +209,8 @@ func parseURL(raw string) (storeURL, error) {
 		case "endpoint":
 			e, err := url.Parse(v)
 			if err != nil || (e.Scheme != "http" && e.Scheme != "https") || e.Host == "" || e.User != nil {
-				return storeURL{}, fmt.Errorf("endpoint %q: want http://host:port or https://host", v)
+				// The endpoint may carry the keys the URL must not (key:secret@).
+				return storeURL{}, fmt.Errorf("endpoint %q: want http://host:port or https://host", vend.RedactURL(v))
 			}
 			s.endpoint = strings.TrimSuffix(v, "/")
 		case "region":

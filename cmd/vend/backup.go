@@ -66,11 +66,14 @@ func newConfigCmd(app *App) *cobra.Command {
 		},
 	}, &cobra.Command{
 		Use:   "check",
-		Short: "Load and validate the configuration, then exit",
+		Short: "Load and validate the configuration as vend serve does, then exit",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := app.loadConfig(); err != nil {
 				return err
+			}
+			if err := app.checkServe(); err != nil {
+				return fmt.Errorf("configuration:\n%w", err)
 			}
 			fmt.Fprintln(app.Stdout, "configuration ok")
 			return nil

@@ -364,6 +364,13 @@ func TestProductsCLI(t *testing.T) {
 		mustVend(t, env, "backup", dst)
 		if st, err := os.Stat(dst); err != nil || st.Size() == 0 {
 			t.Errorf("backup: %v", err)
+		} else if perm := st.Mode().Perm(); perm != 0o600 { // it holds buyers' email addresses
+			t.Errorf("backup has mode %#o, want 0600", perm)
+		}
+		if st, err := os.Stat(filepath.Join(dir, "data", "vend.db")); err != nil {
+			t.Error(err)
+		} else if perm := st.Mode().Perm(); perm != 0o600 {
+			t.Errorf("vend.db has mode %#o, want 0600", perm)
 		}
 		if _, _, code := runMain(t, env, "backup", dst); code == 0 {
 			t.Error("backup over an existing file succeeded")

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/config"
 	"github.com/vend-shop/vend/delivery"
 	"github.com/vend-shop/vend/ledger"
 	"github.com/vend-shop/vend/mailer"
@@ -39,13 +40,13 @@ func (a *App) mailWorker(led *ledger.Ledger) (*mailer.Worker, error) {
 		return nil, err
 	}
 	cfg := a.Config
-	if cfg.SMTP.URL == "" {
+	sender, err := smtpSender(cfg.SMTP)
+	if err != nil {
+		return nil, err
+	}
+	if sender == nil {
 		a.Logger.Info("smtp.url is not set: vend sends no mail")
 		return nil, nil
-	}
-	sender, err := mailer.NewSMTP(mailer.SMTPConfig{URL: cfg.SMTP.URL, StartTLS: cfg.SMTP.StartTLS})
-	if err != nil {
-		return nil, fmt.Errorf("smtp.url: %w", err)
 	}
 	w := &mailer.Worker{
 		DB: a.DB, Sender: sender, Templates: t, From: cfg.SMTP.From, BaseURL: cfg.BaseURL, RetryFor: cfg.SMTP.RetryFor,
@@ -58,6 +59,19 @@ func (a *App) mailWorker(led *ledger.Ledger) (*mailer.Worker, error) {
 	}
 	led.Mail, led.OwnerEmail, led.Mailed = true, cfg.OwnerEmail, w.Kick
 	return w, nil
+}
+
+// smtpSender is the SMTP server of smtp.url, or nil when it is not set. Its
+// errors never show the password (mailer.NewSMTP hides it).
+func smtpSender(c config.SMTP) (*mailer.SMTP, error) {
+	if c.URL == "" {
+		return nil, nil
+	}
+	sender, err := mailer.NewSMTP(mailer.SMTPConfig{URL: c.URL, StartTLS: c.StartTLS})
+	if err != nil {
+		return nil, fmt.Errorf("smtp.url: %w", err)
+	}
+	return sender, nil
 }
 
 func newMailCmd(app *App) *cobra.Command {

@@ -12,6 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vend-shop/vend/account"
+	"github.com/vend-shop/vend/blob/s3"
+	"github.com/vend-shop/vend/config"
 	"github.com/vend-shop/vend/delivery"
 	"github.com/vend-shop/vend/ledger"
 	"github.com/vend-shop/vend/mailer"
@@ -135,13 +137,9 @@ func (a *App) pruneRefused(ctx context.Context, led *ledger.Ledger) {
 // either way. The caller closes srv.Delivery.
 func (a *App) newServer(demo *web.Demo) (*web.Server, *mailer.Worker, error) {
 	cfg := a.Config
-	dcfg := delivery.Config{
-		SessionTimeout: cfg.Delivery.SessionTimeout, SessionMax: cfg.Delivery.SessionMax,
-		GiveBackPercent: cfg.Delivery.GiveBackPercent,
-		Mode:            cfg.Delivery.Mode, XAccelPrefix: cfg.Delivery.XAccelPrefix, RedirectTTL: cfg.Delivery.RedirectTTL,
-	}
-	if err := dcfg.Validate(); err != nil {
-		return nil, nil, fmt.Errorf("delivery: %w", err)
+	dcfg, err := deliveryConfig(cfg.Delivery)
+	if err != nil {
+		return nil, nil, err
 	}
 	led, mw, err := a.newLedger()
 	if err != nil {
@@ -165,6 +163,48 @@ func (a *App) newServer(demo *web.Demo) (*web.Server, *mailer.Worker, error) {
 		return nil, nil, err
 	}
 	return srv, mw, nil
+}
+
+// deliveryConfig is the delivery package's configuration, checked as
+// delivery.New expects it.
+func deliveryConfig(d config.Delivery) (delivery.Config, error) {
+	dcfg := delivery.Config{
+		SessionTimeout: d.SessionTimeout, SessionMax: d.SessionMax, GiveBackPercent: d.GiveBackPercent,
+		Mode: d.Mode, XAccelPrefix: d.XAccelPrefix, RedirectTTL: d.RedirectTTL,
+	}
+	if err := dcfg.Validate(); err != nil {
+		return delivery.Config{}, fmt.Errorf("delivery: %w", err)
+	}
+	return dcfg, nil
+}
+
+// checkServe builds what vend serve builds from the configuration alone, with
+// the same functions, and drops it: the storage URL, the delivery settings,
+// the mail templates, the SMTP sender and the providers. config.Load checks
+// each value on its own; the packages that use a value may refuse more
+// (mailer.NewSMTP a path in smtp.url, the WEBSALE decoder an unpinned
+// setting). vend config check runs this, so that it accepts exactly what serve
+// accepts short of connecting to the database and the bucket.
+func (a *App) checkServe() error {
+	var errs []error
+	if a.Config.Storage != "" {
+		if err := s3.CheckURL(a.Config.Storage); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if _, err := deliveryConfig(a.Config.Delivery); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := a.templates(); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := smtpSender(a.Config.SMTP); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := providers(a.Config, a.Logger); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 // newLedger is the ledger of this configuration, with the mail worker that

@@ -13,7 +13,7 @@ import (
 // JSON event format posted to /webhooks/generic, for any shop that can send a
 // webhook. Any 2xx counts as delivered; senders resend the rest.
 type Intake struct {
-	Secret string // whsec_ + base64; "" refuses every message
+	Secret string // whsec_ + base64, or the base64 alone; "" refuses every message
 	Config Config
 }
 

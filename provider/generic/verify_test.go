@@ -25,9 +25,12 @@ const (
 var vectorTime = time.Unix(1614265330, 0)
 
 func TestSign_Vector(t *testing.T) {
-	got, err := Sign(vectorSecret, vectorID, vectorTime, []byte(vectorBody))
-	if err != nil || got != vectorSig {
-		t.Fatalf("Sign = %q, %v; want %q", got, err, vectorSig)
+	// The reference libraries take the secret with or without its prefix.
+	for _, secret := range []string{vectorSecret, strings.TrimPrefix(vectorSecret, "whsec_")} {
+		got, err := Sign(secret, vectorID, vectorTime, []byte(vectorBody))
+		if err != nil || got != vectorSig {
+			t.Errorf("Sign with %q = %q, %v; want %q", secret, got, err, vectorSig)
+		}
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 
+	"github.com/vend-shop/vend"
 	"github.com/vend-shop/vend/store"
 	"github.com/vend-shop/vend/store/sqldb"
 )
@@ -47,8 +48,10 @@ func NewDB(url string) *DB { return &DB{URL: url, Now: time.Now} }
 // Open connects and runs the migrations.
 func (db *DB) Open(ctx context.Context) error {
 	var err error
+	// pgx's errors quote what it made of the URL: the user, the host, the
+	// database, which are pieces of the password when it was not encoded.
 	if db.db, err = sql.Open("pgx", db.URL); err != nil {
-		return fmt.Errorf("postgres: open: %w", err)
+		return fmt.Errorf("postgres: open: %w", vend.RedactError(err, db.URL))
 	}
 	n := db.MaxConns
 	if n <= 0 {
@@ -59,7 +62,7 @@ func (db *DB) Open(ctx context.Context) error {
 	db.db.SetConnMaxIdleTime(5 * time.Minute)
 	if err := db.db.PingContext(ctx); err != nil {
 		db.db.Close()
-		return fmt.Errorf("postgres: connect: %w", err)
+		return fmt.Errorf("postgres: connect: %w", vend.RedactError(err, db.URL))
 	}
 	if err := db.Migrate(ctx); err != nil {
 		db.db.Close()

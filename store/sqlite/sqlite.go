@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
@@ -85,6 +86,9 @@ func (db *DB) Open(ctx context.Context) error {
 			return fmt.Errorf("sqlite: create %s: %w", dir, err)
 		}
 	}
+	if err := makePrivate(db.Path); err != nil {
+		return fmt.Errorf("sqlite: open %s: %w", db.Path, err)
+	}
 	var err error
 	if db.write, err = sql.Open("sqlite", dsn(db.Path, false)); err != nil {
 		return fmt.Errorf("sqlite: open %s: %w", db.Path, err)
@@ -107,6 +111,38 @@ func (db *DB) Open(ctx context.Context) error {
 	go db.writeLoop()
 	db.read.SetMaxOpenConns(8)
 	db.read.SetMaxIdleConns(8)
+	return nil
+}
+
+// fileMode is the mode of the database file and of its backups: they hold
+// buyers' names and email addresses, so only vend's own user may read them.
+const fileMode fs.FileMode = 0o600
+
+// makePrivate creates the database file with fileMode before SQLite opens it
+// (SQLite would create it 0644 less the umask, and creates the -wal and -shm
+// files with the mode of the database file), and takes group and other access
+// away from a file, -wal or -shm that an older vend left readable.
+func makePrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, fileMode)
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		st, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		} else if err != nil {
+			return err
+		}
+		if perm := st.Mode().Perm(); perm&^fileMode != 0 {
+			if err := os.Chmod(p, perm&fileMode); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 
@@ -176,16 +212,21 @@ func (db *DB) Backup(ctx context.Context, path string) error {
 	if db.write == nil {
 		return fmt.Errorf("sqlite: backup: %s is not open", db.Path)
 	}
-	if _, err := os.Stat(path); err == nil {
+	// The copy is created empty with fileMode first, which VACUUM INTO accepts:
+	// SQLite would create it 0644, readable by everyone, for the whole copy.
+	// O_EXCL also makes sure an existing file is never overwritten.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fileMode)
+	if errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("sqlite: backup: %s already exists", path)
+	} else if err != nil {
+		return fmt.Errorf("sqlite: backup: %w", err)
 	}
-	conn, err := sql.Open("sqlite", backupDSN(db.Path))
-	if err != nil {
-		return fmt.Errorf("sqlite: backup: open %s: %w", db.Path, err)
+	if err := f.Close(); err != nil {
+		os.Remove(path)
+		return fmt.Errorf("sqlite: backup: %w", err)
 	}
-	defer conn.Close()
-	conn.SetMaxOpenConns(1)
-	if _, err := conn.ExecContext(ctx, `VACUUM INTO $1`, path); err != nil {
+	if err := db.vacuumInto(ctx, path); err != nil {
+		os.Remove(path)
 		return fmt.Errorf("sqlite: backup to %s: %w", path, err)
 	}
 	// The copy, and (where the system allows syncing a directory) its name in the
@@ -195,6 +236,18 @@ func (db *DB) Backup(ctx context.Context, path string) error {
 	}
 	_ = syncFile(filepath.Dir(path))
 	return nil
+}
+
+// vacuumInto copies the live database into the empty file at path.
+func (db *DB) vacuumInto(ctx context.Context, path string) error {
+	conn, err := sql.Open("sqlite", backupDSN(db.Path))
+	if err != nil {
+		return fmt.Errorf("open %s: %w", db.Path, err)
+	}
+	defer conn.Close()
+	conn.SetMaxOpenConns(1)
+	_, err = conn.ExecContext(ctx, `VACUUM INTO $1`, path)
+	return err
 }
 
 // backupDSN opens the live file for VACUUM INTO: it waits for locks like the

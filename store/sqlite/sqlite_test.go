@@ -249,3 +249,63 @@ func TestDB_Backup(t *testing.T) {
 		}
 	})
 }
+
+// TestDB_FileModes checks that the ledger and its backups, which hold buyers'
+// email addresses, are readable by vend's user alone: SQLite on its own makes
+// them 0644.
+func TestDB_FileModes(t *testing.T) {
+	t.Parallel()
+	write := func(t *testing.T, db *sqlite.DB) {
+		t.Helper()
+		err := db.Update(ctx, func(tx store.Tx) error {
+			return tx.CreateOrder(ctx, &vend.Order{Provider: "paypal", Ref: "T1", Currency: "USD", Status: vend.OrderPaid,
+				Buyer: vend.Buyer{Email: "buyer@example.com"}})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantPrivate := func(t *testing.T, paths ...string) {
+		t.Helper()
+		for _, p := range paths {
+			st, err := os.Stat(p)
+			if err != nil {
+				t.Errorf("%s: %v", filepath.Base(p), err)
+				continue
+			}
+			if got := st.Mode().Perm(); got != 0o600 {
+				t.Errorf("%s has mode %#o, want 0600", filepath.Base(p), got)
+			}
+		}
+	}
+	t.Run("OK a new database, its WAL and shared memory", func(t *testing.T) {
+		t.Parallel()
+		path := filepath.Join(t.TempDir(), "vend.db")
+		write(t, mustOpen(t, path))
+		wantPrivate(t, path, path+"-wal", path+"-shm")
+	})
+	t.Run("OK an older vend's readable database is made private", func(t *testing.T) {
+		t.Parallel()
+		path := filepath.Join(t.TempDir(), "vend.db")
+		for _, p := range []string{path, path + "-wal", path + "-shm"} {
+			if err := os.WriteFile(p, nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(p, 0o644); err != nil { // whatever the umask
+				t.Fatal(err)
+			}
+		}
+		write(t, mustOpen(t, path))
+		wantPrivate(t, path, path+"-wal", path+"-shm")
+	})
+	t.Run("OK a backup", func(t *testing.T) {
+		t.Parallel()
+		db := MustOpenDB(t)
+		write(t, db)
+		path := filepath.Join(t.TempDir(), "backup.db")
+		if err := db.Backup(ctx, path); err != nil {
+			t.Fatal(err)
+		}
+		wantPrivate(t, path)
+	})
+}
