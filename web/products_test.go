@@ -28,8 +28,14 @@ func (e *testEnv) upload(cookie, product, mode, name string, content []byte) ans
 	fw, _ := mw.CreateFormFile("file", name)
 	fw.Write(content)
 	mw.Close()
-	req, _ := http.NewRequest(http.MethodPost, e.HTTP.URL+"/admin/products/"+product+"/files", &body)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
+	return e.postUpload(cookie, product, &body, mw.FormDataContentType())
+}
+
+// postUpload posts a multipart form to a product's upload, from the admin's page.
+func (e *testEnv) postUpload(cookie, product string, body *bytes.Buffer, contentType string) answer {
+	e.tb.Helper()
+	req, _ := http.NewRequest(http.MethodPost, e.HTTP.URL+"/admin/products/"+product+"/files", body)
+	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("Sec-Fetch-Site", "same-origin")
 	req.AddCookie(&http.Cookie{Name: adminCookie, Value: cookie})
 	return e.do(req)
@@ -176,11 +182,7 @@ func (e *testEnv) uploadRaw(cookie, product, name string) answer {
 	fw, _ := mw.CreatePart(h)
 	fw.Write([]byte("%PDF evil"))
 	mw.Close()
-	req, _ := http.NewRequest(http.MethodPost, e.HTTP.URL+"/admin/products/"+product+"/files", &body)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.Header.Set("Sec-Fetch-Site", "same-origin")
-	req.AddCookie(&http.Cookie{Name: adminCookie, Value: cookie})
-	return e.do(req)
+	return e.postUpload(cookie, product, &body, mw.FormDataContentType())
 }
 
 // storedBlobs counts the files in the test's blob storage.
