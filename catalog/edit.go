@@ -106,8 +106,11 @@ func EditProduct(ctx context.Context, db store.DB, actor, id string, f Fields) (
 
 // AddFile adds a stored file to the product's current files or, with
 // replace, makes it the only one: a new version. Buyers' earlier files stay
-// in the product's file versions.
+// in the product's file versions. The file's name must pass ValidateFileName.
 func AddFile(ctx context.Context, db store.DB, actor, productID string, f *vend.File, replace bool) error {
+	if err := ValidateFileName(f.Name); err != nil {
+		return fmt.Errorf("catalog: add file to %s: %w", productID, err)
+	}
 	return changeFiles(ctx, db, actor, productID, "product.file.upload", func(files []*vend.File) ([]*vend.File, error) {
 		if replace {
 			return []*vend.File{f}, nil

@@ -20,14 +20,17 @@ type Imported struct {
 }
 
 // Import copies each line's file into storage and saves the products, all in one
-// transaction: if any file is missing or unreadable, nothing is saved. Relative
+// transaction: if any file is missing, unreadable or has a name ValidateFileName
+// refuses, nothing is saved. Relative
 // file paths are taken relative to dir. Re-importing updates products in place;
 // a product whose file did not change keeps its file (and its download statistics).
 // Each product saved is in the audit trail as actor's.
 func Import(ctx context.Context, db store.DB, blobs blob.Store, actor string, lines []Line, dir string) ([]Imported, error) {
 	var errs []error
 	for _, l := range lines {
-		if st, err := os.Stat(resolve(dir, l.File)); err != nil {
+		if err := ValidateFileName(filepath.Base(resolve(dir, l.File))); err != nil {
+			errs = append(errs, &LineError{No: l.No, Msg: vend.ErrorMessage(err)})
+		} else if st, err := os.Stat(resolve(dir, l.File)); err != nil {
 			errs = append(errs, &LineError{No: l.No, Msg: fmt.Sprintf("file %s: %v", l.File, errors.Unwrap(err))})
 		} else if !st.Mode().IsRegular() {
 			errs = append(errs, &LineError{No: l.No, Msg: fmt.Sprintf("file %s is not a regular file", l.File)})
@@ -83,6 +86,9 @@ func Save(ctx context.Context, tx store.Products, p *vend.Product, files []*vend
 	if err := p.Validate(); err != nil {
 		return err
 	}
+	if err := validateFiles(files); err != nil {
+		return err
+	}
 	if err := tx.SaveProduct(ctx, p); err != nil {
 		return err
 	}
@@ -94,8 +100,13 @@ func Save(ctx context.Context, tx store.Products, p *vend.Product, files []*vend
 }
 
 // Store copies the file at path into blob storage and describes it; the file's
-// base name is what buyers see.
+// base name is what buyers see, so it must pass ValidateFileName, which is
+// checked before any byte is copied.
 func Store(ctx context.Context, blobs blob.Store, path string) (*vend.File, error) {
+	name := filepath.Base(path)
+	if err := ValidateFileName(name); err != nil {
+		return nil, err
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -105,7 +116,7 @@ func Store(ctx context.Context, blobs blob.Store, path string) (*vend.File, erro
 	if err != nil {
 		return nil, fmt.Errorf("store %s: %w", path, err)
 	}
-	return &vend.File{Name: filepath.Base(path), Key: info.Key, Size: info.Size, SHA256: info.SHA256}, nil
+	return &vend.File{Name: name, Key: info.Key, Size: info.Size, SHA256: info.SHA256}, nil
 }
 
 func resolve(dir, path string) string {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
 	"strings"
 	"time"
 	"unicode"
@@ -154,7 +155,14 @@ func parseLine(no int, text string) (Line, []string) {
 	add(checkText("name", p.Name))
 
 	l.File = fields[2]
-	add(checkText("file", l.File))
+	if err := checkText("file", l.File); err != nil {
+		add(err)
+	} else {
+		// Buyers see the file under its base name: refuse a bad one before
+		// anything is read. The file may be written with either separator
+		// (C:\files\a.zip); Store checks the name again as its system sees it.
+		add(ValidateFileName(path.Base(strings.ReplaceAll(l.File, `\`, "/"))))
+	}
 
 	p.Price = 0
 	if s := fields[3]; s != "" {

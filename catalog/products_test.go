@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -189,6 +190,12 @@ func TestParseProducts_Errors(t *testing.T) {
 		}},
 		{"a comment marker inside a line is not a comment", "a|A|a.zip|#1\n",
 			[]string{`line 1: price "#1": use a decimal number such as 19.95`}},
+		{"file name with a control character", "a|A|dir/a\x1b[31m.zip\n",
+			[]string{`line 1: file "dir/a\x1b[31m.zip" contains a control character`}},
+		{"file name that is a parent directory", "a|A|dir/..\n",
+			[]string{`line 1: file name ".." is not a name: give one like book.pdf`}},
+		{"file name longer than 255 bytes", "a|A|dir/" + strings.Repeat("x", 256) + "\n",
+			[]string{`line 1: file name of 256 bytes is too long: at most 255 bytes`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -361,6 +368,9 @@ func FuzzParseProducts(f *testing.F) {
 			}
 			if l.File == "" {
 				t.Fatalf("line %d: empty file", l.No)
+			}
+			if err := catalog.ValidateFileName(path.Base(strings.ReplaceAll(l.File, `\`, "/"))); err != nil {
+				t.Fatalf("line %d: file %q: %v", l.No, l.File, err)
 			}
 		}
 		out, err := catalog.Format(lines)

@@ -198,12 +198,21 @@ func (j *jsonLines) record(v any, _ func() []string) error { return j.enc.Encode
 func (j *jsonLines) flush() error                          { return nil }
 
 // cell makes a field safe to open in a spreadsheet, where buyers' names, user
-// agents and references must stay text. A field that starts like a formula
-// (=, +, -, @, their full-width forms, or a tab or carriage return, which some
-// spreadsheets skip first) gets a leading apostrophe, which spreadsheets take
-// as "this is text" and do not show. A plain number such as the refund amount
-// -19.95 is not a formula and stays a number. Control characters other than
-// tab and line breaks (terminal escape sequences, say) become U+FFFD.
+// agents and references must stay text.
+//
+// A spreadsheet runs a cell as a formula when it starts with =, +, -, @ (or
+// their full-width forms), or with a tab or line break, which some skip
+// first. A cell is not always the whole field: a spreadsheet opens a CSV file
+// with its locale's list separator, ',' in some and ';' in others (German
+// Excel among them), and encoding/csv quotes a field with ',' but not one with
+// ';', so "ok;=cmd|…" becomes the cells "ok" and "=cmd|…". So each piece of a
+// field, from its start and after every ',' and ';', is looked at past any
+// spaces and double quotes: if it starts like a formula, an apostrophe goes
+// in front of that character, which spreadsheets take as "this is text" and
+// do not show. A piece that is a plain number however the field is split,
+// such as the refund amount -19.95, is not a formula and stays as it is.
+// Control characters other than tab and line breaks (terminal escape
+// sequences, say) become U+FFFD.
 func cell(s string) string {
 	if s == "" {
 		return s
@@ -214,13 +223,40 @@ func cell(s string) string {
 		}
 		return r
 	}, s)
-	switch r, _ := utf8.DecodeRuneInString(s); r {
-	case '=', '+', '-', '@', '\t', '\r', '＝', '＋', '－', '＠':
-		if !plainNumber(s) {
-			return "'" + s
+	var b strings.Builder
+	for {
+		lead := len(s) - len(strings.TrimLeft(s, ` "`))
+		b.WriteString(s[:lead])
+		s = s[lead:]
+		if r, _ := utf8.DecodeRuneInString(s); formulaStart(r) && !plainPiece(s) {
+			b.WriteByte('\'')
 		}
+		end := strings.IndexAny(s, ",;")
+		if end < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		b.WriteString(s[:end+1])
+		s = s[end+1:]
 	}
-	return s
+}
+
+// formulaStart reports whether a cell that starts with r may be run as a
+// formula.
+func formulaStart(r rune) bool {
+	switch r {
+	case '=', '+', '-', '@', '\t', '\r', '\n', '＝', '＋', '－', '＠':
+		return true
+	}
+	return false
+}
+
+// plainPiece reports whether the piece of a field that starts s is a plain
+// number whichever of ',' and ';' ends it.
+func plainPiece(s string) bool {
+	bySemicolon, _, _ := strings.Cut(s, ";")
+	byComma, _, _ := strings.Cut(s, ",")
+	return plainNumber(bySemicolon) && plainNumber(byComma)
 }
 
 // plainNumber reports whether s is an optional sign, digits and at most one

@@ -10,8 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/vend-shop/vend"
 	"github.com/vend-shop/vend/catalog"
@@ -105,8 +103,8 @@ func (s productAdmin) handleAPIUpload(w http.ResponseWriter, r *http.Request) er
 		return vend.Errorf(vend.EINVALID, "replace: true or false.")
 	}
 	name := r.PathValue("name")
-	if !plainFileName(name) {
-		return vend.Errorf(vend.EINVALID, "The file name must be a plain name of at most 255 bytes, like book.pdf.")
+	if err := catalog.ValidateFileName(name); err != nil {
+		return err
 	}
 	// Refuse before reading gigabytes for a product that is not there.
 	if _, err := s.findProduct(ctx, id); err != nil {
@@ -167,15 +165,6 @@ func (s productAdmin) handleAPIRelease(w http.ResponseWriter, r *http.Request) e
 	}
 	apiJSON(w, rel)
 	return nil
-}
-
-// plainFileName reports whether name can be shown to buyers as a file's
-// name: valid UTF-8, no path, no control characters, at most 255 bytes.
-func plainFileName(name string) bool {
-	if name == "" || name == "." || name == ".." || len(name) > 255 || !utf8.ValidString(name) || strings.ContainsAny(name, `/\`) {
-		return false
-	}
-	return !strings.ContainsFunc(name, unicode.IsControl)
 }
 
 // productsView is the catalog's page.
@@ -345,11 +334,16 @@ func (s productAdmin) handleAdminUpload(w http.ResponseWriter, r *http.Request) 
 	return nil
 }
 
-// storeUpload puts one uploaded file into storage.
+// storeUpload puts one uploaded file into storage, once its name passed the
+// catalog's rule: a refused name stores nothing.
 func (s productAdmin) storeUpload(ctx context.Context, part *multipart.Part) (*vend.File, error) {
-	name := path.Base(strings.ReplaceAll(part.FileName(), `\`, "/")) // a path some browsers send
-	if name == "" || name == "." || name == "/" {
-		return nil, vend.Errorf(vend.EINVALID, "The file has no name.")
+	name := part.FileName()
+	if name == "" {
+		return nil, vend.Errorf(vend.EINVALID, "Choose a file to upload.")
+	}
+	name = path.Base(strings.ReplaceAll(name, `\`, "/")) // some browsers send the whole path
+	if err := catalog.ValidateFileName(name); err != nil {
+		return nil, err
 	}
 	info, err := s.Blobs.Put(ctx, part)
 	if err != nil {

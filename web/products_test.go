@@ -3,9 +3,14 @@ package web
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
+	"io/fs"
 	"mime/multipart"
 	"net/http"
+	"net/textproto"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -23,8 +28,14 @@ func (e *testEnv) upload(cookie, product, mode, name string, content []byte) ans
 	fw, _ := mw.CreateFormFile("file", name)
 	fw.Write(content)
 	mw.Close()
-	req, _ := http.NewRequest(http.MethodPost, e.HTTP.URL+"/admin/products/"+product+"/files", &body)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
+	return e.postUpload(cookie, product, &body, mw.FormDataContentType())
+}
+
+// postUpload posts a multipart form to a product's upload, from the admin's page.
+func (e *testEnv) postUpload(cookie, product string, body *bytes.Buffer, contentType string) answer {
+	e.tb.Helper()
+	req, _ := http.NewRequest(http.MethodPost, e.HTTP.URL+"/admin/products/"+product+"/files", body)
+	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("Sec-Fetch-Site", "same-origin")
 	req.AddCookie(&http.Cookie{Name: adminCookie, Value: cookie})
 	return e.do(req)
@@ -136,3 +147,119 @@ func TestAdminProducts(t *testing.T) {
 }
 
 func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
+
+// badUploadNames are file names an admin's upload or an API call may carry
+// that must never become a file's name: what reaches the operator's terminal
+// or a buyer's header as something else than a name.
+var badUploadNames = []struct{ name, in string }{
+	{"ESC", "evil\x1b]0;pwned\x07.pdf"},
+	{"CR", "book\r.pdf"},
+	{"LF", "book\n.pdf"},
+	{"NUL", "book\x00.pdf"},
+	{"dot dot", ".."},
+	{"right-to-left override", "photo\u202Efdp.exe"},
+	{"300 bytes", strings.Repeat("x", 296) + ".pdf"},
+}
+
+// uploadRaw posts a file as the page's form does, its name encoded as RFC
+// 2231 allows (filename*=UTF-8”…), so that any byte reaches the handler.
+func (e *testEnv) uploadRaw(cookie, product, name string) answer {
+	e.tb.Helper()
+	var enc strings.Builder
+	for _, b := range []byte(name) {
+		if 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' || b == '.' || b == '-' || b == '_' {
+			enc.WriteByte(b)
+		} else {
+			fmt.Fprintf(&enc, "%%%02X", b)
+		}
+	}
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	mw.WriteField("mode", "add")
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", `form-data; name="file"; filename*=UTF-8''`+enc.String())
+	h.Set("Content-Type", "application/octet-stream")
+	fw, _ := mw.CreatePart(h)
+	fw.Write([]byte("%PDF evil"))
+	mw.Close()
+	return e.postUpload(cookie, product, &body, mw.FormDataContentType())
+}
+
+// storedBlobs counts the files in the test's blob storage.
+func (e *testEnv) storedBlobs() int {
+	e.tb.Helper()
+	n := 0
+	err := filepath.WalkDir(e.Blobs.Dir(), func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			n++
+		}
+		return err
+	})
+	if err != nil {
+		e.tb.Fatal(err)
+	}
+	return n
+}
+
+// TestAdminUpload_FileNames: the admin's upload form refuses the names the
+// API refuses (it used to store ESC, CR and LF), before storing any byte.
+func TestAdminUpload_FileNames(t *testing.T) {
+	t.Parallel()
+	e, cookie := adminEnv(t)
+	blobs := e.storedBlobs()
+	for _, tt := range badUploadNames {
+		a := e.uploadRaw(cookie, "EBOOK-001", tt.in)
+		if a.Status != http.StatusBadRequest || !strings.Contains(a.Body, "file name") {
+			t.Errorf("%s: %d, want 400 naming the file name\n%.300s", tt.name, a.Status, a.Body)
+		}
+	}
+	if p := e.product("EBOOK-001"); len(p.Files) != 1 || p.Files[0].Name != "go-patterns.pdf" {
+		t.Errorf("files after refused uploads: %+v", p.Files)
+	}
+	if n := e.storedBlobs(); n != blobs {
+		t.Errorf("refused uploads stored %d files", n-blobs)
+	}
+	// A browser may send the path the file had on the seller's machine: the
+	// name is its last element, never the path.
+	for _, path := range []string{"dir/sub/extras.zip", `..\..\extras.zip`} {
+		if a := e.uploadRaw(cookie, "EBOOK-001", path); a.Status != http.StatusSeeOther {
+			t.Errorf("%q: %d\n%s", path, a.Status, a.Body)
+		}
+	}
+	for _, f := range e.product("EBOOK-001").Files[1:] {
+		if f.Name != "extras.zip" {
+			t.Errorf("stored as %q, want extras.zip", f.Name)
+		}
+	}
+}
+
+// TestAPIUpload_FileNames: the API refuses the same names with the catalog's
+// message, before reading the body.
+func TestAPIUpload_FileNames(t *testing.T) {
+	t.Parallel()
+	e, _ := adminEnv(t)
+	c := newAPIClient(e)
+	blobs := e.storedBlobs()
+	for _, tt := range append(badUploadNames, struct{ name, in string }{"slash", "dir/book.pdf"}) {
+		if tt.in == ".." {
+			continue // the router answers ".." by a redirect; see below
+		}
+		a := c.call(http.MethodPut, "/api/v1/products/EBOOK-001/files/"+url.PathEscape(tt.in), "%PDF evil")
+		var v struct {
+			Error struct{ Code, Message string }
+		}
+		if a.Status != http.StatusBadRequest || json.Unmarshal([]byte(a.Body), &v) != nil || v.Error.Code != "invalid" ||
+			!strings.HasPrefix(v.Error.Message, "file name") {
+			t.Errorf("%s: %d %s, want 400 invalid about the file name", tt.name, a.Status, a.Body)
+		}
+	}
+	if a := c.call(http.MethodPut, "/api/v1/products/EBOOK-001/files/%2E%2E", "%PDF evil"); a.Status < 300 {
+		t.Errorf(`"..": %d %s`, a.Status, a.Body)
+	}
+	if p := e.product("EBOOK-001"); len(p.Files) != 1 || p.Files[0].Name != "go-patterns.pdf" {
+		t.Errorf("files after refused uploads: %+v", p.Files)
+	}
+	if n := e.storedBlobs(); n != blobs {
+		t.Errorf("refused uploads stored %d files", n-blobs)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -432,4 +433,58 @@ func TestAdminCounters(t *testing.T) {
 			t.Errorf("%s: %d", bad, a.Status)
 		}
 	}
+}
+
+// TestAdminExport_SemicolonLocale exports an order whose buyer named
+// themselves `ok;=cmd|' /C calc'!A0`: German Excel opens a CSV file with ';'
+// as its separator, where the unquoted name used to become the cells "ok" and
+// a formula. Read with either separator, no cell of the file starts like a
+// formula unless it is a plain number.
+func TestAdminExport_SemicolonLocale(t *testing.T) {
+	t.Parallel()
+	const name = `ok;=cmd|' /C calc'!A0`
+	e := newTestEnv(t)
+	cookie := e.signIn(e.addUser("alice", adminPW))
+	s := ebookSim("Completed", "SEMICOLON00000001")
+	s.FirstName, s.LastName, s.Custom = name, "Doe,@SUM(1+1)", "note;-2+3"
+	e.MustPostIPN(simBody(s))
+	e.MustPostIPN(simBody(reversalSim("Refunded", "SEMICOLON00000002", "SEMICOLON00000001", -1995)))
+
+	records := e.csvExport(cookie, "/admin/export/orders.csv")
+	o := byColumn(t, records, "ref", "SEMICOLON00000001")
+	if want := `ok;'=cmd|' /C calc'!A0 Doe,'@SUM(1+1)`; o["buyer_name"] != want || o["custom"] != "note;'-2+3" {
+		t.Errorf("buyer_name %q, custom %q; want %q and %q", o["buyer_name"], o["custom"], want, "note;'-2+3")
+	}
+	a := e.adminRequest(http.MethodGet, "/admin/export/transactions.csv", cookie, nil, nil)
+	if !strings.Contains(a.Body, ",-19.95,") {
+		t.Errorf("the refund's amount is not the number -19.95:\n%s", a.Body)
+	}
+	for _, path := range []string{"/admin/export/orders.csv", "/admin/export/transactions.csv"} {
+		body := e.adminRequest(http.MethodGet, path, cookie, nil, nil).Body
+		for _, sep := range []rune{',', ';'} {
+			r := csv.NewReader(strings.NewReader(body))
+			r.Comma, r.LazyQuotes, r.FieldsPerRecord = sep, true, -1
+			rows, err := r.ReadAll()
+			if err != nil {
+				t.Fatalf("%s read with %q: %v", path, sep, err)
+			}
+			for _, row := range rows {
+				for _, c := range row {
+					if formulaLike(c) {
+						t.Errorf("%s read with %q: the cell %q is a formula", path, sep, c)
+					}
+				}
+			}
+		}
+	}
+}
+
+// formulaLike reports whether a spreadsheet would run cell as a formula: it
+// starts with =, +, -, @ or a tab or line break and is not a plain number.
+func formulaLike(cell string) bool {
+	if cell == "" || !strings.ContainsRune("=+-@\t\r\n", rune(cell[0])) {
+		return false
+	}
+	_, err := strconv.ParseFloat(cell, 64)
+	return err != nil
 }

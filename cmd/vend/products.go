@@ -50,6 +50,7 @@ func newProductsImportCmd(app *App) *cobra.Command {
 			if asJSON {
 				return printJSON(app.Stdout, done)
 			}
+			w := plainWriter{app.Stdout} // as every listing of the catalog
 			for _, d := range done {
 				what := "updated"
 				if d.Created {
@@ -58,7 +59,7 @@ func newProductsImportCmd(app *App) *cobra.Command {
 				if d.NewFile && !d.Created {
 					what += ", new file"
 				}
-				fmt.Fprintf(app.Stdout, "%s\t%s (%s)\n", d.Product.ID, d.Product.Name, what)
+				fmt.Fprintf(w, "%s\t%s (%s)\n", d.Product.ID, oneLine(d.Product.Name), what)
 				warnFree(app, d.Product)
 			}
 			fmt.Fprintf(app.Stdout, "%d product(s) imported\n", len(done))
@@ -103,7 +104,7 @@ func newProductsAddCmd(app *App) *cobra.Command {
 			for _, path := range files {
 				f, err := catalog.Store(cmd.Context(), app.Blobs, path)
 				if err != nil {
-					return err
+					return cliError(err)
 				}
 				stored = append(stored, f)
 			}
@@ -120,12 +121,12 @@ func newProductsAddCmd(app *App) *cobra.Command {
 				return store.RecordAudit(cmd.Context(), tx, cliActor, "product.save", vend.ProductTarget(p.ID), old, p)
 			})
 			if err != nil {
-				return err
+				return cliError(err)
 			}
 			if asJSON {
 				return printJSON(app.Stdout, p)
 			}
-			fmt.Fprintf(app.Stdout, "%s\t%s saved with %d file(s)\n", p.ID, p.Name, len(p.Files))
+			fmt.Fprintf(plainWriter{app.Stdout}, "%s\t%s saved with %d file(s)\n", p.ID, oneLine(p.Name), len(p.Files))
 			warnFree(app, p)
 			return nil
 		},
@@ -182,10 +183,12 @@ func newProductsListCmd(app *App) *cobra.Command {
 				}
 				return printJSON(app.Stdout, out)
 			}
-			tw := tabwriter.NewWriter(app.Stdout, 0, 4, 2, ' ', 0)
+			// Names were typed in the admin and the API: no escape sequence of
+			// theirs may reach the operator's terminal.
+			tw := tabwriter.NewWriter(plainWriter{app.Stdout}, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tNAME\tPRICE\tLIMIT\tLIFETIME\tFILES\tCOMPLETED DOWNLOADS")
 			for _, p := range products {
-				fmt.Fprintf(tw, "%s\t%s\t%s %s\t%s\t%s\t%d\t%d\n", p.ID, p.Name, p.Price, p.Currency, vend.FormatLimit(p.DownloadLimit),
+				fmt.Fprintf(tw, "%s\t%s\t%s %s\t%s\t%s\t%d\t%d\n", p.ID, oneLine(p.Name), p.Price, p.Currency, vend.FormatLimit(p.DownloadLimit),
 					vend.FormatLifetime(p.Lifetime), len(p.Files), completed[p.ID])
 			}
 			return tw.Flush()
@@ -230,9 +233,12 @@ func newProductsShowCmd(app *App) *cobra.Command {
 					CompletedDownloads int          `json:"completed_downloads"`
 				}{p, files.Versions, completed[p.ID]})
 			}
-			fmt.Fprintf(app.Stdout, "Product    %s\nName       %s\nPrice      %s %s\nLimit      %s downloads\nLifetime   %s\nCompleted  %d downloads\n",
-				p.ID, p.Name, p.Price, p.Currency, vend.FormatLimit(p.DownloadLimit), vend.FormatLifetime(p.Lifetime), completed[p.ID])
-			writeFiles(app, files)
+			// A name stored before vend refused control characters in names
+			// still reaches the terminal only as '?'.
+			w := plainWriter{app.Stdout}
+			fmt.Fprintf(w, "Product    %s\nName       %s\nPrice      %s %s\nLimit      %s downloads\nLifetime   %s\nCompleted  %d downloads\n",
+				p.ID, oneLine(p.Name), p.Price, p.Currency, vend.FormatLimit(p.DownloadLimit), vend.FormatLifetime(p.Lifetime), completed[p.ID])
+			writeFiles(w, files)
 			return nil
 		},
 	}

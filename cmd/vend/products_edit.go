@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -37,7 +38,7 @@ func newProductsEditCmd(app *App) *cobra.Command {
 			if asJSON {
 				return printJSON(app.Stdout, p)
 			}
-			fmt.Fprintf(app.Stdout, "%s\t%s\t%s %s\t%s downloads\t%s\n", p.ID, p.Name, p.Price, p.Currency,
+			fmt.Fprintf(plainWriter{app.Stdout}, "%s\t%s\t%s %s\t%s downloads\t%s\n", p.ID, oneLine(p.Name), p.Price, p.Currency,
 				vend.FormatLimit(p.DownloadLimit), vend.FormatLifetime(p.Lifetime))
 			warnFree(app, p)
 			return nil
@@ -70,7 +71,7 @@ func newProductsUploadCmd(app *App) *cobra.Command {
 			}
 			f, err := catalog.Store(ctx, app.Blobs, args[1])
 			if err != nil {
-				return err
+				return cliError(err)
 			}
 			if err := catalog.AddFile(ctx, app.DB, cliActor, args[0], f, replace); err != nil {
 				return cliError(err)
@@ -162,21 +163,23 @@ func printProductFiles(cmd *cobra.Command, app *App, id string, asJSON bool) err
 	if asJSON {
 		return printJSON(app.Stdout, files)
 	}
-	writeFiles(app, files)
+	writeFiles(plainWriter{app.Stdout}, files)
 	return nil
 }
 
-func writeFiles(app *App, files *productFiles) {
+// writeFiles lists files for people; w is a plainWriter, because file names
+// stored before vend refused control characters may still hold some.
+func writeFiles(w io.Writer, files *productFiles) {
 	current := map[int64]bool{}
 	for _, f := range files.Current {
 		current[f.ID] = true
 	}
-	fmt.Fprintln(app.Stdout, "Files (every version; * current):")
+	fmt.Fprintln(w, "Files (every version; * current):")
 	for _, f := range files.Versions {
 		mark := " "
 		if current[f.ID] {
 			mark = "*"
 		}
-		fmt.Fprintf(app.Stdout, "  %s %d  %s  %d bytes  sha256 %s  %s\n", mark, f.ID, f.Name, f.Size, f.SHA256, f.CreatedAt.UTC().Format("2006-01-02 15:04"))
+		fmt.Fprintf(w, "  %s %d  %s  %d bytes  sha256 %s  %s\n", mark, f.ID, oneLine(f.Name), f.Size, f.SHA256, f.CreatedAt.UTC().Format("2006-01-02 15:04"))
 	}
 }
