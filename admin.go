@@ -56,6 +56,10 @@ func TokenTarget(id int64) string { return "token:" + strconv.FormatInt(id, 10) 
 // that belongs to no order).
 func NotificationTarget(id int64) string { return "notification:" + strconv.FormatInt(id, 10) }
 
+// ProviderTarget is the audit target of what a seller imported for provider
+// name (WEBSALE's order export).
+func ProviderTarget(name string) string { return "provider:" + name }
+
 // AuditEntry records one change an administrator made: who, when, what, and
 // the record before and after (JSON).
 type AuditEntry struct {

@@ -194,6 +194,16 @@ func CheckMode(provider string, sandbox, test bool, testSays, liveSays string) e
 	return nil
 }
 
+// A LinkGate is a Link provider that decides whether a valid link of an
+// order's item vend has made no grant for yet may create one. imported is the
+// item as the seller imported it (nil: never imported). A link without a MAC
+// can be changed, its time included, so this is where a forged first link is
+// stopped; later links only lead to grants vend made. A Link provider that is
+// no LinkGate creates nothing from links.
+type LinkGate interface {
+	AdmitFirstLink(ev Event, imported *ImportedItem) error
+}
+
 // A Simulator makes the message its provider would send when a buyer pays for
 // p: what the demo store buys with. ref is the order reference the message
 // uses. A Link provider's message is the query of the link to open.

@@ -112,6 +112,7 @@ type Websale struct {
 	Mode          string        // cipher mode, or auto
 	Padding       string        // padding, or auto
 	Products      []string      // "websale product number=vend product id" entries
+	FirstClick    bool          // a link of an item not imported creates it (risky: see websale.first_click)
 }
 
 // Stripe holds the settings of Stripe webhooks.

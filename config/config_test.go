@@ -435,6 +435,7 @@ password = "test-password-websale-0123456789"
 shop_id = "myshop"
 subshop_id = "1"
 mode = "ecb"
+first_click = true
 
 [stripe]
 secret = "whsec_test_secret_0123456789abcdef"
@@ -449,7 +450,7 @@ secret = "whsec_test_secret_0123456789abcdef"
 	if got := config.ProductMap(c.Digistore24.Products); !reflect.DeepEqual(got, map[string]string{"512345": "ebook", "512346": "bonus"}) {
 		t.Errorf("digistore24 products: %v", got)
 	}
-	if w := c.Websale; w.ShopID != "myshop" || w.Mode != "ecb" || w.Padding != "auto" || w.MaxAge != 365*24*time.Hour {
+	if w := c.Websale; w.ShopID != "myshop" || w.Mode != "ecb" || w.Padding != "auto" || w.MaxAge != 365*24*time.Hour || !w.FirstClick {
 		t.Errorf("websale: %+v", w)
 	}
 	if !c.Stripe.Sandbox || c.Stripe.Secret != "whsec_test_secret_0123456789abcdef" || c.Generic.Secret == "" {

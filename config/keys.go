@@ -125,6 +125,11 @@ func Keys() []Key {
 		newKey("websale.products", "",
 			"WEBSALE product numbers mapped to vend product ids, as number=product entries. A number not listed is taken as the vend product id.",
 			listKind, func(c *Config) *[]string { return &c.Websale.Products }, eachOf(checkProductMapping)),
+		newKey("websale.first_click", "false",
+			"Let the first link of an order item that vend has not imported (`vend websale import`) create the order and its grant. "+
+				"Links carry no signature: with this on, whoever holds a link of an order vend has not seen, however old, can re-date it "+
+				"and get a grant. vend serve warns at start while it is on.",
+			boolKind, func(c *Config) *bool { return &c.Websale.FirstClick }, nil),
 
 		newKey("stripe.secret", "",
 			"Signing secret of the Stripe webhook endpoint (whsec_…). Empty: every Stripe event is refused.",

@@ -292,6 +292,7 @@ func TestLink(t *testing.T) {
 		return &vend.Notification{Provider: websale.Provider, Body: []byte("dldata=" + hex)}
 	}
 	l := websale.Link{Time: now.Add(-time.Hour), ShopID: "shop", SubshopID: "1", OrderID: "W1", Email: "b@example.com", ProductNumber: product.ID}
+	e.importOrders(t, "order,product,email\nW1,"+product.ID+",b@example.com\n")
 	first := e.in.Link(ctx, e.ws, link(l))
 	if first.Refusal != vend.RefusalNone || first.Grant == nil || first.Notification.ID == 0 {
 		t.Fatalf("first link: refusal %d (%q), grant %v", first.Refusal, first.Reason, first.Grant)

@@ -55,6 +55,18 @@ type Tx interface {
 	Audit
 	Reports
 	Releases
+	ImportedItems
+}
+
+// ImportedItems holds the order items a seller imported from a provider's
+// order data (WEBSALE's order export): the ones a buyer's first link may
+// create an order and grant for.
+type ImportedItems interface {
+	// SaveImportedItem adds it, or updates the order reference and email of
+	// the item imported before under its (provider, txn id); it reports
+	// whether it added it.
+	SaveImportedItem(ctx context.Context, it *vend.ImportedItem) (bool, error)
+	FindImportedItem(ctx context.Context, provider, txnID string) (*vend.ImportedItem, error)
 }
 
 // Releases holds the "new version" jobs of products.

@@ -67,7 +67,10 @@ func newTestWebsale(tb testing.TB) *websale.Intake {
 		tb.Fatal(err)
 	}
 	return &websale.Intake{Decoder: dec, Password: websalePassword, Config: websale.Config{ShopID: "myshop", SubshopID: "1",
-		MaxAge: 30 * 24 * time.Hour, Products: map[string]string{"1234567890": "EBOOK-001"}}}
+		MaxAge: 30 * 24 * time.Hour, Products: map[string]string{"1234567890": "EBOOK-001"},
+		// The web tests are about the route; which first links make an order
+		// (imported items, or any with first_click) is intake's (link_test.go).
+		FirstClick: true}}
 }
 
 // The providers of a test server, for options to adjust before Init.

@@ -102,7 +102,8 @@ func demoProviders(cfg *config.Config, secret []byte) {
 	cfg.Generic = config.Generic{Secret: "whsec_" + base64.StdEncoding.EncodeToString(derive("generic")), Sandbox: true}
 	cfg.Websale = config.Websale{Password: hex.EncodeToString(derive("websale"))[:32], ShopID: "demo", SubshopID: "1",
 		MaxAge: config.DefaultWebsaleMaxAge, FutureSkew: config.DefaultWebsaleSkew,
-		KeyDerivation: "sha256", Mode: "cbc-ivprefix", Padding: "pkcs7"}
+		KeyDerivation: "sha256", Mode: "cbc-ivprefix", Padding: "pkcs7",
+		FirstClick: true} // the demo shop has no order export to import
 }
 
 // writeDemoConfig writes the demo's settings to data_dir/vend.toml, so that the
@@ -124,8 +125,8 @@ func writeDemoConfig(c config.Config) (string, error) {
 	fmt.Fprintf(&b, "[stripe]\nsecret = %q\nsandbox = true\n\n", c.Stripe.Secret)
 	fmt.Fprintf(&b, "[generic]\nsecret = %q\nsandbox = true\n\n", c.Generic.Secret)
 	w := c.Websale
-	fmt.Fprintf(&b, "[websale]\npassword = %q\nshop_id = %q\nsubshop_id = %q\nkey_derivation = %q\nmode = %q\npadding = %q\n",
-		w.Password, w.ShopID, w.SubshopID, w.KeyDerivation, w.Mode, w.Padding)
+	fmt.Fprintf(&b, "[websale]\npassword = %q\nshop_id = %q\nsubshop_id = %q\nkey_derivation = %q\nmode = %q\npadding = %q\nfirst_click = %t\n",
+		w.Password, w.ShopID, w.SubshopID, w.KeyDerivation, w.Mode, w.Padding, w.FirstClick)
 	return path, os.WriteFile(path, []byte(b.String()), 0o600)
 }
 

@@ -93,11 +93,21 @@ func providerInfo(name string) vend.ProviderInfo {
 	panic("vend: no provider " + name + " is registered")
 }
 
+// websaleConfig is what WEBSALE links and order exports are held against.
+func websaleConfig(w config.Websale) websale.Config {
+	return websale.Config{ShopID: w.ShopID, SubshopID: w.SubshopID, MaxAge: w.MaxAge, FutureSkew: w.FutureSkew,
+		Products: config.ProductMap(w.Products), FirstClick: w.FirstClick}
+}
+
+// websaleFirstClickWarning is logged at start while websale.first_click is on.
+const websaleFirstClickWarning = "websale.first_click is on: the first link of an order vend has not imported creates the order and its grant. " +
+	"Links carry no signature, so whoever holds a link of an order vend has not seen, however old, can re-date it and get a grant. " +
+	"Import WEBSALE's order export with `vend websale import FILE` and turn websale.first_click off"
+
 // websaleIntake is WEBSALE's provider; without websale.password it refuses
 // every link.
 func websaleIntake(w config.Websale) (*websale.Intake, error) {
-	in := &websale.Intake{Password: w.Password, Config: websale.Config{ShopID: w.ShopID, SubshopID: w.SubshopID,
-		MaxAge: w.MaxAge, FutureSkew: w.FutureSkew, Products: config.ProductMap(w.Products)}}
+	in := &websale.Intake{Password: w.Password, Config: websaleConfig(w)}
 	if w.Password == "" {
 		return in, nil
 	}

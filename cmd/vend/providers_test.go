@@ -3,12 +3,14 @@ package main
 import (
 	"database/sql"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -373,5 +375,36 @@ func TestOrdersDeleteCLI(t *testing.T) {
 	}
 	if out := mustVend(t, env, "orders", "show", "--json", "SEED0000000000000"); !strings.Contains(out, `"deleted": true`) || !strings.Contains(out, `"state": "revoked"`) {
 		t.Errorf("after delete: %s", out)
+	}
+}
+
+// websaleEnv is a data directory with a pinned WEBSALE shop.
+func websaleEnv(t *testing.T, extra ...string) (env []string, dir string) {
+	t.Helper()
+	dir = filepath.Join(t.TempDir(), "data")
+	return append([]string{"VEND_DATA_DIR=" + dir, "VEND_WEBSALE_PASSWORD=test-password-websale-0123456789",
+		"VEND_WEBSALE_SHOP_ID=myshop", "VEND_WEBSALE_SUBSHOP_ID=1", "VEND_WEBSALE_KEY_DERIVATION=sha256",
+		"VEND_WEBSALE_MODE=cbc-ivprefix", "VEND_WEBSALE_PADDING=pkcs7", "VEND_WEBSALE_PRODUCTS=1234567890=EBOOK-001"}, extra...), dir
+}
+
+// TestServe_WarnsOfFirstClick: vend serve says at start what websale.first_click
+// risks, and says nothing while it is off. Each serve stops at its listen
+// address, which the test holds, right after it built the server.
+func TestServe_WarnsOfFirstClick(t *testing.T) {
+	t.Parallel()
+	for _, on := range []bool{true, false} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		env, _ := websaleEnv(t, "VEND_LISTEN="+ln.Addr().String(), "VEND_WEBSALE_FIRST_CLICK="+strconv.FormatBool(on))
+		_, errOut, code := runMain(t, env, "serve")
+		if code == 0 || !strings.Contains(errOut, "listen on") {
+			t.Fatalf("serve on a taken address: exit %d\n%s", code, errOut)
+		}
+		if warned := strings.Contains(errOut, "websale.first_click is on") && strings.Contains(errOut, "re-date"); warned != on {
+			t.Errorf("first_click %v: warned %v\n%s", on, warned, errOut)
+		}
 	}
 }

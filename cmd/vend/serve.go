@@ -162,6 +162,9 @@ func (a *App) newServer(demo *web.Demo) (*web.Server, *mailer.Worker, error) {
 		dl.Close()
 		return nil, nil, err
 	}
+	if w := cfg.Websale; w.Password != "" && w.FirstClick && demo == nil { // the demo shop has no export to import
+		a.Logger.Warn(websaleFirstClickWarning)
+	}
 	return srv, mw, nil
 }
 

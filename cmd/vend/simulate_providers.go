@@ -333,7 +333,9 @@ func newSimulateWebsaleCmd(app *App) *cobra.Command {
 tagged plaintext encrypted with websale.password under the pinned
 websale.key_derivation, websale.mode and websale.padding (auto: sha256,
 cbc-ivprefix, pkcs7), shop and subshop from websale.shop_id and
-websale.subshop_id. Open it in a browser to see vend's answer.`,
+websale.subshop_id. Open it in a browser to see vend's answer: a download
+page once the order is imported (vend websale import), or with
+websale.first_click on; the refusal page otherwise.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := app.loadConfig(); err != nil {
@@ -434,6 +436,6 @@ tries only that one.`,
 		},
 	}
 	detect.Flags().BoolVar(&asJSON, "json", false, "print the settings that decode the link, and what it decodes to, as JSON")
-	cmd.AddCommand(detect)
+	cmd.AddCommand(detect, newWebsaleImportCmd(app))
 	return cmd
 }

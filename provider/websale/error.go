@@ -31,6 +31,11 @@ const (
 	ReasonExpired Reason = "expired"
 	// ReasonFuture: the link was made further in the future than the allowed clock skew.
 	ReasonFuture Reason = "future"
+	// ReasonNotImported: the link would create an order, but its item is not
+	// in an imported order export and websale.first_click is off.
+	ReasonNotImported Reason = "not-imported"
+	// ReasonEmail: the link's e-mail address is not the imported order's.
+	ReasonEmail Reason = "email"
 )
 
 // PublicMessage is what the buyer sees for every refused link. It is the same

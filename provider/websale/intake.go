@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/vend-shop/vend"
@@ -11,9 +12,9 @@ import (
 
 // Intake is WEBSALE's side of vend's intake. Its messages are the buyer's
 // links (/websale?dldata=…, or the site's root with dldata): the first valid
-// link of an (order, product) creates the order and its grant; later links,
-// such as the fresh ones of the shop's order history, lead to that grant, so
-// limits hold across links.
+// link of an (order, product) the seller imported (or any, with FirstClick)
+// creates the order and its grant; later links, such as the fresh ones of the
+// shop's order history, lead to that grant, so limits hold across links.
 type Intake struct {
 	// Decoder decrypts links; nil while websale.password is not set, and
 	// every link is refused.
@@ -25,6 +26,7 @@ type Intake struct {
 
 var _ vend.Provider = (*Intake)(nil)
 var _ vend.Simulator = (*Intake)(nil)
+var _ vend.LinkGate = (*Intake)(nil)
 
 func (in *Intake) Info() vend.ProviderInfo {
 	return vend.ProviderInfo{Name: Provider, Label: "WEBSALE", Path: "/websale", Link: true}
@@ -50,6 +52,20 @@ func (in *Intake) Normalize(n *vend.Notification) (vend.Event, error) {
 		return vend.Event{}, err
 	}
 	return Normalize(l, in.Config), nil
+}
+
+// AdmitFirstLink lets the first link of an order's item create its order and
+// grant if the seller imported the item (with the link's e-mail address, when
+// the export has one), or, with FirstClick on, any link Verify and Normalize
+// passed. The link's time is no reason: without a MAC it can be rewritten.
+func (in *Intake) AdmitFirstLink(ev vend.Event, imported *vend.ImportedItem) error {
+	switch {
+	case imported != nil && imported.Email != "" && !strings.EqualFold(imported.Email, ev.Buyer.Email):
+		return rejectf(ReasonEmail, "the link's e-mail address is not the one imported for order %s", ev.OrderRef)
+	case imported != nil, in.Config.FirstClick:
+		return nil
+	}
+	return rejectf(ReasonNotImported, "%s was not imported (vend websale import) and websale.first_click is off", ev.TxnID)
 }
 
 func (in *Intake) decode(n *vend.Notification) (Link, error) {

@@ -37,17 +37,30 @@
 //   - With ECB, 16-byte blocks of different links of the same shop can be
 //     cut and pasted.
 //
-// So a decoded link says which order and product to look at, and is trusted
-// only as far as vend's own records agree. The first valid link for an
-// (order, product) creates the grant, every later link for the pair reuses
-// it, and the grant's download counter and lifetime, not the link's
-// timestamp, bound what any link can fetch: a redated link gains nothing.
-// What the ledger cannot see is a product swapped into an order; only the
-// shop's order data (WEBSALE's order export) can refute that, and until it
-// is imported, refused links must be rate-limited per client so the
-// thousands of tries do not happen. The maximum age in Check is a coarse
-// filter, not the access control. Prefer gcm-nonce12 if WEBSALE offers it:
-// it is authenticated, and a changed link fails.
+// So a decoded link says which order and product to look at, never that
+// they were paid for: anything in it, its time included, may be forged. The
+// maximum age in Check is a coarse filter, not the access control. vend
+// trusts a link only as far as its own records agree:
+//
+//   - A link of an (order, product) that has a grant leads to that grant. Its
+//     download counter and lifetime, not the link's time, bound what any link
+//     can fetch, so re-dating such a link gains nothing.
+//   - A link of an (order, product) without a grant creates the order and
+//     grant only if the seller imported the item from the shop's order data
+//     (ImportOrders, `vend websale import`), and only with the export's
+//     e-mail address when it has one (AdmitFirstLink). An expired link of an
+//     order vend never imported, re-dated to now, is refused as not imported;
+//     so is a product swapped into an order.
+//   - The seller may opt in to first clicks (Config.FirstClick,
+//     websale.first_click): the first link of an item vend has not imported
+//     creates it. Then the link is the only proof, and its time is no proof:
+//     whoever holds a link of an order vend has not seen, however old, can
+//     re-date it and get a new order and grant, and a product swapped into an
+//     order gets one after the thousands of tries that the per-client budget
+//     of refused links spreads out. vend serve warns at start while it is on.
+//
+// Prefer gcm-nonce12 if WEBSALE offers it: it is authenticated, and a changed
+// link fails.
 //
 // # Refusals look alike
 //
@@ -91,6 +104,10 @@ type Config struct {
 	// it has entries, only those numbers are accepted; while it is empty, a
 	// number is used as the catalog id as it is.
 	Products map[string]string
+	// FirstClick lets the first link of an order's item that vend has not
+	// imported (ImportOrders) create its order and grant. Off, only imported
+	// items get grants. See the package doc for what turning it on risks.
+	FirstClick bool
 }
 
 func (c Config) withDefaults() Config {
@@ -160,8 +177,7 @@ func Normalize(l Link, cfg Config) vend.Event {
 	if id, ok := cfg.Products[product]; ok && id != "" {
 		product = id
 	}
-	orderRef := refPart(l.ShopID) + "/" + refPart(l.SubshopID) + "/" + refPart(l.OrderID)
-	txnID := orderRef + "/" + refPart(l.ProductNumber)
+	orderRef, txnID := refs(l)
 	return vend.Event{
 		Provider:  Provider,
 		Kind:      vend.EventPayment,
@@ -176,6 +192,12 @@ func Normalize(l Link, cfg Config) vend.Event {
 		Unpriced:  true,
 		At:        l.Time,
 	}
+}
+
+// refs are the OrderRef and TxnID of the link's order and item.
+func refs(l Link) (orderRef, txnID string) {
+	orderRef = refPart(l.ShopID) + "/" + refPart(l.SubshopID) + "/" + refPart(l.OrderID)
+	return orderRef, orderRef + "/" + refPart(l.ProductNumber)
 }
 
 // refPart escapes the separator of OrderRef and TxnID, and the escape character itself.

@@ -41,6 +41,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Reports", func(t *testing.T) { testReports(t, open) })
 	t.Run("Exports", func(t *testing.T) { testExports(t, open) })
 	t.Run("Releases", func(t *testing.T) { testReleases(t, open) })
+	t.Run("ImportedItems", func(t *testing.T) { testImportedItems(t, open) })
 }
 
 // subtests runs each case in parallel with its own database.
