@@ -484,7 +484,7 @@ func TestDefault(t *testing.T) {
 		Websale: config.Websale{MaxAge: 365 * 24 * time.Hour, FutureSkew: 5 * time.Minute,
 			KeyDerivation: "auto", Mode: "auto", Padding: "auto"},
 		SMTP:   config.SMTP{StartTLS: "opportunistic", RetryFor: 72 * time.Hour, RetryAfter: 30 * time.Second},
-		Limits: config.Limits{IPNPerSecond: 20, IPNBurst: 100},
+		Limits: config.Limits{IPNPerSecond: 20, IPNBurst: 100, KeepRefused: 90 * 24 * time.Hour},
 	}
 	if got := config.Default(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Default:\n got %+v\nwant %+v", got, want)
@@ -579,8 +579,8 @@ func TestKeys(t *testing.T) {
 		}
 		seen[k.Env] = true
 	}
-	if len(seen) != 49 {
-		t.Errorf("got %d keys, want 49", len(seen))
+	if len(seen) != 50 {
+		t.Errorf("got %d keys, want 50", len(seen))
 	}
 }
 
