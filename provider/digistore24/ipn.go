@@ -105,8 +105,9 @@ func IsConnectionTest(f *Form) bool {
 }
 
 // Config is what Normalize checks and maps a message with. Sandbox accepts
-// only test messages (api_mode=test), else only live ones (api_mode=live and
-// no pay_method=test); Products maps a Digistore24 product_id to a catalog id.
+// only test messages (api_mode=test), else only live ones (any api_mode but
+// test, also none, and no pay_method=test); Products maps a Digistore24
+// product_id to a catalog id.
 type Config = vend.ProviderConfig
 
 // rejectf refuses a genuine message for the reason given.
@@ -202,13 +203,16 @@ func clean(s string) string {
 }
 
 // checkMode keeps test purchases from granting real downloads, and live money
-// from landing in a test setup where the seller would not look for it.
+// from landing in a test setup where the seller would not look for it. Only
+// api_mode=test marks a test message: Digistore24's reference treats api_mode
+// as optional, and its own IPN checker sends none, so a message without it
+// (or with any other value) is live.
 func checkMode(m fields, sandbox bool) error {
 	mode := m.str("api_mode")
 	switch {
 	case sandbox && mode != "test":
 		return rejectf("api_mode %q is not test but digistore24 sandbox mode is on", mode)
-	case !sandbox && mode != "live":
+	case !sandbox && mode == "test":
 		return rejectf("api_mode %q is not live but digistore24 sandbox mode is off", mode)
 	case !sandbox && m.str("pay_method") == "test":
 		return rejectf("test payment (pay_method=test) but digistore24 sandbox mode is off")
