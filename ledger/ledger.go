@@ -49,6 +49,9 @@ type Result struct {
 	// chargeback); Mails the number of messages it enqueued.
 	Granted, Ended []int64
 	Mails          int
+	// known is the transaction the event was about when it was already
+	// recorded before it: with no changes, the event repeated it.
+	known *vend.Transaction
 }
 
 // Receive stores a raw notification (verdict "received") and sets its ID. Callers
@@ -180,14 +183,27 @@ func (l *Ledger) apply(ctx context.Context, tx store.Tx, n *vend.Notification, e
 	}
 	res := &Result{Verdict: vend.VerdictApplied}
 	order, err := l.record(ctx, tx, ev, res)
-	if err != nil || order == nil {
-		return res, err
-	}
-	res.OrderID = order.ID
-	if err := hold(ctx, tx, order, ev, true, res); err != nil {
+	if err != nil {
 		return nil, err
 	}
-	return res, l.settle(ctx, tx, order, res)
+	if order != nil {
+		res.OrderID = order.ID
+		if err := hold(ctx, tx, order, ev, true, res); err != nil {
+			return nil, err
+		}
+		if err := l.settle(ctx, tx, order, res); err != nil {
+			return nil, err
+		}
+	}
+	// A new key for a transaction already on the books that changes nothing is
+	// the same news again (Stripe's next event about one payment, a resend
+	// under a new webhook-id, PayPal's late Pending): the log says so rather
+	// than "applied".
+	if res.known != nil && len(res.Changes) == 0 {
+		res.Verdict = vend.VerdictDuplicate
+		res.Reason = fmt.Sprintf("%s %s was recorded before (%s); %s %s says nothing new", res.known.Kind, res.known.TxnID, res.known.Status, ev.Provider, ev.Key)
+	}
+	return res, nil
 }
 
 // duplicate handles an event whose key was applied before. It changes nothing,
@@ -435,7 +451,7 @@ func (l *Ledger) record(ctx context.Context, tx store.Tx, ev vend.Event, res *Re
 	if err := recordTxn(ctx, tx, order, ev, res); err != nil {
 		return nil, err
 	}
-	if order == nil {
+	if order == nil && res.known == nil {
 		res.Changes = append(res.Changes, fmt.Sprintf("order %s not seen yet; applies when it arrives", orderRef(ev)))
 	}
 	return order, nil
@@ -466,6 +482,7 @@ func recordTxn(ctx context.Context, tx store.Transactions, order *vend.Order, ev
 	case err != nil:
 		return err
 	}
+	res.known = t
 	// A transaction moves only out of pending. A message that would move it back
 	// or sideways (a late Pending, a Denied after Completed) is recorded on the
 	// notification but leaves the transaction's status and words alone.
@@ -482,7 +499,10 @@ func recordTxn(ctx context.Context, tx store.Transactions, order *vend.Order, ev
 		res.Changes = append(res.Changes, fmt.Sprintf("refund %s now %s", t.TxnID, ev.Total.Abs()))
 		t.Amount = ev.Total
 	}
-	t.Full = t.Full || ev.Full
+	if ev.Full && !t.Full {
+		res.Changes = append(res.Changes, fmt.Sprintf("%s %s now full", t.Kind, t.TxnID))
+		t.Full = true
+	}
 	t.OrderID = orderID
 	return tx.UpdateTransaction(ctx, t)
 }
