@@ -115,6 +115,18 @@ func rejected(ev vend.Event, reason string) step {
 	return step{ev: ev, verdict: vend.VerdictRejected, reason: reason}
 }
 
+// checkStep checks that an applied step ended with its verdict, a reason
+// holding st.reason, and exactly its changes.
+func checkStep(t *testing.T, where string, st step, res *ledger.Result) {
+	t.Helper()
+	if res.Verdict != st.verdict || !strings.Contains(res.Reason, st.reason) {
+		t.Errorf("%s: verdict %s %q, want %s %q", where, res.Verdict, res.Reason, st.verdict, st.reason)
+	}
+	if !reflect.DeepEqual(res.Changes, st.changes) && (len(res.Changes) != 0 || len(st.changes) != 0) {
+		t.Errorf("%s: changes\n\t%q\nwant\n\t%q", where, res.Changes, st.changes)
+	}
+}
+
 // adminRevoke revokes every grant of order 1 as an administrator would.
 func adminRevoke() step {
 	return step{admin: func(t *testing.T, tx store.Tx) {
@@ -491,12 +503,7 @@ func testApply(t *testing.T, open opener) {
 				n, res := apply(t, led, st.ev)
 				notes = append(notes, n)
 				where := fmt.Sprintf("step %d (%s)", i+1, st.ev.Key)
-				if res.Verdict != st.verdict || !strings.Contains(res.Reason, st.reason) {
-					t.Errorf("%s: verdict %s %q, want %s %q", where, res.Verdict, res.Reason, st.verdict, st.reason)
-				}
-				if !reflect.DeepEqual(res.Changes, st.changes) && (len(res.Changes) != 0 || len(st.changes) != 0) {
-					t.Errorf("%s: changes\n\t%q\nwant\n\t%q", where, res.Changes, st.changes)
-				}
+				checkStep(t, where, st, res)
 				checkNotification(t, db, where, n, res, st.ev)
 			}
 			checkOrder(t, db, tt.order, tt.grants)

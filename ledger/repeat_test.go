@@ -3,7 +3,6 @@ package ledger_test
 import (
 	"fmt"
 	"reflect"
-	"strings"
 	"testing"
 
 	"github.com/vend-shop/vend"
@@ -110,12 +109,7 @@ func testApply_Repeated(t *testing.T, open opener) {
 			for i, st := range tt.steps {
 				n, res := apply(t, led, st.ev)
 				where := fmt.Sprintf("step %d (%s)", i+1, st.ev.Key)
-				if res.Verdict != st.verdict || !strings.Contains(res.Reason, st.reason) {
-					t.Errorf("%s: verdict %s %q, want %s %q", where, res.Verdict, res.Reason, st.verdict, st.reason)
-				}
-				if !reflect.DeepEqual(res.Changes, st.changes) && (len(res.Changes) != 0 || len(st.changes) != 0) {
-					t.Errorf("%s: changes\n\t%q\nwant\n\t%q", where, res.Changes, st.changes)
-				}
+				checkStep(t, where, st, res)
 				checkNotification(t, db, where, n, res, st.ev)
 			}
 			if got := mailsOf(t, db); !reflect.DeepEqual(got, tt.mails) {

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/vend-shop/vend"
 	"github.com/vend-shop/vend/provider/form"
@@ -235,6 +236,7 @@ func baseEvent(m fields, name string, cfg Config) vend.Event {
 		Custom:      clean(m.values["custom"]),
 		Buyer:       buyer(m),
 		Test:        m.str("api_mode") == "test" || m.str("pay_method") == "test",
+		At:          transactionTime(m),
 	}
 	_, ev.Language = m.first("buyer_language", "language")
 	ev.Key = idempotencyKey(m, name)
@@ -242,6 +244,19 @@ func baseEvent(m fields, name string, cfg Config) vend.Event {
 		ev.TxnID = ev.Key
 	}
 	return ev
+}
+
+// transactionTime is when the message's transaction happened by Digistore24's
+// clock (transaction_date and transaction_time, as in "2026-08-18" and
+// "08:41:48"), or zero when the message does not say; the ledger then uses the
+// time it received it. The ledger orders payments and holds by it. The zone is
+// not given, so it is read as UTC: the times are compared with each other.
+func transactionTime(m fields) time.Time {
+	at, err := time.Parse("2006-01-02 15:04:05", m.str("transaction_date")+" "+m.str("transaction_time"))
+	if err != nil {
+		return time.Time{}
+	}
+	return at
 }
 
 // kindOf maps an event name; for ignored events the reason says why nothing changes.

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/vend-shop/vend"
@@ -317,6 +318,10 @@ func TestNormalize_Fields(t *testing.T) {
 			func(ev vend.Event) bool { return !ev.Test && ev.Kind == vend.EventPayment }},
 		{"last duplicate wins", withPairs(edit(t, "payment.ipn", nil), Pair{"amount", "1.00"}), testConfig,
 			func(ev vend.Event) bool { return ev.Total == 100 }},
+		{"transaction_date and transaction_time are when it happened", edit(t, "payment.ipn", map[string]string{"transaction_date": "2026-08-18", "transaction_time": "08:41:48"}), testConfig,
+			func(ev vend.Event) bool { return ev.At.Equal(time.Date(2026, 8, 18, 8, 41, 48, 0, time.UTC)) }},
+		{"without a transaction time the ledger's clock decides", edit(t, "payment.ipn", map[string]string{"transaction_date": "2026-08-18"}), testConfig,
+			func(ev vend.Event) bool { return ev.At.IsZero() }},
 		{"custom keeps its spaces", edit(t, "payment.ipn", map[string]string{"custom": " m:1; t:2 "}), testConfig,
 			func(ev vend.Event) bool { return ev.Custom == " m:1; t:2 " }},
 		{"invalid UTF-8 and NUL are made storable", edit(t, "payment.ipn", map[string]string{"address_last_name": "M\xfcller\x00", "custom": "a\x00b"}), testConfig,
@@ -445,6 +450,7 @@ func TestNormalize_Captured(t *testing.T) {
 		Language: "de",
 		Items:    []vend.EventItem{{ProductID: "basic-monthly", Name: "basic_monthly__de__dev", Quantity: 1, Amount: 4900}},
 		Total:    4900, Currency: "EUR", Test: true,
+		At: time.Date(2026, 8, 18, 8, 41, 48, 0, time.UTC), // transaction_date, transaction_time
 	}
 	checkEvent(t, mustNormalize(t, f, Config{Sandbox: true, Products: map[string]string{"512345": "basic-monthly"}}), want)
 }
