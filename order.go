@@ -77,6 +77,12 @@ const (
 	TxnRefund     TxnKind = "refund"
 	TxnChargeback TxnKind = "chargeback"
 	TxnRestore    TxnKind = "restore" // a cancelled reversal: the money came back
+	// Holds move no money but are kept like transactions, so that an item's
+	// hold is derived from its whole history (ItemHold) whatever the order in
+	// which the provider's messages arrived.
+	TxnSuspend TxnKind = "suspend" // a recurring payment was missed
+	TxnResume  TxnKind = "resume"  // rebilling resumed, or a payment was sent again after a missed one
+	TxnEnd     TxnKind = "end"     // the paid period is over
 )
 
 // TxnStatus is where a transaction stands.
@@ -106,6 +112,10 @@ type Transaction struct {
 	Reason      string    `json:"reason,omitempty"`
 	Amount      Amount    `json:"amount"`
 	Currency    string    `json:"currency"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	// At is when the transaction happened by the provider's clock, or when
+	// vend first recorded it if the provider gives no time: it places holds
+	// and payments in the order they happened, not the order they arrived.
+	At        time.Time `json:"at"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }

@@ -84,6 +84,67 @@ func rank(s TxnStatus) int {
 	return 0
 }
 
+// ItemHold derives an item's hold from its transactions, the holds among them
+// (TxnSuspend, TxnResume, TxnEnd) placed by their At, never by arrival:
+//   - a hold is about a period after the first payment, so the item's first
+//     completed payment (the earliest by At, then by txn id) never lifts one,
+//     even when it arrives after the hold;
+//   - ended while no completed payment comes after the latest end of the paid
+//     period; a resumed rebilling does not lift an end;
+//   - suspended while neither a later payment nor a resumed rebilling comes
+//     after the latest missed payment.
+//
+// Two events at the same At are taken in the order vend recorded them (ID);
+// unrecorded ones (ID 0) tie, and a tie goes to the hold. Refunds and
+// chargebacks are not holds: OrderStanding ends access for them, for good,
+// whatever the holds say.
+func ItemHold(txns []*Transaction) Hold {
+	var first *Transaction
+	for _, t := range txns {
+		if t.Kind == TxnPayment && t.Status == TxnCompleted &&
+			(first == nil || t.At.Before(first.At) || t.At.Equal(first.At) && t.TxnID < first.TxnID) {
+			first = t
+		}
+	}
+	var lastEnd, lastMiss, lastPayment, lastLift *Transaction
+	for _, t := range txns {
+		if t.Status == TxnFailed {
+			continue
+		}
+		switch t.Kind {
+		case TxnEnd:
+			lastEnd = later(lastEnd, t)
+		case TxnSuspend:
+			lastMiss = later(lastMiss, t)
+		case TxnResume:
+			lastLift = later(lastLift, t)
+		case TxnPayment:
+			if t != first && t.Status == TxnCompleted {
+				lastPayment, lastLift = later(lastPayment, t), later(lastLift, t)
+			}
+		}
+	}
+	switch {
+	case lastEnd != nil && !comesAfter(lastPayment, lastEnd):
+		return HoldEnded
+	case lastMiss != nil && !comesAfter(lastLift, lastMiss):
+		return HoldSuspended
+	}
+	return HoldNone
+}
+
+// comesAfter reports whether a happened after b; a nil a never did.
+func comesAfter(a, b *Transaction) bool {
+	return a != nil && (a.At.After(b.At) || a.At.Equal(b.At) && a.ID > b.ID)
+}
+
+func later(a, b *Transaction) *Transaction {
+	if a == nil || comesAfter(b, a) {
+		return b
+	}
+	return a
+}
+
 // WithHold applies an item's hold: money that stands still gives no access while
 // a recurring payment is missed or after the paid period ended.
 func (s Standing) WithHold(h Hold) Standing {

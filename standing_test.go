@@ -3,6 +3,7 @@ package vend_test
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/vend-shop/vend"
 )
@@ -275,5 +276,61 @@ func TestCombineStandings(t *testing.T) {
 		if got.Status != tt.want || got.Review != tt.review {
 			t.Errorf("%v: %+v, want %s review=%v", tt.items, got, tt.want, tt.review)
 		}
+	}
+}
+
+// Shorthands for a subscription item's history, each at its own time of the
+// provider's clock (minute n): payments, and the holds kept like transactions.
+func at(t *vend.Transaction, minute int) *vend.Transaction {
+	t.At = time.Date(2026, 1, 1, 0, minute, 0, 0, time.UTC)
+	return t
+}
+
+func rebill(id string, minute int) *vend.Transaction {
+	return at(&vend.Transaction{TxnID: id, Kind: vend.TxnPayment, Status: vend.TxnCompleted, Amount: 1995}, minute)
+}
+
+func holdTxn(kind vend.TxnKind, id string, minute int) *vend.Transaction {
+	return at(&vend.Transaction{TxnID: id, Kind: kind, Status: vend.TxnCompleted}, minute)
+}
+
+// itemTests: an item's access from payments, missed payments (M), resumed
+// rebillings (X), ends of the paid period (E), refunds and chargebacks. The
+// minutes say when each happened; the arrival order must not matter.
+var itemTests = []struct {
+	name    string
+	history []*vend.Transaction
+	want    vend.OrderStatus
+}{
+	{"missed payment suspends", history(rebill("P1", 1), holdTxn(vend.TxnSuspend, "M", 2)), vend.OrderSuspended},
+	{"the end of the paid period ends", history(rebill("P1", 1), holdTxn(vend.TxnEnd, "E", 2)), vend.OrderEnded},
+	{"a rebill after the missed payment lifts it", history(rebill("P1", 1), holdTxn(vend.TxnSuspend, "M", 2), rebill("P2", 3)), vend.OrderPaid},
+	{"a rebill before the missed payment does not", history(rebill("P1", 1), rebill("P2", 2), holdTxn(vend.TxnSuspend, "M", 3)), vend.OrderSuspended},
+	{"the first payment never lifts a hold", history(holdTxn(vend.TxnSuspend, "M", 1), rebill("P1", 2)), vend.OrderSuspended},
+	{"resumed rebilling lifts a suspension", history(rebill("P1", 1), holdTxn(vend.TxnSuspend, "M", 2), holdTxn(vend.TxnResume, "X", 3)), vend.OrderPaid},
+	{"resumed rebilling before the missed payment does not", history(rebill("P1", 1), holdTxn(vend.TxnResume, "X", 2), holdTxn(vend.TxnSuspend, "M", 3)), vend.OrderSuspended},
+	{"resumed rebilling does not lift an end", history(rebill("P1", 1), holdTxn(vend.TxnEnd, "E", 2), holdTxn(vend.TxnResume, "X", 3)), vend.OrderEnded},
+	{"a payment after the end starts a new period", history(rebill("P1", 1), holdTxn(vend.TxnEnd, "E", 2), rebill("P2", 3)), vend.OrderPaid},
+	{"missed, rebill, resume, then the end", history(rebill("P1", 1), holdTxn(vend.TxnSuspend, "M", 2), rebill("P2", 3), holdTxn(vend.TxnResume, "X", 4), holdTxn(vend.TxnEnd, "E", 5)), vend.OrderEnded},
+	{"a refund ends access whatever the holds", history(rebill("P1", 1), holdTxn(vend.TxnSuspend, "M", 2), rebill("P2", 3), refund("R", 1995)), vend.OrderRefunded},
+	{"a chargeback ends access whatever the holds", history(rebill("P1", 1), holdTxn(vend.TxnEnd, "E", 2), rebill("P2", 3), chargeback("C")), vend.OrderReversed},
+	{"everything at once", history(rebill("P1", 1), holdTxn(vend.TxnSuspend, "M", 2), rebill("P2", 3), holdTxn(vend.TxnResume, "X", 4),
+		holdTxn(vend.TxnEnd, "E", 5), refund("R", 1995), chargeback("C")), vend.OrderReversed},
+	{"holds without a payment are pending", history(holdTxn(vend.TxnSuspend, "M", 1), holdTxn(vend.TxnEnd, "E", 2)), vend.OrderPending},
+}
+
+// TestItemHold_OrderIndependent: every arrival order of an item's history,
+// payments and holds alike, gives the same access.
+func TestItemHold_OrderIndependent(t *testing.T) {
+	for _, tt := range itemTests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			permute(tt.history, func(h []*vend.Transaction) {
+				got := vend.OrderStanding(1995, h).WithHold(vend.ItemHold(h))
+				if got.Status != tt.want {
+					t.Errorf("history %s: %s, want %s", describe(h), got.Status, tt.want)
+				}
+			})
+		})
 	}
 }

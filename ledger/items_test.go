@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"strings"
 	"testing"
+	"time"
 
 	"github.com/vend-shop/vend"
 	"github.com/vend-shop/vend/ledger"
@@ -90,10 +90,10 @@ func testApply_Items(t *testing.T, open opener) {
 			name: "missed payment suspends; the very same payment again lifts it",
 			steps: []step{
 				applied(itemPaid("P1", "ebook", 1995), "order 1 created", "payment P1 recorded (completed)", "order 1 pending → paid", "access granted to ebook"),
-				applied(itemEv(vend.EventSuspend, "on_payment_missed", "M1", "ebook", 0), "ebook suspended: a recurring payment was missed", "order 1 paid → suspended", "access to ebook ended (suspended)"),
+				applied(itemEv(vend.EventSuspend, "on_payment_missed", "M1", "ebook", 0), "missed payment M1 recorded", "ebook suspended: a recurring payment was missed", "order 1 paid → suspended", "access to ebook ended (suspended)"),
 				duplicate(itemEv(vend.EventSuspend, "on_payment_missed", "M1", "ebook", 0)),
 				{ev: itemPaid("P1", "ebook", 1995), verdict: vend.VerdictDuplicate, reason: "was applied before",
-					changes: []string{"ebook no longer suspended", "order 1 suspended → paid", "access restored to ebook"}},
+					changes: []string{"payment P1 sent again after a missed payment", "ebook no longer suspended", "order 1 suspended → paid", "access restored to ebook"}},
 				duplicate(itemPaid("P1", "ebook", 1995)),
 			},
 			order: vend.OrderPaid, total: 1995,
@@ -102,12 +102,12 @@ func testApply_Items(t *testing.T, open opener) {
 		{
 			name: "a rebill lifts a suspension; resumed rebilling lifts without granting",
 			steps: []step{
-				applied(itemEv(vend.EventResume, "on_rebill_resumed", "X0", "ebook", 0), "order ORD1 not seen yet: nothing to resume"),
-				applied(itemPaid("P1", "ebook", 1995), "order 1 created", "payment P1 recorded (completed)", "order 1 pending → paid", "access granted to ebook"),
-				applied(itemEv(vend.EventSuspend, "on_payment_missed", "M1", "ebook", 0), "ebook suspended: a recurring payment was missed", "order 1 paid → suspended", "access to ebook ended (suspended)"),
-				applied(itemEv(vend.EventResume, "on_rebill_resumed", "X1", "ebook", 0), "ebook no longer suspended", "order 1 suspended → paid", "access restored to ebook"),
-				applied(itemEv(vend.EventResume, "on_rebill_resumed", "X2", "ebook", 0)),
-				applied(itemEv(vend.EventSuspend, "on_payment_missed", "M2", "ebook", 0), "ebook suspended: a recurring payment was missed", "order 1 paid → suspended", "access to ebook ended (suspended)"),
+				applied(itemEv(vend.EventResume, "on_rebill_resumed", "X0", "ebook", 0), "resumed rebilling X0 recorded", "order ORD1 not seen yet; applies when it arrives"),
+				applied(itemPaid("P1", "ebook", 1995), "order 1 created", "1 earlier transaction(s) attached", "payment P1 recorded (completed)", "order 1 pending → paid", "access granted to ebook"),
+				applied(itemEv(vend.EventSuspend, "on_payment_missed", "M1", "ebook", 0), "missed payment M1 recorded", "ebook suspended: a recurring payment was missed", "order 1 paid → suspended", "access to ebook ended (suspended)"),
+				applied(itemEv(vend.EventResume, "on_rebill_resumed", "X1", "ebook", 0), "resumed rebilling X1 recorded", "ebook no longer suspended", "order 1 suspended → paid", "access restored to ebook"),
+				applied(itemEv(vend.EventResume, "on_rebill_resumed", "X2", "ebook", 0), "resumed rebilling X2 recorded"),
+				applied(itemEv(vend.EventSuspend, "on_payment_missed", "M2", "ebook", 0), "missed payment M2 recorded", "ebook suspended: a recurring payment was missed", "order 1 paid → suspended", "access to ebook ended (suspended)"),
 				applied(itemPaid("P2", "ebook", 1995), "payment P2 recorded (completed)", "ebook no longer suspended", "order 1 suspended → paid", "access restored to ebook"),
 			},
 			order: vend.OrderPaid, total: 1995,
@@ -117,9 +117,9 @@ func testApply_Items(t *testing.T, open opener) {
 			name: "end of the paid period: only a new payment brings access back",
 			steps: []step{
 				applied(itemPaid("P1", "ebook", 1995), "order 1 created", "payment P1 recorded (completed)", "order 1 pending → paid", "access granted to ebook"),
-				applied(itemEv(vend.EventEnd, "last_paid_day", "E1", "ebook", 0), "ebook: the paid period ended", "order 1 paid → ended", "access to ebook ended (ended)"),
+				applied(itemEv(vend.EventEnd, "last_paid_day", "E1", "ebook", 0), "end of the paid period E1 recorded", "ebook: the paid period ended", "order 1 paid → ended", "access to ebook ended (ended)"),
 				duplicate(itemPaid("P1", "ebook", 1995)),
-				applied(itemEv(vend.EventResume, "on_rebill_resumed", "X1", "ebook", 0)),
+				applied(itemEv(vend.EventResume, "on_rebill_resumed", "X1", "ebook", 0), "resumed rebilling X1 recorded"),
 			},
 			order: vend.OrderEnded, total: 1995,
 			items: []itemState{{"ebook", vend.OrderEnded, vend.HoldEnded, vend.GrantRevoked, "ended"}},
@@ -128,8 +128,8 @@ func testApply_Items(t *testing.T, open opener) {
 			name: "the end of the paid period after a suspension: the grant says ended",
 			steps: []step{
 				applied(itemPaid("P1", "ebook", 1995), "order 1 created", "payment P1 recorded (completed)", "order 1 pending → paid", "access granted to ebook"),
-				applied(itemEv(vend.EventSuspend, "on_payment_missed", "M1", "ebook", 0), "ebook suspended: a recurring payment was missed", "order 1 paid → suspended", "access to ebook ended (suspended)"),
-				applied(itemEv(vend.EventEnd, "last_paid_day", "E1", "ebook", 0), "ebook: the paid period ended", "order 1 suspended → ended"),
+				applied(itemEv(vend.EventSuspend, "on_payment_missed", "M1", "ebook", 0), "missed payment M1 recorded", "ebook suspended: a recurring payment was missed", "order 1 paid → suspended", "access to ebook ended (suspended)"),
+				applied(itemEv(vend.EventEnd, "last_paid_day", "E1", "ebook", 0), "end of the paid period E1 recorded", "ebook: the paid period ended", "order 1 suspended → ended"),
 				duplicate(itemPaid("P1", "ebook", 1995)),
 			},
 			order: vend.OrderEnded, total: 1995,
@@ -142,10 +142,31 @@ func testApply_Items(t *testing.T, open opener) {
 				applied(itemRefund("R1", "ebook", 1995), "refund R1 recorded (completed)", "order 1 paid → refunded", "access to ebook ended (refunded)"),
 				duplicate(itemPaid("P1", "ebook", 1995)),
 				applied(itemPaid("P2", "ebook", 1995), "payment P2 recorded (completed)"),
-				applied(itemEv(vend.EventResume, "on_rebill_resumed", "X1", "ebook", 0)),
+				applied(itemEv(vend.EventResume, "on_rebill_resumed", "X1", "ebook", 0), "resumed rebilling X1 recorded"),
 			},
 			order: vend.OrderRefunded, total: 1995,
 			items: []itemState{{"ebook", vend.OrderRefunded, "", vend.GrantRevoked, "refunded"}},
+		},
+		{
+			name: "a missed payment before its order's payment is kept: the payment does not grant",
+			steps: []step{
+				applied(itemEv(vend.EventSuspend, "on_payment_missed", "M1", "ebook", 0), "missed payment M1 recorded", "order ORD1 not seen yet; applies when it arrives"),
+				applied(itemPaid("P1", "ebook", 1995), "order 1 created", "1 earlier transaction(s) attached", "payment P1 recorded (completed)",
+					"ebook suspended: a recurring payment was missed", "order 1 pending → suspended"),
+			},
+			order: vend.OrderSuspended, total: 1995,
+			items: []itemState{{"ebook", vend.OrderSuspended, vend.HoldSuspended, "", ""}},
+		},
+		{
+			name: "the end of the paid period before its order's payment is kept: the payment does not grant",
+			steps: []step{
+				applied(itemEv(vend.EventEnd, "last_paid_day", "E1", "ebook", 0), "end of the paid period E1 recorded", "order ORD1 not seen yet; applies when it arrives"),
+				applied(itemPaid("P1", "ebook", 1995), "order 1 created", "1 earlier transaction(s) attached", "payment P1 recorded (completed)",
+					"ebook: the paid period ended", "order 1 pending → ended"),
+				duplicate(itemPaid("P1", "ebook", 1995)),
+			},
+			order: vend.OrderEnded, total: 1995,
+			items: []itemState{{"ebook", vend.OrderEnded, vend.HoldEnded, "", ""}},
 		},
 		{
 			name: "a refund before its payment waits for it",
@@ -210,12 +231,7 @@ func testApply_Items(t *testing.T, open opener) {
 			for i, st := range tt.steps {
 				_, res := apply(t, led, st.ev)
 				where := fmt.Sprintf("step %d (%s)", i+1, st.ev.Key)
-				if res.Verdict != st.verdict || !strings.Contains(res.Reason, st.reason) {
-					t.Errorf("%s: verdict %s %q, want %s %q", where, res.Verdict, res.Reason, st.verdict, st.reason)
-				}
-				if !reflect.DeepEqual(res.Changes, st.changes) && (len(res.Changes) != 0 || len(st.changes) != 0) {
-					t.Errorf("%s: changes\n\t%q\nwant\n\t%q", where, res.Changes, st.changes)
-				}
+				checkStep(t, where, st, res)
 			}
 			checkItems(t, db, tt.order, tt.total, tt.items)
 		})
@@ -330,3 +346,93 @@ func testReceiveApply(t *testing.T, open opener) {
 }
 
 func TestLedger_ReceiveApply(t *testing.T) { onEveryStore(t, testReceiveApply) }
+
+// atMinute gives an event the provider's time: minute n of one day.
+func atMinute(ev vend.Event, n int) vend.Event {
+	ev.At = time.Date(2026, 1, 1, 0, n, 0, 0, time.UTC)
+	return ev
+}
+
+// testApply_HoldsOrderIndependent applies every arrival order of a
+// subscription's history (payments, missed payments, resumed rebilling, the end
+// of the paid period, refunds, chargebacks, each at its own provider time) and
+// checks that the item ends in the same place: holds are derived from the
+// stored history as refunds are, never from arrival order.
+func testApply_HoldsOrderIndependent(t *testing.T, open opener) {
+	missed := func(id string, n int) vend.Event {
+		return atMinute(itemEv(vend.EventSuspend, "on_payment_missed", id, "ebook", 0), n)
+	}
+	resumed := func(id string, n int) vend.Event {
+		return atMinute(itemEv(vend.EventResume, "on_rebill_resumed", id, "ebook", 0), n)
+	}
+	end := func(id string, n int) vend.Event {
+		return atMinute(itemEv(vend.EventEnd, "last_paid_day", id, "ebook", 0), n)
+	}
+	pay := func(id string, n int) vend.Event { return atMinute(itemPaid(id, "ebook", 1995), n) }
+	tests := []struct {
+		name    string
+		history []vend.Event
+		status  vend.OrderStatus
+		hold    vend.Hold
+		access  bool
+	}{
+		{"payment, missed payment", []vend.Event{pay("P1", 1), missed("M1", 2)}, vend.OrderSuspended, vend.HoldSuspended, false},
+		{"payment, last paid day", []vend.Event{pay("P1", 1), end("E1", 2)}, vend.OrderEnded, vend.HoldEnded, false},
+		{"payment, missed payment, rebill", []vend.Event{pay("P1", 1), missed("M1", 2), pay("P2", 3)}, vend.OrderPaid, "", true},
+		{"payment, rebill, missed payment", []vend.Event{pay("P1", 1), pay("P2", 2), missed("M1", 3)}, vend.OrderSuspended, vend.HoldSuspended, false},
+		{"payment, missed payment, resumed rebilling, last paid day", []vend.Event{pay("P1", 1), missed("M1", 2), resumed("X1", 3), end("E1", 4)},
+			vend.OrderEnded, vend.HoldEnded, false},
+		{"payment, missed payment, rebill, resumed rebilling, last paid day", []vend.Event{pay("P1", 1), missed("M1", 2), pay("P2", 3), resumed("X1", 4), end("E1", 5)},
+			vend.OrderEnded, vend.HoldEnded, false},
+		{"payment, last paid day, rebill", []vend.Event{pay("P1", 1), end("E1", 2), pay("P2", 3)}, vend.OrderPaid, "", true},
+		{"payment, missed payment, rebill, refund", []vend.Event{pay("P1", 1), missed("M1", 2), pay("P2", 3), atMinute(itemRefund("R1", "ebook", 1995), 4)},
+			vend.OrderRefunded, "", false},
+		{"payment, missed payment, last paid day, chargeback", []vend.Event{pay("P1", 1), missed("M1", 2), end("E1", 3),
+			atMinute(itemEv(vend.EventChargeback, "on_chargeback", "C1", "ebook", 1995), 4)}, vend.OrderReversed, vend.HoldEnded, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			db := open(t)
+			led := ledger.New(db)
+			for k, perm := range permutations(len(tt.history)) {
+				// Each arrival order is its own order in the one store.
+				ref := fmt.Sprintf("ORD-%d", k)
+				var keys []string
+				for _, i := range perm {
+					ev := tt.history[i]
+					ev.OrderRef, ev.TxnID = ref, ev.TxnID+"-"+ref
+					ev.Key = ev.RawStatus + ":" + ev.TxnID
+					apply(t, led, ev)
+					keys = append(keys, ev.Key)
+				}
+				err := db.View(ctx, func(tx store.Tx) error {
+					o, err := tx.FindOrderByRef(ctx, "digistore24", ref)
+					if err != nil {
+						return err
+					}
+					items, err := tx.FindItems(ctx, o.ID)
+					if err != nil {
+						return err
+					}
+					gs, err := tx.FindGrantsByOrder(ctx, o.ID)
+					if err != nil {
+						return err
+					}
+					access := len(gs) == 1 && gs[0].State == vend.GrantActive
+					if o.Status != tt.status || len(items) != 1 || items[0].Hold != tt.hold || access != tt.access {
+						t.Errorf("arrival %v: order %s, hold %q, access %v; want %s, %q, %v", keys, o.Status, items[0].Hold, access, tt.status, tt.hold, tt.access)
+					}
+					return nil
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func TestLedger_Apply_HoldsOrderIndependent(t *testing.T) {
+	onEveryStore(t, testApply_HoldsOrderIndependent)
+}

@@ -49,6 +49,9 @@ type Result struct {
 	// chargeback); Mails the number of messages it enqueued.
 	Granted, Ended []int64
 	Mails          int
+	// known is the transaction the event was about when it was already
+	// recorded before it: with no changes, the event repeated it.
+	known *vend.Transaction
 }
 
 // Receive stores a raw notification (verdict "received") and sets its ID. Callers
@@ -182,26 +185,38 @@ func (l *Ledger) apply(ctx context.Context, tx store.Tx, n *vend.Notification, e
 		return nil, err
 	}
 	if !claimed {
-		return l.duplicate(ctx, tx, ev)
+		return l.duplicate(ctx, tx, n, ev)
 	}
 	res := &Result{Verdict: vend.VerdictApplied}
 	order, err := l.record(ctx, tx, ev, res)
-	if err != nil || order == nil {
-		return res, err
-	}
-	res.OrderID = order.ID
-	if err := hold(ctx, tx, order, ev, true, res); err != nil {
+	if err != nil {
 		return nil, err
 	}
-	return res, l.settle(ctx, tx, order, res)
+	if order != nil {
+		res.OrderID = order.ID
+		if err := l.settle(ctx, tx, order, res); err != nil {
+			return nil, err
+		}
+	}
+	// A new key for a transaction already on the books that changes nothing is
+	// the same news again (Stripe's next event about one payment, a resend
+	// under a new webhook-id, PayPal's late Pending): the log says so rather
+	// than "applied".
+	if res.known != nil && len(res.Changes) == 0 {
+		res.Verdict = vend.VerdictDuplicate
+		res.Reason = fmt.Sprintf("%s %s was recorded before (%s); %s %s says nothing new", res.known.Kind, res.known.TxnID, res.known.Status, ev.Provider, ev.Key)
+	}
+	return res, nil
 }
 
 // duplicate handles an event whose key was applied before. It changes nothing,
 // with one exception that makes events idempotent in effect rather than only
-// skipped by id: a payment seen again after a missed payment lifts the
-// suspension (Digistore24 resends the very same on_payment when the buyer pays
-// after all, without a transaction_id to tell it apart).
-func (l *Ledger) duplicate(ctx context.Context, tx store.Tx, ev vend.Event) (*Result, error) {
+// skipped by id: a payment seen again while its item is suspended for a missed
+// payment lifts the suspension (Digistore24 resends the very same on_payment
+// when the buyer pays after all, without a transaction_id to tell it apart).
+// Only its arrival is news, so it goes into the history as a resume at the time
+// vend received it (notification n), which lifts a suspension but not an end.
+func (l *Ledger) duplicate(ctx context.Context, tx store.Tx, n *vend.Notification, ev vend.Event) (*Result, error) {
 	res := &Result{Verdict: vend.VerdictDuplicate, Reason: fmt.Sprintf("%s %s was applied before", ev.Provider, ev.Key)}
 	if err := link(ctx, tx, ev, res); err != nil || res.OrderID == 0 || ev.Kind != vend.EventPayment {
 		return res, err
@@ -210,12 +225,25 @@ func (l *Ledger) duplicate(ctx context.Context, tx store.Tx, ev vend.Event) (*Re
 	if err != nil {
 		return nil, err
 	}
-	if err := hold(ctx, tx, o, ev, false, res); err != nil {
+	items, err := tx.FindItems(ctx, o.ID)
+	if err != nil {
 		return nil, err
 	}
-	if len(res.Changes) == 0 {
+	o.Items = items
+	suspended := false
+	for _, it := range items {
+		suspended = suspended || it.Hold == vend.HoldSuspended && (ev.ProductID == "" || it.ProductID == ev.ProductID)
+	}
+	if !suspended {
 		return res, nil
 	}
+	t := &vend.Transaction{OrderID: o.ID, Provider: ev.Provider, TxnID: fmt.Sprintf("%s:again:%d", ev.TxnID, n.ID), ParentTxnID: ev.TxnID,
+		OrderRef: o.Ref, ProductID: ev.ProductID, Kind: vend.TxnResume, Status: vend.TxnCompleted, RawStatus: ev.RawStatus,
+		Reason: "payment sent again after a missed payment", Currency: o.Currency, At: tx.Now()}
+	if err := tx.CreateTransaction(ctx, t); err != nil {
+		return nil, err
+	}
+	res.Changes = append(res.Changes, fmt.Sprintf("payment %s sent again after a missed payment", ev.TxnID))
 	return res, l.settle(ctx, tx, o, res)
 }
 
@@ -225,10 +253,21 @@ func isPayment(k vend.EventKind) bool {
 	return k == vend.EventPayment || k == vend.EventPending || k == vend.EventFailed
 }
 
-// isMoney reports whether the event records a transaction: suspensions and the
-// end of a paid period move no money, they only hold an item.
-func isMoney(k vend.EventKind) bool {
-	return k != vend.EventSuspend && k != vend.EventResume && k != vend.EventEnd
+// isHold reports whether the event holds an item rather than moving money: a
+// missed payment, resumed rebilling or the end of the paid period.
+func isHold(k vend.EventKind) bool {
+	return k == vend.EventSuspend || k == vend.EventResume || k == vend.EventEnd
+}
+
+// txnIDOf is the id an event's transaction is kept under. A hold is kept under
+// the message's key: a provider may name the payment it is about as its
+// transaction (Digistore24's transaction_id), and the hold must not be taken
+// for that payment.
+func txnIDOf(ev vend.Event) string {
+	if isHold(ev.Kind) {
+		return ev.Key
+	}
+	return ev.TxnID
 }
 
 // orderRef is the provider reference of the order an event is about: the one the
@@ -391,6 +430,12 @@ func findItem(items []*vend.Item, productID string) *vend.Item {
 
 func txnKind(k vend.EventKind) vend.TxnKind {
 	switch k {
+	case vend.EventSuspend:
+		return vend.TxnSuspend
+	case vend.EventResume:
+		return vend.TxnResume
+	case vend.EventEnd:
+		return vend.TxnEnd
 	case vend.EventRefund:
 		return vend.TxnRefund
 	case vend.EventChargeback:
@@ -432,16 +477,10 @@ func (l *Ledger) record(ctx context.Context, tx store.Tx, ev vend.Event, res *Re
 			return nil, err
 		}
 	}
-	if !isMoney(ev.Kind) {
-		if order == nil {
-			res.Changes = append(res.Changes, fmt.Sprintf("order %s not seen yet: nothing to %s", orderRef(ev), ev.Kind))
-		}
-		return order, nil
-	}
 	if err := recordTxn(ctx, tx, order, ev, res); err != nil {
 		return nil, err
 	}
-	if order == nil {
+	if order == nil && res.known == nil {
 		res.Changes = append(res.Changes, fmt.Sprintf("order %s not seen yet; applies when it arrives", orderRef(ev)))
 	}
 	return order, nil
@@ -452,12 +491,15 @@ func recordTxn(ctx context.Context, tx store.Transactions, order *vend.Order, ev
 	if order != nil {
 		orderID = order.ID
 	}
-	t, err := tx.FindTransaction(ctx, ev.Provider, ev.TxnID)
+	t, err := tx.FindTransaction(ctx, ev.Provider, txnIDOf(ev))
 	switch {
 	case vend.ErrorCode(err) == vend.ENOTFOUND:
-		t = &vend.Transaction{OrderID: orderID, Provider: ev.Provider, TxnID: ev.TxnID, ParentTxnID: ev.ParentTxnID,
+		t = &vend.Transaction{OrderID: orderID, Provider: ev.Provider, TxnID: txnIDOf(ev), ParentTxnID: ev.ParentTxnID,
 			OrderRef: orderRef(ev), ProductID: ev.ProductID, Kind: txnKind(ev.Kind), Full: ev.Full,
-			Status: txnStatus(ev.Kind), RawStatus: ev.RawStatus, Reason: ev.Reason, Amount: ev.Total, Currency: ev.Currency}
+			Status: txnStatus(ev.Kind), RawStatus: ev.RawStatus, Reason: ev.Reason, Amount: ev.Total, Currency: ev.Currency, At: ev.At}
+		if isHold(ev.Kind) {
+			t.Amount = 0 // a hold moves no money, whatever the message says it is about
+		}
 		if ev.Unpriced && order != nil {
 			t.Amount, t.Currency = ev.Total, order.Currency
 			if it := findItem(order.Items, ev.ProductID); it != nil {
@@ -467,11 +509,16 @@ func recordTxn(ctx context.Context, tx store.Transactions, order *vend.Order, ev
 		if err := tx.CreateTransaction(ctx, t); err != nil {
 			return err
 		}
-		res.Changes = append(res.Changes, fmt.Sprintf("%s %s recorded (%s)", t.Kind, t.TxnID, t.Status))
+		if isHold(ev.Kind) {
+			res.Changes = append(res.Changes, fmt.Sprintf("%s %s recorded", holdWords[t.Kind], ev.TxnID))
+		} else {
+			res.Changes = append(res.Changes, fmt.Sprintf("%s %s recorded (%s)", t.Kind, t.TxnID, t.Status))
+		}
 		return nil
 	case err != nil:
 		return err
 	}
+	res.known = t
 	// A transaction moves only out of pending. A message that would move it back
 	// or sideways (a late Pending, a Denied after Completed) is recorded on the
 	// notification but leaves the transaction's status and words alone.
@@ -488,7 +535,10 @@ func recordTxn(ctx context.Context, tx store.Transactions, order *vend.Order, ev
 		res.Changes = append(res.Changes, fmt.Sprintf("refund %s now %s", t.TxnID, ev.Total.Abs()))
 		t.Amount = ev.Total
 	}
-	t.Full = t.Full || ev.Full
+	if ev.Full && !t.Full {
+		res.Changes = append(res.Changes, fmt.Sprintf("%s %s now full", t.Kind, t.TxnID))
+		t.Full = true
+	}
 	t.OrderID = orderID
 	return tx.UpdateTransaction(ctx, t)
 }
@@ -576,48 +626,11 @@ func sumAmounts(items []*vend.Item) vend.Amount {
 	return sum
 }
 
-// hold applies what an event means for the items' holds. A missed payment
-// suspends, a resumed rebilling or any payment lifts a suspension, the end of
-// the paid period ends access until a new payment. fresh is false for a payment
-// seen before: it may lift a suspension but not an end.
-func hold(ctx context.Context, tx store.Orders, o *vend.Order, ev vend.Event, fresh bool, res *Result) error {
-	items := o.Items
-	if items == nil {
-		var err error
-		if items, err = tx.FindItems(ctx, o.ID); err != nil {
-			return err
-		}
-		o.Items = items
-	}
-	for _, it := range items {
-		if ev.ProductID != "" && it.ProductID != ev.ProductID {
-			continue
-		}
-		next := nextHold(it.Hold, ev.Kind, fresh)
-		if next == it.Hold {
-			continue
-		}
-		res.Changes = append(res.Changes, holdChange(it, next))
-		it.Hold = next
-		if err := tx.UpdateItem(ctx, it); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func nextHold(h vend.Hold, k vend.EventKind, fresh bool) vend.Hold {
-	switch {
-	case k == vend.EventSuspend && h == vend.HoldNone:
-		return vend.HoldSuspended
-	case k == vend.EventEnd:
-		return vend.HoldEnded
-	case k == vend.EventResume && h == vend.HoldSuspended:
-		return vend.HoldNone
-	case k == vend.EventPayment && (h == vend.HoldSuspended || fresh):
-		return vend.HoldNone
-	}
-	return h
+// holdWords name a hold kept in the history, for the log.
+var holdWords = map[vend.TxnKind]string{
+	vend.TxnSuspend: "missed payment",
+	vend.TxnResume:  "resumed rebilling",
+	vend.TxnEnd:     "end of the paid period",
 }
 
 func holdChange(it *vend.Item, next vend.Hold) string {
@@ -645,16 +658,29 @@ func (l *Ledger) settle(ctx context.Context, tx store.Tx, o *vend.Order, res *Re
 			return err
 		}
 	}
-	whole := vend.OrderStanding(o.Total, scoped(txns, ""))
+	orderWide := scoped(txns, "")
+	whole := vend.OrderStanding(o.Total, orderWide)
 	standings := make([]vend.Standing, len(items))
 	for i, it := range items {
 		st := whole
-		if own := scoped(txns, it.ProductID); it.ProductID != "" && len(own) > 0 {
+		own := scoped(txns, it.ProductID)
+		if it.ProductID != "" && len(own) > 0 {
 			st = vend.OrderStanding(it.Amount, own)
+		}
+		if it.ProductID == "" {
+			own = nil // the order-wide ones, added next
+		}
+		hold := vend.ItemHold(append(own, orderWide...))
+		changed := hold != it.Hold
+		if changed {
+			res.Changes = append(res.Changes, holdChange(it, hold))
+			it.Hold = hold
 		}
 		standings[i] = st.WithHold(it.Hold)
 		if standings[i].Status != it.Status {
-			it.Status = standings[i].Status
+			it.Status, changed = standings[i].Status, true
+		}
+		if changed {
 			if err := tx.UpdateItem(ctx, it); err != nil {
 				return err
 			}

@@ -203,7 +203,7 @@ func TestPayPalIPN_History(t *testing.T) {
 			verdicts: []vend.Verdict{applied, applied, applied}, ref: p1Txn, status: vend.OrderPaid, items: ebookOnly,
 			grants: map[string]vend.GrantState{"EBOOK-001": active}, txns: 3, says: "Your payment is complete"},
 		{name: "late Pending after Completed keeps access", steps: [][]byte{p3Then(t, "Completed"), p3},
-			verdicts: []vend.Verdict{applied, applied}, ref: p3Txn, status: vend.OrderPaid, items: ebookOnly,
+			verdicts: []vend.Verdict{applied, duplicate}, ref: p3Txn, status: vend.OrderPaid, items: ebookOnly,
 			grants: map[string]vend.GrantState{"EBOOK-001": active}, txns: 1, says: "Your payment is complete"},
 		{name: "the same refund twice is one refund", steps: [][]byte{p1, partial(p4Txn, "-5.00"), partial(p4Txn, "-5.00")},
 			verdicts: []vend.Verdict{applied, applied, duplicate}, ref: p1Txn, status: vend.OrderPaid, review: true, items: ebookOnly,

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/vend-shop/vend"
 	"github.com/vend-shop/vend/provider/form"
@@ -105,8 +106,9 @@ func IsConnectionTest(f *Form) bool {
 }
 
 // Config is what Normalize checks and maps a message with. Sandbox accepts
-// only test messages (api_mode=test), else only live ones (api_mode=live and
-// no pay_method=test); Products maps a Digistore24 product_id to a catalog id.
+// only test messages (api_mode=test), else only live ones (any api_mode but
+// test, also none, and no pay_method=test); Products maps a Digistore24
+// product_id to a catalog id.
 type Config = vend.ProviderConfig
 
 // rejectf refuses a genuine message for the reason given.
@@ -202,13 +204,16 @@ func clean(s string) string {
 }
 
 // checkMode keeps test purchases from granting real downloads, and live money
-// from landing in a test setup where the seller would not look for it.
+// from landing in a test setup where the seller would not look for it. Only
+// api_mode=test marks a test message: Digistore24's reference treats api_mode
+// as optional, and its own IPN checker sends none, so a message without it
+// (or with any other value) is live.
 func checkMode(m fields, sandbox bool) error {
 	mode := m.str("api_mode")
 	switch {
 	case sandbox && mode != "test":
 		return rejectf("api_mode %q is not test but digistore24 sandbox mode is on", mode)
-	case !sandbox && mode != "live":
+	case !sandbox && mode == "test":
 		return rejectf("api_mode %q is not live but digistore24 sandbox mode is off", mode)
 	case !sandbox && m.str("pay_method") == "test":
 		return rejectf("test payment (pay_method=test) but digistore24 sandbox mode is off")
@@ -231,6 +236,7 @@ func baseEvent(m fields, name string, cfg Config) vend.Event {
 		Custom:      clean(m.values["custom"]),
 		Buyer:       buyer(m),
 		Test:        m.str("api_mode") == "test" || m.str("pay_method") == "test",
+		At:          transactionTime(m),
 	}
 	_, ev.Language = m.first("buyer_language", "language")
 	ev.Key = idempotencyKey(m, name)
@@ -238,6 +244,19 @@ func baseEvent(m fields, name string, cfg Config) vend.Event {
 		ev.TxnID = ev.Key
 	}
 	return ev
+}
+
+// transactionTime is when the message's transaction happened by Digistore24's
+// clock (transaction_date and transaction_time, as in "2026-08-18" and
+// "08:41:48"), or zero when the message does not say; the ledger then uses the
+// time it received it. The ledger orders payments and holds by it. The zone is
+// not given, so it is read as UTC: the times are compared with each other.
+func transactionTime(m fields) time.Time {
+	at, err := time.Parse("2006-01-02 15:04:05", m.str("transaction_date")+" "+m.str("transaction_time"))
+	if err != nil {
+		return time.Time{}
+	}
+	return at
 }
 
 // kindOf maps an event name; for ignored events the reason says why nothing changes.

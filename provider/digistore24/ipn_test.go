@@ -2,10 +2,12 @@ package digistore24
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/vend-shop/vend"
@@ -185,7 +187,7 @@ func TestNormalize_Reject(t *testing.T) {
 		{"no event", edit(t, "payment.ipn", nil, "event"), testConfig, "names no event"},
 		{"live message in sandbox mode", edit(t, "payment.ipn", map[string]string{"api_mode": "live"}), testConfig, `api_mode "live" is not test`},
 		{"test message in live mode", edit(t, "payment.ipn", nil), Config{}, `api_mode "test" is not live`},
-		{"live mode needs api_mode", edit(t, "payment.ipn", nil, "api_mode"), Config{}, `api_mode "" is not live`},
+		{"sandbox mode needs api_mode=test", edit(t, "payment.ipn", nil, "api_mode"), testConfig, `api_mode "" is not test`},
 		{"test payment method in live mode", edit(t, "payment.ipn", map[string]string{"api_mode": "live", "pay_method": "test"}), Config{}, "pay_method=test"},
 		{"ignored event in the wrong mode", edit(t, "payment.ipn", map[string]string{"event": "on_affiliation"}), Config{}, "not live"},
 		{"payment without order_id", edit(t, "payment.ipn", nil, "order_id"), testConfig, "on_payment without order_id"},
@@ -210,6 +212,58 @@ func TestNormalize_Reject(t *testing.T) {
 				t.Fatalf("a rejected message returned an event: %+v", ev)
 			}
 		})
+	}
+}
+
+// checkerMessage is a message as Digistore24's published IPN checker
+// (ds24-skills verify-ipn.mjs) signs and sends it: no api_mode, no
+// transaction_id, a subscription, a buyer with umlauts.
+func checkerMessage(event string, upper bool) *Form {
+	pairs := []Pair{
+		{"event", event}, {"order_id", "VR-1a2b3c4d"}, {"product_id", "999999"}, {"product_name", "Verify Run"},
+		{"amount", "47.00"}, {"currency", "EUR"}, {"billing_type", "subscription"}, {"buyer_email", "verify@example.com"},
+		{"buyer_first_name", "Jörg"}, {"buyer_last_name", "Müller"},
+	}
+	return withSignature(pairs, Sign(pairs, testPassphrase, upper))
+}
+
+// TestNormalize_WithoutAPIMode: Digistore24 treats api_mode as optional, and a
+// message without it is live; its checker sends none. Every event of the
+// checker's scenarios verifies and is accepted in live mode, and refused in
+// sandbox mode, where only api_mode=test belongs.
+func TestNormalize_WithoutAPIMode(t *testing.T) {
+	for _, tt := range []struct {
+		event string
+		kind  vend.EventKind
+	}{
+		{"on_payment", vend.EventPayment},
+		{"on_refund", vend.EventRefund},
+		{"on_payment_missed", vend.EventSuspend},
+		{"on_rebill_cancelled", vend.EventIgnore},
+		{"last_paid_day", vend.EventEnd},
+	} {
+		for _, upper := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s upper=%v", tt.event, upper), func(t *testing.T) {
+				f := checkerMessage(tt.event, upper)
+				if _, err := Verify(f, testPassphrase); err != nil {
+					t.Fatalf("Verify: %v", err)
+				}
+				ev := mustNormalize(t, f, Config{})
+				if ev.Kind != tt.kind || ev.Test || ev.OrderRef != "VR-1a2b3c4d" || ev.ProductID != "999999" {
+					t.Errorf("live mode: %+v", ev)
+				}
+				if tt.kind == vend.EventPayment && (ev.Total != 4700 || ev.Currency != "EUR" || ev.Buyer.Name != "Jörg Müller") {
+					t.Errorf("payment: %+v", ev)
+				}
+				_, err := Normalize(f, Config{Sandbox: true})
+				checkReject(t, err, `api_mode "" is not test`)
+			})
+		}
+	}
+	// Any api_mode but test is live too: only test is a test message.
+	ev := mustNormalize(t, edit(t, "payment.ipn", map[string]string{"api_mode": "production"}), Config{})
+	if ev.Test {
+		t.Errorf("api_mode=production made a test event: %+v", ev)
 	}
 }
 
@@ -264,6 +318,10 @@ func TestNormalize_Fields(t *testing.T) {
 			func(ev vend.Event) bool { return !ev.Test && ev.Kind == vend.EventPayment }},
 		{"last duplicate wins", withPairs(edit(t, "payment.ipn", nil), Pair{"amount", "1.00"}), testConfig,
 			func(ev vend.Event) bool { return ev.Total == 100 }},
+		{"transaction_date and transaction_time are when it happened", edit(t, "payment.ipn", map[string]string{"transaction_date": "2026-08-18", "transaction_time": "08:41:48"}), testConfig,
+			func(ev vend.Event) bool { return ev.At.Equal(time.Date(2026, 8, 18, 8, 41, 48, 0, time.UTC)) }},
+		{"without a transaction time the ledger's clock decides", edit(t, "payment.ipn", map[string]string{"transaction_date": "2026-08-18"}), testConfig,
+			func(ev vend.Event) bool { return ev.At.IsZero() }},
 		{"custom keeps its spaces", edit(t, "payment.ipn", map[string]string{"custom": " m:1; t:2 "}), testConfig,
 			func(ev vend.Event) bool { return ev.Custom == " m:1; t:2 " }},
 		{"invalid UTF-8 and NUL are made storable", edit(t, "payment.ipn", map[string]string{"address_last_name": "M\xfcller\x00", "custom": "a\x00b"}), testConfig,
@@ -392,6 +450,7 @@ func TestNormalize_Captured(t *testing.T) {
 		Language: "de",
 		Items:    []vend.EventItem{{ProductID: "basic-monthly", Name: "basic_monthly__de__dev", Quantity: 1, Amount: 4900}},
 		Total:    4900, Currency: "EUR", Test: true,
+		At: time.Date(2026, 8, 18, 8, 41, 48, 0, time.UTC), // transaction_date, transaction_time
 	}
 	checkEvent(t, mustNormalize(t, f, Config{Sandbox: true, Products: map[string]string{"512345": "basic-monthly"}}), want)
 }

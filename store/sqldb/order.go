@@ -168,18 +168,18 @@ func (tx *Tx) UpdateItem(ctx context.Context, it *vend.Item) error {
 
 // ---- transactions ----
 
-const txnColumns = `id, order_id, provider, txn_id, parent_txn_id, order_ref, product_id, kind, full_refund, status, raw_status, reason, amount, currency, created_at, updated_at`
+const txnColumns = `id, order_id, provider, txn_id, parent_txn_id, order_ref, product_id, kind, full_refund, status, raw_status, reason, amount, currency, at, created_at, updated_at`
 
 func scanTxn(row interface{ Scan(...any) error }) (*vend.Transaction, error) {
 	var t vend.Transaction
 	var orderID sql.NullInt64
-	var created, updated int64
+	var at, created, updated int64
 	if err := row.Scan(&t.ID, &orderID, &t.Provider, &t.TxnID, &t.ParentTxnID, &t.OrderRef, &t.ProductID, &t.Kind, &t.Full, &t.Status, &t.RawStatus, &t.Reason,
-		&t.Amount, &t.Currency, &created, &updated); err != nil {
+		&t.Amount, &t.Currency, &at, &created, &updated); err != nil {
 		return nil, err
 	}
 	t.OrderID = orderID.Int64
-	t.CreatedAt, t.UpdatedAt = fromMS(created), fromMS(updated)
+	t.At, t.CreatedAt, t.UpdatedAt = fromMS(at), fromMS(created), fromMS(updated)
 	return &t, nil
 }
 
@@ -193,11 +193,14 @@ func (tx *Tx) FindTransaction(ctx context.Context, provider, txnID string) (*ven
 
 func (tx *Tx) CreateTransaction(ctx context.Context, t *vend.Transaction) error {
 	t.CreatedAt, t.UpdatedAt = tx.now, tx.now
+	if t.At.IsZero() {
+		t.At = tx.now // no time from the provider: when vend learned of it
+	}
 	err := tx.queryRow(ctx, `
-		INSERT INTO transactions (order_id, provider, txn_id, parent_txn_id, order_ref, product_id, kind, full_refund, status, raw_status, reason, amount, currency, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id`,
+		INSERT INTO transactions (order_id, provider, txn_id, parent_txn_id, order_ref, product_id, kind, full_refund, status, raw_status, reason, amount, currency, at, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id`,
 		nullID(t.OrderID), t.Provider, t.TxnID, t.ParentTxnID, t.OrderRef, t.ProductID, t.Kind, t.Full, t.Status, t.RawStatus, t.Reason, t.Amount, t.Currency,
-		ms(t.CreatedAt), ms(t.UpdatedAt)).Scan(&t.ID)
+		ms(t.At), ms(t.CreatedAt), ms(t.UpdatedAt)).Scan(&t.ID)
 	if err != nil {
 		return fmt.Errorf("create transaction %s %s: %w", t.Provider, t.TxnID, err)
 	}

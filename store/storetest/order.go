@@ -212,7 +212,7 @@ func findTxns(tb testing.TB, db store.DB, orderID int64) []*vend.Transaction {
 func sameTxn(a, b *vend.Transaction) bool {
 	return a.ID == b.ID && a.OrderID == b.OrderID && a.Provider == b.Provider && a.TxnID == b.TxnID && a.ParentTxnID == b.ParentTxnID &&
 		a.OrderRef == b.OrderRef && a.ProductID == b.ProductID && a.Full == b.Full && a.Kind == b.Kind && a.Status == b.Status && a.RawStatus == b.RawStatus && a.Reason == b.Reason && a.Amount == b.Amount &&
-		a.Currency == b.Currency && sameTime(a.CreatedAt, b.CreatedAt) && sameTime(a.UpdatedAt, b.UpdatedAt)
+		a.Currency == b.Currency && sameTime(a.At, b.At) && sameTime(a.CreatedAt, b.CreatedAt) && sameTime(a.UpdatedAt, b.UpdatedAt)
 }
 
 func testTransactions(t *testing.T, open Opener) {
@@ -220,9 +220,14 @@ func testTransactions(t *testing.T, open Opener) {
 		"CreateTransaction stores every field, found by (provider, txn_id)": func(t *testing.T, db store.DB) {
 			o := createOrder(t, db, &vend.Order{Provider: "paypal", Ref: "PAY", Currency: "USD", Status: vend.OrderPaid})
 			want := createTxn(t, db, &vend.Transaction{OrderID: o.ID, Provider: "paypal", TxnID: "REF1", ParentTxnID: "PAY",
-				OrderRef: "PAY", ProductID: "ebook", Full: true, Kind: vend.TxnRefund, Status: vend.TxnCompleted, RawStatus: "Refunded", Reason: "refund", Amount: -1995, Currency: "USD"})
+				OrderRef: "PAY", ProductID: "ebook", Full: true, Kind: vend.TxnRefund, Status: vend.TxnCompleted, RawStatus: "Refunded", Reason: "refund", Amount: -1995, Currency: "USD",
+				At: time.Date(2026, 8, 18, 8, 41, 48, 0, time.UTC)})
+			// Without the provider's time, At is when the store recorded it.
 			orphan := createTxn(t, db, &vend.Transaction{Provider: "paypal", TxnID: "REF2", ParentTxnID: "LATER",
 				Kind: vend.TxnChargeback, Status: vend.TxnCompleted, Amount: -500, Currency: "USD"})
+			if !sameTime(orphan.At, orphan.CreatedAt) {
+				t.Errorf("At %v without a provider time, want the creation time %v", orphan.At, orphan.CreatedAt)
+			}
 			view(t, db, func(tx store.Tx) error {
 				for _, w := range []*vend.Transaction{want, orphan} {
 					got, err := tx.FindTransaction(ctx, "paypal", w.TxnID)
