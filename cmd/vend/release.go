@@ -35,7 +35,7 @@ buyer is mailed twice.`,
 			if len(args) == 2 {
 				name, err := releaseFile(ctx, app, product, args[1])
 				if err != nil {
-					return err
+					return cliError(err)
 				}
 				if version == "" {
 					version = name
