@@ -221,14 +221,17 @@ func (in *Intake) apply(ctx context.Context, m *message, ev vend.Event) *vend.Ou
 // unverified input must not fill the disk.
 func (in *Intake) settle(ctx context.Context, m *message, v vend.Verdict, r vend.Refusal, reason string) *vend.Outcome {
 	ctx = context.WithoutCancel(ctx)
-	switch r {
-	case vend.RefusalForged, vend.RefusalUnsupported, vend.RefusalEmpty, vend.RefusalUnconfigured:
-		m.n.Trim()
-	}
+	unverified := r == vend.RefusalForged || r == vend.RefusalUnsupported || r == vend.RefusalEmpty || r == vend.RefusalUnconfigured
 	var err error
-	if m.stored {
+	switch {
+	case m.stored && unverified:
+		err = in.Ledger.ConcludeUnverified(ctx, m.n, v, reason)
+	case m.stored:
 		err = in.Ledger.Conclude(ctx, m.n, v, reason)
-	} else {
+	default:
+		if unverified {
+			m.n.Trim()
+		}
 		m.n.Verdict, m.n.Reason = v, reason
 		err = in.Ledger.Receive(ctx, m.n)
 	}

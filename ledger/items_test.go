@@ -87,6 +87,17 @@ func testApply_Items(t *testing.T, open opener) {
 			},
 		},
 		{
+			name: "a missed payment dated ahead of vend's clock (a provider's local time) is still lifted by the same payment again",
+			steps: []step{
+				applied(itemPaid("P1", "ebook", 1995), "order 1 created", "payment P1 recorded (completed)", "order 1 pending → paid", "access granted to ebook"),
+				applied(aheadOfNow(itemEv(vend.EventSuspend, "on_payment_missed", "M1", "ebook", 0), 90*time.Minute), "missed payment M1 recorded", "ebook suspended: a recurring payment was missed", "order 1 paid → suspended", "access to ebook ended (suspended)"),
+				{ev: itemPaid("P1", "ebook", 1995), verdict: vend.VerdictDuplicate, reason: "was applied before",
+					changes: []string{"payment P1 sent again after a missed payment", "ebook no longer suspended", "order 1 suspended → paid", "access restored to ebook"}},
+			},
+			order: vend.OrderPaid, total: 1995,
+			items: []itemState{{"ebook", vend.OrderPaid, "", vend.GrantActive, ""}},
+		},
+		{
 			name: "missed payment suspends; the very same payment again lifts it",
 			steps: []step{
 				applied(itemPaid("P1", "ebook", 1995), "order 1 created", "payment P1 recorded (completed)", "order 1 pending → paid", "access granted to ebook"),
@@ -348,6 +359,12 @@ func testReceiveApply(t *testing.T, open opener) {
 func TestLedger_ReceiveApply(t *testing.T) { onEveryStore(t, testReceiveApply) }
 
 // atMinute gives an event the provider's time: minute n of one day.
+// aheadOfNow dates ev d ahead of the real clock, which the stores run on.
+func aheadOfNow(ev vend.Event, d time.Duration) vend.Event {
+	ev.At = time.Now().Add(d)
+	return ev
+}
+
 func atMinute(ev vend.Event, n int) vend.Event {
 	ev.At = time.Date(2026, 1, 1, 0, n, 0, 0, time.UTC)
 	return ev

@@ -67,14 +67,25 @@ func (l *Ledger) Receive(ctx context.Context, n *vend.Notification) error {
 
 // Conclude records a verdict that changes nothing else: the message was forged,
 // failed a provider check, could not be verified yet, or is not about a sale.
-// A message trimmed since it was stored (n.Trim) is stored trimmed.
 func (l *Ledger) Conclude(ctx context.Context, n *vend.Notification, verdict vend.Verdict, reason string) error {
+	return l.conclude(ctx, n, verdict, reason, false)
+}
+
+// ConcludeUnverified is Conclude for a message stored before it failed
+// verification (PayPal's): what was stored whole keeps only what n.Trim keeps,
+// headers included, in the same transaction.
+func (l *Ledger) ConcludeUnverified(ctx context.Context, n *vend.Notification, verdict vend.Verdict, reason string) error {
+	n.Trim()
+	return l.conclude(ctx, n, verdict, reason, true)
+}
+
+func (l *Ledger) conclude(ctx context.Context, n *vend.Notification, verdict vend.Verdict, reason string, trim bool) error {
 	n.Verdict, n.Reason = verdict, reason
 	return l.db.Update(ctx, func(tx store.Tx) error {
 		if err := tx.UpdateNotification(ctx, n); err != nil {
 			return fmt.Errorf("ledger: conclude notification %d: %w", n.ID, err)
 		}
-		if n.Trimmed() {
+		if trim {
 			if err := tx.TrimNotification(ctx, n); err != nil {
 				return fmt.Errorf("ledger: conclude notification %d: %w", n.ID, err)
 			}
@@ -237,14 +248,36 @@ func (l *Ledger) duplicate(ctx context.Context, tx store.Tx, n *vend.Notificatio
 	if !suspended {
 		return res, nil
 	}
+	at, err := afterHolds(ctx, tx, o.ID, tx.Now())
+	if err != nil {
+		return nil, err
+	}
 	t := &vend.Transaction{OrderID: o.ID, Provider: ev.Provider, TxnID: fmt.Sprintf("%s:again:%d", ev.TxnID, n.ID), ParentTxnID: ev.TxnID,
 		OrderRef: o.Ref, ProductID: ev.ProductID, Kind: vend.TxnResume, Status: vend.TxnCompleted, RawStatus: ev.RawStatus,
-		Reason: "payment sent again after a missed payment", Currency: o.Currency, At: tx.Now()}
+		Reason: "payment sent again after a missed payment", Currency: o.Currency, At: at}
 	if err := tx.CreateTransaction(ctx, t); err != nil {
 		return nil, err
 	}
 	res.Changes = append(res.Changes, fmt.Sprintf("payment %s sent again after a missed payment", ev.TxnID))
 	return res, l.settle(ctx, tx, o, res)
+}
+
+// afterHolds is the time a payment seen again now goes into the history at:
+// now, or just after the order's latest hold if that is later. A hold is
+// dated by the provider's clock, which need not agree with vend's (Digistore24
+// sends local time without a zone); the payment sent again arrived after the
+// hold it lifts, whatever the clocks say.
+func afterHolds(ctx context.Context, tx store.Transactions, orderID int64, now time.Time) (time.Time, error) {
+	txns, err := tx.FindTransactionsByOrder(ctx, orderID)
+	if err != nil {
+		return time.Time{}, err
+	}
+	for _, t := range txns {
+		if t.Kind == vend.TxnSuspend && !t.At.Before(now) {
+			now = t.At.Add(time.Millisecond)
+		}
+	}
+	return now, nil
 }
 
 // isPayment reports whether the event is about the payment itself rather than a

@@ -58,6 +58,7 @@ func (a *App) serve(ctx context.Context, demo *web.Demo) error {
 	hs := &http.Server{
 		Handler:           srv,
 		ReadHeaderTimeout: 10 * time.Second,
+		MaxHeaderBytes:    64 << 10,        // providers and browsers send a few KB
 		ReadTimeout:       2 * time.Minute, // bodies are small; downloads are GETs
 		IdleTimeout:       2 * time.Minute,
 		// No WriteTimeout: a large download on a slow line may take hours.
