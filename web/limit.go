@@ -139,7 +139,8 @@ func (s *Server) postbackSlot(w http.ResponseWriter, r *http.Request) (release f
 	select {
 	case s.postbacks <- struct{}{}:
 		return func() { <-s.postbacks }, true
-	case <-r.Context().Done():
+	case <-r.Context().Done(): // the client hung up; should it not have, it may resend
+		w.WriteHeader(http.StatusServiceUnavailable)
 		return nil, false
 	case <-wait.C:
 		s.Logger.Warn("provider request refused: too many verifications in flight", "route", r.Pattern)

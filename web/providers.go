@@ -68,8 +68,13 @@ func (s *Server) handleMessage(p vend.Provider) http.HandlerFunc {
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
 	// Not every connection supports a deadline (HTTP/2 before Go's support,
 	// a test's recorder); the server's ReadTimeout still holds there.
-	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(bodyTimeout))
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(bodyTimeout))
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	// Lifted once the body is in: the server keeps reading the connection to
+	// notice a client that hangs up, and a deadline left there would end the
+	// request's context while the work (a postback, say) still runs.
+	_ = rc.SetReadDeadline(time.Time{})
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
 		return nil, vend.Errorf(vend.ETOOLARGE, "The request is too large: at most %d KiB.", limit>>10)
