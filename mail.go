@@ -15,6 +15,7 @@ const (
 	MailRefund     MailKind = "owner-refund"
 	MailChargeback MailKind = "owner-chargeback"
 	MailForgeries  MailKind = "owner-forgeries" // to the owner: a burst of failed verifications
+	MailRefused    MailKind = "owner-refused"   // to the owner: a genuine message vend would not act on
 )
 
 // Keys of Mail.Data. Whoever enqueues a message sets them (the ledger, web's
@@ -45,6 +46,10 @@ const (
 	MailDataProvider = "provider"
 	MailDataCount    = "count"
 	MailDataSince    = "since"
+	// MailDataNotification is the id of the notification an owner-refused
+	// message is about; MailDataProvider names its provider and
+	// MailDataReason says why vend refused it.
+	MailDataNotification = "notification"
 )
 
 // MailStatus says where an outbox message stands.

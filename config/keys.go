@@ -168,7 +168,7 @@ func Keys() []Key {
 			"The pause after a message's first failed attempt; each next pause is twice as long, up to an hour.",
 			durationKind, func(c *Config) *time.Duration { return &c.SMTP.RetryAfter }, positive),
 		newKey("owner.email", "",
-			"The seller's address: it gets a notice of every sale, refund and chargeback, and of bursts of forged messages.",
+			"The seller's address: it gets a notice of every sale, refund and chargeback, of bursts of forged messages, and of every genuine message vend refused.",
 			textKind, func(c *Config) *string { return &c.OwnerEmail }, checkEmail),
 
 		invertedBoolKey("delivery.legacy_links", "true",

@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -159,9 +160,29 @@ func (in *Intake) process(ctx context.Context, p vend.Provider, n *vend.Notifica
 	ev, err := p.Normalize(n)
 	if err != nil {
 		m.log.Warn("notification refused", "reason", err)
-		return in.settle(ctx, m, vend.VerdictRejected, vend.RefusalRejected, err.Error())
+		o := in.settle(ctx, m, vend.VerdictRejected, vend.RefusalRejected, err.Error())
+		in.noteRefused(ctx, m, o)
+		return o
 	}
-	return in.apply(ctx, m, ev)
+	o := in.apply(ctx, m, ev)
+	in.noteRefused(ctx, m, o)
+	return o
+}
+
+// noteRefused tells the owner of a genuine message vend refused (o): a buyer
+// may have paid, and only the seller can grant the purchase or fix the cause.
+// A provider's resends carry the same body, so they make one notice. A
+// replay is an administrator at work and makes none.
+func (in *Intake) noteRefused(ctx context.Context, m *message, o *vend.Outcome) {
+	if o.Refusal != vend.RefusalRejected || m.replay || m.n.ID == 0 {
+		return
+	}
+	data := map[string]string{vend.MailDataProvider: m.info.Label, vend.MailDataReason: o.Reason,
+		vend.MailDataNotification: strconv.FormatInt(m.n.ID, 10)}
+	key := m.info.Name + "|" + m.n.SHA256
+	if err := in.Ledger.NotifyOwner(context.WithoutCancel(ctx), vend.MailRefused, key, data); err != nil {
+		m.log.Error("owner notice not queued", "error", err)
+	}
 }
 
 // precheck refuses a message before anything else is looked at: another

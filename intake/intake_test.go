@@ -315,3 +315,46 @@ func TestLink(t *testing.T) {
 		t.Errorf("%d notifications stored, want the first link's", n)
 	}
 }
+
+// TestReceive_RefusedReachesTheSeller: a genuine message vend refuses queues
+// one notice to the owner, however often the provider resends it; a forged
+// one and a replay queue none.
+func TestReceive_RefusedReachesTheSeller(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.in.Ledger.Mail, e.in.Ledger.OwnerEmail = true, "owner@example.com"
+	sim := stripe.Sim{PaymentIntent: "pi_live", ClientReferenceID: product.ID, Amount: product.Price, Currency: "USD", Live: true}
+	body, sig, err := sim.Signed(stripeSecret, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := func() *vend.Notification {
+		return &vend.Notification{Provider: stripe.Provider, Headers: map[string][]string{"Stripe-Signature": {sig}}, Body: body}
+	}
+	first := msg()
+	for range 3 { // Stripe resends what it was refused
+		if o := e.in.Receive(ctx, e.stripe, msg()); o.Refusal != vend.RefusalRejected {
+			t.Fatalf("a live event in sandbox mode: refusal %d", o.Refusal)
+		}
+	}
+	e.in.Receive(ctx, e.stripe, first)
+	forged := stripeMessage(t, "pi_forged", now)
+	forged.Headers["Stripe-Signature"] = []string{stripe.Sign("whsec_other", now, forged.Body)}
+	e.in.Receive(ctx, e.stripe, forged)
+	if _, err := e.in.Replay(ctx, first.ID, "cli"); err != nil {
+		t.Fatal(err)
+	}
+	var mails []*vend.Mail
+	err = e.db.View(ctx, func(tx store.Tx) error {
+		var err error
+		mails, err = tx.FindMails(ctx, store.MailFilter{Limit: 100})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(mails) != 1 || mails[0].Kind != vend.MailRefused || mails[0].To != "owner@example.com" ||
+		!strings.Contains(mails[0].Data[vend.MailDataReason], "livemode") || mails[0].Data[vend.MailDataProvider] != "Stripe" {
+		t.Errorf("owner notices: %d, want one owner-refused with the reason: %+v", len(mails), mails)
+	}
+}

@@ -36,6 +36,11 @@ func (w *Worker) view(ctx context.Context, tx reader, m *vend.Mail) (View, error
 		v.Forgeries.Count, _ = strconv.Atoi(m.Data[vend.MailDataCount])
 		v.Forgeries.Since, _ = time.Parse(time.RFC3339, m.Data[vend.MailDataSince])
 		return v, nil
+	case vend.MailRefused:
+		v.Refused.Provider = m.Data[vend.MailDataProvider]
+		v.Refused.Notification, _ = strconv.ParseInt(m.Data[vend.MailDataNotification], 10, 64)
+		v.Refused.AdminURL = fmt.Sprintf("%s/admin/notifications/%d", w.BaseURL, v.Refused.Notification)
+		return v, nil
 	}
 	if m.OrderID == 0 {
 		return v, permanent("A %s message needs an order, and this one has none.", m.Kind)

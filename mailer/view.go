@@ -41,6 +41,8 @@ type View struct {
 	Amount vend.Amount
 	// Forgeries describes a burst of failed verifications (owner-forgeries).
 	Forgeries ForgeryView
+	// Refused is the genuine message vend refused (owner-refused).
+	Refused RefusedView
 	// Data is the outbox message's data, for overrides that want more.
 	Data map[string]string
 }
@@ -109,6 +111,14 @@ type ForgeryView struct {
 	Since    time.Time
 }
 
+// RefusedView is a genuine message vend would not act on: its provider, the
+// notification and the admin page that shows it.
+type RefusedView struct {
+	Provider     string
+	Notification int64
+	AdminURL     string
+}
+
 // clean returns a copy of v whose strings hold no control characters: in a plain
 // text part they could forge lines, in a subject headers, and bidi overrides can
 // make a name read as something else.
@@ -128,6 +138,7 @@ func (v View) clean() View {
 	v.Product.Files = cleanFiles(v.Product.Files)
 	v.Reason, v.ReasonText = c(v.Reason), c(v.ReasonText)
 	v.Forgeries.Provider = c(v.Forgeries.Provider)
+	v.Refused.Provider = c(v.Refused.Provider)
 	if v.Data != nil {
 		d := make(map[string]string, len(v.Data))
 		for k, s := range v.Data {
@@ -210,6 +221,10 @@ func sample(kind vend.MailKind, full bool) View {
 	case vend.MailForgeries:
 		v.Order, v.Items, v.Buyer = OrderView{}, nil, vend.Buyer{}
 		v.Forgeries = ForgeryView{Provider: "paypal", Count: 12, Since: day.Add(-10 * time.Minute)}
+	case vend.MailRefused:
+		v.Order, v.Items, v.Buyer = OrderView{}, nil, vend.Buyer{}
+		v.Reason = "the payment of 9.95 USD is less than the price of EBOOK-001, 19.95 USD"
+		v.Refused = RefusedView{Provider: "paypal", Notification: 4711, AdminURL: "https://shop.example.com/admin/notifications/4711"}
 	}
 	if kind == vend.MailPending || kind == vend.MailEnded || isOwner(kind) {
 		for i := range v.Items {
@@ -256,7 +271,7 @@ func copyData(d map[string]string) map[string]string {
 
 func isOwner(kind vend.MailKind) bool {
 	switch kind {
-	case vend.MailSale, vend.MailRefund, vend.MailChargeback, vend.MailForgeries:
+	case vend.MailSale, vend.MailRefund, vend.MailChargeback, vend.MailForgeries, vend.MailRefused:
 		return true
 	}
 	return false
@@ -265,5 +280,5 @@ func isOwner(kind vend.MailKind) bool {
 // kinds lists every kind of message, in the order `vend mail preview` shows them.
 func kinds() []vend.MailKind {
 	return []vend.MailKind{vend.MailReceipt, vend.MailPending, vend.MailEnded, vend.MailLinks, vend.MailNewVersion,
-		vend.MailSale, vend.MailRefund, vend.MailChargeback, vend.MailForgeries}
+		vend.MailSale, vend.MailRefund, vend.MailChargeback, vend.MailForgeries, vend.MailRefused}
 }
