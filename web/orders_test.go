@@ -109,7 +109,7 @@ func TestAdminOrders_Pages(t *testing.T) {
 		e.MustPostIPN(simBody(s))
 	}
 	first := e.adminRequest(http.MethodGet, "/admin/orders", cookie, nil, nil).Body
-	if n := strings.Count(first, `<td><a href="/admin/orders/`); n != ordersPerPage {
+	if n := strings.Count(first, `<td data-label="Order"><a href="/admin/orders/`); n != ordersPerPage {
 		t.Errorf("first page has %d orders, want %d", n, ordersPerPage)
 	}
 	next := links(first, "/admin/orders?before=")
@@ -117,7 +117,7 @@ func TestAdminOrders_Pages(t *testing.T) {
 		t.Fatalf("no link to the next page")
 	}
 	second := e.adminRequest(http.MethodGet, next[0], cookie, nil, nil).Body
-	if n := strings.Count(second, `<td><a href="/admin/orders/`); n != 7 {
+	if n := strings.Count(second, `<td data-label="Order"><a href="/admin/orders/`); n != 7 {
 		t.Errorf("second page has %d orders, want 7", n)
 	}
 	if len(links(second, "/admin/orders?before=")) != 0 {
@@ -136,7 +136,7 @@ func TestAdminOrder(t *testing.T) {
 	if a.Status != http.StatusOK {
 		t.Fatalf("order page: %d\n%s", a.Status, a.Body)
 	}
-	for _, want := range []string{"Order " + strconv.FormatInt(o.ID, 10), p1Txn, "EBOOK-001", "1 of 3", "<td>completed</td>",
+	for _, want := range []string{"Order " + strconv.FormatInt(o.ID, 10), p1Txn, "EBOOK-001", "1 of 3", `<td data-label="Status">completed</td>`,
 		"applied", "Download attempts", "127.0.0.1", e.PagePath(g)} {
 		if !strings.Contains(a.Body, want) {
 			t.Errorf("order page lacks %q", want)
