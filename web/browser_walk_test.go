@@ -22,8 +22,8 @@ const phoneWidth = 390
 // with real records behind each (orders, a product, a notification, a
 // release, audited changes), at a phone's width and at a desktop's: no page
 // is wider than the screen, and no button or field lies off-screen, not even
-// inside a table that scrolls on its own. With -update it saves the order
-// page at the phone's width to docs/.
+// inside a table that scrolls on its own. With -update it saves the
+// dashboard and the order page at the phone's width to docs/.
 func TestBrowser_AdminFits(t *testing.T) {
 	t.Parallel()
 	ctx := browser(t)
@@ -98,7 +98,8 @@ func TestBrowser_AdminFits(t *testing.T) {
 		Width int      `json:"width"`
 		Out   []string `json:"out"`
 	}
-	var phoneOrder []byte
+	phoneShots := map[string]string{"/admin": "admin-dashboard-phone.png", "/admin/orders/" + samples["orders"]: "admin-order-phone.png"}
+	shots := map[string][]byte{}
 	for _, width := range []int64{phoneWidth, 1280} {
 		do(t, ctx, "resize", chromedp.EmulateViewport(width, 900))
 		for _, path := range pages {
@@ -113,14 +114,17 @@ func TestBrowser_AdminFits(t *testing.T) {
 			for _, el := range got.Out {
 				t.Errorf("%d px, %s: off-screen: %s", width, path, el)
 			}
-			if width == phoneWidth && path == "/admin/orders/"+samples["orders"] {
-				phoneOrder = run(t, ctx, "screenshot", chromedp.FullScreenshot(100))
+			if name, ok := phoneShots[path]; ok && width == phoneWidth {
+				shots[name] = run(t, ctx, "screenshot", chromedp.FullScreenshot(100))
 			}
 		}
 	}
-	if *update {
-		if err := os.WriteFile(filepath.Join("..", "docs", "admin-order-phone.png"), phoneOrder, 0o644); err != nil {
-			t.Errorf("save the phone screenshot: %v", err)
+	if !*update {
+		return
+	}
+	for name, shot := range shots {
+		if err := os.WriteFile(filepath.Join("..", "docs", name), shot, 0o644); err != nil {
+			t.Errorf("save %s: %v", name, err)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"html"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -177,17 +178,30 @@ func TestAdminGrantActions(t *testing.T) {
 	}{
 		{"reset", nil, func(g *vend.Grant) bool { return g.DownloadsUsed == 0 }},
 		{"extend", url.Values{"until": {"2099-12-31"}}, func(g *vend.Grant) bool { return g.ExpiresAt.Year() == 2100 }},
-		{"revoke", nil, func(g *vend.Grant) bool { return g.State == vend.GrantRevoked }},
+		{"revoke", url.Values{"confirm": {"yes"}}, func(g *vend.Grant) bool { return g.State == vend.GrantRevoked }},
 		{"restore", nil, func(g *vend.Grant) bool { return g.State == vend.GrantActive }},
 		{"extend", url.Values{"never": {"1"}}, func(g *vend.Grant) bool { return g.ExpiresAt.IsZero() }},
 	} {
+		if step.action == "revoke" { // only once its box is ticked
+			if a := act("revoke", nil); a.Status != http.StatusBadRequest || e.Grant(g.ID).State != vend.GrantActive {
+				t.Errorf("a revoke without the confirmation: %d, grant %s", a.Status, e.Grant(g.ID).State)
+			}
+		}
 		a := act(step.action, step.form)
-		if a.Status != http.StatusSeeOther || a.Header.Get("Location") != page {
+		if a.Status != http.StatusSeeOther || a.Header.Get("Location") != page+"?done="+step.action {
 			t.Fatalf("%s: %d %q\n%s", step.action, a.Status, a.Header.Get("Location"), a.Body)
 		}
 		if got := e.Grant(g.ID); !step.check(got) {
 			t.Errorf("after %s: %+v", step.action, got)
 		}
+		// The page it leads to says what was done.
+		if next := e.adminRequest(http.MethodGet, a.Header.Get("Location"), cookie, nil, nil); !strings.Contains(next.Body, `<p class="ok" role="status">`+html.EscapeString(flashes[step.action])) {
+			t.Errorf("after %s the page does not say so:\n%s", step.action, next.Body)
+		}
+	}
+	// A done= the admin does not know shows nothing, least of all itself.
+	if odd := e.adminRequest(http.MethodGet, page+"?done=%3Cb%3Ehi", cookie, nil, nil); strings.Contains(odd.Body, `class="ok" role="status"`) || strings.Contains(odd.Body, "hi<") {
+		t.Error("an unknown done= is shown")
 	}
 	body := e.adminRequest(http.MethodGet, page, cookie, nil, nil).Body
 	for _, want := range []string{"grant.reset", "grant.extend", "grant.revoke", "grant.restore", "user:alice"} {
@@ -304,7 +318,7 @@ func TestAdminDeleteOrder(t *testing.T) {
 		t.Errorf("delete without confirming: %d", a.Status)
 	}
 	a := e.adminRequest(http.MethodPost, "/admin/orders/"+id+"/delete", cookie, url.Values{"confirm": {"yes"}}, sameOrigin)
-	if a.Status != http.StatusSeeOther || a.Header.Get("Location") != "/admin/orders" {
+	if a.Status != http.StatusSeeOther || a.Header.Get("Location") != "/admin/orders?done=delete" {
 		t.Fatalf("delete: %d %q", a.Status, a.Header.Get("Location"))
 	}
 	if got := e.Grant(g.ID); got.State != vend.GrantRevoked {
