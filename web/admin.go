@@ -105,11 +105,12 @@ type adminView struct {
 	Nav     string // the menu entry to mark: dashboard, orders, products, notifications, audit
 	User    string // who is signed in; "" hides the menu (login and setup pages)
 	Refresh int    // seconds; 0: no automatic refresh
+	Flash   string // what the last action did (flashes)
 }
 
 // newAdminView fills the layout's fields for a page behind requireAdmin.
 func newAdminView(r *http.Request, title, nav string) adminView {
-	v := adminView{Title: title, Nav: nav}
+	v := adminView{Title: title, Nav: nav, Flash: flashes[r.URL.Query().Get("done")]}
 	if id, _ := r.Context().Value(adminKey{}).(*adminIdentity); id != nil {
 		v.User = id.user
 	}

@@ -341,7 +341,7 @@ func TestAdminRefundOrder(t *testing.T) {
 		t.Errorf("a refund without the confirmation: %d", a.Status)
 	}
 	a := e.adminRequest(http.MethodPost, path+"/refund", cookie, url.Values{"note": {"paid back by transfer"}, "confirm": {"yes"}}, sameOrigin)
-	if a.Status != http.StatusSeeOther || a.Header.Get("Location") != path {
+	if a.Status != http.StatusSeeOther || a.Header.Get("Location") != path+"?done=refund" {
 		t.Fatalf("refund: %d %q %s", a.Status, a.Header.Get("Location"), a.Body)
 	}
 	if got := e.Order(p1Txn); got.Status != vend.OrderRefunded || got.grant("EBOOK-001").State != vend.GrantRevoked {

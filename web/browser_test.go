@@ -126,6 +126,9 @@ func TestBrowser_Admin(t *testing.T) {
 	if got := e.Grant(g.ID).DownloadsUsed; got != 0 || !strings.HasPrefix(downloads, "0 of") {
 		t.Errorf("after reset: %d used, the page says %q", got, downloads)
 	}
+	if said := run(t, ctx, "flash", chromedp.Text(css(`main p[role=status]`))); said != flashes["reset"] {
+		t.Errorf("after reset the page says %q", said)
+	}
 	orderShot := run(t, ctx, "screenshot", chromedp.FullScreenshot(100))
 
 	// A form on another origin that posts to the admin is refused, although

@@ -30,7 +30,7 @@ func signedInEnv(t *testing.T, opts ...envOption) (*testEnv, string) {
 
 // notificationRows counts the rows of the notification list.
 func notificationRows(page string) int {
-	return strings.Count(page, `<td><a href="/admin/notifications/`)
+	return strings.Count(page, `<td data-label="#"><a href="/admin/notifications/`)
 }
 
 func (e *testEnv) mustAdminGet(cookie, path string) string {
@@ -191,7 +191,7 @@ func TestAdminNotifications_Pages(t *testing.T) {
 	if n := notificationRows(second); n != 7 {
 		t.Errorf("second page: %d rows, want 7", n)
 	}
-	if strings.Contains(second, "<td>paypal</td>") {
+	if strings.Contains(second, `<td data-label="Provider">paypal</td>`) {
 		t.Error("the second page of stripe's notifications shows PayPal's")
 	}
 	if len(links(second, "/admin/notifications?before=")) != 0 {

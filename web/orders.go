@@ -33,6 +33,10 @@ func (s orderAdmin) handleAdminGrant(w http.ResponseWriter, r *http.Request) err
 		var c ledger.GrantChange
 		var err error
 		switch action {
+		case ledger.GrantRevoke: // the buyer loses access at once: the form asks first
+			if r.PostFormValue("confirm") != "yes" {
+				err = vend.Errorf(vend.EINVALID, "Tick the box to confirm that this access ends.")
+			}
 		case ledger.GrantExtend:
 			c.Until, err = ledger.ParseExpiry(r.PostFormValue("until"), r.PostFormValue("never") != "")
 		case ledger.GrantLimit:
@@ -45,7 +49,7 @@ func (s orderAdmin) handleAdminGrant(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	http.Redirect(w, r, "/admin/orders/"+strconv.FormatInt(g.OrderID, 10), http.StatusSeeOther)
+	redirectDone(w, r, "/admin/orders/"+strconv.FormatInt(g.OrderID, 10), r.PathValue("action"))
 	return nil
 }
 
@@ -56,7 +60,7 @@ func (s orderAdmin) handleAdminSendLinks(w http.ResponseWriter, r *http.Request)
 	if err != nil {
 		return err
 	}
-	http.Redirect(w, r, "/admin/orders/"+strconv.FormatInt(o.ID, 10), http.StatusSeeOther)
+	redirectDone(w, r, "/admin/orders/"+strconv.FormatInt(o.ID, 10), "links")
 	return nil
 }
 
@@ -216,7 +220,7 @@ func (s orderAdmin) handleAdminEditBuyer(w http.ResponseWriter, r *http.Request)
 	if err != nil {
 		return err
 	}
-	http.Redirect(w, r, "/admin/orders/"+strconv.FormatInt(o.ID, 10), http.StatusSeeOther)
+	redirectDone(w, r, "/admin/orders/"+strconv.FormatInt(o.ID, 10), "buyer")
 	return nil
 }
 
@@ -268,7 +272,7 @@ func (s orderAdmin) handleRefundOrder(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	http.Redirect(w, r, "/admin/orders/"+r.PathValue("id"), http.StatusSeeOther)
+	redirectDone(w, r, "/admin/orders/"+strconv.FormatInt(id, 10), "refund")
 	return nil
 }
 
@@ -318,7 +322,7 @@ func (s orderAdmin) handleDeleteOrder(w http.ResponseWriter, r *http.Request) er
 	if _, err := s.Ledger.DeleteOrder(context.WithoutCancel(r.Context()), actor, id); err != nil {
 		return err
 	}
-	http.Redirect(w, r, "/admin/orders", http.StatusSeeOther)
+	redirectDone(w, r, "/admin/orders", "delete")
 	return nil
 }
 
@@ -380,7 +384,7 @@ func (s orderAdmin) handleNewOrder(w http.ResponseWriter, r *http.Request) error
 	} else if err != nil {
 		return err
 	}
-	http.Redirect(w, r, "/admin/orders/"+strconv.FormatInt(res.OrderID, 10), http.StatusSeeOther)
+	redirectDone(w, r, "/admin/orders/"+strconv.FormatInt(res.OrderID, 10), "order")
 	return nil
 }
 

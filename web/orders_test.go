@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"html"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -109,7 +110,7 @@ func TestAdminOrders_Pages(t *testing.T) {
 		e.MustPostIPN(simBody(s))
 	}
 	first := e.adminRequest(http.MethodGet, "/admin/orders", cookie, nil, nil).Body
-	if n := strings.Count(first, `<td><a href="/admin/orders/`); n != ordersPerPage {
+	if n := strings.Count(first, `<td data-label="Order"><a href="/admin/orders/`); n != ordersPerPage {
 		t.Errorf("first page has %d orders, want %d", n, ordersPerPage)
 	}
 	next := links(first, "/admin/orders?before=")
@@ -117,7 +118,7 @@ func TestAdminOrders_Pages(t *testing.T) {
 		t.Fatalf("no link to the next page")
 	}
 	second := e.adminRequest(http.MethodGet, next[0], cookie, nil, nil).Body
-	if n := strings.Count(second, `<td><a href="/admin/orders/`); n != 7 {
+	if n := strings.Count(second, `<td data-label="Order"><a href="/admin/orders/`); n != 7 {
 		t.Errorf("second page has %d orders, want 7", n)
 	}
 	if len(links(second, "/admin/orders?before=")) != 0 {
@@ -136,11 +137,14 @@ func TestAdminOrder(t *testing.T) {
 	if a.Status != http.StatusOK {
 		t.Fatalf("order page: %d\n%s", a.Status, a.Body)
 	}
-	for _, want := range []string{"Order " + strconv.FormatInt(o.ID, 10), p1Txn, "EBOOK-001", "1 of 3", "Completed",
+	for _, want := range []string{"Order " + strconv.FormatInt(o.ID, 10), p1Txn, "EBOOK-001", "1 of 3", `<td data-label="Status">completed</td>`,
 		"applied", "Download attempts", "127.0.0.1", e.PagePath(g)} {
 		if !strings.Contains(a.Body, want) {
 			t.Errorf("order page lacks %q", want)
 		}
+	}
+	if strings.Contains(a.Body, "Completed") { // the provider's word, where it says what vend's says
+		t.Error(`a transaction reads "completed" twice`)
 	}
 	evil := e.Order("EVIL0000000000001")
 	b := e.adminRequest(http.MethodGet, "/admin/orders/"+strconv.FormatInt(evil.ID, 10), cookie, nil, nil)
@@ -174,17 +178,30 @@ func TestAdminGrantActions(t *testing.T) {
 	}{
 		{"reset", nil, func(g *vend.Grant) bool { return g.DownloadsUsed == 0 }},
 		{"extend", url.Values{"until": {"2099-12-31"}}, func(g *vend.Grant) bool { return g.ExpiresAt.Year() == 2100 }},
-		{"revoke", nil, func(g *vend.Grant) bool { return g.State == vend.GrantRevoked }},
+		{"revoke", url.Values{"confirm": {"yes"}}, func(g *vend.Grant) bool { return g.State == vend.GrantRevoked }},
 		{"restore", nil, func(g *vend.Grant) bool { return g.State == vend.GrantActive }},
 		{"extend", url.Values{"never": {"1"}}, func(g *vend.Grant) bool { return g.ExpiresAt.IsZero() }},
 	} {
+		if step.action == "revoke" { // only once its box is ticked
+			if a := act("revoke", nil); a.Status != http.StatusBadRequest || e.Grant(g.ID).State != vend.GrantActive {
+				t.Errorf("a revoke without the confirmation: %d, grant %s", a.Status, e.Grant(g.ID).State)
+			}
+		}
 		a := act(step.action, step.form)
-		if a.Status != http.StatusSeeOther || a.Header.Get("Location") != page {
+		if a.Status != http.StatusSeeOther || a.Header.Get("Location") != page+"?done="+step.action {
 			t.Fatalf("%s: %d %q\n%s", step.action, a.Status, a.Header.Get("Location"), a.Body)
 		}
 		if got := e.Grant(g.ID); !step.check(got) {
 			t.Errorf("after %s: %+v", step.action, got)
 		}
+		// The page it leads to says what was done.
+		if next := e.adminRequest(http.MethodGet, a.Header.Get("Location"), cookie, nil, nil); !strings.Contains(next.Body, `<p class="ok" role="status">`+html.EscapeString(flashes[step.action])) {
+			t.Errorf("after %s the page does not say so:\n%s", step.action, next.Body)
+		}
+	}
+	// A done= the admin does not know shows nothing, least of all itself.
+	if odd := e.adminRequest(http.MethodGet, page+"?done=%3Cb%3Ehi", cookie, nil, nil); strings.Contains(odd.Body, `class="ok" role="status"`) || strings.Contains(odd.Body, "hi<") {
+		t.Error("an unknown done= is shown")
 	}
 	body := e.adminRequest(http.MethodGet, page, cookie, nil, nil).Body
 	for _, want := range []string{"grant.reset", "grant.extend", "grant.revoke", "grant.restore", "user:alice"} {
@@ -301,7 +318,7 @@ func TestAdminDeleteOrder(t *testing.T) {
 		t.Errorf("delete without confirming: %d", a.Status)
 	}
 	a := e.adminRequest(http.MethodPost, "/admin/orders/"+id+"/delete", cookie, url.Values{"confirm": {"yes"}}, sameOrigin)
-	if a.Status != http.StatusSeeOther || a.Header.Get("Location") != "/admin/orders" {
+	if a.Status != http.StatusSeeOther || a.Header.Get("Location") != "/admin/orders?done=delete" {
 		t.Fatalf("delete: %d %q", a.Status, a.Header.Get("Location"))
 	}
 	if got := e.Grant(g.ID); got.State != vend.GrantRevoked {

@@ -275,7 +275,7 @@ func (s productAdmin) handleAdminProductSave(w http.ResponseWriter, r *http.Requ
 	} else if err != nil {
 		return err
 	}
-	http.Redirect(w, r, "/admin/products/"+p.ID, http.StatusSeeOther)
+	redirectDone(w, r, "/admin/products/"+p.ID, "product")
 	return nil
 }
 
@@ -330,7 +330,7 @@ func (s productAdmin) handleAdminUpload(w http.ResponseWriter, r *http.Request) 
 	if err != nil {
 		return err
 	}
-	http.Redirect(w, r, "/admin/products/"+id, http.StatusSeeOther)
+	redirectDone(w, r, "/admin/products/"+id, "upload")
 	return nil
 }
 
@@ -355,10 +355,13 @@ func (s productAdmin) storeUpload(ctx context.Context, part *multipart.Part) (*v
 // handleAdminFile retires a current file, or makes an earlier one current
 // again (after the current files).
 func (s productAdmin) handleAdminFile(w http.ResponseWriter, r *http.Request) error {
+	if r.PathValue("action") == "retire" && r.PostFormValue("confirm") != "yes" { // buyers lose the file: the form asks first
+		return vend.Errorf(vend.EINVALID, "Tick the box to confirm that buyers lose this file.")
+	}
 	if err := s.changeFile(r); err != nil {
 		return err
 	}
-	http.Redirect(w, r, "/admin/products/"+r.PathValue("id"), http.StatusSeeOther)
+	redirectDone(w, r, "/admin/products/"+r.PathValue("id"), "file-"+r.PathValue("action"))
 	return nil
 }
 
@@ -392,8 +395,8 @@ type releaseFormView struct {
 	Problem string
 }
 
-func (s productAdmin) releaseForm(ctx context.Context, productID, problem string) (*releaseFormView, error) {
-	v := &releaseFormView{Mail: s.Ledger.Mail, Problem: problem}
+func (s productAdmin) releaseForm(ctx context.Context, productID, version, problem string) (*releaseFormView, error) {
+	v := &releaseFormView{Mail: s.Ledger.Mail, Version: version, Problem: problem}
 	err := s.DB.View(ctx, func(tx store.Tx) error {
 		var err error
 		if v.Product, err = tx.FindProductByID(ctx, productID); err != nil {
@@ -405,17 +408,12 @@ func (s productAdmin) releaseForm(ctx context.Context, productID, problem string
 	if err != nil {
 		return nil, err
 	}
-	var names []string
-	for _, f := range v.Product.Files {
-		names = append(names, f.Name)
-	}
-	v.Version = strings.Join(names, ", ")
 	return v, nil
 }
 
 // handleReleaseForm previews a release: how many buyers it reaches.
 func (s productAdmin) handleReleaseForm(w http.ResponseWriter, r *http.Request) error {
-	v, err := s.releaseForm(r.Context(), r.PathValue("id"), "")
+	v, err := s.releaseForm(r.Context(), r.PathValue("id"), "", "")
 	if err != nil {
 		return err
 	}
@@ -431,7 +429,7 @@ func (s productAdmin) handleRelease(w http.ResponseWriter, r *http.Request) erro
 	rel, err := s.Ledger.StartRelease(context.WithoutCancel(r.Context()), actor, id, r.PostFormValue("version"),
 		r.PostFormValue("notify") != "", r.PostFormValue("reset") != "")
 	if c := vend.ErrorCode(err); c == vend.EINVALID || c == vend.ECONFLICT {
-		v, verr := s.releaseForm(r.Context(), id, vend.ErrorMessage(err))
+		v, verr := s.releaseForm(r.Context(), id, r.PostFormValue("version"), vend.ErrorMessage(err))
 		if verr != nil {
 			return verr
 		}

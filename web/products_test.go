@@ -63,7 +63,7 @@ func TestAdminProducts(t *testing.T) {
 		return e.adminRequest(http.MethodPost, "/admin/products/new", cookie, form, sameOrigin)
 	}
 	a := create(url.Values{"id": {"COURSE-9"}, "name": {"Video <course>"}, "price": {"49.00"}, "currency": {"eur"}, "limit": {"unlimited"}, "lifetime": {"90d"}})
-	if a.Status != http.StatusSeeOther || a.Header.Get("Location") != "/admin/products/COURSE-9" {
+	if a.Status != http.StatusSeeOther || a.Header.Get("Location") != "/admin/products/COURSE-9?done=product" {
 		t.Fatalf("create: %d %q\n%s", a.Status, a.Header.Get("Location"), a.Body)
 	}
 	if p := e.product("COURSE-9"); p.Price != 4900 || p.Currency != "EUR" || p.DownloadLimit != vend.Unlimited || p.Lifetime.Hours() != 90*24 {
@@ -112,13 +112,17 @@ func TestAdminProducts(t *testing.T) {
 	if p = e.product("EBOOK-001"); len(p.Files) != 3 || p.Files[2].SHA256 != old.SHA256 {
 		t.Errorf("after restoring: %+v", p.Files)
 	}
+	confirmed := url.Values{"confirm": {"yes"}}
+	if r := e.adminRequest(http.MethodPost, "/admin/products/EBOOK-001/files/"+itoa64(p.Files[0].ID)+"/retire", cookie, url.Values{}, sameOrigin); r.Status != http.StatusBadRequest {
+		t.Errorf("retiring without the confirmation: %d", r.Status)
+	}
 	for _, f := range p.Files[:2] {
-		e.adminRequest(http.MethodPost, "/admin/products/EBOOK-001/files/"+itoa64(f.ID)+"/retire", cookie, url.Values{}, sameOrigin)
+		e.adminRequest(http.MethodPost, "/admin/products/EBOOK-001/files/"+itoa64(f.ID)+"/retire", cookie, confirmed, sameOrigin)
 	}
 	if p = e.product("EBOOK-001"); len(p.Files) != 1 || p.Files[0].SHA256 != old.SHA256 {
 		t.Errorf("after retiring two: %+v", p.Files)
 	}
-	if r := e.adminRequest(http.MethodPost, "/admin/products/EBOOK-001/files/"+itoa64(p.Files[0].ID)+"/retire", cookie, url.Values{}, sameOrigin); r.Status != http.StatusBadRequest {
+	if r := e.adminRequest(http.MethodPost, "/admin/products/EBOOK-001/files/"+itoa64(p.Files[0].ID)+"/retire", cookie, confirmed, sameOrigin); r.Status != http.StatusBadRequest {
 		t.Errorf("retiring the last file: %d", r.Status)
 	}
 	// Buyers get the current file.
@@ -261,5 +265,25 @@ func TestAPIUpload_FileNames(t *testing.T) {
 	}
 	if n := e.storedBlobs(); n != blobs {
 		t.Errorf("refused uploads stored %d files", n-blobs)
+	}
+}
+
+// TestAdminProduct_NewVersionAfterUpload: the product page offers to tell
+// buyers about a new version after its upload form, and the release form
+// starts empty instead of naming the file buyers already have.
+func TestAdminProduct_NewVersionAfterUpload(t *testing.T) {
+	t.Parallel()
+	e, cookie := adminEnv(t)
+	page := e.adminRequest(http.MethodGet, "/admin/products/EBOOK-001", cookie, nil, nil).Body
+	upload, release := strings.Index(page, `action="/admin/products/EBOOK-001/files"`), strings.Index(page, `href="/admin/products/EBOOK-001/release"`)
+	if upload < 0 || release < upload {
+		t.Errorf("the new-version link (at %d) does not follow the upload form (at %d)", release, upload)
+	}
+	form := e.adminRequest(http.MethodGet, "/admin/products/EBOOK-001/release", cookie, nil, nil).Body
+	if !strings.Contains(form, `name="version" type="text" value=""`) || strings.Contains(form, `value="go-patterns.pdf"`) {
+		t.Errorf("the release form is prefilled:\n%s", form)
+	}
+	if !strings.Contains(page, `href="/admin/counters"`) || !strings.Contains(page, ">Exports</a>") {
+		t.Error("the menu lacks the exports and counters page")
 	}
 }

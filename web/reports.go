@@ -1,8 +1,6 @@
 package web
 
 import (
-	"bytes"
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"sort"
@@ -66,13 +64,8 @@ func (s reportAdmin) handleAPIAudit(w http.ResponseWriter, r *http.Request) erro
 type auditPage struct {
 	adminView
 	Target  string
-	Entries []auditRow
-	More    bool // there may be older entries than those shown
-}
-
-type auditRow struct {
-	*vend.AuditEntry
-	Before, After string // indented JSON
+	Entries []*vend.AuditEntry // shown as what changed (auditChanges)
+	More    bool               // there may be older entries than those shown
 }
 
 const auditPageSize = 200
@@ -92,20 +85,9 @@ func (s reportAdmin) handleAudit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	p := auditPage{adminView: newAdminView(r, "Audit trail", "audit"), Target: target, More: len(entries) == auditPageSize}
-	for _, e := range entries {
-		p.Entries = append(p.Entries, auditRow{AuditEntry: e, Before: indentJSON(e.Before), After: indentJSON(e.After)})
-	}
+	p := auditPage{adminView: newAdminView(r, "Audit trail", "audit"), Target: target, Entries: entries, More: len(entries) == auditPageSize}
 	s.render(w, r, http.StatusOK, "admin-audit", p)
 	return nil
-}
-
-func indentJSON(s string) string {
-	var b bytes.Buffer
-	if json.Indent(&b, []byte(s), "", "  ") != nil {
-		return s
-	}
-	return b.String()
 }
 
 // The admin's exports (CSV files of orders, transactions and download attempts)

@@ -381,8 +381,8 @@ func TestAdminCounters(t *testing.T) {
 		var out []string
 		for _, tr := range strings.Split(body, "<tr>")[1:] {
 			var cells []string
-			for _, td := range strings.Split(tr, "<td>")[1:] {
-				td = td[:strings.Index(td, "</td>")]
+			for _, td := range strings.Split(tr, "<td")[1:] {
+				td = td[strings.Index(td, ">")+1 : strings.Index(td, "</td>")] // after the cell's data-label
 				if j := strings.Index(td, "<div"); j >= 0 {
 					td = td[:j]
 				}

@@ -71,7 +71,7 @@ func (s *Server) initAdmin() error {
 			continue
 		}
 		name := strings.TrimSuffix(path.Base(file), ".html")
-		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/admin-layout.html", file)
+		t, err := template.New(name).Funcs(funcs).Funcs(adminFuncs).ParseFS(templateFS, "templates/admin-layout.html", file)
 		if err != nil {
 			return fmt.Errorf("web: page %s: %w", name, err)
 		}

@@ -1,0 +1,32 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+)
+
+// flashes are the messages an admin page shows after an action, by the key
+// the action's redirect puts in ?done=. Only these texts are ever shown: the
+// query picks one, it never supplies words of its own.
+var flashes = map[string]string{
+	"revoke":       "Access revoked: the buyer's links no longer work.",
+	"restore":      "Access restored.",
+	"reset":        "The download count is back to 0.",
+	"extend":       "The expiry is changed.",
+	"limit":        "The download limit is changed.",
+	"links":        "The buyer's links are on their way by mail.",
+	"buyer":        "The buyer is saved.",
+	"refund":       "The order is marked refunded; its access has ended.",
+	"delete":       "The order is deleted; its downloads have ended.",
+	"order":        "The order is created.",
+	"product":      "The product is saved.",
+	"upload":       "The file is uploaded.",
+	"file-retire":  "The file is retired: buyers no longer get it.",
+	"file-restore": "The file is current again.",
+}
+
+// redirectDone sends the browser on to path after an action, telling the
+// next page which message to show (flashes).
+func redirectDone(w http.ResponseWriter, r *http.Request, path, done string) {
+	http.Redirect(w, r, path+"?"+url.Values{"done": {done}}.Encode(), http.StatusSeeOther)
+}
