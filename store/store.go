@@ -202,6 +202,9 @@ type Accounts interface {
 	FindUserByID(ctx context.Context, id int64) (*vend.User, error)
 	FindUserByName(ctx context.Context, name string) (*vend.User, error)
 	FindUsers(ctx context.Context) ([]*vend.User, error)
+	// DeleteUser deletes a user with the sessions and API tokens that belong
+	// to it (they cannot outlive it); a missing user is ENOTFOUND.
+	DeleteUser(ctx context.Context, id int64) error
 
 	CreateAdminSession(ctx context.Context, s *vend.AdminSession) error
 	// FindAdminSession finds a session by its hash; an expired one is ENOTFOUND.
