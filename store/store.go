@@ -274,8 +274,13 @@ type Settings interface {
 type Products interface {
 	FindProductByID(ctx context.Context, id string) (*vend.Product, error)
 	FindProducts(ctx context.Context) ([]*vend.Product, error)
-	// SaveProduct creates the product or updates its fields (not its files).
+	// SaveProduct creates the product or updates its fields (not its files,
+	// and not whether it is archived: an import must not sell an archived
+	// product again).
 	SaveProduct(ctx context.Context, p *vend.Product) error
+	// SetProductArchived archives a product or brings it back; a missing
+	// product is ENOTFOUND.
+	SetProductArchived(ctx context.Context, id string, archived bool) error
 	// SetFiles makes files the product's current files, in order. Files whose
 	// (name, sha256) is already current keep their id; others get a new one.
 	SetFiles(ctx context.Context, productID string, files []*vend.File) error

@@ -28,8 +28,8 @@ func TestPrintOrder_NoTerminalEscapes(t *testing.T) {
 }
 
 type listedOrder struct {
-	ID     int64  `json:"id"`
-	Status string `json:"status"`
+	ID     int64        `json:"id"`
+	Status string       `json:"status"`
 	Items  []listedItem `json:"items"`
 }
 
