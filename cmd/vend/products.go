@@ -41,7 +41,7 @@ func newProductsImportCmd(app *App) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("%s: nothing imported:\n%w", args[0], err)
 			}
-			if err := app.open(cmd.Context()); err != nil {
+			if err := app.create(cmd.Context()); err != nil {
 				return err
 			}
 			defer app.close()
@@ -98,7 +98,7 @@ func newProductsAddCmd(app *App) *cobra.Command {
 			if len(files) == 0 {
 				return fmt.Errorf("--file: give at least one file")
 			}
-			if err := app.open(cmd.Context()); err != nil {
+			if err := app.create(cmd.Context()); err != nil {
 				return err
 			}
 			defer app.close()

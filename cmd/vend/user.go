@@ -49,7 +49,7 @@ func newUserAddCmd(app *App) *cobra.Command {
 			if err != nil {
 				return cliError(err)
 			}
-			if err := app.open(cmd.Context()); err != nil {
+			if err := app.create(cmd.Context()); err != nil {
 				return err
 			}
 			defer app.close()
