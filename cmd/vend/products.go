@@ -334,6 +334,12 @@ func newProductsButtonCmd(app *App) *cobra.Command {
 			if business == "" {
 				return fmt.Errorf("--business: set it, or configure paypal.receiver_emails")
 			}
+			if reason := unreachable(app.Config.BaseURL); reason != "" {
+				// On stderr: the form on stdout stays fit to paste.
+				fmt.Fprintf(app.Stderr, "warning: base_url %s cannot be reached from the internet: %s. "+
+					"PayPal could not deliver its IPN there, so buyers would pay and get nothing: set base_url to the shop's public address.\n",
+					app.Config.BaseURL, reason)
+			}
 			b := paypal.Button(p, business, app.Config.BaseURL)
 			if app.Config.PayPal.Sandbox {
 				b.Action = "https://www.sandbox.paypal.com/cgi-bin/webscr"

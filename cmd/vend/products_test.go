@@ -143,3 +143,25 @@ func TestProductsArchiveCLI(t *testing.T) {
 		t.Errorf("audit trail of SEED-001: %v", actions)
 	}
 }
+
+func TestProductsButtonCLI_WarnsOfAPrivateBaseURL(t *testing.T) {
+	t.Parallel()
+	env, _ := seedCopy(t, "--orders", "1", "--attempts", "0", "--products", "2", "--buyers", "1", "--days", "1")
+	env = append(env, "VEND_PAYPAL_RECEIVER_EMAILS=seller@example.com")
+	for _, tt := range []struct {
+		baseURL string
+		warn    bool
+	}{
+		{"http://192.168.1.20:8080", true},
+		{"http://localhost:8080", true},
+		{"https://shop.example.com", false},
+	} {
+		out, errOut, code := runMain(t, append(env, "VEND_BASE_URL="+tt.baseURL), "products", "button", "SEED-000")
+		if code != 0 || !strings.Contains(out, tt.baseURL+"/ipn/paypal") || strings.Contains(out, "warning") {
+			t.Errorf("base_url %s: exit %d, form:\n%s%s", tt.baseURL, code, out, errOut)
+		}
+		if warned := strings.Contains(errOut, "PayPal could not deliver"); warned != tt.warn {
+			t.Errorf("base_url %s: warned %v, want %v: %s", tt.baseURL, warned, tt.warn, errOut)
+		}
+	}
+}
