@@ -159,7 +159,8 @@ func newOrdersListCmd(app *App) *cobra.Command {
 	var asJSON bool
 	var limit int
 	var before int64
-	var search, email, product, provider, status, from, to string
+	var filter orderFilterFlags
+	var email string
 	cmd := &cobra.Command{
 		Use:   "list [--status STATUS] [--product ID] [--provider NAME] [--search TEXT] [--from DATE] [--to DATE] [--limit N] [--before ORDER-ID]",
 		Short: "List the newest orders, filtered as in the admin's order list, a page at a time",
@@ -169,21 +170,18 @@ array): the same filters and --before the last order's id.`,
 		Example: "  vend orders list --status refunded --product EBOOK-001\n  vend orders list --search kunde@example.de",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if search != "" && email != "" {
+			if filter.search != "" && email != "" {
 				return fmt.Errorf("--email is --search: give one")
+			}
+			if email != "" {
+				filter.search = email
 			}
 			if limit < 1 {
 				return fmt.Errorf("--limit: at least 1 (got %d)", limit)
 			}
 			// The admin's parser reads the filters, so the CLI, the admin and
 			// the exports select the same orders.
-			v := url.Values{}
-			for k, val := range map[string]string{"q": search + email, "product": product, "provider": provider, "status": status, "from": from, "to": to} {
-				if val != "" {
-					v.Set(k, val)
-				}
-			}
-			q, err := report.ParseOrderQuery(v)
+			q, err := report.ParseOrderQuery(filter.values())
 			if err != nil {
 				return cliError(err)
 			}
@@ -235,14 +233,36 @@ array): the same filters and --before the last order's id.`,
 	f.BoolVar(&asJSON, "json", false, "print as JSON")
 	f.IntVar(&limit, "limit", 50, "orders on one page")
 	f.Int64Var(&before, "before", 0, "the next page: only orders with a smaller id")
-	f.StringVar(&search, "search", "", "an order id, reference or transaction id, or the start of the buyer's email or name")
 	f.StringVar(&email, "email", "", "the buyer's email, or its start (the same as --search)")
-	f.StringVar(&product, "product", "", "only orders with an item of this product")
-	f.StringVar(&provider, "provider", "", "only orders of this provider")
-	f.StringVar(&status, "status", "", "only orders with this status: paid, pending, refunded, reversed, failed, suspended or ended")
-	f.StringVar(&from, "from", "", "only orders of this UTC day (2006-01-02) or later")
-	f.StringVar(&to, "to", "", "only orders of this UTC day (2006-01-02) or earlier")
+	filter.add(f, "")
 	return cmd
+}
+
+// orderFilterFlags are the admin order list's filters as flags: vend orders
+// list and vend export take the same, and report.ParseOrderQuery reads them,
+// so all three select the same orders.
+type orderFilterFlags struct{ search, product, provider, status, from, to string }
+
+// add defines the flags; note starts the help of the flags that only filter
+// orders ("orders: " in an export that also writes other records).
+func (o *orderFilterFlags) add(f *pflag.FlagSet, note string) {
+	f.StringVar(&o.from, "from", "", "only those of this UTC day (2006-01-02) or later")
+	f.StringVar(&o.to, "to", "", "only those of this UTC day (2006-01-02) or earlier")
+	f.StringVar(&o.search, "search", "", note+"an order id, reference or transaction id, or the start of the buyer's email or name")
+	f.StringVar(&o.product, "product", "", note+"only orders with an item of this product")
+	f.StringVar(&o.provider, "provider", "", note+"only orders of this provider")
+	f.StringVar(&o.status, "status", "", note+"only orders with this status: paid, pending, refunded, reversed, failed, suspended or ended")
+}
+
+// values are the flags given, under the names the admin's query string uses.
+func (o *orderFilterFlags) values() url.Values {
+	v := url.Values{}
+	for k, val := range map[string]string{"q": o.search, "product": o.product, "provider": o.provider, "status": o.status, "from": o.from, "to": o.to} {
+		if val != "" {
+			v.Set(k, val)
+		}
+	}
+	return v
 }
 
 // nextPageArgs repeats the flags the seller gave, but --before, so the next
