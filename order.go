@@ -24,6 +24,16 @@ const (
 	OrderEnded     OrderStatus = "ended"
 )
 
+// Known reports whether s is one of the statuses an order can have, so a
+// filter with a misspelt status is refused instead of matching nothing.
+func (s OrderStatus) Known() bool {
+	switch s {
+	case OrderPending, OrderPaid, OrderRefunded, OrderReversed, OrderFailed, OrderSuspended, OrderEnded:
+		return true
+	}
+	return false
+}
+
 // Order is one purchase at one provider. Ref is the provider's reference for it
 // (PayPal: the payment's txn_id).
 type Order struct {

@@ -30,6 +30,7 @@ type Product struct {
 	Currency      string        `json:"currency"`
 	DownloadLimit int           `json:"download_limit"` // Unlimited (-1) or ≥ 1
 	Lifetime      time.Duration `json:"lifetime"`       // Forever or > 0
+	Archived      bool          `json:"archived"`       // no longer sold: new payments are refused, buyers keep their downloads
 	Files         []*File       `json:"files"`
 	CreatedAt     time.Time     `json:"created_at"`
 	UpdatedAt     time.Time     `json:"updated_at"`

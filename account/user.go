@@ -34,3 +34,35 @@ func CreateUser(ctx context.Context, tx store.Tx, u *vend.User, actor string) er
 	}
 	return store.RecordAudit(ctx, tx, actor, "user.create", vend.UserTarget(u.ID), nil, u)
 }
+
+// DeleteUser deletes the administrator name, with its browser sessions and API
+// tokens, and records it in the audit trail. The last administrator is never
+// deleted: without one, only the CLI (vend user add) could open the admin again.
+func DeleteUser(ctx context.Context, tx store.Tx, name, actor string) (*vend.User, error) {
+	u, err := tx.FindUserByName(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	users, err := tx.FindUsers(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("account: delete user %s: %w", name, err)
+	}
+	if len(users) <= 1 {
+		return nil, vend.Errorf(vend.ECONFLICT, "%s is the last administrator: add another one first.", u.Name)
+	}
+	tokens, err := tx.FindAPITokens(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("account: delete user %s: %w", name, err)
+	}
+	var ended []string
+	for _, t := range tokens {
+		if t.UserID == u.ID {
+			ended = append(ended, t.Name)
+		}
+	}
+	if err := tx.DeleteUser(ctx, u.ID); err != nil {
+		return nil, fmt.Errorf("account: delete user %s: %w", name, err)
+	}
+	before := map[string]any{"name": u.Name, "created_at": u.CreatedAt, "api_tokens": ended}
+	return u, store.RecordAudit(ctx, tx, actor, "user.delete", vend.UserTarget(u.ID), before, nil)
+}

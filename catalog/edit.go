@@ -104,6 +104,34 @@ func EditProduct(ctx context.Context, db store.DB, actor, id string, f Fields) (
 	return p, nil
 }
 
+// ArchiveProduct stops selling a product (archived) or sells it again, and
+// records it in the audit trail. Archiving takes nothing from the product's
+// buyers: its files and their grants stay; the ledger refuses new payments.
+func ArchiveProduct(ctx context.Context, db store.DB, actor, id string, archived bool) (*vend.Product, error) {
+	action := "product.archive"
+	if !archived {
+		action = "product.unarchive"
+	}
+	var p *vend.Product
+	err := db.Update(ctx, func(tx store.Tx) error {
+		before, err := tx.FindProductByID(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := tx.SetProductArchived(ctx, id, archived); err != nil {
+			return err
+		}
+		if p, err = tx.FindProductByID(ctx, id); err != nil {
+			return err
+		}
+		return store.RecordAudit(ctx, tx, actor, action, vend.ProductTarget(id), before, p)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("catalog: %s %s: %w", action, id, err)
+	}
+	return p, nil
+}
+
 // AddFile adds a stored file to the product's current files or, with
 // replace, makes it the only one: a new version. Buyers' earlier files stay
 // in the product's file versions. The file's name must pass ValidateFileName.

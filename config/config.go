@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -293,6 +294,13 @@ func Load(path string, environ []string) (Config, error) {
 	var errs []error
 	if path != "" {
 		errs = append(errs, loadFile(&c, path)...)
+		// A relative data_dir in a file means next to the file: the seller who
+		// wrote data_dir = "data" into /etc/vend/vend.toml meant /etc/vend/data,
+		// wherever vend is started from. VEND_DATA_DIR, below, stays relative
+		// to the working directory, like any path given in a shell.
+		if c.DataDir != "" && !filepath.IsAbs(c.DataDir) {
+			c.DataDir = filepath.Join(filepath.Dir(path), c.DataDir)
+		}
 	}
 	errs = append(errs, loadEnv(&c, environ)...)
 	if len(errs) > 0 {

@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -455,6 +456,36 @@ secret = "whsec_test_secret_0123456789abcdef"
 	}
 	if !c.Stripe.Sandbox || c.Stripe.Secret != "whsec_test_secret_0123456789abcdef" || c.Generic.Secret == "" {
 		t.Errorf("stripe %+v generic %+v", c.Stripe, c.Generic)
+	}
+}
+
+func TestLoad_DataDirNextToTheFile(t *testing.T) {
+	t.Parallel()
+	path := MustWriteFile(t, `data_dir = "data"`)
+	dir := filepath.Dir(path)
+	tests := []struct {
+		name, file string
+		environ    []string
+		want       string
+	}{
+		{"a relative data_dir is the file's neighbour", `data_dir = "data"`, nil, filepath.Join(dir, "data")},
+		{"one level up", `data_dir = "../shop"`, nil, filepath.Join(filepath.Dir(dir), "shop")},
+		{"an absolute one stays", `data_dir = "/var/lib/vend"`, nil, "/var/lib/vend"},
+		{"the environment's stays relative to the working directory", `data_dir = "data"`, []string{"VEND_DATA_DIR=here"}, "here"},
+		{"none: the default, in the working directory", `listen = "127.0.0.1:8080"`, nil, config.DefaultDataDir},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join(dir, fmt.Sprintf("vend-%d.toml", i))
+			if err := os.WriteFile(path, []byte(tt.file), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			c, err := config.Load(path, tt.environ)
+			if err != nil || c.DataDir != tt.want {
+				t.Errorf("data_dir = %q, %v; want %q", c.DataDir, err, tt.want)
+			}
+		})
 	}
 }
 

@@ -44,7 +44,7 @@ func Keys() []Key {
 				"When listen has no host or 0.0.0.0, the default uses localhost.",
 			textKind, func(c *Config) *string { return &c.BaseURL }, checkBaseURL),
 		newKey("data_dir", DefaultDataDir,
-			"Directory for the database and stored files.",
+			"Directory for the database and stored files. A relative path in a config file is relative to the file's directory.",
 			textKind, func(c *Config) *string { return &c.DataDir }, nil),
 		newKey("database", "",
 			"Where the ledger lives. Empty: SQLite in data_dir/vend.db. A postgres:// URL: PostgreSQL, shared by several vend instances.",

@@ -395,6 +395,13 @@ func checkItems(ctx context.Context, tx store.Products, ev vend.Event, currency 
 		if it.Quantity < 1 {
 			return fmt.Sprintf("quantity %d for %s", it.Quantity, p.ID), nil
 		}
+		if p.Archived && !ev.Unpriced {
+			// The seller stopped selling it. An unpriced event is a sale made
+			// elsewhere (a WEBSALE link, a manual order): vend only delivers.
+			// Later messages about earlier payments go through
+			// checkAgainstOrder, so existing buyers are not affected.
+			return fmt.Sprintf("%s is archived and no longer sold", p.ID), nil
+		}
 		if currency != "" && p.Currency != currency {
 			return fmt.Sprintf("%s is priced in %s, but the order it would join is in %s", p.ID, p.Currency, currency), nil
 		}

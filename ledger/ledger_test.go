@@ -918,6 +918,7 @@ func TestLedger_Apply_RejectedWritesNothing(t *testing.T) {
 	onEveryStore(t, testApply_RejectedWritesNothing)
 }
 func TestLedger_Apply_Grant(t *testing.T)            { onEveryStore(t, testApply_Grant) }
+func TestLedger_Apply_Archived(t *testing.T)         { onEveryStore(t, testApply_Archived) }
 func TestLedger_Conclude(t *testing.T)               { onEveryStore(t, testConclude) }
 func TestLedger_Apply_Concurrent(t *testing.T)       { onEveryStore(t, testApply_Concurrent) }
 func TestLedger_Apply_OrderIndependent(t *testing.T) { onEveryStore(t, testApply_OrderIndependent) }
@@ -1010,4 +1011,48 @@ func testApply_PaymentAndRefundAtOnce(t *testing.T, open opener) {
 
 func TestLedger_Apply_PaymentAndRefundAtOnce(t *testing.T) {
 	onEveryStore(t, testApply_PaymentAndRefundAtOnce)
+}
+
+// An archived product is not sold any more, but whoever bought it keeps it:
+// a payment that was pending completes, a refund still applies, and the seller
+// can still give a copy by hand.
+func testApply_Archived(t *testing.T, open opener) {
+	db := open(t)
+	led := ledger.New(db)
+	for _, st := range []step{
+		applied(paid("T1"), "order 1 created", "payment T1 recorded (completed)", "order 1 pending → paid", "access granted to ebook"),
+		applied(pendingEv("T2", "echeck"), "order 2 created", "payment T2 recorded (pending)", "order 2 pending (echeck)"),
+	} {
+		_, res := apply(t, led, st.ev)
+		checkStep(t, st.ev.Key, st, res)
+	}
+	if err := db.Update(ctx, func(tx store.Tx) error { return tx.SetProductArchived(ctx, "ebook", true) }); err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range []step{
+		rejected(paid("T3"), "ebook is archived and no longer sold"),
+		applied(paid("T2"), "payment T2 pending → completed", "order 2 pending → paid", "access granted to ebook"),
+		applied(refundEv("R1", "T1", -1995), "refund R1 recorded (completed)", "order 1 paid → refunded", "access to ebook ended (refunded)"),
+	} {
+		_, res := apply(t, led, st.ev)
+		checkStep(t, st.ev.Key, st, res)
+	}
+	if _, err := led.CreateOrder(ctx, "cli", ledger.ManualOrder{Buyer: vend.Buyer{Email: "friend@example.com"}, Products: []string{"ebook"}}); err != nil {
+		t.Errorf("a manual order of an archived product: %v", err)
+	}
+	err := db.View(ctx, func(tx store.Tx) error {
+		for id, want := range map[int64]vend.GrantState{1: vend.GrantRevoked, 2: vend.GrantActive} {
+			gs, err := tx.FindGrantsByOrder(ctx, id)
+			if err != nil {
+				return err
+			}
+			if len(gs) != 1 || gs[0].State != want {
+				t.Errorf("order %d grants %+v, want one %s", id, gs, want)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }

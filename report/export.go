@@ -63,6 +63,9 @@ func ParseExportQuery(kind string, v url.Values) (ExportQuery, error) {
 func ParseOrderQuery(v url.Values) (store.OrderQuery, error) {
 	q := store.OrderQuery{Text: strings.TrimSpace(v.Get("q")), Product: strings.TrimSpace(v.Get("product")),
 		Provider: strings.TrimSpace(v.Get("provider")), Status: vend.OrderStatus(v.Get("status"))}
+	if q.Status != "" && !q.Status.Known() {
+		return q, vend.Errorf(vend.EINVALID, "status: use paid, pending, refunded, reversed, failed, suspended or ended (got %q).", q.Status)
+	}
 	var err error
 	if s := v.Get("from"); s != "" {
 		if q.From, err = time.Parse(time.DateOnly, s); err != nil {

@@ -1,9 +1,12 @@
 package report
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/vend-shop/vend"
 )
 
 // formulaName is a buyer's name that a spreadsheet would run as a formula.
@@ -102,4 +105,16 @@ func FuzzCell(f *testing.F) {
 			t.Fatalf("cell(%q) = %q, but cell of that is %q", s, out, again)
 		}
 	})
+}
+
+func TestParseOrderQuery_Status(t *testing.T) {
+	t.Parallel()
+	q, err := ParseOrderQuery(url.Values{"status": {"refunded"}})
+	if err != nil || q.Status != vend.OrderRefunded {
+		t.Errorf("status refunded: %+v, %v", q, err)
+	}
+	// A misspelt status would list nothing, as if there were no such orders.
+	if _, err := ParseOrderQuery(url.Values{"status": {"piad"}}); vend.ErrorCode(err) != vend.EINVALID || !strings.Contains(vend.ErrorMessage(err), "piad") {
+		t.Errorf("status piad: %v", err)
+	}
 }

@@ -202,6 +202,9 @@ type Accounts interface {
 	FindUserByID(ctx context.Context, id int64) (*vend.User, error)
 	FindUserByName(ctx context.Context, name string) (*vend.User, error)
 	FindUsers(ctx context.Context) ([]*vend.User, error)
+	// DeleteUser deletes a user with the sessions and API tokens that belong
+	// to it (they cannot outlive it); a missing user is ENOTFOUND.
+	DeleteUser(ctx context.Context, id int64) error
 
 	CreateAdminSession(ctx context.Context, s *vend.AdminSession) error
 	// FindAdminSession finds a session by its hash; an expired one is ENOTFOUND.
@@ -271,8 +274,13 @@ type Settings interface {
 type Products interface {
 	FindProductByID(ctx context.Context, id string) (*vend.Product, error)
 	FindProducts(ctx context.Context) ([]*vend.Product, error)
-	// SaveProduct creates the product or updates its fields (not its files).
+	// SaveProduct creates the product or updates its fields (not its files,
+	// and not whether it is archived: an import must not sell an archived
+	// product again).
 	SaveProduct(ctx context.Context, p *vend.Product) error
+	// SetProductArchived archives a product or brings it back; a missing
+	// product is ENOTFOUND.
+	SetProductArchived(ctx context.Context, id string, archived bool) error
 	// SetFiles makes files the product's current files, in order. Files whose
 	// (name, sha256) is already current keep their id; others get a new one.
 	SetFiles(ctx context.Context, productID string, files []*vend.File) error

@@ -56,6 +56,9 @@ func (s demoPages) handleDemoStore(w http.ResponseWriter, r *http.Request) error
 	}
 	var list []demoProduct
 	for _, p := range products {
+		if p.Archived { // not sold any more: its payments would be refused
+			continue
+		}
 		list = append(list, demoProduct{Product: p, Button: s.Demo.Checkout.Button(p, s.BaseURL)})
 	}
 	s.render(w, r, http.StatusOK, "demo-store", struct {

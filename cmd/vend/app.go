@@ -76,15 +76,34 @@ func newLogger(w io.Writer, level, format string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// open loads the configuration and opens the data directory: the SQLite ledger
-// (migrated), file storage and the signing secret.
+// open loads the configuration and opens an existing data directory: the
+// SQLite ledger (migrated), file storage and the signing secret. A data
+// directory without a ledger is refused: `vend orders list` in the wrong
+// working directory, or with the wrong --config, would otherwise make a new,
+// empty shop there and show nothing, as if the orders were gone.
 func (a *App) open(ctx context.Context) error {
+	return a.openData(ctx, false)
+}
+
+// create is open for the commands that may start a shop: serve, demo,
+// migrate, the first products import or user. They make the data directory
+// and its ledger when there are none.
+func (a *App) create(ctx context.Context) error {
+	return a.openData(ctx, true)
+}
+
+func (a *App) openData(ctx context.Context, create bool) error {
 	if a.Logger == nil { // not loaded yet (vend demo loads and adjusts it first)
 		if err := a.loadConfig(); err != nil {
 			return err
 		}
 	}
 	dir := a.Config.DataDir
+	if !create {
+		if err := a.checkDataDir(); err != nil {
+			return err
+		}
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("data directory %s: %w", dir, err)
 	}
@@ -108,6 +127,30 @@ func (a *App) open(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// checkDataDir reports a data directory that holds no shop: no SQLite ledger
+// or, when the ledger is in PostgreSQL, no signing secret (a new one would
+// make links that fail everywhere else).
+func (a *App) checkDataDir() error {
+	dir := a.Config.DataDir
+	what, file := "ledger", filepath.Join(dir, "vend.db")
+	if a.Config.Database != "" {
+		what, file = "signing secret", filepath.Join(dir, "secret")
+	}
+	_, err := os.Stat(file)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("data directory %s: %w", dir, err)
+	}
+	abs, aerr := filepath.Abs(dir)
+	if aerr != nil {
+		abs = dir
+	}
+	return fmt.Errorf("data directory %s holds no %s (%s): is data_dir right (--config, VEND_DATA_DIR, or the directory vend runs in)? "+
+		"Nothing was created there; vend serve or vend migrate starts a new shop", abs, what, filepath.Base(file))
 }
 
 // openBlobs opens file storage: the S3 bucket storage names, else data_dir/files.

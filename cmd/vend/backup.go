@@ -40,7 +40,7 @@ start as well; on PostgreSQL, instances that start (or migrate) at once wait for
 each other on an advisory lock, and the later ones find nothing to do.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := app.open(cmd.Context()); err != nil {
+			if err := app.create(cmd.Context()); err != nil {
 				return err
 			}
 			defer app.close()

@@ -44,7 +44,7 @@ empty ledger) writes the same shop with set-based SQL instead, and adds a downlo
 session per counted attempt: a million orders and ten million attempts in minutes.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := app.open(cmd.Context()); err != nil {
+			if err := app.create(cmd.Context()); err != nil {
 				return err
 			}
 			defer app.close()

@@ -220,6 +220,13 @@ func TestDemo(t *testing.T) {
 	if _, errOut, code := runMain(t, env, "orders", "show", "FORGED0000000001"); code == 0 || !strings.Contains(errOut, "No order") {
 		t.Errorf("forged IPN made an order: exit %d %s", code, errOut)
 	}
+
+	// An archived product leaves the storefront (the ledger test shows its
+	// buyers keep their downloads).
+	mustVend(t, env, "products", "archive", "EBOOK-001")
+	if _, store := get(t, base+"/demo"); strings.Contains(store, `value="EBOOK-001"`) || !strings.Contains(store, "<form") {
+		t.Errorf("the storefront still sells the archived EBOOK-001, or sells nothing:\n%s", store)
+	}
 }
 
 func TestProductsCLI(t *testing.T) {

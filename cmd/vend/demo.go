@@ -45,7 +45,7 @@ func newDemoCmd(app *App) *cobra.Command {
 			cfg.PayPal.Sandbox = true
 			cfg.PayPal.ReceiverEmails = []string{DemoReceiver}
 			cfg.PayPal.ReceiverID = ""
-			if err := app.open(cmd.Context()); err != nil {
+			if err := app.create(cmd.Context()); err != nil {
 				return err
 			}
 			defer app.close()

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"net/url"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -17,7 +16,7 @@ func newExportCmd(app *App) *cobra.Command {
 }
 
 func newExportCSVCmd(app *App) *cobra.Command {
-	var from, to, search, product, provider, status string
+	var filter orderFilterFlags
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "csv orders|transactions|attempts [--from DATE] [--to DATE] [--search TEXT] [--product ID] [--provider NAME] [--status STATUS]",
@@ -34,13 +33,7 @@ millions holds neither much memory nor a long transaction.`,
 		Args:      cobra.ExactArgs(1),
 		ValidArgs: []string{report.ExportOrders, report.ExportTransactions, report.ExportAttempts},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			v := url.Values{}
-			for k, val := range map[string]string{"from": from, "to": to, "q": search, "product": product, "provider": provider, "status": status} {
-				if val != "" {
-					v.Set(k, val)
-				}
-			}
-			q, err := report.ParseExportQuery(args[0], v)
+			q, err := report.ParseExportQuery(args[0], filter.values())
 			if err != nil {
 				return cliError(err)
 			}
@@ -58,12 +51,7 @@ millions holds neither much memory nor a long transaction.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&from, "from", "", "only records of this UTC day (2006-01-02) or later")
-	f.StringVar(&to, "to", "", "only records of this UTC day (2006-01-02) or earlier")
-	f.StringVar(&search, "search", "", "orders: an order id, reference or transaction id, or the start of the buyer's email or name")
-	f.StringVar(&product, "product", "", "orders: only those with an item of this product")
-	f.StringVar(&provider, "provider", "", "orders: only those of this provider")
-	f.StringVar(&status, "status", "", "orders: only those with this status (paid, pending, refunded, …)")
+	filter.add(f, "orders: ")
 	f.BoolVar(&asJSON, "json", false, "write JSON lines instead of CSV")
 	return cmd
 }

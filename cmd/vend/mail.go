@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strconv"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -113,21 +114,20 @@ func newMailListCmd(app *App) *cobra.Command {
 			if asJSON {
 				return printJSON(app.Stdout, mails)
 			}
-			w := plainWriter{app.Stdout}
+			tw := tabwriter.NewWriter(plainWriter{app.Stdout}, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tSTATUS\tKIND\tTO\tORDER\tATTEMPTS\tWHEN\tLAST ERROR")
 			for _, m := range mails {
-				fmt.Fprintf(w, "%-5d %-8s %-16s %-30s order %-5d attempts %d", m.ID, m.Status, m.Kind, m.To, m.OrderID, m.Attempts)
+				// WHEN is when it went out, or for a queued message the next try.
+				when := "-"
 				switch {
 				case m.Status == vend.MailSent:
-					fmt.Fprintf(w, "  sent %s", m.SentAt.Format(time.DateTime))
+					when = "sent " + m.SentAt.Format(time.DateTime)
 				case m.Status == vend.MailQueued:
-					fmt.Fprintf(w, "  next %s", m.NextAttempt.Format(time.DateTime))
+					when = "next " + m.NextAttempt.Format(time.DateTime)
 				}
-				if m.LastError != "" {
-					fmt.Fprintf(w, "  last error: %s", m.LastError)
-				}
-				fmt.Fprintln(w)
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", m.ID, m.Status, m.Kind, m.To, m.OrderID, m.Attempts, when, dash(m.LastError))
 			}
-			return nil
+			return tw.Flush()
 		},
 	}
 	f := cmd.Flags()

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -175,15 +176,14 @@ func TestServe_MailOncePerPayment(t *testing.T) {
 	}
 	wg.Wait()
 	// The worker tries at once, and fails: the server is down.
-	var out string
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if out = string(runVend(t, bin, env, "mail", "list", "--status", "queued")); strings.Contains(out, "last error") {
-			break
+	failed := func() bool {
+		var ms []*vend.Mail
+		if err := json.Unmarshal(runVend(t, bin, env, "mail", "list", "--status", "queued", "--json"), &ms); err != nil {
+			t.Fatal(err)
 		}
+		return slices.ContainsFunc(ms, func(m *vend.Mail) bool { return m.LastError != "" })
 	}
-	if !strings.Contains(out, "last error") {
-		t.Errorf("queued mail shows no failed attempt:\n%s", out)
-	}
+	waitFor(t, 20*time.Second, "a queued message with a failed attempt", failed)
 	smtp := smtptest.Start(t, smtpAddr, nil, false)
 	msgs := waitAllSent(t, bin, env, smtp)
 	got := recipients(msgs)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -36,10 +37,12 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, environ 
 func newRootCmd(app *App) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "vend",
+		Version:       version(debug.ReadBuildInfo()),
 		Short:         "Sell digital downloads: payment notifications in, honest downloads out",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetVersionTemplate("{{.Version}}")
 	root.PersistentFlags().StringVar(&app.ConfigPath, "config", "", "TOML config file (default: $VEND_CONFIG, else none)")
 	root.AddCommand(
 		newServeCmd(app),

@@ -49,7 +49,7 @@ func TestNotificationsCLI(t *testing.T) {
 	env := []string{"VEND_DATA_DIR=" + data, "VEND_LOG_LEVEL=warn", "VEND_DIGISTORE24_PASSPHRASE=" + passphrase,
 		"VEND_DIGISTORE24_SANDBOX=true", "VEND_DIGISTORE24_PRODUCTS=512345=BOOK", "VEND_PAYPAL_VERIFY_URL=" + paypal.URL,
 		"VEND_PAYPAL_SANDBOX=true", "VEND_PAYPAL_RECEIVER_EMAILS=seller@example.com"}
-	mustVend(t, env, "products", "list") // makes the data directory and its ledger
+	mustVend(t, env, "migrate") // makes the data directory and its ledger
 
 	// What a running vend stored: a genuine Digistore24 payment refused because
 	// BOOK was not in the catalog yet, and a forged PayPal IPN whose body would

@@ -4,14 +4,18 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/url"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/vend-shop/vend"
 	"github.com/vend-shop/vend/delivery"
 	"github.com/vend-shop/vend/ledger"
+	"github.com/vend-shop/vend/report"
 	"github.com/vend-shop/vend/store"
 )
 
@@ -154,24 +158,42 @@ func newOrdersCreateCmd(app *App) *cobra.Command {
 func newOrdersListCmd(app *App) *cobra.Command {
 	var asJSON bool
 	var limit int
+	var before int64
+	var filter orderFilterFlags
 	var email string
 	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List the newest orders",
-		Args:  cobra.NoArgs,
+		Use:   "list [--status STATUS] [--product ID] [--provider NAME] [--search TEXT] [--from DATE] [--to DATE] [--limit N] [--before ORDER-ID]",
+		Short: "List the newest orders, filtered as in the admin's order list, a page at a time",
+		Long: `List orders newest first, with the admin's order list filters. A full
+page ends with the command for the next one (on stderr, so --json stays one
+array): the same filters and --before the last order's id.`,
+		Example: "  vend orders list --status refunded --product EBOOK-001\n  vend orders list --search kunde@example.de",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if filter.search != "" && email != "" {
+				return fmt.Errorf("--email is --search: give one")
+			}
+			if email != "" {
+				filter.search = email
+			}
+			if limit < 1 {
+				return fmt.Errorf("--limit: at least 1 (got %d)", limit)
+			}
+			// The admin's parser reads the filters, so the CLI, the admin and
+			// the exports select the same orders.
+			q, err := report.ParseOrderQuery(filter.values())
+			if err != nil {
+				return cliError(err)
+			}
+			q.Limit, q.Before = limit, before
 			if err := app.open(cmd.Context()); err != nil {
 				return err
 			}
 			defer app.close()
-			f := store.OrderFilter{Limit: limit}
-			if email != "" {
-				f.Email = &email
-			}
 			var orders []*vend.Order
-			err := app.DB.View(cmd.Context(), func(tx store.Tx) error {
+			err = app.DB.View(cmd.Context(), func(tx store.Tx) error {
 				var err error
-				if orders, err = tx.FindOrders(cmd.Context(), f); err != nil {
+				if orders, err = tx.SearchOrders(cmd.Context(), q); err != nil {
 					return err
 				}
 				for _, o := range orders {
@@ -184,29 +206,85 @@ func newOrdersListCmd(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if len(orders) == limit {
+				next := append(nextPageArgs(cmd), "--before", strconv.FormatInt(orders[len(orders)-1].ID, 10))
+				fmt.Fprintf(app.Stderr, "more: vend orders list %s\n", strings.Join(next, " "))
+			}
 			if asJSON {
+				if orders == nil {
+					orders = []*vend.Order{}
+				}
 				return printJSON(app.Stdout, orders)
 			}
-			tw := tabwriter.NewWriter(app.Stdout, 0, 4, 2, ' ', 0)
+			tw := tabwriter.NewWriter(plainWriter{app.Stdout}, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tCREATED\tPROVIDER\tREF\tSTATUS\tTOTAL\tBUYER\tPRODUCTS")
 			for _, o := range orders {
-				var products string
-				for i, it := range o.Items {
-					if i > 0 {
-						products += ","
-					}
-					products += it.ProductID
+				var products []string
+				for _, it := range o.Items {
+					products = append(products, it.ProductID)
 				}
 				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s %s\t%s\t%s\n", o.ID, o.CreatedAt.Format("2006-01-02 15:04"), o.Provider, o.Ref,
-					o.Status, o.Total, o.Currency, o.Buyer.Email, products)
+					o.Status, o.Total, o.Currency, o.Buyer.Email, strings.Join(products, ","))
 			}
 			return tw.Flush()
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print as JSON")
-	cmd.Flags().IntVar(&limit, "limit", 50, "how many orders")
-	cmd.Flags().StringVar(&email, "email", "", "only orders of this buyer email")
+	f := cmd.Flags()
+	f.BoolVar(&asJSON, "json", false, "print as JSON")
+	f.IntVar(&limit, "limit", 50, "orders on one page")
+	f.Int64Var(&before, "before", 0, "the next page: only orders with a smaller id")
+	f.StringVar(&email, "email", "", "the buyer's email, or its start (the same as --search)")
+	filter.add(f, "")
 	return cmd
+}
+
+// orderFilterFlags are the admin order list's filters as flags: vend orders
+// list and vend export take the same, and report.ParseOrderQuery reads them,
+// so all three select the same orders.
+type orderFilterFlags struct{ search, product, provider, status, from, to string }
+
+// add defines the flags; note starts the help of the flags that only filter
+// orders ("orders: " in an export that also writes other records).
+func (o *orderFilterFlags) add(f *pflag.FlagSet, note string) {
+	f.StringVar(&o.from, "from", "", "only those of this UTC day (2006-01-02) or later")
+	f.StringVar(&o.to, "to", "", "only those of this UTC day (2006-01-02) or earlier")
+	f.StringVar(&o.search, "search", "", note+"an order id, reference or transaction id, or the start of the buyer's email or name")
+	f.StringVar(&o.product, "product", "", note+"only orders with an item of this product")
+	f.StringVar(&o.provider, "provider", "", note+"only orders of this provider")
+	f.StringVar(&o.status, "status", "", note+"only orders with this status: paid, pending, refunded, reversed, failed, suspended or ended")
+}
+
+// values are the flags given, under the names the admin's query string uses.
+func (o *orderFilterFlags) values() url.Values {
+	v := url.Values{}
+	for k, val := range map[string]string{"q": o.search, "product": o.product, "provider": o.provider, "status": o.status, "from": o.from, "to": o.to} {
+		if val != "" {
+			v.Set(k, val)
+		}
+	}
+	return v
+}
+
+// nextPageArgs repeats the flags the seller gave, but --before, so the next
+// page has the same filters. Each is quoted for a POSIX shell, so it can be
+// pasted as it is ("--search=Kurt Smith").
+func nextPageArgs(cmd *cobra.Command) []string {
+	var args []string
+	cmd.Flags().Visit(func(f *pflag.Flag) {
+		if f.Name != "before" {
+			args = append(args, shellQuote("--"+f.Name+"="+f.Value.String()))
+		}
+	})
+	return args
+}
+
+// shellQuote leaves a word of safe characters alone and puts any other in
+// single quotes.
+func shellQuote(s string) string {
+	if strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=.,:/@+") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // orderDetail is everything `vend orders show` prints.
@@ -318,13 +396,15 @@ func printOrder(out io.Writer, d *orderDetail) {
 	}
 	fmt.Fprintf(w, "\nBuyer  %s <%s>\nTotal  %s %s\nCreated %s\n", o.Buyer.Name, o.Buyer.Email, o.Total, o.Currency, o.CreatedAt.Format("2006-01-02 15:04:05 MST"))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "\nITEM\tPRODUCT\tQTY\tAMOUNT\tACCESS\tDOWNLOADS\tEXPIRES\tLINK")
+	// GRANT is the id `vend grants revoke|restore|reset|extend|limit` takes.
+	fmt.Fprintln(tw, "\nITEM\tPRODUCT\tQTY\tAMOUNT\tGRANT\tACCESS\tDOWNLOADS\tEXPIRES\tLINK")
 	for _, it := range d.Items {
-		access, used, expires, link := "none", "-", "-", "-"
+		grant, access, used, expires, link := "-", "none", "-", "-", "-"
 		for _, g := range d.Grants {
 			if g.ItemID != it.ID {
 				continue
 			}
+			grant = strconv.FormatInt(g.ID, 10)
 			access = string(g.State)
 			if g.Reason != "" {
 				access += " (" + g.Reason + ")"
@@ -337,7 +417,7 @@ func printOrder(out io.Writer, d *orderDetail) {
 			}
 			link = g.Link
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", it.ID, it.ProductID, it.Quantity, it.Amount, access, used, expires, link)
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", it.ID, it.ProductID, it.Quantity, it.Amount, grant, access, used, expires, link)
 	}
 	fmt.Fprintln(tw, "\nTRANSACTION\tKIND\tSTATUS\tAMOUNT\tPARENT\tREASON\tAT")
 	for _, t := range d.Transactions {

@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -19,7 +20,8 @@ import (
 func newProductsCmd(app *App) *cobra.Command {
 	cmd := &cobra.Command{Use: "products", Short: "Manage the catalog"}
 	cmd.AddCommand(newProductsImportCmd(app), newProductsAddCmd(app), newProductsListCmd(app), newProductsShowCmd(app),
-		newProductsButtonCmd(app), newProductsEditCmd(app), newProductsUploadCmd(app), newProductsRetireCmd(app), newProductsRestoreCmd(app))
+		newProductsButtonCmd(app), newProductsEditCmd(app), newProductsUploadCmd(app), newProductsRetireCmd(app), newProductsRestoreCmd(app),
+		newProductsArchiveCmd(app, true), newProductsArchiveCmd(app, false))
 	return cmd
 }
 
@@ -39,7 +41,7 @@ func newProductsImportCmd(app *App) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("%s: nothing imported:\n%w", args[0], err)
 			}
-			if err := app.open(cmd.Context()); err != nil {
+			if err := app.create(cmd.Context()); err != nil {
 				return err
 			}
 			defer app.close()
@@ -96,7 +98,7 @@ func newProductsAddCmd(app *App) *cobra.Command {
 			if len(files) == 0 {
 				return fmt.Errorf("--file: give at least one file")
 			}
-			if err := app.open(cmd.Context()); err != nil {
+			if err := app.create(cmd.Context()); err != nil {
 				return err
 			}
 			defer app.close()
@@ -149,10 +151,10 @@ func warnFree(app *App, p *vend.Product) {
 }
 
 func newProductsListCmd(app *App) *cobra.Command {
-	var asJSON bool
+	var asJSON, all bool
 	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List products",
+		Use:   "list [--all]",
+		Short: "List the products on sale (--all: the archived ones too)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := app.open(cmd.Context()); err != nil {
@@ -172,6 +174,9 @@ func newProductsListCmd(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if !all {
+				products = slices.DeleteFunc(products, func(p *vend.Product) bool { return p.Archived })
+			}
 			if asJSON {
 				type listed struct {
 					*vend.Product
@@ -188,13 +193,48 @@ func newProductsListCmd(app *App) *cobra.Command {
 			tw := tabwriter.NewWriter(plainWriter{app.Stdout}, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tNAME\tPRICE\tLIMIT\tLIFETIME\tFILES\tCOMPLETED DOWNLOADS")
 			for _, p := range products {
-				fmt.Fprintf(tw, "%s\t%s\t%s %s\t%s\t%s\t%d\t%d\n", p.ID, oneLine(p.Name), p.Price, p.Currency, vend.FormatLimit(p.DownloadLimit),
+				name := oneLine(p.Name)
+				if p.Archived {
+					name += " [archived]"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s %s\t%s\t%s\t%d\t%d\n", p.ID, name, p.Price, p.Currency, vend.FormatLimit(p.DownloadLimit),
 					vend.FormatLifetime(p.Lifetime), len(p.Files), completed[p.ID])
 			}
 			return tw.Flush()
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print as JSON")
+	cmd.Flags().BoolVar(&all, "all", false, "list archived products too")
+	return cmd
+}
+
+func newProductsArchiveCmd(app *App, archive bool) *cobra.Command {
+	use, short, done := "archive ID", "Stop selling a product: new payments for it are refused, its buyers keep their downloads (audited)", "archived: no longer sold"
+	if !archive {
+		use, short, done = "unarchive ID", "Sell an archived product again (audited)", "on sale again"
+	}
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := app.open(cmd.Context()); err != nil {
+				return err
+			}
+			defer app.close()
+			p, err := catalog.ArchiveProduct(cmd.Context(), app.DB, cliActor, args[0], archive)
+			if err != nil {
+				return cliError(err)
+			}
+			if asJSON {
+				return printJSON(app.Stdout, p)
+			}
+			fmt.Fprintf(app.Stdout, "%s %s\n", p.ID, done)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the product as JSON")
 	return cmd
 }
 
@@ -236,6 +276,9 @@ func newProductsShowCmd(app *App) *cobra.Command {
 			// A name stored before vend refused control characters in names
 			// still reaches the terminal only as '?'.
 			w := plainWriter{app.Stdout}
+			if p.Archived {
+				fmt.Fprintln(w, "Archived   no longer sold (vend products unarchive sells it again)")
+			}
 			fmt.Fprintf(w, "Product    %s\nName       %s\nPrice      %s %s\nLimit      %s downloads\nLifetime   %s\nCompleted  %d downloads\n",
 				p.ID, oneLine(p.Name), p.Price, p.Currency, vend.FormatLimit(p.DownloadLimit), vend.FormatLifetime(p.Lifetime), completed[p.ID])
 			writeFiles(w, files)
@@ -282,11 +325,20 @@ func newProductsButtonCmd(app *App) *cobra.Command {
 			if err != nil {
 				return cliError(err)
 			}
+			if p.Archived {
+				return fmt.Errorf("%s is archived: vend would refuse the payments of this button (vend products unarchive %s sells it again)", p.ID, p.ID)
+			}
 			if business == "" && len(app.Config.PayPal.ReceiverEmails) > 0 {
 				business = app.Config.PayPal.ReceiverEmails[0]
 			}
 			if business == "" {
 				return fmt.Errorf("--business: set it, or configure paypal.receiver_emails")
+			}
+			if reason := unreachable(app.Config.BaseURL); reason != "" {
+				// On stderr: the form on stdout stays fit to paste.
+				fmt.Fprintf(app.Stderr, "warning: base_url %s cannot be reached from the internet: %s. "+
+					"PayPal could not deliver its IPN there, so buyers would pay and get nothing: set base_url to the shop's public address.\n",
+					app.Config.BaseURL, reason)
 			}
 			b := paypal.Button(p, business, app.Config.BaseURL)
 			if app.Config.PayPal.Sandbox {

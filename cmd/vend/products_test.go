@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -102,5 +103,65 @@ func TestProductsCLI_FileNames(t *testing.T) {
 	}
 	if out := mustVend(t, env, "products", "show", "BOOK"); !strings.Contains(out, "evil?]0;pwned? .pdf?31m  1 bytes") {
 		t.Errorf("show does not list the legacy file:\n%s", out)
+	}
+}
+
+func TestProductsArchiveCLI(t *testing.T) {
+	t.Parallel()
+	env, _ := seedCopy(t, "--orders", "1", "--attempts", "0", "--products", "2", "--buyers", "1", "--days", "1")
+	env = append(env, "VEND_PAYPAL_RECEIVER_EMAILS=seller@example.com")
+	if out := mustVend(t, env, "products", "archive", "SEED-001"); !strings.Contains(out, "SEED-001 archived") {
+		t.Errorf("products archive: %s", out)
+	}
+	if list := mustVend(t, env, "products", "list"); strings.Contains(list, "SEED-001") || !strings.Contains(list, "SEED-000") {
+		t.Errorf("products list shows an archived product:\n%s", list)
+	}
+	if list := mustVend(t, env, "products", "list", "--all"); !strings.Contains(list, "[archived]") {
+		t.Errorf("products list --all:\n%s", list)
+	}
+	if show := mustVend(t, env, "products", "show", "SEED-001"); !strings.Contains(show, "no longer sold") {
+		t.Errorf("products show:\n%s", show)
+	}
+	if _, errOut, code := runMain(t, env, "products", "button", "SEED-001"); code == 0 || !strings.Contains(errOut, "archived") {
+		t.Errorf("a button for an archived product: exit %d %s", code, errOut)
+	}
+	mustVend(t, env, "products", "unarchive", "SEED-001")
+	if list := mustVend(t, env, "products", "list"); !strings.Contains(list, "SEED-001") {
+		t.Errorf("products list after unarchive:\n%s", list)
+	}
+	mustVend(t, env, "products", "button", "SEED-001")
+	if _, errOut, code := runMain(t, env, "products", "archive", "NOPE"); code == 0 || !strings.Contains(errOut, "No such product") {
+		t.Errorf("archive NOPE: exit %d %s", code, errOut)
+	}
+	var actions []string
+	for _, e := range auditTrail(t, dirOf(env)) {
+		if e.Target == vend.ProductTarget("SEED-001") {
+			actions = append(actions, e.Action)
+		}
+	}
+	if !slices.Equal(actions, []string{"product.unarchive", "product.archive"}) {
+		t.Errorf("audit trail of SEED-001: %v", actions)
+	}
+}
+
+func TestProductsButtonCLI_WarnsOfAPrivateBaseURL(t *testing.T) {
+	t.Parallel()
+	env, _ := seedCopy(t, "--orders", "1", "--attempts", "0", "--products", "2", "--buyers", "1", "--days", "1")
+	env = append(env, "VEND_PAYPAL_RECEIVER_EMAILS=seller@example.com")
+	for _, tt := range []struct {
+		baseURL string
+		warn    bool
+	}{
+		{"http://192.168.1.20:8080", true},
+		{"http://localhost:8080", true},
+		{"https://shop.example.com", false},
+	} {
+		out, errOut, code := runMain(t, append(env, "VEND_BASE_URL="+tt.baseURL), "products", "button", "SEED-000")
+		if code != 0 || !strings.Contains(out, tt.baseURL+"/ipn/paypal") || strings.Contains(out, "warning") {
+			t.Errorf("base_url %s: exit %d, form:\n%s%s", tt.baseURL, code, out, errOut)
+		}
+		if warned := strings.Contains(errOut, "PayPal could not deliver"); warned != tt.warn {
+			t.Errorf("base_url %s: warned %v, want %v: %s", tt.baseURL, warned, tt.warn, errOut)
+		}
 	}
 }

@@ -89,11 +89,11 @@ func TestSecrets_NeverShown(t *testing.T) {
 	}
 }
 
-// startServer runs vend serve's start up to listening (App.open and
+// startServer runs vend serve's start up to listening (App.create and
 // newServer), writing the output and the logs to w.
 func startServer(w *bytes.Buffer, env []string) error {
 	a := &App{Stdout: w, Stderr: w, Environ: env}
-	if err := a.open(context.Background()); err != nil {
+	if err := a.create(context.Background()); err != nil {
 		return err
 	}
 	defer a.close()

@@ -26,7 +26,7 @@ func newServeCmd(app *App) *cobra.Command {
 		Short: "Run the vend server",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := app.open(cmd.Context()); err != nil {
+			if err := app.create(cmd.Context()); err != nil {
 				return err
 			}
 			defer app.close()

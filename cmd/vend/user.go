@@ -25,7 +25,7 @@ const cliActor = "cli"
 
 func newUserCmd(app *App) *cobra.Command {
 	cmd := &cobra.Command{Use: "user", Short: "Administrators of the web admin"}
-	cmd.AddCommand(newUserAddCmd(app), newUserPasswdCmd(app), newUserListCmd(app))
+	cmd.AddCommand(newUserAddCmd(app), newUserPasswdCmd(app), newUserListCmd(app), newUserDeleteCmd(app))
 	return cmd
 }
 
@@ -49,7 +49,7 @@ func newUserAddCmd(app *App) *cobra.Command {
 			if err != nil {
 				return cliError(err)
 			}
-			if err := app.open(cmd.Context()); err != nil {
+			if err := app.create(cmd.Context()); err != nil {
 				return err
 			}
 			defer app.close()
@@ -123,6 +123,32 @@ func newUserPasswdCmd(app *App) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&fromStdin, "password-stdin", false, "read the password from the first line of standard input")
 	return cmd
+}
+
+func newUserDeleteCmd(app *App) *cobra.Command {
+	return &cobra.Command{
+		Use:   "delete NAME",
+		Short: "Delete an administrator, ending their sessions and API tokens (audited; never the last one)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := app.open(cmd.Context()); err != nil {
+				return err
+			}
+			defer app.close()
+			ctx := cmd.Context()
+			var u *vend.User
+			err := app.DB.Update(ctx, func(tx store.Tx) error {
+				var err error
+				u, err = account.DeleteUser(ctx, tx, args[0], cliActor)
+				return err
+			})
+			if err != nil {
+				return cliError(err)
+			}
+			fmt.Fprintf(app.Stdout, "User %s deleted; their sessions and API tokens have ended.\n", u.Name)
+			return nil
+		},
+	}
 }
 
 func newUserListCmd(app *App) *cobra.Command {

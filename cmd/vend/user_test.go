@@ -298,3 +298,56 @@ func TestServe_SetupLink(t *testing.T) {
 		t.Errorf("serve with an administrator printed:\n%s", out)
 	}
 }
+
+func TestUserDeleteCLI(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	env := []string{"VEND_DATA_DIR=" + dir}
+	const pw = "a long password for anyone"
+	for _, name := range []string{"alice", "bob"} {
+		if out, errOut, code := runStdin(t, env, pw+"\n", "user", "add", name, "--password-stdin"); code != 0 {
+			t.Fatalf("user add %s: exit %d\n%s%s", name, code, out, errOut)
+		}
+	}
+	mustVend(t, env, "token", "create", "--name", "bob's script", "--user", "bob")
+	mustVend(t, env, "token", "create", "--name", "alice's script", "--user", "alice")
+	db := openLedger(t, dir)
+	ctx := context.Background()
+	err := db.Update(ctx, func(tx store.Tx) error {
+		bob, err := tx.FindUserByName(ctx, "bob")
+		if err != nil {
+			return err
+		}
+		return tx.CreateAdminSession(ctx, &vend.AdminSession{Hash: "bobs-browser", UserID: bob.ID, ExpiresAt: time.Now().Add(time.Hour)})
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if out := mustVend(t, env, "user", "delete", "bob"); !strings.Contains(out, "User bob deleted") {
+		t.Errorf("user delete bob: %s", out)
+	}
+	db = openLedger(t, dir)
+	db.View(ctx, func(tx store.Tx) error {
+		if _, err := tx.FindAdminSession(ctx, "bobs-browser"); vend.ErrorCode(err) != vend.ENOTFOUND {
+			t.Errorf("bob's session outlived him: %v", err)
+		}
+		return nil
+	})
+	db.Close()
+	if tokens := mustVend(t, env, "token", "list"); strings.Contains(tokens, "bob's script") || !strings.Contains(tokens, "alice's script") {
+		t.Errorf("token list after deleting bob:\n%s", tokens)
+	}
+	if e := auditTrail(t, dir)[0]; e.Action != "user.delete" || e.Target != "user:2" || !strings.Contains(e.Before, `"bob's script"`) || e.After != "" {
+		t.Errorf("audit entry %s %s before %s after %s", e.Action, e.Target, e.Before, e.After)
+	}
+
+	// Without an administrator only the CLI could open the admin again.
+	if _, errOut, code := runMain(t, env, "user", "delete", "alice"); code == 0 || !strings.Contains(errOut, "last administrator") {
+		t.Errorf("deleting the last administrator: exit %d %s", code, errOut)
+	}
+	if _, errOut, code := runMain(t, env, "user", "delete", "bob"); code == 0 || !strings.Contains(errOut, "No such user") {
+		t.Errorf("deleting bob again: exit %d %s", code, errOut)
+	}
+}

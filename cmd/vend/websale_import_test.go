@@ -15,6 +15,7 @@ import (
 func TestWebsaleImport(t *testing.T) {
 	t.Parallel()
 	env, dir := websaleEnv(t)
+	mustVend(t, env, "migrate")
 	file := filepath.Join(t.TempDir(), "orders.csv")
 	// As a spreadsheet in a German locale saves it: a byte order mark, semicolons.
 	export := "\uFEFFBestellung;Order;Product;Email\nx;1000123;1234567890;kunde@example.de\nx;1000123;PAPERBACK;kunde@example.de\nx;1000124;1234567890;\n"

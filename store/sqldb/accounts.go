@@ -105,6 +105,16 @@ func (tx *Tx) DeleteAdminSession(ctx context.Context, hash string) error {
 	return nil
 }
 
+func (tx *Tx) DeleteUser(ctx context.Context, id int64) error {
+	for _, table := range []string{"admin_sessions", "api_tokens"} {
+		if _, err := tx.exec(ctx, `DELETE FROM `+table+` WHERE user_id = $1`, id); err != nil {
+			return fmt.Errorf("delete %s of user %d: %w", table, id, err)
+		}
+	}
+	res, err := tx.exec(ctx, `DELETE FROM users WHERE id = $1`, id)
+	return updated(res, err, "user", id)
+}
+
 func (tx *Tx) DeleteUserSessions(ctx context.Context, userID int64) error {
 	if _, err := tx.exec(ctx, `DELETE FROM admin_sessions WHERE user_id = $1`, userID); err != nil {
 		return fmt.Errorf("delete sessions of user %d: %w", userID, err)

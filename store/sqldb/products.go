@@ -8,12 +8,12 @@ import (
 	"github.com/vend-shop/vend"
 )
 
-const productColumns = `id, name, price, currency, download_limit, lifetime_seconds, created_at, updated_at`
+const productColumns = `id, name, price, currency, download_limit, lifetime_seconds, archived, created_at, updated_at`
 
 func scanProduct(row interface{ Scan(...any) error }) (*vend.Product, error) {
 	var p vend.Product
 	var lifetime, created, updated int64
-	if err := row.Scan(&p.ID, &p.Name, &p.Price, &p.Currency, &p.DownloadLimit, &lifetime, &created, &updated); err != nil {
+	if err := row.Scan(&p.ID, &p.Name, &p.Price, &p.Currency, &p.DownloadLimit, &lifetime, &p.Archived, &created, &updated); err != nil {
 		return nil, err
 	}
 	p.Lifetime = time.Duration(lifetime) * time.Second
@@ -63,13 +63,22 @@ func (tx *Tx) SaveProduct(ctx context.Context, p *vend.Product) error {
 	}
 	p.UpdatedAt = tx.now
 	_, err := tx.exec(ctx, `
-		INSERT INTO products (`+productColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		INSERT INTO products (`+productColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 		ON CONFLICT (id) DO UPDATE SET name = excluded.name, price = excluded.price,
 			currency = excluded.currency, download_limit = excluded.download_limit,
 			lifetime_seconds = excluded.lifetime_seconds, updated_at = excluded.updated_at`,
-		p.ID, p.Name, p.Price, p.Currency, p.DownloadLimit, int64(p.Lifetime/time.Second), ms(p.CreatedAt), ms(p.UpdatedAt))
+		p.ID, p.Name, p.Price, p.Currency, p.DownloadLimit, int64(p.Lifetime/time.Second), p.Archived, ms(p.CreatedAt), ms(p.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("save product %s: %w", p.ID, err)
+	}
+	return nil
+}
+
+func (tx *Tx) SetProductArchived(ctx context.Context, id string, archived bool) error {
+	var got string
+	err := tx.queryRow(ctx, `UPDATE products SET archived = $1, updated_at = $2 WHERE id = $3 RETURNING id`, archived, ms(tx.now), id).Scan(&got)
+	if err != nil {
+		return notFound(err, "product", id)
 	}
 	return nil
 }

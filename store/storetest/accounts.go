@@ -51,6 +51,41 @@ func testAccounts(t *testing.T, open Opener) {
 				return nil
 			})
 		},
+		"a deleted user takes its sessions and tokens along, and no one else's": func(t *testing.T, db store.DB) {
+			alice, bob := createUser(t, db, "alice"), createUser(t, db, "bob")
+			expires := time.Now().Add(time.Hour)
+			update(t, db, func(tx store.Tx) error {
+				for _, u := range []*vend.User{alice, bob} {
+					if err := tx.CreateAdminSession(ctx, &vend.AdminSession{Hash: "s-" + u.Name, UserID: u.ID, ExpiresAt: expires}); err != nil {
+						return err
+					}
+					if err := tx.CreateAPIToken(ctx, &vend.APIToken{Name: "deploy", UserID: u.ID, Hash: "t-" + u.Name}); err != nil {
+						return err
+					}
+				}
+				return tx.DeleteUser(ctx, alice.ID)
+			})
+			view(t, db, func(tx store.Tx) error {
+				if _, err := tx.FindUserByID(ctx, alice.ID); vend.ErrorCode(err) != vend.ENOTFOUND {
+					t.Errorf("alice after delete: %v, want ENOTFOUND", err)
+				}
+				for hash, want := range map[string]bool{"alice": false, "bob": true} {
+					_, err := tx.FindAdminSession(ctx, "s-"+hash)
+					if (err == nil) != want {
+						t.Errorf("session of %s: %v, want found %v", hash, err, want)
+					}
+					_, err = tx.FindAPITokenByHash(ctx, "t-"+hash)
+					if (err == nil) != want {
+						t.Errorf("token of %s: %v, want found %v", hash, err, want)
+					}
+				}
+				return nil
+			})
+			err := db.Update(ctx, func(tx store.Tx) error { return tx.DeleteUser(ctx, alice.ID) })
+			if vend.ErrorCode(err) != vend.ENOTFOUND {
+				t.Errorf("deleting alice again: %v, want ENOTFOUND", err)
+			}
+		},
 		"sessions are found until they expire, and end with logout or a new password": func(t *testing.T, db store.DB) {
 			alice := createUser(t, db, "alice")
 			now := time.Now()

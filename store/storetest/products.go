@@ -95,6 +95,36 @@ func testProducts(t *testing.T, open Opener) {
 				t.Errorf("files: a %v, c %v", got[0].Files, got[2].Files)
 			}
 		},
+		"an archived product stays archived through a save, and comes back": func(t *testing.T, db store.DB) {
+			mustProduct(t, db, "old")
+			mustProduct(t, db, "new")
+			update(t, db, func(tx store.Tx) error { return tx.SetProductArchived(ctx, "old", true) })
+			if p := findProduct(t, db, "old"); !p.Archived || len(p.Files) != 1 {
+				t.Errorf("archived: %+v, want archived with its file", p)
+			}
+			// A products import saves every line again; it must not sell an
+			// archived product again.
+			update(t, db, func(tx store.Tx) error {
+				return tx.SaveProduct(ctx, &vend.Product{ID: "old", Name: "Re-imported", Currency: "USD", DownloadLimit: 3})
+			})
+			var listed []*vend.Product
+			view(t, db, func(tx store.Tx) error {
+				var err error
+				listed, err = tx.FindProducts(ctx)
+				return err
+			})
+			if len(listed) != 2 || listed[0].ID != "new" || listed[0].Archived || listed[1].ID != "old" || !listed[1].Archived || listed[1].Name != "Re-imported" {
+				t.Errorf("FindProducts after a save: %+v %+v", listed[0], listed[1])
+			}
+			update(t, db, func(tx store.Tx) error { return tx.SetProductArchived(ctx, "old", false) })
+			if p := findProduct(t, db, "old"); p.Archived {
+				t.Errorf("unarchived: %+v", p)
+			}
+			err := db.Update(ctx, func(tx store.Tx) error { return tx.SetProductArchived(ctx, "nope", true) })
+			if vend.ErrorCode(err) != vend.ENOTFOUND {
+				t.Errorf("archive a missing product: %v, want ENOTFOUND", err)
+			}
+		},
 		"FindProducts on an empty catalog is empty, not an error": func(t *testing.T, db store.DB) {
 			view(t, db, func(tx store.Tx) error {
 				ps, err := tx.FindProducts(ctx)
