@@ -12,6 +12,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/locale"
 )
 
 // handleLinksForm shows the "send me my links again" form.
@@ -57,7 +58,7 @@ func (s buyerPages) handleLinks(w http.ResponseWriter, r *http.Request) error {
 	}
 	now := s.Now()
 	if s.linksPerIP.allow(r.RemoteAddr, now) && s.linksPerEmail.allow(strings.ToLower(email), now) {
-		lang := language(r.Header.Get("Accept-Language"))
+		lang := locale.Accept(r.Header.Get("Accept-Language"))
 		if err := s.Ledger.RequestLinks(context.WithoutCancel(r.Context()), email, lang, rand.Text()); err != nil {
 			return err
 		}
@@ -86,16 +87,6 @@ type linksPage struct {
 	view
 	Paragraphs []string
 	Form       bool
-}
-
-// language picks the mail language from an Accept-Language header: German for
-// German speakers, English for everyone else.
-func language(accept string) string {
-	first, _, _ := strings.Cut(accept, ",")
-	if tag := strings.ToLower(strings.TrimSpace(first)); tag == "de" || strings.HasPrefix(tag, "de-") {
-		return "de"
-	}
-	return "en"
 }
 
 // initLinks sets up the resend page's budgets.
