@@ -51,7 +51,7 @@ type Worker struct {
 	Templates *Templates
 	// PageURL returns the signed download page URL of the grant with the given
 	// public id. A path ("/d/…") is joined to BaseURL.
-	PageURL  func(publicID string) string
+	PageURL func(publicID string) string
 	// From is the sender: "Shop <shop@example.com>", or a bare address, which
 	// gets ShopName as its display name.
 	From     string
