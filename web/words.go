@@ -65,5 +65,5 @@ func (v view) Date(t time.Time) string     { return v.loc.Date(t) }
 func (v view) DateTime(t time.Time) string { return v.loc.DateTime(t) }
 func (v view) Size(n int64) string         { return v.loc.Size(n) }
 
-// Tf translates format and fills it in: {{.Tf "Downloads left: %s." .Left}}.
+// Tf translates format and fills it in: {{.Tf "Download %s" .Name}}.
 func (v view) Tf(format string, args ...any) string { return fmt.Sprintf(v.T(format), args...) }
