@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/mail"
 	"net/netip"
 	"net/url"
 	"os"
@@ -67,6 +68,7 @@ type Config struct {
 	Generic        Generic
 	SMTP           SMTP
 	OwnerEmail     string // gets sale, refund and chargeback notices
+	Shop           Shop
 	Delivery       Delivery
 	Limits         Limits
 }
@@ -137,6 +139,36 @@ type SMTP struct {
 	StartTLS   string        // mandatory, opportunistic or none, for smtp:// URLs
 	RetryFor   time.Duration // how long a message is retried before it is marked failed
 	RetryAfter time.Duration // the first pause after a failed attempt; each next one is twice as long, up to an hour
+}
+
+// Shop is what buyers see of the seller: a name, a contact, a website, a logo.
+type Shop struct {
+	Name         string // "": the host of BaseURL
+	SupportEmail string // "": OwnerEmail, else the address of SMTP.From
+	URL          string // the shop's website; "" for none
+	Logo         string // an https URL of the logo; "" for none
+}
+
+// ShopIdentity returns Shop with its defaults filled in: the name falls back
+// to base_url's host, the support address to owner.email and then to the
+// address of smtp.from, so that a buyer always has somewhere to write when
+// the seller has any address configured.
+func (c Config) ShopIdentity() Shop {
+	s := c.Shop
+	if s.Name == "" {
+		if u, err := url.Parse(c.BaseURL); err == nil {
+			s.Name = u.Hostname()
+		}
+	}
+	if s.SupportEmail == "" {
+		s.SupportEmail = c.OwnerEmail
+	}
+	if s.SupportEmail == "" {
+		if a, err := mail.ParseAddress(c.SMTP.From); err == nil {
+			s.SupportEmail = a.Address
+		}
+	}
+	return s
 }
 
 // Proxies parses TrustedProxies; entries were checked when the configuration
@@ -315,7 +347,7 @@ func Load(path string, environ []string) (Config, error) {
 
 // sections are the tables a file may have.
 var sections = map[string]bool{"paypal": true, "digistore24": true, "websale": true, "stripe": true, "generic": true,
-	"smtp": true, "owner": true, "delivery": true, "limits": true}
+	"smtp": true, "owner": true, "shop": true, "delivery": true, "limits": true}
 
 func loadFile(c *Config, path string) []error {
 	data, err := os.ReadFile(path)

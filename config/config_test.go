@@ -274,6 +274,12 @@ func TestLoad_Errors(t *testing.T) {
 			want: []string{`base_url: must not have a query or fragment (got "https://x.example/?a=1")`}},
 		{name: "base_url with another scheme", file: `base_url = "ftp://x.example"`,
 			want: []string{`base_url: must be an http or https URL (got "ftp://x.example")`}},
+		{name: "shop.name on two lines", file: "[shop]\nname = \"Books\\nBcc: x\"",
+			want: []string{`shop.name: must be one line of at most 100 bytes`}},
+		{name: "shop.support_email not an address", environ: []string{"VEND_SHOP_SUPPORT_EMAIL=help"},
+			want: []string{`shop.support_email: must be email addresses such as seller@example.com (got "help")`}},
+		{name: "shop.logo over http", environ: []string{"VEND_SHOP_LOGO=http://books.example/logo.png"},
+			want: []string{`shop.logo: must be an https URL such as https://shop.example.com/logo.png (got "http://books.example/logo.png")`}},
 		{name: "log_level unknown", environ: []string{"VEND_LOG_LEVEL=verbose"},
 			want: []string{`log_level: must be one of debug, info, warn, error (got "verbose")`}},
 		{name: "log_format unknown", file: `log_format = "xml"`,
@@ -525,6 +531,35 @@ func TestDefault(t *testing.T) {
 	}
 }
 
+func TestConfig_ShopIdentity(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		environ []string
+		want    config.Shop
+	}{
+		{"defaults from base_url and smtp.from", []string{"VEND_BASE_URL=https://books.example:8443",
+			"VEND_SMTP_FROM=Books <mail@books.example>"}, config.Shop{Name: "books.example", SupportEmail: "mail@books.example"}},
+		{"owner.email before smtp.from", []string{"VEND_OWNER_EMAIL=owner@books.example", "VEND_SMTP_FROM=mail@books.example"},
+			config.Shop{Name: "127.0.0.1", SupportEmail: "owner@books.example"}},
+		{"all set", []string{"VEND_SHOP_NAME=Example Books", "VEND_SHOP_SUPPORT_EMAIL=help@books.example",
+			"VEND_SHOP_URL=https://books.example", "VEND_SHOP_LOGO=https://books.example/logo.svg", "VEND_OWNER_EMAIL=owner@books.example"},
+			config.Shop{Name: "Example Books", SupportEmail: "help@books.example", URL: "https://books.example", Logo: "https://books.example/logo.svg"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := config.Load("", tt.environ)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := c.ShopIdentity(); got != tt.want {
+				t.Errorf("ShopIdentity = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestPayPal_VerifyEndpoint(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -610,8 +645,8 @@ func TestKeys(t *testing.T) {
 		}
 		seen[k.Env] = true
 	}
-	if len(seen) != 50 {
-		t.Errorf("got %d keys, want 50", len(seen))
+	if len(seen) != 54 {
+		t.Errorf("got %d keys, want 54", len(seen))
 	}
 }
 

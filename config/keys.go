@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/vend-shop/vend"
 )
@@ -170,6 +171,19 @@ func Keys() []Key {
 		newKey("owner.email", "",
 			"The seller's address: it gets a notice of every sale, refund and chargeback, of bursts of forged messages, and of every genuine message vend refused.",
 			textKind, func(c *Config) *string { return &c.OwnerEmail }, checkEmail),
+		newKey("shop.name", "the host of base_url",
+			"The shop's name, as buyers know it: in the header of every buyer page, in mail subjects and as the display name of the mail's sender.",
+			textKind, func(c *Config) *string { return &c.Shop.Name }, checkShopName),
+		newKey("shop.support_email", "",
+			"Where buyers write with a question: every buyer page that sends them to the seller names it. Empty: owner.email, "+
+				"else the address of smtp.from.",
+			textKind, func(c *Config) *string { return &c.Shop.SupportEmail }, checkEmail),
+		newKey("shop.url", "",
+			"The shop's own website (http or https), linked from the shop's name on every buyer page.",
+			textKind, func(c *Config) *string { return &c.Shop.URL }, checkHTTPURL),
+		newKey("shop.logo", "",
+			"An https URL of the shop's logo, shown beside its name on every buyer page (at most 40 px high).",
+			textKind, func(c *Config) *string { return &c.Shop.Logo }, checkLogo),
 
 		invertedBoolKey("delivery.legacy_links", "true",
 			"Keep the old /cgi-bin/download.cgi links working; false turns them off.",
@@ -569,6 +583,24 @@ func checkSMTPURL(s string) error {
 }
 
 // checkMailbox checks an address with an optional display name.
+// checkShopName keeps the name to one line: it goes into mail subjects and the
+// sender's display name.
+func checkShopName(s string) error {
+	if strings.ContainsFunc(s, unicode.IsControl) || len(s) > 100 {
+		return fmt.Errorf("must be one line of at most 100 bytes")
+	}
+	return nil
+}
+
+// checkLogo accepts https URLs only: the buyer pages are served over https in
+// production, and an http image there would be blocked as mixed content.
+func checkLogo(s string) error {
+	if u, err := url.Parse(s); err != nil || u.Scheme != "https" || u.Host == "" {
+		return fmt.Errorf("must be an https URL such as https://shop.example.com/logo.png")
+	}
+	return nil
+}
+
 func checkMailbox(s string) error {
 	if _, err := mail.ParseAddress(s); err != nil {
 		return fmt.Errorf("must be an email address such as shop@example.com or Shop <shop@example.com>")

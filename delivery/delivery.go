@@ -191,16 +191,39 @@ type Page struct {
 	Grant   *vend.Grant
 	Order   *vend.Order
 	Product *vend.Product
-	// Problem is empty when the files can be downloaded, else why not, in plain words.
-	Problem string
+	// Problem is empty when the files can be downloaded, else why not; the
+	// page says it in the buyer's language.
+	Problem Problem
+	// Session is the client's open download session, or nil. With the last
+	// download used, the files stay downloadable while it lasts (a broken
+	// transfer resumed, the product's other files), until SessionEnds.
+	Session     *vend.Session
+	SessionEnds time.Time
 }
 
-// FindPage resolves a link token for the download page. Opening the page never counts.
-func (s *Service) FindPage(ctx context.Context, token string) (*Page, error) {
+// Problem is why a grant cannot download now.
+type Problem string
+
+// The problems, from the most to the least final.
+const (
+	ProblemNone      Problem = ""
+	ProblemRefunded  Problem = "refunded"
+	ProblemReversed  Problem = "reversed"
+	ProblemSuspended Problem = "suspended" // a recurring payment is missing
+	ProblemEnded     Problem = "ended"     // the paid period is over
+	ProblemRevoked   Problem = "revoked"   // by the seller, or for another reason
+	ProblemExpired   Problem = "expired"
+	ProblemUsedUp    Problem = "used-up" // every download used, no session open
+)
+
+// FindPage resolves a link token for the download page, for the client at
+// clientIP (ClientIP of the request). Opening the page never counts.
+func (s *Service) FindPage(ctx context.Context, token, clientIP string) (*Page, error) {
 	publicID, ok := s.parseToken(token)
 	if !ok {
 		return nil, errNoLink
 	}
+	now := s.Now()
 	p := &Page{Token: token}
 	err := s.db.View(ctx, func(tx store.Tx) error {
 		var err error
@@ -210,7 +233,13 @@ func (s *Service) FindPage(ctx context.Context, token string) (*Page, error) {
 		if p.Order, err = tx.FindOrderByID(ctx, p.Grant.OrderID); err != nil {
 			return err
 		}
-		p.Product, err = tx.FindProductByID(ctx, p.Grant.ProductID)
+		if p.Product, err = tx.FindProductByID(ctx, p.Grant.ProductID); err != nil {
+			return err
+		}
+		p.Session, err = tx.FindOpenSession(ctx, p.Grant.ID, clientIP, now.Add(-s.cfg.SessionTimeout), now.Add(-s.cfg.SessionMax))
+		if vend.ErrorCode(err) == vend.ENOTFOUND {
+			p.Session, err = nil, nil
+		}
 		return err
 	})
 	if vend.ErrorCode(err) == vend.ENOTFOUND {
@@ -218,29 +247,38 @@ func (s *Service) FindPage(ctx context.Context, token string) (*Page, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	p.Problem = s.problem(p.Grant, p.Order)
+	if p.Session != nil {
+		// It closes when it goes quiet or reaches its longest, whichever is first.
+		p.SessionEnds = p.Session.LastSeen.Add(s.cfg.SessionTimeout)
+		if end := p.Session.StartedAt.Add(s.cfg.SessionMax); end.Before(p.SessionEnds) {
+			p.SessionEnds = end
+		}
+	}
+	p.Problem = s.problem(p.Grant, p.Order, p.Session != nil)
 	return p, nil
 }
 
 var errNoLink = vend.Errorf(vend.ENOTFOUND, "This download link is not valid. Please check that you copied all of it.")
 
-// problem says, in words a buyer understands, why a grant cannot download now.
-func (s *Service) problem(g *vend.Grant, o *vend.Order) string {
+// problem says why a grant cannot download now. A grant at its limit can while
+// the client's session is open (inSession), as admission allows: the limit is
+// checked only when a new session would be charged.
+func (s *Service) problem(g *vend.Grant, o *vend.Order, inSession bool) Problem {
 	switch {
 	case g.State == vend.GrantRevoked && (o.Status == vend.OrderRefunded || g.Reason == string(vend.OrderRefunded)):
-		return "This purchase was refunded, so its downloads have ended."
+		return ProblemRefunded
 	case g.State == vend.GrantRevoked && (o.Status == vend.OrderReversed || g.Reason == string(vend.OrderReversed)):
-		return "The payment for this purchase was reversed, so its downloads have ended. If you think this is a mistake, please contact the seller."
+		return ProblemReversed
 	case g.State == vend.GrantRevoked && g.Reason == string(vend.OrderSuspended):
-		return "Downloads are paused because a recurring payment for this purchase is missing. They come back as soon as it is paid."
+		return ProblemSuspended
 	case g.State == vend.GrantRevoked && g.Reason == string(vend.OrderEnded):
-		return "The paid period of this purchase is over, so its downloads have ended."
+		return ProblemEnded
 	case g.State != vend.GrantActive:
-		return "Access to this download has ended. Please contact the seller if you think this is a mistake."
+		return ProblemRevoked
 	case g.Expired(s.Now()):
-		return "This download expired on " + g.ExpiresAt.Format("2 January 2006") + ". Please contact the seller for a new link."
-	case g.DownloadLimit != vend.Unlimited && g.DownloadsUsed >= g.DownloadLimit:
-		return "You have used all downloads of this purchase. Please contact the seller if you need another one."
+		return ProblemExpired
+	case g.DownloadLimit != vend.Unlimited && g.DownloadsUsed >= g.DownloadLimit && !inSession:
+		return ProblemUsedUp
 	}
-	return ""
+	return ProblemNone
 }

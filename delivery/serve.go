@@ -48,7 +48,7 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request, q store.Admissio
 			s.Logger.WarnContext(ctx, s.modeNote)
 		}
 	})
-	a := &vend.Attempt{FileID: q.FileID, At: s.Now().UTC(), IP: clientIP(r), UserAgent: r.UserAgent(),
+	a := &vend.Attempt{FileID: q.FileID, At: s.Now().UTC(), IP: ClientIP(r), UserAgent: r.UserAgent(),
 		Method: r.Method, Range: r.Header.Get("Range")}
 	file, sess, err := s.admit(ctx, q, a)
 	if err != nil && ctx.Err() != nil {
@@ -269,8 +269,9 @@ func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
-// clientIP is the address a download session is keyed on: the connection's peer.
-func clientIP(r *http.Request) string {
+// ClientIP is the address a download session is keyed on: the connection's
+// peer (which the web layer sets from a trusted proxy's X-Forwarded-For).
+func ClientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr

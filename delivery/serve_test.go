@@ -346,6 +346,42 @@ func TestServeFile_HeadNeverCounts(t *testing.T) {
 	}
 }
 
+// TestService_FindPage_LastDownload checks that the page keeps its files for
+// the client whose session used the last download, while that session is
+// open, and for nobody else.
+func TestService_FindPage_LastDownload(t *testing.T) {
+	t.Parallel()
+	e := MustOpenEnv(t, delivery.Config{SessionTimeout: 30 * time.Minute}, nil)
+	ctx := context.Background()
+	g := e.MustCreateGrant(e.Book, func(g *vend.Grant) { g.DownloadLimit = 1 })
+	if resp := e.Get(e.URL(g, e.Small)); resp.Status != http.StatusOK {
+		t.Fatalf("GET: status %d", resp.Status)
+	}
+	e.Settle()
+	tok := e.Service.Token(g.PublicID)
+	page := func(client string) *delivery.Page {
+		p, err := e.Service.FindPage(ctx, tok, client)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	p := page("127.0.0.1")
+	if p.Problem != delivery.ProblemNone || p.Session == nil {
+		t.Fatalf("in the session: Problem %q, session %v; want none and the session", p.Problem, p.Session)
+	}
+	if want := p.Session.LastSeen.Add(30 * time.Minute); !p.SessionEnds.Equal(want) {
+		t.Errorf("SessionEnds = %v, want %v", p.SessionEnds, want)
+	}
+	if p := page("203.0.113.9"); p.Problem != delivery.ProblemUsedUp || p.Session != nil {
+		t.Errorf("another client: Problem %q, session %v; want used-up and none", p.Problem, p.Session)
+	}
+	e.Clock.Add(31 * time.Minute)
+	if p := page("127.0.0.1"); p.Problem != delivery.ProblemUsedUp || p.Session != nil {
+		t.Errorf("after the session: Problem %q, session %v; want used-up and none", p.Problem, p.Session)
+	}
+}
+
 func TestService_FindPage(t *testing.T) {
 	t.Parallel()
 	e := MustOpenEnv(t, delivery.Config{}, nil)
@@ -353,24 +389,25 @@ func TestService_FindPage(t *testing.T) {
 	tests := []struct {
 		name        string
 		grant       func(g *vend.Grant)
-		wantProblem string // a word the problem must contain; "" for none
+		wantProblem delivery.Problem
 	}{
 		{name: "an active grant has no problem", grant: nil},
-		{name: "a grant at its limit says so", grant: func(g *vend.Grant) { g.DownloadLimit, g.DownloadsUsed = 2, 2 }, wantProblem: "used all"},
-		{name: "an expired grant says so", grant: func(g *vend.Grant) { g.ExpiresAt = e.Clock.Now().Add(-time.Hour) }, wantProblem: "expired"},
-		{name: "a refunded grant says so", grant: func(g *vend.Grant) { g.State, g.Reason = vend.GrantRevoked, "refunded" }, wantProblem: "refunded"},
+		{name: "a grant at its limit says so", grant: func(g *vend.Grant) { g.DownloadLimit, g.DownloadsUsed = 2, 2 }, wantProblem: delivery.ProblemUsedUp},
+		{name: "an expired grant says so", grant: func(g *vend.Grant) { g.ExpiresAt = e.Clock.Now().Add(-time.Hour) }, wantProblem: delivery.ProblemExpired},
+		{name: "a refunded grant says so", grant: func(g *vend.Grant) { g.State, g.Reason = vend.GrantRevoked, "refunded" }, wantProblem: delivery.ProblemRefunded},
+		{name: "a reversed grant says so", grant: func(g *vend.Grant) { g.State, g.Reason = vend.GrantRevoked, "reversed" }, wantProblem: delivery.ProblemReversed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+", and opening the page never counts", func(t *testing.T) {
 			g := e.MustCreateGrant(e.Book, tt.grant)
 			before := e.Grant(g).DownloadsUsed
 			for range 5 {
-				p, err := e.Service.FindPage(ctx, strings.ToLower(e.Service.Token(g.PublicID)))
+				p, err := e.Service.FindPage(ctx, strings.ToLower(e.Service.Token(g.PublicID)), "127.0.0.1")
 				if err != nil {
 					t.Fatal(err)
 				}
-				if tt.wantProblem == "" && p.Problem != "" || !strings.Contains(p.Problem, tt.wantProblem) {
-					t.Fatalf("Problem = %q, want one with %q", p.Problem, tt.wantProblem)
+				if p.Problem != tt.wantProblem {
+					t.Fatalf("Problem = %q, want %q", p.Problem, tt.wantProblem)
 				}
 				if p.Product.ID != "book" || len(p.Product.Files) != 2 || p.Grant.ID != g.ID {
 					t.Fatalf("page = %+v", p)
@@ -388,7 +425,7 @@ func TestService_FindPage(t *testing.T) {
 	t.Run("a link with a wrong MAC is not found", func(t *testing.T) {
 		g := e.MustCreateGrant(e.Book, nil)
 		tok := e.Service.Token(g.PublicID)
-		_, err := e.Service.FindPage(ctx, tok[:len(tok)-1]+flip(tok[len(tok)-1]))
+		_, err := e.Service.FindPage(ctx, tok[:len(tok)-1]+flip(tok[len(tok)-1]), "127.0.0.1")
 		if vend.ErrorCode(err) != vend.ENOTFOUND {
 			t.Errorf("err = %v, want not found", err)
 		}

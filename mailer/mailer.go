@@ -38,8 +38,9 @@ package mailer
 
 import (
 	"context"
-	"strings"
 	"time"
+
+	"github.com/vend-shop/vend/locale"
 )
 
 // Message is one rendered email, ready for a Sender.
@@ -74,16 +75,7 @@ func (e *SendError) Error() string { return e.Msg }
 
 // Language returns the template language for a buyer's language as a provider
 // gives it: "de", "de-DE", "de_DE" (any case) give "de"; anything else "en".
-func Language(s string) string {
-	s = strings.ToLower(strings.TrimSpace(s))
-	if i := strings.IndexAny(s, "-_"); i >= 0 {
-		s = s[:i]
-	}
-	if s == "de" {
-		return "de"
-	}
-	return "en"
-}
+func Language(s string) string { return locale.Language(s) }
 
 // languages returns those with embedded templates; the first is the fallback.
-func languages() []string { return []string{"en", "de"} }
+func languages() []string { return locale.Languages() }

@@ -15,6 +15,7 @@ import (
 	texttemplate "text/template"
 
 	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/locale"
 )
 
 // The embedded templates: for every kind and language a plain part
@@ -40,7 +41,7 @@ type set struct {
 	html       *htmltemplate.Template
 	textOrigin string // "embedded receipt.en.txt" or the override's path
 	htmlOrigin string
-	loc        locale
+	loc        locale.Locale
 }
 
 // templateName matches file names that look like message templates, so that a
@@ -59,7 +60,7 @@ func Load(overrideDir string) (*Templates, error) {
 	known := map[string]bool{}
 	for _, kind := range kinds() {
 		for _, lang := range languages() {
-			s := &set{loc: newLocale(lang)}
+			s := &set{loc: locale.New(lang)}
 			for _, ext := range []string{"txt", "html"} {
 				name := string(kind) + "." + lang + "." + ext
 				known[name] = true
@@ -137,10 +138,10 @@ func (s *set) parse(name, ext, src, origin string) error {
 	var err error
 	if ext == "txt" {
 		s.textOrigin = origin
-		s.text, err = texttemplate.New(name).Funcs(s.loc.funcs()).Option("missingkey=zero").Parse(src)
+		s.text, err = texttemplate.New(name).Funcs(s.loc.Funcs()).Option("missingkey=zero").Parse(src)
 	} else {
 		s.htmlOrigin = origin
-		s.html, err = htmltemplate.New(name).Funcs(s.loc.funcs()).Option("missingkey=zero").Parse(src)
+		s.html, err = htmltemplate.New(name).Funcs(s.loc.Funcs()).Option("missingkey=zero").Parse(src)
 	}
 	if err != nil {
 		return fmt.Errorf("mailer: %s: %w", origin, err)
@@ -175,9 +176,9 @@ func (t *Templates) Overrides() []string { return slices.Clone(t.overrides) }
 
 func (s *set) render(v View) (*Message, error) {
 	v = v.clean()
-	v.Lang = s.loc.lang
+	v.Lang = s.loc.Lang
 	if v.ReasonText == "" {
-		v.ReasonText = s.loc.explain(v.Kind, v.Reason)
+		v.ReasonText = explain(s.loc, v.Kind, v.Reason)
 	}
 	var text, html bytes.Buffer
 	if err := s.text.Execute(&text, v); err != nil {
@@ -190,7 +191,7 @@ func (s *set) render(v View) (*Message, error) {
 	if err := s.html.Execute(&html, v); err != nil {
 		return nil, fmt.Errorf("mailer: %s: %w", s.htmlOrigin, err)
 	}
-	return &Message{Subject: subject, Text: body, HTML: strings.TrimSpace(html.String()) + "\n", Language: s.loc.lang}, nil
+	return &Message{Subject: subject, Text: body, HTML: strings.TrimSpace(html.String()) + "\n", Language: s.loc.Lang}, nil
 }
 
 // splitSubject takes the "Subject: …" first line off a rendered plain part, and

@@ -51,9 +51,11 @@ type Worker struct {
 	Templates *Templates
 	// PageURL returns the signed download page URL of the grant with the given
 	// public id. A path ("/d/…") is joined to BaseURL.
-	PageURL  func(publicID string) string
-	From     string // the From address: "Shop <shop@example.com>"
-	ShopName string // default: BaseURL's host
+	PageURL func(publicID string) string
+	// From is the sender: "Shop <shop@example.com>", or a bare address, which
+	// gets ShopName as its display name.
+	From     string
+	ShopName string // in subjects and the sender's name; default: BaseURL's host
 	BaseURL  string // the shop's public URL, e.g. "https://shop.example.com"
 
 	RetryFor   time.Duration // give up this long after the message was enqueued
@@ -248,9 +250,21 @@ func (w *Worker) render(ctx context.Context, m *vend.Mail) (*Message, error) {
 		}
 		return nil, err
 	}
-	msg.From, msg.To, msg.Date = w.From, m.To, w.now()
+	msg.From, msg.To, msg.Date = w.from(), m.To, w.now()
 	msg.MessageID = messageID(m.Key, w.From, w.BaseURL)
 	return msg, nil
+}
+
+// from is the From header: From as configured, with the shop's name as its
+// display name when From is a bare address, so that a buyer's mailbox lists
+// the shop rather than an address. A display name the seller wrote wins.
+func (w *Worker) from() string {
+	a, err := mail.ParseAddress(w.From)
+	if err != nil || a.Name != "" || w.ShopName == "" {
+		return w.From
+	}
+	a.Name = w.ShopName
+	return a.String()
 }
 
 // messageID derives a Message-ID from the outbox key: the same message always

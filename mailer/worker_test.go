@@ -3,6 +3,8 @@ package mailer_test
 import (
 	"context"
 	"errors"
+	"mime"
+	"net/mail"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -161,6 +163,54 @@ func TestWorker_Receipt(t *testing.T) {
 			t.Errorf("outbox row: %+v", got)
 		}
 	})
+}
+
+// TestWorker_ShopName checks that the shop's name, not the host, is what the
+// buyer reads in the subject and as the sender.
+func TestWorker_ShopName(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, from, shop, wantFrom, wantSubject string
+	}{
+		{"bare address gets the shop's name", "shop@books.test", "Bücher & Co", "Bücher & Co <shop@books.test>",
+			"Your download from Bücher & Co"},
+		{"the seller's own display name wins", "Books Mail <shop@books.test>", "Example Books", "Books Mail <shop@books.test>",
+			"Your download from Example Books"},
+		{"no shop name: the host", "shop@books.test", "", "<shop@books.test>", "Your download from shop.test"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			e.Worker.From, e.Worker.ShopName = tt.from, tt.shop
+			saveProduct(t, e.DB, "go-handbook", "The Go Handbook")
+			f := createOrder(t, e.DB, orderOpts{Name: "Alex Example"})
+			enqueue(t, e.DB, receiptFor(f, ""))
+			if n := e.runOnce(t); n != 1 {
+				t.Fatalf("RunOnce sent %d, want 1", n)
+			}
+			p := parse(t, e.SMTP.Messages()[0].Data)
+			from, err := new(mime.WordDecoder).DecodeHeader(p.Header.Get("From"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a, err := mail.ParseAddress(from); err != nil || a.String() != mustAddress(t, tt.wantFrom).String() {
+				t.Errorf("From: %q, want %q", from, tt.wantFrom)
+			}
+			if got := p.Subject(t); got != tt.wantSubject {
+				t.Errorf("Subject: %q, want %q", got, tt.wantSubject)
+			}
+		})
+	}
+}
+
+func mustAddress(tb testing.TB, s string) *mail.Address {
+	tb.Helper()
+	a, err := mail.ParseAddress(s)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return a
 }
 
 func TestWorker_SMTPDown(t *testing.T) {

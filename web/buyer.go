@@ -2,12 +2,13 @@ package web
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/delivery"
 	"github.com/vend-shop/vend/store"
 )
 
@@ -21,34 +22,91 @@ type fileView struct {
 
 type downloadView struct {
 	view
-	Page          any
-	Files         []fileView
-	DownloadsLeft string
-	Expires       string
+	Page  *delivery.Page
+	Files []fileView
+	// Problem says why the files cannot be downloaded ("" when they can);
+	// LastSession that the last download's session still runs.
+	Problem, LastSession string
+	Thanks, Left, Until  string
+	Order                string
 }
 
 // handleDownloadPage shows a grant's files. It never counts: link scanners and
 // buyers checking their order cost nothing.
 func (s buyerPages) handleDownloadPage(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.Delivery.FindPage(r.Context(), r.PathValue("token"))
+	ctx := r.Context()
+	p, err := s.Delivery.FindPage(ctx, r.PathValue("token"), delivery.ClientIP(r))
 	if err != nil {
 		return err
 	}
-	v := downloadView{view: view{Title: p.Product.Name}, Page: p}
-	if p.Problem == "" {
+	var lang string
+	if err := s.DB.View(ctx, func(tx store.Tx) error {
+		lang, err = orderLang(ctx, tx, p.Order.ID)
+		return err
+	}); err != nil {
+		return err
+	}
+	v := downloadView{view: s.buyerView(pageLang(r, lang), ""), Page: p}
+	v.Title = p.Product.Name
+	v.Problem = v.problemText(p)
+	v.Help = v.Problem != ""
+	if v.Problem == "" {
 		for _, f := range p.Product.Files {
-			v.Files = append(v.Files, fileView{URL: fileURL(p.Token, f), Name: f.Name, Size: humanBytes(f.Size), SHA256: f.SHA256})
+			v.Files = append(v.Files, fileView{URL: fileURL(p.Token, f), Name: f.Name, Size: v.Size(f.Size), SHA256: f.SHA256})
+		}
+		if g := p.Grant; p.Session != nil && g.DownloadLimit != vend.Unlimited && g.DownloadsUsed >= g.DownloadLimit {
+			v.LastSession = v.Tf("This was your last download. Until %s you can resume a download that broke off, "+
+				"or download the other files of this purchase, from this device. After that, the downloads of this purchase are used up.",
+				v.DateTime(p.SessionEnds))
 		}
 	}
-	v.DownloadsLeft = "unlimited"
+	v.Thanks = v.T("Thank you for your purchase. Your files:")
+	if name := p.Order.Buyer.Name; name != "" {
+		v.Thanks = v.Tf("Thank you for your purchase, %s. Your files:", name)
+	}
+	v.Left = v.T("Downloads: unlimited.")
 	if left := p.Grant.DownloadsLeft(); left >= 0 {
-		v.DownloadsLeft = fmt.Sprintf("%d of %d", left, p.Grant.DownloadLimit)
+		v.Left = v.Tf("Downloads left: %d of %d.", left, p.Grant.DownloadLimit)
 	}
+	v.Until = v.T("No expiry.")
 	if !p.Grant.ExpiresAt.IsZero() {
-		v.Expires = p.Grant.ExpiresAt.UTC().Format("2 January 2006, 15:04 UTC")
+		v.Until = v.Tf("Available until %s.", v.DateTime(p.Grant.ExpiresAt))
 	}
+	v.Order = v.Tf("Order %d of %s", p.Order.ID, v.Date(p.Order.CreatedAt))
 	s.render(w, r, http.StatusOK, "download", v)
 	return nil
+}
+
+// problemText says in the page's language why the files cannot be
+// downloaded, and whom to ask.
+func (v view) problemText(p *delivery.Page) string {
+	switch p.Problem {
+	case delivery.ProblemNone:
+		return ""
+	case delivery.ProblemRefunded:
+		return v.T("This purchase was refunded, so its downloads have ended.")
+	case delivery.ProblemReversed:
+		return v.T("The payment for this purchase was reversed, so its downloads have ended. If you think this is a mistake, please write to the seller.")
+	case delivery.ProblemSuspended:
+		return v.T("Downloads are paused because a recurring payment for this purchase is missing. They come back as soon as it is paid.")
+	case delivery.ProblemEnded:
+		return v.T("The paid period of this purchase is over, so its downloads have ended.")
+	case delivery.ProblemExpired:
+		return v.Tf("This download expired on %s. If you still need it, please write to the seller.", v.Date(p.Grant.ExpiresAt))
+	case delivery.ProblemUsedUp:
+		return v.T("You have used all downloads of this purchase, and the last one is over. If you need another one, please write to the seller.")
+	}
+	return v.T("Access to this download has ended. If you think this is a mistake, please write to the seller.")
+}
+
+// orderLang is the language of an order's mails, which the ledger took from
+// the provider's message: "" when it queued none or the provider did not say.
+func orderLang(ctx context.Context, tx store.Tx, orderID int64) (string, error) {
+	mails, err := tx.FindMails(ctx, store.MailFilter{OrderID: &orderID, Limit: 1})
+	if err != nil || len(mails) == 0 {
+		return "", err
+	}
+	return mails[0].Language, nil
 }
 
 // fileURL ends in the file's name so that tools which name files after the URL
@@ -127,48 +185,53 @@ func legacyGrant(ctx context.Context, tx store.Tx, provider, txnID, productID st
 	return nil, 0, notFound
 }
 
-// pendingReasons explains PayPal's pending_reason values in plain words.
-var pendingReasons = map[string]string{
-	"echeck":            "You paid by eCheck (bank transfer). It takes up to six business days to clear.",
-	"paymentreview":     "PayPal is reviewing this payment, which usually takes up to 24 hours.",
-	"regulatory_review": "PayPal is reviewing this payment for compliance reasons.",
-	"multi-currency":    "The seller has to accept a payment in this currency first.",
-	"multi_currency":    "The seller has to accept a payment in this currency first.",
-	"address":           "The seller has to accept this payment manually.",
-	"unilateral":        "The seller has to confirm their PayPal address before the payment completes.",
-	"intl":              "The seller has to accept this international payment manually.",
-	"upgrade":           "The seller has to upgrade their PayPal account before the payment completes.",
-	"verify":            "The seller has to verify their PayPal account before the payment completes.",
-	"authorization":     "The payment is authorized but not captured yet.",
-	"order":             "The payment is authorized but not captured yet.",
-}
+// The return page checks every returnRefresh seconds whether the payment has
+// arrived, returnChecks times; then it stops waiting and says what happens
+// next. It counts its own refreshes in the query (returnChecksParam): the
+// return URL's time is the provider's and cannot be trusted, and a buyer who
+// edits the count only changes what their own page says.
+const (
+	returnRefresh     = 5
+	returnChecks      = 24 // two minutes
+	returnChecksParam = "checks"
+)
 
 // handleReturn is where PayPal sends the buyer after paying (?tx=… from PDT,
 // txn_id=… from rm=2, cm=… with the button's custom value). It says in plain words
 // where the order stands and refreshes itself until the payment settles.
 func (s buyerPages) handleReturn(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
 	txn := firstOf(r.FormValue("tx"), r.FormValue("txn_id"))
 	custom := firstOf(r.FormValue("cm"), r.FormValue("custom"))
 	if txn == "" && custom == "" {
-		s.render(w, r, http.StatusBadRequest, "message", message{view: view{Title: "Thank you"}, Paragraphs: []string{
-			"This page shows your order after you pay. If you have paid, please use the link in your email."}})
+		v := s.buyerView(pageLang(r, ""), "Thank you")
+		v.Help = true
+		s.render(w, r, http.StatusBadRequest, "message", message{view: v, Paragraphs: []string{
+			v.T("This page shows your order after you pay. If you have paid, please use the link in your email.")}})
 		return nil
 	}
 	var o *vend.Order
 	var grants []*vend.Grant
+	var lang string
+	var refused bool
 	names := map[int64]string{} // item id → product name, for the links
-	err := s.DB.View(r.Context(), func(tx store.Tx) error {
+	err := s.DB.View(ctx, func(tx store.Tx) error {
 		var err error
-		o, err = findReturnOrder(r.Context(), tx, s.returning, txn, custom)
+		o, err = findReturnOrder(ctx, tx, s.returning, txn, custom)
 		if vend.ErrorCode(err) == vend.ENOTFOUND {
-			return nil // not yet: the page waits for PayPal
+			// Not yet, or never: a payment vend refused has no order.
+			refused, err = s.refusedPayment(ctx, tx, txn)
+			return err
 		} else if err != nil {
 			return err
 		}
-		if grants, err = tx.FindGrantsByOrder(r.Context(), o.ID); err != nil {
+		if grants, err = tx.FindGrantsByOrder(ctx, o.ID); err != nil {
 			return err
 		}
-		items, err := tx.FindItems(r.Context(), o.ID)
+		if lang, err = orderLang(ctx, tx, o.ID); err != nil {
+			return err
+		}
+		items, err := tx.FindItems(ctx, o.ID)
 		for _, it := range items {
 			names[it.ID] = it.Name
 		}
@@ -177,11 +240,90 @@ func (s buyerPages) handleReturn(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	// Links only for a return that names PayPal's transaction id: a button's custom
-	// value is the same for every buyer and readable in the page source, so it
-	// must not open anyone's downloads.
-	s.render(w, r, http.StatusOK, "message", s.returnMessage(o, grants, names, txn != ""))
+	v := s.buyerView(pageLang(r, lang), "Thank you for your order")
+	var m message
+	switch {
+	case refused:
+		m = s.refusedMessage(v, txn)
+	case o == nil:
+		checks, _ := strconv.Atoi(r.FormValue(returnChecksParam))
+		m = s.waitingMessage(v, returnURL(txn, custom, min(max(checks, 0), returnChecks)+1), checks >= returnChecks)
+	default:
+		// Links only for a return that names PayPal's transaction id: a button's
+		// custom value is the same for every buyer and readable in the page
+		// source, so it must not open anyone's downloads.
+		m = s.returnMessage(v, o, grants, names, txn != "", returnURL(txn, custom, 0))
+	}
+	s.render(w, r, http.StatusOK, "message", m)
 	return nil
+}
+
+// returnURL is the return page of txn or custom, as a GET (PayPal's rm=2
+// returns by POST, which a refresh must not repeat), having checked checks
+// times.
+func returnURL(txn, custom string, checks int) string {
+	q := url.Values{}
+	if txn != "" {
+		q.Set("tx", txn)
+	} else {
+		q.Set("cm", custom)
+	}
+	if checks > 0 {
+		q.Set(returnChecksParam, strconv.Itoa(checks))
+	}
+	return "/return?" + q.Encode()
+}
+
+// refusedPayment reports whether the provider sent a genuine message about
+// txn that vend refused (a price below the catalog's, another receiver):
+// the payment happened, and only the seller can settle it. Refused messages
+// are few (genuine ones that failed a check) and pruned, so the newest
+// hundred of the provider are read rather than indexed by key.
+func (s buyerPages) refusedPayment(ctx context.Context, tx store.Tx, txn string) (bool, error) {
+	if txn == "" {
+		return false, nil
+	}
+	rejected := vend.VerdictRejected
+	ns, err := tx.FindNotifications(ctx, store.NotificationFilter{Provider: &s.returning, Verdict: &rejected, Limit: 100})
+	if err != nil {
+		return false, err
+	}
+	for _, n := range ns {
+		// A provider's key starts with its transaction id ("<txn_id>/<status>").
+		if id, _, _ := strings.Cut(n.Key, "/"); id == txn {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func (s buyerPages) refusedMessage(v view, txn string) message {
+	v.Title, v.Help = v.T("Your payment needs the seller"), true
+	return message{view: v, Paragraphs: []string{
+		v.T("Your payment reached the shop, but the shop could not accept it automatically, so the seller has to look at it. You do not need to pay again."),
+		v.Tf("Please write to the seller and name your payment's transaction number, %s.", txn),
+	}}
+}
+
+// waitingMessage is the page while the payment has not arrived: it refreshes
+// itself, until gaveUp, when it says what happens next instead.
+func (s buyerPages) waitingMessage(v view, next string, gaveUp bool) message {
+	if !gaveUp {
+		v.Refresh, v.RefreshURL = returnRefresh, next
+		return message{view: v, Paragraphs: []string{v.T("Waiting for PayPal to confirm your payment. This usually takes a few seconds.")}}
+	}
+	v.Title, v.Help = v.T("Payment not confirmed yet"), true
+	m := message{view: v, Paragraphs: []string{
+		v.T("PayPal has not confirmed your payment to the shop yet. This sometimes takes longer; you do not need to pay again."),
+	}}
+	if s.Ledger != nil && s.Ledger.Mail {
+		m.Paragraphs = append(m.Paragraphs, v.T("As soon as it is confirmed, we email you your download link."))
+	} else {
+		m.Paragraphs = append(m.Paragraphs, v.T("As soon as it is confirmed, this page shows your download link: keep its address."))
+	}
+	m.Paragraphs = append(m.Paragraphs, v.T("If nothing has arrived within a day, please write to the seller."))
+	m.Links = []link{{URL: next, Text: v.T("Check again")}}
+	return m
 }
 
 func firstOf(vals ...string) string {
@@ -227,51 +369,43 @@ func (s buyerPages) withinReturnWindow(grants []*vend.Grant) bool {
 	return false
 }
 
-func (s buyerPages) returnMessage(o *vend.Order, grants []*vend.Grant, names map[int64]string, showLinks bool) message {
-	m := message{view: view{Title: "Thank you for your order"}}
-	if o == nil {
-		m.Refresh = 5
-		m.Paragraphs = []string{"Waiting for PayPal to confirm your payment. This usually takes a few seconds."}
-		return m
-	}
+func (s buyerPages) returnMessage(v view, o *vend.Order, grants []*vend.Grant, names map[int64]string, showLinks bool, self string) message {
+	m := message{view: v}
 	switch o.Status {
 	case vend.OrderPending:
-		m.Refresh = 30
-		why := pendingReasons[o.StatusReason]
-		if why == "" {
-			why = "PayPal has not completed this payment yet."
-		}
-		m.Paragraphs = []string{"Your payment is pending.", why,
-			"Keep this page's address: it shows your download link as soon as the payment completes."}
+		m.Refresh, m.RefreshURL = 30, self
+		m.Paragraphs = []string{v.T("Your payment is pending."), v.loc.PendingReason(o.StatusReason),
+			v.T("Keep this page's address: it shows your download link as soon as the payment completes.")}
 		if s.Ledger != nil && s.Ledger.Mail {
-			m.Paragraphs = append(m.Paragraphs, "We will also email you the link then.")
+			m.Paragraphs = append(m.Paragraphs, v.T("We will also email you the link then."))
 		}
 	case vend.OrderPaid:
 		if !showLinks || !s.withinReturnWindow(grants) {
-			m.Paragraphs = []string{"Your payment is complete. Please use the download link you were sent, or ask the seller for it."}
+			m.Paragraphs = []string{v.T("Your payment is complete. Please use the download link you were sent by email.")}
+			m.Help = true
 			return m
 		}
-		m.Paragraphs = []string{"Your payment is complete. Your downloads:"}
+		m.Paragraphs = []string{v.T("Your payment is complete. Your downloads:")}
 		for _, g := range grants {
 			if g.State == vend.GrantActive {
-				m.Links = append(m.Links, link{URL: s.pageURL(g), Text: "Download " + firstOf(names[g.ItemID], g.ProductID)})
+				m.Links = append(m.Links, link{URL: s.pageURL(g), Text: v.Tf("Download %s", firstOf(names[g.ItemID], g.ProductID))})
 			}
 		}
 	case vend.OrderRefunded:
-		m.Title = "Order refunded"
-		m.Paragraphs = []string{"This order was refunded, so its downloads have ended."}
+		m.Title, m.Help = v.T("Order refunded"), true
+		m.Paragraphs = []string{v.T("This order was refunded, so its downloads have ended.")}
 	case vend.OrderSuspended:
-		m.Title = "Downloads paused"
-		m.Paragraphs = []string{"A recurring payment for this order is missing, so its downloads are paused. They come back as soon as it is paid."}
+		m.Title = v.T("Downloads paused")
+		m.Paragraphs = []string{v.T("A recurring payment for this order is missing, so its downloads are paused. They come back as soon as it is paid.")}
 	case vend.OrderEnded:
-		m.Title = "Paid period over"
-		m.Paragraphs = []string{"The paid period of this order is over, so its downloads have ended."}
+		m.Title = v.T("Paid period over")
+		m.Paragraphs = []string{v.T("The paid period of this order is over, so its downloads have ended.")}
 	case vend.OrderReversed:
-		m.Title = "Payment reversed"
-		m.Paragraphs = []string{"The payment for this order was reversed, so its downloads have ended. If you think this is a mistake, please contact the seller."}
+		m.Title, m.Help = v.T("Payment reversed"), true
+		m.Paragraphs = []string{v.T("The payment for this order was reversed, so its downloads have ended. If you think this is a mistake, please write to the seller.")}
 	default:
-		m.Title = "Payment not completed"
-		m.Paragraphs = []string{"PayPal could not complete this payment, so nothing was charged for the downloads. You can try again with another payment method."}
+		m.Title = v.T("Payment not completed")
+		m.Paragraphs = []string{v.T("PayPal could not complete this payment, so nothing was charged for the downloads. You can try again with another payment method.")}
 	}
 	return m
 }

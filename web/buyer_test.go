@@ -38,26 +38,26 @@ func TestReturnPage(t *testing.T) {
 		{name: "only the refund arrived yet: waiting for PayPal", steps: [][]byte{p4}, query: []string{"tx", p1Txn},
 			status: 200, says: "Waiting for PayPal", refresh: true},
 		{name: "pending eCheck: why, and refresh", steps: [][]byte{p3}, query: []string{"tx", p3Txn}, status: 200,
-			says: "You paid by eCheck (bank transfer)", refresh: true},
+			says: "The payment was made by eCheck (from a bank account)", refresh: true},
 		{name: "pending payment review: why, and refresh", steps: [][]byte{edit(p3, "pending_reason", "paymentreview")},
-			query: []string{"tx", p3Txn}, status: 200, says: "PayPal is reviewing this payment", refresh: true},
+			query: []string{"tx", p3Txn}, status: 200, says: "The payment provider is reviewing the payment", refresh: true},
 		{name: "pending for a reason vend has no words for", steps: [][]byte{edit(p3, "pending_reason", "other")},
-			query: []string{"tx", p3Txn}, status: 200, says: "PayPal has not completed this payment yet", refresh: true},
+			query: []string{"tx", p3Txn}, status: 200, says: "The payment provider has not completed the payment yet", refresh: true},
 		{name: "paid, by tx (PDT): link to the download page", steps: [][]byte{p1}, query: []string{"tx", p1Txn, "st", "Completed"},
 			status: 200, says: "Your payment is complete", links: 1},
 		{name: "paid, by txn_id: link to the download page", steps: [][]byte{p1}, query: []string{"txn_id", p1Txn},
 			status: 200, says: "Your payment is complete", links: 1},
 		{name: "paid, by cm only: status without links (custom is no secret)", steps: [][]byte{p1}, query: []string{"cm", "ord_7f3a9c"},
-			status: 200, says: "Please use the download link you were sent, or ask the seller for it", links: 0},
+			status: 200, says: "Please use the download link you were sent by email", links: 0},
 		{name: "paid, by custom only: status without links", steps: [][]byte{p1}, query: []string{"custom", "ord_7f3a9c"},
-			status: 200, says: "Please use the download link you were sent, or ask the seller for it", links: 0},
+			status: 200, says: "Please use the download link you were sent by email", links: 0},
 		{name: "paid, returned by POST (rm=2): link to the download page", steps: [][]byte{p1}, post: true,
 			query:  []string{"txn_id", p1Txn, "payment_status", "Completed", "custom", "ord_7f3a9c", "first_name", "Jörg"},
 			status: 200, says: "Your payment is complete", links: 1},
 		{name: "paid cart: a link per product", steps: [][]byte{p2}, query: []string{"tx", p2Txn}, status: 200,
 			says: "Your payment is complete", links: 2},
 		{name: "paid days ago: no links any more", steps: [][]byte{p1}, after: DefaultReturnWindow + time.Hour,
-			query: []string{"tx", p1Txn}, status: 200, says: "Please use the download link you were sent, or ask the seller for it"},
+			query: []string{"tx", p1Txn}, status: 200, says: "Please use the download link you were sent by email"},
 		{name: "refunded: access ended", steps: [][]byte{p1, p4}, query: []string{"tx", p1Txn}, status: 200,
 			says: "This order was refunded, so its downloads have ended."},
 		{name: "refunded, by the refund's own txn_id", steps: [][]byte{p1, p4}, query: []string{"tx", p4Txn}, status: 200,
@@ -157,8 +157,8 @@ func TestDownloadPage(t *testing.T) {
 			}
 			return err
 		})
-		for _, want := range []string{"<title>Audio Course</title>", "Download audio course.mp3", "32.0 KiB", f.SHA256,
-			"Downloads left: 3 of 3", "Available until 2 April 2025, 18:15 UTC", "Thank you for your purchase, Test Buyer"} {
+		for _, want := range []string{"<title>Audio Course · vend</title>", "Download audio course.mp3", "33 kB", f.SHA256,
+			"Downloads left: 3 of 3", "Available until April 2, 2025, 18:15 UTC", "Thank you for your purchase, Test Buyer"} {
 			if !strings.Contains(page.Body, want) {
 				t.Errorf("download page does not show %q:\n%s", want, page.Body)
 			}

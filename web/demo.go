@@ -65,7 +65,7 @@ func (s demoPages) handleDemoStore(w http.ResponseWriter, r *http.Request) error
 		view
 		Products  []demoProduct
 		Providers any
-	}{view{Title: "Demo store"}, list, s.demoProviders()})
+	}{s.buyerView("en", "Demo store"), list, s.demoProviders()})
 	return nil
 }
 
@@ -77,7 +77,7 @@ func (s demoPages) handleDemoCheckout(w http.ResponseWriter, r *http.Request) er
 	s.render(w, r, http.StatusOK, "demo-checkout", struct {
 		view
 		Form url.Values
-	}{view{Title: "Simulated PayPal checkout"}, r.PostForm})
+	}{s.buyerView("en", "Simulated PayPal checkout"), r.PostForm})
 	return nil
 }
 

@@ -12,16 +12,15 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/locale"
 )
 
 // handleLinksForm shows the "send me my links again" form.
 func (s buyerPages) handleLinksForm(w http.ResponseWriter, r *http.Request) error {
-	s.render(w, r, http.StatusOK, "links", linksPage{
-		view: view{Title: "Get your download links again"},
-		Paragraphs: []string{"Enter the email address you bought with. If it bought anything here, we send it one email " +
-			"with fresh links to every download that is still open."},
-		Form: true,
-	})
+	v := s.buyerView(pageLang(r, ""), "Get your download links again")
+	s.render(w, r, http.StatusOK, "links", linksPage{view: v, Form: true, Paragraphs: []string{
+		v.T("Enter the email address you bought with. If it bought anything here, we send it one email " +
+			"with fresh links to every download that is still open.")}})
 	return nil
 }
 
@@ -40,36 +39,32 @@ func (s buyerPages) handleLinks(w http.ResponseWriter, r *http.Request) error {
 		return vend.Errorf(vend.ETOOLARGE, "That form is too large.")
 	}
 	email := strings.TrimSpace(r.PostForm.Get("email"))
+	lang := locale.Accept(r.Header.Get("Accept-Language"))
+	v := s.buyerView(lang, "Get your download links again")
 	if a, err := mail.ParseAddress(email); err != nil || a.Address != email || len(email) > 254 {
-		s.render(w, r, http.StatusBadRequest, "links", linksPage{
-			view:       view{Title: "Get your download links again"},
-			Paragraphs: []string{"That does not look like an email address. Please check it and try again."},
-			Form:       true,
-		})
+		s.render(w, r, http.StatusBadRequest, "links", linksPage{view: v, Form: true, Email: email, Paragraphs: []string{
+			v.T("That does not look like an email address. Please check it and try again.")}})
 		return nil
 	}
 	if !s.Ledger.Mail {
-		s.render(w, r, http.StatusOK, "links", linksPage{
-			view:       view{Title: "Get your download links again"},
-			Paragraphs: []string{"This shop does not send email from here. Please contact the seller for your links."},
-		})
+		v.Help = true
+		s.render(w, r, http.StatusOK, "links", linksPage{view: v, Paragraphs: []string{
+			v.T("This shop does not send email from here. Please write to the seller for your links.")}})
 		return nil
 	}
 	now := s.Now()
 	if s.linksPerIP.allow(r.RemoteAddr, now) && s.linksPerEmail.allow(strings.ToLower(email), now) {
-		lang := language(r.Header.Get("Accept-Language"))
 		if err := s.Ledger.RequestLinks(context.WithoutCancel(r.Context()), email, lang, rand.Text()); err != nil {
 			return err
 		}
 	} else {
 		s.Logger.Warn("links request over budget", "remote", r.RemoteAddr)
 	}
-	s.render(w, r, http.StatusOK, "links", linksPage{
-		view: view{Title: "Check your inbox"},
-		Paragraphs: []string{"If this address bought anything here, an email with fresh download links is on its way. " +
-			"It can take a few minutes; please also look in your spam folder.",
-			"No email? Then the purchase was made with another address, or its downloads have ended: please contact the seller."},
-	})
+	v.Title, v.Help = v.T("Check your inbox"), true
+	s.render(w, r, http.StatusOK, "links", linksPage{view: v, Paragraphs: []string{
+		v.T("If this address bought anything here, an email with fresh download links is on its way. " +
+			"It can take a few minutes; please also look in your spam folder."),
+		v.T("No email? Then the purchase was made with another address, or its downloads have ended: please write to the seller.")}})
 	return nil
 }
 
@@ -86,16 +81,7 @@ type linksPage struct {
 	view
 	Paragraphs []string
 	Form       bool
-}
-
-// language picks the mail language from an Accept-Language header: German for
-// German speakers, English for everyone else.
-func language(accept string) string {
-	first, _, _ := strings.Cut(accept, ",")
-	if tag := strings.ToLower(strings.TrimSpace(first)); tag == "de" || strings.HasPrefix(tag, "de-") {
-		return "de"
-	}
-	return "en"
+	Email      string // as typed, to correct it
 }
 
 // initLinks sets up the resend page's budgets.

@@ -128,7 +128,7 @@ func TestPayPalIPN_History(t *testing.T) {
 			says: "Your payment is complete"},
 		{name: "Pending eCheck waits without a grant", steps: [][]byte{p3}, verdicts: []vend.Verdict{applied},
 			ref: p3Txn, status: vend.OrderPending, reason: "echeck", items: ebookOnly, txns: 1,
-			says: "You paid by eCheck"},
+			says: "The payment was made by eCheck"},
 		{name: "eCheck Completed under the same txn_id pays and grants", steps: [][]byte{p3, p3Then(t, "Completed")},
 			verdicts: []vend.Verdict{applied, applied},
 			ref:      p3Txn, status: vend.OrderPaid, items: ebookOnly, grants: map[string]vend.GrantState{"EBOOK-001": active}, txns: 1,

@@ -63,6 +63,8 @@ func (s *Server) routes() (public, admin []route) {
 	pub("POST /return", s.page(b.handleReturn)) // PayPal's rm=2 returns by POST
 	pub("GET /cgi-bin/download.cgi", s.page(b.handleLegacy))
 	pub("HEAD /cgi-bin/download.cgi", s.page(b.handleLegacy))
+	pub("GET /favicon.ico", http.HandlerFunc(handleFavicon))
+	pub("/", s.page(s.unrouted)) // every other path: the 404 page, or 405
 
 	// Signing in, and the first user's setup link (publicAdmin).
 	a := accountPages{s}
@@ -180,10 +182,10 @@ func isAPIRequest(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "
 type handlerFunc func(http.ResponseWriter, *http.Request) error
 
 // catchAll are the admin group's patterns for what no other route matches.
-var catchAll = map[string]bool{"/admin": true, "/admin/": true, "/api/": true}
+var catchAll = map[string]bool{"/": true, "/admin": true, "/admin/": true, "/api/": true}
 
-// unrouted answers a signed-in administrator's request that no route of the
-// admin group matched: 405 with the Allow header, as net/http would, when the
+// unrouted answers a request that no route matched (in the admin group: a
+// signed-in administrator's): 405 with the Allow header, as net/http would, when the
 // path has routes for other methods; else 404.
 func (s *Server) unrouted(w http.ResponseWriter, r *http.Request) error {
 	var allow []string

@@ -17,6 +17,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"net/url"
+	"strings"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -55,11 +57,14 @@ type Server struct {
 	TrustedProxies []netip.Prefix
 	// Demo, if set, mounts the demo store under /demo.
 	Demo *Demo
+	// Shop is the seller's name, contact, website and logo on the buyer pages.
+	Shop Shop
 
 	Logger *slog.Logger
 	Now    func() time.Time
 
 	pages   map[string]*template.Template
+	csp     string // the pages' Content-Security-Policy
 	mux     *http.ServeMux
 	limiter clientLimiter
 	// linkFailures budgets refused WEBSALE links per client address;
@@ -103,6 +108,10 @@ func (s *Server) Init() error {
 	s.limiter.rate, s.limiter.burst = rate.Limit(s.IPNRate), s.IPNBurst
 	s.linkFailures.rate, s.linkFailures.burst = rate.Every(linkFailureEvery), linkFailureBurst
 	s.initLinks()
+	if s.Shop.Name == "" {
+		s.Shop.Name = "vend"
+	}
+	s.csp = contentSecurityPolicy(s.Shop.Logo)
 	s.pages = map[string]*template.Template{}
 	for _, name := range pageNames {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
@@ -159,17 +168,13 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) error {
 		s.limitAddr(s.handleLink(p))(w, r)
 		return nil
 	}
+	v := s.buyerView(pageLang(r, ""), "")
+	v.Title = v.Shop.Name
 	s.render(w, r, http.StatusOK, "home", struct {
 		view
 		Demo bool
-	}{view{Title: "vend"}, s.Demo != nil})
+	}{v, s.Demo != nil})
 	return nil
-}
-
-// view is what the layout needs from every page.
-type view struct {
-	Title   string
-	Refresh int // seconds; 0: no automatic refresh
 }
 
 // render executes a page into a buffer first, so a template error becomes a clean
@@ -184,7 +189,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+	h.Set("Content-Security-Policy", s.csp)
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
 }
@@ -199,7 +204,9 @@ type message struct {
 type link struct{ URL, Text string }
 
 // Error writes err as a message page: the public message for vend errors, "Internal
-// error." (and a log line) for anything else.
+// error." (and a log line) for anything else. Outside the admin, a page that
+// refuses (a bad link, an unknown path, a used-up download) offers the resend
+// page and the seller's address, in the buyer's language.
 func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
 	status := vend.HTTPStatus(err)
 	if status == http.StatusInternalServerError {
@@ -209,7 +216,32 @@ func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
 	if status == http.StatusNotFound {
 		title = "Not found"
 	}
-	s.render(w, r, status, "message", message{view: view{Title: title}, Paragraphs: []string{vend.ErrorMessage(err)}})
+	v := s.buyerView(pageLang(r, ""), title)
+	v.Help = status >= 400 && status < 500 && !strings.HasPrefix(r.URL.Path, "/admin")
+	s.render(w, r, status, "message", message{view: v, Paragraphs: []string{v.T(vend.ErrorMessage(err))}})
+}
+
+//go:embed static/favicon.svg
+var favicon []byte
+
+// handleFavicon serves the icon browsers ask for at /favicon.ico; an SVG,
+// which every current browser takes whatever the name says.
+func handleFavicon(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Type", "image/svg+xml")
+	h.Set("Cache-Control", "public, max-age=86400")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.Write(favicon)
+}
+
+// contentSecurityPolicy allows what the pages use: inline styles, images
+// from vend and the shop's logo, forms that post to vend.
+func contentSecurityPolicy(logo string) string {
+	img := "'self'"
+	if u, err := url.Parse(logo); err == nil && u.Scheme == "https" && u.Host != "" {
+		img += " https://" + u.Host
+	}
+	return "default-src 'none'; style-src 'unsafe-inline'; img-src " + img + "; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 }
 
 // maxFormBytes bounds the body of every page and API request but uploads:

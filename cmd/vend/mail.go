@@ -58,6 +58,7 @@ func (a *App) mailWorker(led *ledger.Ledger) (*mailer.Worker, error) {
 		// retried at once instead of after its lease.
 		RetryAtStart: cfg.Database == "",
 	}
+	w.ShopName = cfg.ShopIdentity().Name
 	led.Mail, led.OwnerEmail, led.Mailed = true, cfg.OwnerEmail, w.Kick
 	return w, nil
 }

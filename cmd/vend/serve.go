@@ -157,7 +157,7 @@ func (a *App) newServer(demo *web.Demo) (*web.Server, *mailer.Worker, error) {
 		DB: a.DB, Ledger: led, Delivery: dl, Blobs: a.Blobs, Intake: in, BaseURL: cfg.BaseURL,
 		LegacyLinks: !cfg.Delivery.DisableLegacyLinks, ReturnWindow: cfg.Delivery.ReturnWindow,
 		IPNRate: cfg.Limits.IPNPerSecond, IPNBurst: cfg.Limits.IPNBurst, TrustedProxies: cfg.Proxies(),
-		Demo: demo, Logger: a.Logger,
+		Demo: demo, Logger: a.Logger, Shop: web.Shop(cfg.ShopIdentity()),
 	}
 	if err := srv.Init(); err != nil {
 		dl.Close()
