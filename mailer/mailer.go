@@ -40,6 +40,8 @@ import (
 	"context"
 	"strings"
 	"time"
+
+	"github.com/vend-shop/vend"
 )
 
 // Message is one rendered email, ready for a Sender.
@@ -55,6 +57,8 @@ type Message struct {
 	MessageID string
 	Date      time.Time
 	Language  string // "en" or "de": Content-Language
+	// Kind is what the message is, for the mailbox's list; it is not sent.
+	Kind vend.MailKind
 }
 
 // Sender delivers a message. An error that is a *SendError with Permanent set
