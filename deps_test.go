@@ -40,7 +40,7 @@ var mayImport = map[string][]string{
 	"account":  {"", "store"},
 	"config":   {""},
 	"intake":   {"", "store", "ledger"},
-	"web":      {"", "store", "blob", "ledger", "catalog", "delivery", "intake", "report", "account"},
+	"web":      {"", "store", "blob", "ledger", "catalog", "delivery", "intake", "report", "account", "mailer"}, // mailer: the admin reads the development mailbox
 	"bench":    {"", "provider/digistore24", "provider/paypal"},
 	"cmd/vend": {"", "store", "store/sqlite", "store/postgres", "blob", "blob/local", "blob/s3",
 		"ledger", "catalog", "delivery", "mailer", "report", "account", "config", "intake", "web", "provider/form",

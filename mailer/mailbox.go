@@ -147,11 +147,7 @@ func (b *Mailbox) prune() error {
 	if err != nil {
 		return err
 	}
-	keep := b.Keep
-	if keep <= 0 {
-		keep = DefaultMailboxKeep
-	}
-	for _, id := range ids[min(keep, len(ids)):] {
+	for _, id := range ids[min(b.Capacity(), len(ids)):] {
 		if err := os.Remove(b.path(id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("mailer: mailbox: %w", err)
 		}
@@ -178,6 +174,14 @@ func (b *Mailbox) ids() ([]string, error) {
 	slices.Sort(ids)
 	slices.Reverse(ids)
 	return ids, nil
+}
+
+// Capacity is how many messages the mailbox keeps: Keep, or the default.
+func (b *Mailbox) Capacity() int {
+	if b.Keep <= 0 {
+		return DefaultMailboxKeep
+	}
+	return b.Keep
 }
 
 func (b *Mailbox) path(id string) string { return filepath.Join(b.Dir, id+".eml") }

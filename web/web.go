@@ -26,6 +26,7 @@ import (
 	"github.com/vend-shop/vend/delivery"
 	"github.com/vend-shop/vend/intake"
 	"github.com/vend-shop/vend/ledger"
+	"github.com/vend-shop/vend/mailer"
 	"github.com/vend-shop/vend/store"
 )
 
@@ -55,6 +56,9 @@ type Server struct {
 	TrustedProxies []netip.Prefix
 	// Demo, if set, mounts the demo store under /demo.
 	Demo *Demo
+	// Mailbox is where mail goes instead of out (smtp.url "mailbox:"), shown
+	// under /admin/mailbox; nil when mail goes out or there is none.
+	Mailbox *mailer.Mailbox
 
 	Logger *slog.Logger
 	Now    func() time.Time
