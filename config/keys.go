@@ -567,7 +567,7 @@ func checkSMTPURL(s string) error {
 	}
 	u, err := url.Parse(s)
 	if err != nil || u.Scheme != "smtp" && u.Scheme != "smtps" || u.Hostname() == "" {
-		return fmt.Errorf("must be an smtp:// or smtps:// URL such as smtp://user:password@mail.example.com:587, or mailbox:")
+		return fmt.Errorf("must be mailbox: or an smtp:// or smtps:// URL such as smtp://user:password@mail.example.com:587")
 	}
 	return nil
 }
