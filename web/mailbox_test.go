@@ -145,12 +145,7 @@ func TestBrowser_Mailbox(t *testing.T) {
 	base := e.HTTP.URL
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
 
-	do(t, ctx, "open the admin", chromedp.Navigate(base+"/admin/mailbox"), chromedp.WaitVisible(css("#name")))
-	navigating(t, ctx, "sign in",
-		chromedp.SendKeys(css("#name"), "alice"),
-		chromedp.SendKeys(css("#password"), adminPW),
-		chromedp.Submit(css("#password")),
-	)
+	signInBrowser(t, ctx, base+"/admin/mailbox")
 	for _, width := range []int64{1280, 390} {
 		do(t, ctx, "viewport", chromedp.EmulateViewport(width, 844))
 		do(t, ctx, "mailbox", chromedp.Navigate(base+"/admin/mailbox"), chromedp.WaitVisible(css("table.mailbox tbody a")))
