@@ -41,8 +41,9 @@ var mayImport = map[string][]string{
 	"config":   {""},
 	"locale":   {""},
 	"intake":   {"", "store", "ledger"},
-	"web":      {"", "store", "blob", "ledger", "catalog", "delivery", "intake", "report", "account", "locale"},
-	"bench":    {"", "provider/digistore24", "provider/paypal"},
+	"web": {"", "store", "blob", "ledger", "catalog", "delivery", "intake", "report", "account", "locale",
+		"mailer"}, // mailer: the admin reads the development mailbox
+	"bench": {"", "provider/digistore24", "provider/paypal"},
 	"cmd/vend": {"", "store", "store/sqlite", "store/postgres", "blob", "blob/local", "blob/s3",
 		"ledger", "catalog", "delivery", "mailer", "report", "account", "config", "intake", "web", "provider/form", "locale",
 		"provider/digistore24", "provider/generic", "provider/paypal", "provider/stripe", "provider/websale"},

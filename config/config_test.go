@@ -79,6 +79,13 @@ func TestLoad(t *testing.T) {
 			},
 		},
 		{
+			name:    "smtp.url mailbox: keeps mail in the data directory",
+			environ: []string{"VEND_SMTP_URL=mailbox:", "VEND_SMTP_FROM=Shop <shop@example.com>"},
+			want: func(c *config.Config) {
+				c.SMTP.URL, c.SMTP.From = "mailbox:", "Shop <shop@example.com>"
+			},
+		},
+		{
 			name: "environment only sets every key",
 			environ: []string{
 				"VEND_LISTEN=127.0.0.1:7000",
@@ -365,7 +372,9 @@ func TestLoad_Errors(t *testing.T) {
 			want: []string{`generic.secret: must be base64, with or without the whsec_ prefix (value not shown: it may hold a password)`}},
 
 		{name: "smtp.url not smtp", environ: []string{"VEND_SMTP_URL=http://user:hunter2@mail.example.com"},
-			want: []string{`smtp.url: must be an smtp:// or smtps:// URL such as smtp://user:password@mail.example.com:587 (value not shown: it may hold a password)`}},
+			want: []string{`smtp.url: must be mailbox: or an smtp:// or smtps:// URL such as smtp://user:password@mail.example.com:587 (value not shown: it may hold a password)`}},
+		{name: "smtp.url a mailbox elsewhere", environ: []string{"VEND_SMTP_URL=mailbox:/tmp/mail", "VEND_SMTP_FROM=shop@example.com"},
+			want: []string{`smtp.url: must be mailbox: or an smtp:// or smtps:// URL such as smtp://user:password@mail.example.com:587 (value not shown: it may hold a password)`}},
 		{name: "trusted_proxies entry not an address", environ: []string{"VEND_TRUSTED_PROXIES=127.0.0.1, nginx"},
 			want: []string{`trusted_proxies: must be IP addresses or CIDR prefixes such as 127.0.0.1 or 10.0.0.0/8 (got "nginx")`}},
 		{name: "smtp.starttls unknown", environ: []string{"VEND_SMTP_STARTTLS=sometimes"},

@@ -154,7 +154,8 @@ func Keys() []Key {
 
 		newKey("smtp.url", "",
 			"SMTP server mail goes out through: smtp://user:password@host:587 (STARTTLS per smtp.starttls) or "+
-				"smtps://user:password@host:465 (TLS). Empty: vend sends no mail.",
+				"smtps://user:password@host:465 (TLS). mailbox: keeps mail in data_dir/mailbox, shown in the admin, and sends none. "+
+				"Empty: vend sends no mail.",
 			textKind, func(c *Config) *string { return &c.SMTP.URL }, checkSMTPURL),
 		newKey("smtp.from", "",
 			"Sender address of vend's mail, e.g. Shop <shop@example.com>.",
@@ -575,9 +576,12 @@ func checkReceiverID(s string) error {
 }
 
 func checkSMTPURL(s string) error {
+	if s == "mailbox:" { // the development mailbox (mailer.MailboxURL)
+		return nil
+	}
 	u, err := url.Parse(s)
 	if err != nil || u.Scheme != "smtp" && u.Scheme != "smtps" || u.Hostname() == "" {
-		return fmt.Errorf("must be an smtp:// or smtps:// URL such as smtp://user:password@mail.example.com:587")
+		return fmt.Errorf("must be mailbox: or an smtp:// or smtps:// URL such as smtp://user:password@mail.example.com:587")
 	}
 	return nil
 }

@@ -1,7 +1,8 @@
 // Package mailer sends the mail in vend's outbox: a Worker claims due messages,
 // reads what each needs from the ledger, renders it from templates (a plain part
 // with text/template and an HTML part with html/template) and hands it to a Sender;
-// SMTP is a Sender over SMTP built with go-mail.
+// SMTP is a Sender over SMTP built with go-mail; Mailbox (smtp.url "mailbox:")
+// keeps the messages as files for the admin to show instead of sending them.
 //
 // The ledger writes a vend.Mail row in the same transaction as the change that
 // needs it; the worker sends it after the commit, outside any transaction, and
@@ -40,6 +41,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/vend-shop/vend"
 	"github.com/vend-shop/vend/locale"
 )
 
@@ -56,6 +58,8 @@ type Message struct {
 	MessageID string
 	Date      time.Time
 	Language  string // "en" or "de": Content-Language
+	// Kind is what the message is, for the mailbox's list; it is not sent.
+	Kind vend.MailKind
 }
 
 // Sender delivers a message. An error that is a *SendError with Permanent set

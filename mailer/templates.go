@@ -191,7 +191,7 @@ func (s *set) render(v View) (*Message, error) {
 	if err := s.html.Execute(&html, v); err != nil {
 		return nil, fmt.Errorf("mailer: %s: %w", s.htmlOrigin, err)
 	}
-	return &Message{Subject: subject, Text: body, HTML: strings.TrimSpace(html.String()) + "\n", Language: s.loc.Lang}, nil
+	return &Message{Subject: subject, Text: body, HTML: strings.TrimSpace(html.String()) + "\n", Language: s.loc.Lang, Kind: v.Kind}, nil
 }
 
 // splitSubject takes the "Subject: …" first line off a rendered plain part, and

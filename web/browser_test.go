@@ -73,6 +73,18 @@ func do(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action
 	}
 }
 
+// signInBrowser opens url, an admin page, and signs in as alice on the login
+// page it leads to; the browser is on url afterwards.
+func signInBrowser(t *testing.T, ctx context.Context, url string) {
+	t.Helper()
+	do(t, ctx, "open the admin", chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS("#name")))
+	navigating(t, ctx, "sign in",
+		chromedp.SendKeys(chromedp.CSS("#name"), "alice"),
+		chromedp.SendKeys(chromedp.CSS("#password"), adminPW),
+		chromedp.Submit(chromedp.CSS("#password")),
+	)
+}
+
 // TestBrowser_Admin drives the admin in a real headless Chromium: sign in, see
 // the dashboard's chart, search an order, reset a download limit; a buyer's name
 // made of markup stays text everywhere; a form posted from another site is
@@ -89,12 +101,7 @@ func TestBrowser_Admin(t *testing.T) {
 	base := e.HTTP.URL
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
 
-	do(t, ctx, "open the admin", chromedp.Navigate(base+"/admin"), chromedp.WaitVisible(css("#name")))
-	navigating(t, ctx, "sign in",
-		chromedp.SendKeys(css("#name"), "alice"),
-		chromedp.SendKeys(css("#password"), adminPW),
-		chromedp.Submit(css("#password")),
-	)
+	signInBrowser(t, ctx, base+"/admin")
 	do(t, ctx, "dashboard", chromedp.WaitVisible(css("figure.chart svg")))
 	if n := run(t, ctx, "count bars", chromedp.Evaluate[int](`document.querySelectorAll('figure.chart svg rect').length`)); n != 2*dashboardDays {
 		t.Errorf("the charts have %d bars, want %d", n, 2*dashboardDays)

@@ -105,6 +105,10 @@ func (s *Server) routes() (public, admin []route) {
 	adm("GET /admin/export/transactions.csv", s.page(r.handleExport(report.ExportTransactions)))
 	adm("GET /admin/export/attempts.csv", s.page(r.handleExport(report.ExportAttempts)))
 	adm("GET /admin/audit", s.page(r.handleAudit))
+	mb := mailboxAdmin{s}
+	adm("GET /admin/mailbox", s.page(mb.handleMailbox))
+	adm("GET /admin/mailbox/{id}", s.page(mb.handleMailboxMessage))
+	adm("GET /admin/mailbox/{id}/raw", s.page(mb.handleMailboxRaw))
 	adm("/admin", s.page(s.unrouted))
 	adm("/admin/", s.page(s.unrouted))
 

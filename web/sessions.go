@@ -71,7 +71,9 @@ func (s *Server) initAdmin() error {
 			continue
 		}
 		name := strings.TrimSuffix(path.Base(file), ".html")
-		t, err := template.New(name).Funcs(funcs).Funcs(adminFuncs).ParseFS(templateFS, "templates/admin-layout.html", file)
+		// mailboxOn shows the mailbox in the menu, on every admin page alike.
+		on := template.FuncMap{"mailboxOn": func() bool { return s.Mailbox != nil }}
+		t, err := template.New(name).Funcs(funcs).Funcs(adminFuncs).Funcs(on).ParseFS(templateFS, "templates/admin-layout.html", file)
 		if err != nil {
 			return fmt.Errorf("web: page %s: %w", name, err)
 		}

@@ -28,6 +28,7 @@ import (
 	"github.com/vend-shop/vend/delivery"
 	"github.com/vend-shop/vend/intake"
 	"github.com/vend-shop/vend/ledger"
+	"github.com/vend-shop/vend/mailer"
 	"github.com/vend-shop/vend/store"
 )
 
@@ -59,6 +60,9 @@ type Server struct {
 	Demo *Demo
 	// Shop is the seller's name, contact, website and logo on the buyer pages.
 	Shop Shop
+	// Mailbox is where mail goes instead of out (smtp.url "mailbox:"), shown
+	// under /admin/mailbox; nil when mail goes out or there is none.
+	Mailbox *mailer.Mailbox
 
 	Logger *slog.Logger
 	Now    func() time.Time

@@ -18,6 +18,7 @@ import (
 
 	"github.com/vend-shop/vend/catalog"
 	"github.com/vend-shop/vend/config"
+	"github.com/vend-shop/vend/mailer"
 	"github.com/vend-shop/vend/provider/paypal"
 	"github.com/vend-shop/vend/web"
 )
@@ -45,6 +46,7 @@ func newDemoCmd(app *App) *cobra.Command {
 			cfg.PayPal.Sandbox = true
 			cfg.PayPal.ReceiverEmails = []string{DemoReceiver}
 			cfg.PayPal.ReceiverID = ""
+			demoMail(cfg)
 			if err := app.create(cmd.Context()); err != nil {
 				return err
 			}
@@ -63,6 +65,8 @@ func newDemoCmd(app *App) *cobra.Command {
      pending payment), Digistore24, Stripe, a webhook, or a WEBSALE link.
   2. PayPal returns you to a page that waits for the IPN, then links your download;
      the others land on the download page at once.
+     The mail vend would send (receipts, links, new versions) is kept in the
+     admin's Mailbox, %[1]s/admin/mailbox: nothing is sent.
   3. In another terminal, look at the ledger or send messages yourself:
        export VEND_CONFIG=%[2]s
        vend orders list
@@ -106,6 +110,19 @@ func demoProviders(cfg *config.Config, secret []byte) {
 		FirstClick: true} // the demo shop has no order export to import
 }
 
+// demoMail keeps the demo's mail in its mailbox, shown in the admin: the
+// addresses typed into the demo store are no one's, so no mail goes out,
+// whatever smtp.url the environment names. The owner's notices go there too.
+func demoMail(cfg *config.Config) {
+	cfg.SMTP.URL = mailer.MailboxURL
+	if cfg.SMTP.From == "" {
+		cfg.SMTP.From = "vend demo <" + DemoReceiver + ">"
+	}
+	if cfg.OwnerEmail == "" {
+		cfg.OwnerEmail = DemoReceiver
+	}
+}
+
 // writeDemoConfig writes the demo's settings to data_dir/vend.toml, so that the
 // CLI, pointed at it with VEND_CONFIG, simulates messages the demo accepts.
 func writeDemoConfig(c config.Config) (string, error) {
@@ -120,6 +137,7 @@ func writeDemoConfig(c config.Config) (string, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Written by vend demo: its settings, for the CLI (export VEND_CONFIG=%s).\n", path)
 	fmt.Fprintf(&b, "data_dir = %q\nlisten = %q\nbase_url = %q\n\n", dataDir, c.Listen, c.BaseURL)
+	fmt.Fprintf(&b, "[smtp]\nurl = %q\nfrom = %q\n\n[owner]\nemail = %q\n\n", c.SMTP.URL, c.SMTP.From, c.OwnerEmail)
 	fmt.Fprintf(&b, "[paypal]\nreceiver_emails = [%q]\nsandbox = true\n\n", DemoReceiver)
 	fmt.Fprintf(&b, "[digistore24]\npassphrase = %q\nsandbox = true\nanswer_link = true\n\n", c.Digistore24.Passphrase)
 	fmt.Fprintf(&b, "[stripe]\nsecret = %q\nsandbox = true\n\n", c.Stripe.Secret)

@@ -41,13 +41,17 @@ func (a *App) mailWorker(led *ledger.Ledger) (*mailer.Worker, error) {
 		return nil, err
 	}
 	cfg := a.Config
-	sender, err := smtpSender(cfg.SMTP)
+	sender, err := mailSender(cfg)
 	if err != nil {
 		return nil, err
 	}
 	if sender == nil {
 		a.Logger.Info("smtp.url is not set: vend sends no mail")
 		return nil, nil
+	}
+	if mb, ok := sender.(*mailer.Mailbox); ok {
+		// A live shop left on the mailbox would leave its buyers without receipts.
+		a.Logger.Warn("smtp.url is mailbox: mail goes to the mailbox in the admin (/admin/mailbox), not to buyers", "dir", mb.Dir)
 	}
 	w := &mailer.Worker{
 		DB: a.DB, Sender: sender, Templates: t, From: cfg.SMTP.From, BaseURL: cfg.BaseURL, RetryFor: cfg.SMTP.RetryFor,
@@ -63,17 +67,35 @@ func (a *App) mailWorker(led *ledger.Ledger) (*mailer.Worker, error) {
 	return w, nil
 }
 
-// smtpSender is the SMTP server of smtp.url, or nil when it is not set. Its
+// mailSender is where smtp.url sends mail: the SMTP server, the development
+// mailbox in data_dir/mailbox for "mailbox:", or nil when it is not set. Its
 // errors never show the password (mailer.NewSMTP hides it).
-func smtpSender(c config.SMTP) (*mailer.SMTP, error) {
-	if c.URL == "" {
+func mailSender(cfg config.Config) (mailer.Sender, error) {
+	c := cfg.SMTP
+	switch c.URL {
+	case "":
 		return nil, nil
+	case mailer.MailboxURL:
+		return mailer.NewMailbox(mailboxDir(cfg)), nil
 	}
 	sender, err := mailer.NewSMTP(mailer.SMTPConfig{URL: c.URL, StartTLS: c.StartTLS})
 	if err != nil {
 		return nil, fmt.Errorf("smtp.url: %w", err)
 	}
 	return sender, nil
+}
+
+// mailboxDir is where the development mailbox keeps its messages.
+func mailboxDir(cfg config.Config) string { return filepath.Join(cfg.DataDir, "mailbox") }
+
+// mailbox is the development mailbox mw sends to, or nil when it sends
+// elsewhere (or there is no worker).
+func mailbox(mw *mailer.Worker) *mailer.Mailbox {
+	if mw == nil {
+		return nil
+	}
+	mb, _ := mw.Sender.(*mailer.Mailbox)
+	return mb
 }
 
 func newMailCmd(app *App) *cobra.Command {

@@ -157,7 +157,7 @@ func (a *App) newServer(demo *web.Demo) (*web.Server, *mailer.Worker, error) {
 		DB: a.DB, Ledger: led, Delivery: dl, Blobs: a.Blobs, Intake: in, BaseURL: cfg.BaseURL,
 		LegacyLinks: !cfg.Delivery.DisableLegacyLinks, ReturnWindow: cfg.Delivery.ReturnWindow,
 		IPNRate: cfg.Limits.IPNPerSecond, IPNBurst: cfg.Limits.IPNBurst, TrustedProxies: cfg.Proxies(),
-		Demo: demo, Logger: a.Logger, Shop: web.Shop(cfg.ShopIdentity()),
+		Demo: demo, Mailbox: mailbox(mw), Logger: a.Logger, Shop: web.Shop(cfg.ShopIdentity()),
 	}
 	if err := srv.Init(); err != nil {
 		dl.Close()
@@ -202,7 +202,7 @@ func (a *App) checkServe() error {
 	if _, err := a.templates(); err != nil {
 		errs = append(errs, err)
 	}
-	if _, err := smtpSender(a.Config.SMTP); err != nil {
+	if _, err := mailSender(a.Config); err != nil {
 		errs = append(errs, err)
 	}
 	if _, err := providers(a.Config, a.Logger); err != nil {
