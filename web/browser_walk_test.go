@@ -10,8 +10,10 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/vend-shop/vend"
 	"github.com/vend-shop/vend/catalog"
 	"github.com/vend-shop/vend/ledger"
+	"github.com/vend-shop/vend/mailer"
 )
 
 // phoneWidth is the narrowest screen the admin is made for: a common phone
@@ -50,17 +52,26 @@ func TestBrowser_AdminFits(t *testing.T) {
 	if err := e.Ledger.RunRelease(bg, rel.ID, nil); err != nil { // a finished release: its page does not refresh itself
 		t.Fatal(err)
 	}
+	// The mailbox on, with a message in it (set before the first request).
+	e.Server.Mailbox = mailer.NewMailbox(filepath.Join(t.TempDir(), "mailbox"))
+	sendTo(t, e.Server.Mailbox, &mailer.Message{From: "shop@example.com", To: "buyer@example.com", Subject: "Your download", Text: "Thank you.",
+		HTML: "<p>Thank you.</p>\n", Kind: vend.MailReceipt})
+	kept, err := e.Server.Mailbox.List(bg)
+	if err != nil || len(kept) != 1 {
+		t.Fatalf("mailbox: %v, %v", kept, err)
+	}
 	samples := map[string]string{ // a record for each kind of {id}
 		"orders":        strconv.FormatInt(o.ID, 10),
 		"products":      "EBOOK-001",
 		"notifications": strconv.FormatInt(e.LastNotification().ID, 10),
 		"releases":      strconv.FormatInt(rel.ID, 10),
+		"mailbox":       kept[0].ID,
 	}
 	var pages []string
 	_, admin := e.Server.routes()
 	for _, r := range admin {
 		path, ok := strings.CutPrefix(r.pattern, "GET ")
-		if !ok || !strings.HasPrefix(path, "/admin") || strings.HasSuffix(path, ".csv") { // exports are files
+		if !ok || !strings.HasPrefix(path, "/admin") || strings.HasSuffix(path, ".csv") || strings.HasSuffix(path, "/raw") { // exports and .eml are files
 			continue
 		}
 		parts := strings.Split(path, "/")
