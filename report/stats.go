@@ -40,7 +40,7 @@ func Stats(ctx context.Context, db store.DB, now time.Time, days, top int, buyer
 	y, m, d := now.AddDate(0, 0, -(days - 1)).Date()
 	r := &StatsReport{Days: days, Since: time.Date(y, m, d, 0, 0, 0, 0, time.UTC), Revenue: map[string]vend.Amount{}}
 	err := db.View(ctx, func(tx store.Tx) error {
-		stats, err := tx.DailyStats(ctx, r.Since, now)
+		stats, err := tx.DailyStats(ctx, r.Since, now, true)
 		if err != nil {
 			return err
 		}

@@ -93,7 +93,9 @@ type Reports interface {
 	SearchOrders(ctx context.Context, q OrderQuery) ([]*vend.Order, error)
 	// DailyStats returns one entry per UTC day from from to to (both days
 	// included), oldest first, days without anything included.
-	DailyStats(ctx context.Context, from, to time.Time) ([]DayStats, error)
+	// Sales and refunds of test orders (a provider's sandbox) count only with
+	// withTest.
+	DailyStats(ctx context.Context, from, to time.Time, withTest bool) ([]DayStats, error)
 
 	// ExportOrders calls fn with each order of one page of an export, with its
 	// items: of the orders SearchOrders(q) selects, newest first, those of the

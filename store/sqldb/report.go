@@ -148,7 +148,7 @@ func prefixed(p, columns string) string {
 	return strings.Join(cols, ", ")
 }
 
-func (tx *Tx) DailyStats(ctx context.Context, from, to time.Time) ([]store.DayStats, error) {
+func (tx *Tx) DailyStats(ctx context.Context, from, to time.Time, withTest bool) ([]store.DayStats, error) {
 	first, last := dayOf(from), dayOf(to)
 	if last < first {
 		return nil, nil
@@ -160,10 +160,13 @@ func (tx *Tx) DailyStats(ctx context.Context, from, to time.Time) ([]store.DaySt
 	lo, hi := first*dayMS, (last+1)*dayMS
 	at := func(day int64) *store.DayStats { return &days[day-first] }
 
+	// A refund that came before its payment has no order yet: it counts.
 	rows, err := tx.query(ctx, `
-		SELECT created_at / `+strconv.FormatInt(dayMS, 10)+` AS day, kind, currency, count(*), sum(amount) FROM transactions
-		WHERE created_at >= $1 AND created_at < $2 AND status = $3 AND kind IN ($4, $5)
-		GROUP BY day, kind, currency`, lo, hi, vend.TxnCompleted, vend.TxnPayment, vend.TxnRefund)
+		SELECT t.created_at / `+strconv.FormatInt(dayMS, 10)+` AS day, t.kind, t.currency, count(*), sum(t.amount)
+		FROM transactions t LEFT JOIN orders o ON o.id = t.order_id
+		WHERE t.created_at >= $1 AND t.created_at < $2 AND t.status = $3 AND t.kind IN ($4, $5)
+			AND ($6 OR o.test IS NULL OR NOT o.test)
+		GROUP BY day, t.kind, t.currency`, lo, hi, vend.TxnCompleted, vend.TxnPayment, vend.TxnRefund, withTest)
 	if err != nil {
 		return nil, fmt.Errorf("daily sales: %w", err)
 	}

@@ -141,7 +141,7 @@ func testReports(t *testing.T, open Opener) {
 			var days []store.DayStats
 			view(t, db, func(tx store.Tx) error {
 				var err error
-				days, err = tx.DailyStats(ctx, now.AddDate(0, 0, -2), now)
+				days, err = tx.DailyStats(ctx, now.AddDate(0, 0, -2), now, false)
 				return err
 			})
 			if len(days) != 3 {
@@ -159,6 +159,26 @@ func testReports(t *testing.T, open Opener) {
 			}
 			if y, m, d := now.UTC().Date(); !today.Day.Equal(time.Date(y, m, d, 0, 0, 0, 0, time.UTC)) {
 				t.Errorf("today's entry is for %s", today.Day)
+			}
+
+			// A test order's sale counts only when test orders are asked for.
+			test := &vend.Order{Provider: "stripe", Ref: "pi_test", Currency: "USD", Status: vend.OrderPaid, Test: true}
+			update(t, db, func(tx store.Tx) error { return tx.CreateOrder(ctx, test) })
+			createTxn(t, db, &vend.Transaction{OrderID: test.ID, Provider: "stripe", TxnID: "pi_test", Kind: vend.TxnPayment,
+				Status: vend.TxnCompleted, Amount: 900, Currency: "USD"})
+			for _, withTest := range []bool{false, true} {
+				view(t, db, func(tx store.Tx) error {
+					var err error
+					days, err = tx.DailyStats(ctx, now, now, withTest)
+					return err
+				})
+				sales, usd := 2, vend.Amount(1995)
+				if withTest {
+					sales, usd = 3, 2895
+				}
+				if days[0].Sales != sales || days[0].Revenue["USD"] != usd {
+					t.Errorf("with test orders %v: %d sales, %s USD; want %d, %s", withTest, days[0].Sales, days[0].Revenue["USD"], sales, usd)
+				}
 			}
 		},
 	})
