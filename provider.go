@@ -63,6 +63,9 @@ type ProviderInfo struct {
 	// id> (PayPal's return URL), and the old scripts' download.cgi links name
 	// its transaction ids. One provider has it.
 	Returns bool
+	// Configured: what the provider needs to verify its messages is set (a
+	// secret, PayPal's receiver), so it can take messages at all.
+	Configured bool
 	// PageAnswer: Answer puts the buyer's download page into the answer of a
 	// payment (Outcome.PageURL), which the provider shows the buyer.
 	PageAnswer bool

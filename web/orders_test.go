@@ -339,3 +339,23 @@ func TestAdminDeleteOrder(t *testing.T) {
 		t.Error("the order page does not say it was deleted")
 	}
 }
+
+// TestAdminDashboard_FirstRun: the dashboard lists what a new shop still
+// lacks, each step linked to where it is done, until every one is done.
+func TestAdminDashboard_FirstRun(t *testing.T) {
+	t.Parallel()
+	e, cookie := signedInEnv(t) // products and providers, no mail, no order yet
+	page := e.mustAdminGet(cookie, "/admin")
+	for _, want := range []string{"Getting started", "✓ An administrator signs in", "✓ Add your products",
+		"✓ Connect a payment provider: PayPal, Digistore24, Stripe, Standard Webhooks, WEBSALE configured",
+		"○ Set up mail", "○ Make a test purchase", `href="/admin/orders/new"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("a new shop's dashboard lacks %q", want)
+		}
+	}
+	done, cookie := signedInEnv(t, withMail)
+	done.MustPostIPN(sample(t, "p1"))
+	if page := done.mustAdminGet(cookie, "/admin"); strings.Contains(page, "Getting started") {
+		t.Error("the checklist stays once every step is done")
+	}
+}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"sort"
@@ -228,7 +229,8 @@ func (s reportAdmin) handleAdminCounters(w http.ResponseWriter, r *http.Request)
 }
 
 type dashboardView struct {
-	WithTest      bool // test orders' sales and revenue are counted
+	Start         []startStep // the first-run checklist, until every step is done
+	WithTest      bool        // test orders' sales and revenue are counted
 	Periods       []periodStats
 	Sales         chart
 	Downloads     chart
@@ -256,8 +258,12 @@ func (s reportAdmin) handleAdminDashboard(w http.ResponseWriter, r *http.Request
 	withTest := r.URL.Query().Get("test") == "1"
 	var days []store.DayStats
 	var notes []*vend.Notification
+	var start []startStep
 	err := s.DB.View(ctx, func(tx store.Tx) error {
 		var err error
+		if start, err = s.startSteps(ctx, tx); err != nil {
+			return err
+		}
 		if days, err = tx.DailyStats(ctx, now.AddDate(0, 0, -(dashboardDays-1)), now, withTest); err != nil {
 			return err
 		}
@@ -267,7 +273,7 @@ func (s reportAdmin) handleAdminDashboard(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return err
 	}
-	v := dashboardView{Notifications: notes, WithTest: withTest}
+	v := dashboardView{Start: start, Notifications: notes, WithTest: withTest}
 	for _, p := range []struct {
 		label string
 		days  int
@@ -283,6 +289,51 @@ func (s reportAdmin) handleAdminDashboard(w http.ResponseWriter, r *http.Request
 	v.Downloads = newChart("Downloads per day", dates, downloads)
 	s.renderAdmin(w, r, http.StatusOK, "admin-dashboard", "Dashboard", "dashboard", v)
 	return nil
+}
+
+// startStep is one step of the dashboard's first-run checklist, with the place
+// that does it.
+type startStep struct {
+	Done       bool
+	Text, Link string
+	LinkText   string
+}
+
+// startSteps is the first-run checklist: what a new shop still lacks before
+// its first sale, each linked to where it is done; nil once all is done.
+func (s reportAdmin) startSteps(ctx context.Context, tx store.Tx) ([]startStep, error) {
+	products, err := tx.FindProducts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	orders, err := tx.FindOrders(ctx, store.OrderFilter{Limit: 1})
+	if err != nil {
+		return nil, err
+	}
+	var providers []string
+	for _, p := range s.Intake.Providers {
+		if info := p.Info(); info.Configured {
+			providers = append(providers, info.Label)
+		}
+	}
+	steps := []startStep{
+		{Done: true, Text: "An administrator signs in"},
+		{Done: len(products) > 0, Text: "Add your products and their files", Link: "/admin/products/new", LinkText: "New product"},
+		{Done: len(providers) > 0, Text: "Connect a payment provider (PayPal, Digistore24, Stripe, a webhook or WEBSALE) in the configuration",
+			Link: "https://github.com/vend-shop/vend#every-provider-one-ledger", LinkText: "How"},
+		{Done: s.Ledger.Mail, Text: "Set up mail (smtp.url), or the development mailbox (smtp.url = \"mailbox:\") to read it here",
+			Link: "https://github.com/vend-shop/vend#email", LinkText: "How"},
+		{Done: len(orders) > 0, Text: "Make a test purchase: vend simulate, or a sandbox payment", Link: "/admin/orders/new", LinkText: "Or make an order by hand"},
+	}
+	if len(providers) > 0 {
+		steps[2].Text = "Connect a payment provider: " + strings.Join(providers, ", ") + " configured"
+	}
+	for _, st := range steps {
+		if !st.Done {
+			return steps, nil
+		}
+	}
+	return nil, nil
 }
 
 func sumDays(label string, days []store.DayStats) periodStats {

@@ -38,7 +38,7 @@ func TestStatsCLI(t *testing.T) {
 	var want statsReport
 	want.Revenue = map[string]vend.Amount{}
 	err := db.View(ctx, func(tx store.Tx) error {
-		days, err := tx.DailyStats(ctx, r.Since, time.Now())
+		days, err := tx.DailyStats(ctx, r.Since, time.Now(), true)
 		for _, d := range days {
 			want.Sales, want.Refunds, want.Downloads = want.Sales+d.Sales, want.Refunds+d.Refunds, want.Downloads+d.Downloads
 			for c, a := range d.Revenue {

@@ -32,7 +32,7 @@ var _ vend.Provider = (*Intake)(nil)
 func (in *Intake) Info() vend.ProviderInfo {
 	return vend.ProviderInfo{Name: Provider, Label: "Digistore24", Path: "/ipn/digistore24", MediaType: form.MediaType,
 		MaxBody: 64 << 10, // an IPN is a few KB, upsells and all
-		Probe:   true, PageAnswer: in.AnswerLink || in.ThankyouPage}
+		Probe:   true, PageAnswer: in.AnswerLink || in.ThankyouPage, Configured: in.Passphrase != ""}
 }
 
 // Verify checks sha_sign with the passphrase.

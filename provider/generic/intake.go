@@ -21,7 +21,8 @@ var _ vend.Provider = (*Intake)(nil)
 
 func (in *Intake) Info() vend.ProviderInfo {
 	return vend.ProviderInfo{Name: Provider, Label: "Standard Webhooks", Path: "/webhooks/generic", MediaType: "application/json",
-		MaxBody: 1 << 20} // an order of many items stays far below
+		MaxBody:    1 << 20, // an order of many items stays far below
+		Configured: in.Secret != ""}
 }
 
 // Verify checks the webhook-id, webhook-timestamp and webhook-signature headers.

@@ -27,7 +27,8 @@ var errForged = errors.New("PayPal answered INVALID: it did not send this messag
 func (in *Intake) Info() vend.ProviderInfo {
 	return vend.ProviderInfo{Name: Provider, Label: "PayPal", Path: "/ipn/paypal", MediaType: form.MediaType,
 		MaxBody:  64 << 10, // an IPN with a 100-item cart is about 15 KB
-		Postback: true, SettledOK: true, Returns: true}
+		Postback: true, SettledOK: true, Returns: true,
+		Configured: len(in.Config.ReceiverEmails) > 0 || in.Config.ReceiverID != ""}
 }
 
 // Verify asks PayPal whether it sent the message.

@@ -20,7 +20,8 @@ var _ vend.Provider = (*Intake)(nil)
 
 func (in *Intake) Info() vend.ProviderInfo {
 	return vend.ProviderInfo{Name: Provider, Label: "Stripe", Path: "/webhooks/stripe", MediaType: "application/json",
-		MaxBody: 1 << 20} // an event holds one object, a few KB; expanded ones more
+		MaxBody:    1 << 20, // an event holds one object, a few KB; expanded ones more
+		Configured: in.Secret != ""}
 }
 
 // Verify checks the Stripe-Signature header.

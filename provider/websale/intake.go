@@ -29,7 +29,7 @@ var _ vend.Simulator = (*Intake)(nil)
 var _ vend.LinkGate = (*Intake)(nil)
 
 func (in *Intake) Info() vend.ProviderInfo {
-	return vend.ProviderInfo{Name: Provider, Label: "WEBSALE", Path: "/websale", Link: true}
+	return vend.ProviderInfo{Name: Provider, Label: "WEBSALE", Path: "/websale", Link: true, Configured: in.Decoder != nil}
 }
 
 // Verify decrypts the link and checks its age: a link that decrypts is one
