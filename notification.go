@@ -37,6 +37,8 @@ type Notification struct {
 	Changes string  `json:"changes,omitempty"`
 	Key     string  `json:"key,omitempty"`
 	OrderID int64   `json:"order_id,omitempty"`
+	// Dismissed: the seller looked at this refused message and let it be.
+	Dismissed bool `json:"dismissed,omitempty"`
 }
 
 // What is kept of a message that failed verification (Trim).

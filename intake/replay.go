@@ -74,6 +74,18 @@ func (in *Intake) Replay(ctx context.Context, id int64, actor string) (*vend.Not
 	return n, nil
 }
 
+// Event is what stored message n says, as its provider reads it now: the
+// buyer and products of a refused payment the seller grants by hand. It
+// fails for a provider that is no longer registered and for a message its
+// provider cannot read (one refused for the wrong mode, say).
+func (in *Intake) Event(n *vend.Notification) (vend.Event, error) {
+	p := in.Provider(n.Provider)
+	if p == nil || n.Trimmed() {
+		return vend.Event{}, vend.Errorf(vend.EINVALID, "Notification %d cannot be read.", n.ID)
+	}
+	return p.Normalize(n)
+}
+
 // replaySummary is what the audit trail keeps of a replay's notifications: not
 // the message, which the log has.
 func replaySummary(n *vend.Notification) any {

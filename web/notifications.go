@@ -194,3 +194,17 @@ func (s notificationAdmin) handleAdminReplay(w http.ResponseWriter, r *http.Requ
 	http.Redirect(w, r, fmt.Sprintf("/admin/notifications/%d?replay_of=%d", n.ID, id), http.StatusSeeOther)
 	return nil
 }
+
+// handleAdminDismiss lets a refused message be: it leaves the dashboard.
+func (s notificationAdmin) handleAdminDismiss(w http.ResponseWriter, r *http.Request) error {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		return vend.Errorf(vend.ENOTFOUND, "No such notification.")
+	}
+	actor, _ := adminActor(r.Context())
+	if err := s.Ledger.DismissRefused(context.WithoutCancel(r.Context()), actor, id); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/admin", http.StatusSeeOther)
+	return nil
+}

@@ -345,10 +345,16 @@ type newOrderView struct {
 	Mail     bool
 	Problem  string
 	Form     ledger.ManualOrder
+	Checked  map[string]bool // the form's products
+	// Refused is the refused message this order grants by hand (0: none).
+	Refused int64
 }
 
 func (s orderAdmin) newOrderView(ctx context.Context, form ledger.ManualOrder, problem string) (newOrderView, error) {
-	v := newOrderView{Mail: s.Ledger.Mail, Problem: problem, Form: form}
+	v := newOrderView{Mail: s.Ledger.Mail, Problem: problem, Form: form, Checked: map[string]bool{}}
+	for _, id := range form.Products {
+		v.Checked[id] = true
+	}
 	err := s.DB.View(ctx, func(tx store.Tx) error {
 		var err error
 		v.Products, err = tx.FindProducts(ctx)
@@ -358,10 +364,15 @@ func (s orderAdmin) newOrderView(ctx context.Context, form ledger.ManualOrder, p
 }
 
 func (s orderAdmin) handleNewOrderForm(w http.ResponseWriter, r *http.Request) error {
-	v, err := s.newOrderView(r.Context(), ledger.ManualOrder{SendReceipt: true}, "")
+	form, refused, err := s.refusedOrder(r)
 	if err != nil {
 		return err
 	}
+	v, err := s.newOrderView(r.Context(), form, "")
+	if err != nil {
+		return err
+	}
+	v.Refused = refused
 	s.renderAdmin(w, r, http.StatusOK, "admin-order-new", "New order", "orders", v)
 	return nil
 }
@@ -373,19 +384,56 @@ func (s orderAdmin) handleNewOrder(w http.ResponseWriter, r *http.Request) error
 	req := ledger.ManualOrder{Buyer: vend.Buyer{Email: r.PostForm.Get("email"), Name: r.PostForm.Get("name")},
 		Products: r.PostForm["product"], Note: r.PostForm.Get("note"), SendReceipt: r.PostForm.Get("send_receipt") != ""}
 	actor, _ := adminActor(r.Context())
+	refused, _ := strconv.ParseInt(r.PostForm.Get("notification"), 10, 64)
 	res, err := s.Ledger.CreateOrder(context.WithoutCancel(r.Context()), actor, req)
 	if vend.ErrorCode(err) == vend.EINVALID {
 		v, verr := s.newOrderView(r.Context(), req, vend.ErrorMessage(err))
 		if verr != nil {
 			return verr
 		}
+		v.Refused = refused
 		s.renderAdmin(w, r, http.StatusBadRequest, "admin-order-new", "New order", "orders", v)
 		return nil
 	} else if err != nil {
 		return err
 	}
+	if refused > 0 {
+		if err := s.Ledger.GrantedRefused(context.WithoutCancel(r.Context()), actor, refused, res.OrderID); err != nil {
+			return err
+		}
+	}
 	redirectDone(w, r, "/admin/orders/"+strconv.FormatInt(res.OrderID, 10), "order")
 	return nil
+}
+
+// refusedOrder is the new-order form for the refused message the query names
+// (?notification=ID, from the dashboard's "Grant anyway"): its buyer and
+// products, as far as its provider can read them; else an empty form.
+func (s orderAdmin) refusedOrder(r *http.Request) (ledger.ManualOrder, int64, error) {
+	form := ledger.ManualOrder{SendReceipt: true}
+	q := r.URL.Query().Get("notification")
+	if q == "" {
+		return form, 0, nil
+	}
+	id, err := strconv.ParseInt(q, 10, 64)
+	if err != nil {
+		return form, 0, vend.Errorf(vend.ENOTFOUND, "No such notification.")
+	}
+	n, err := viewOne(r.Context(), s.DB, func(tx store.Tx) (*vend.Notification, error) { return tx.FindNotificationByID(r.Context(), id) })
+	if err != nil {
+		return form, 0, err
+	}
+	if ev, err := s.Intake.Event(n); err == nil {
+		form.Buyer = ev.Buyer
+		for _, it := range ev.Items {
+			form.Products = append(form.Products, it.ProductID)
+		}
+		if ev.ProductID != "" && len(form.Products) == 0 {
+			form.Products = []string{ev.ProductID}
+		}
+	}
+	form.Note = "granted by hand: " + n.Reason
+	return form, n.ID, nil
 }
 
 // handleAPINewOrder creates an order by hand: POST /api/v1/orders with

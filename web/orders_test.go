@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"html"
 	"net/http"
 	"net/url"
@@ -357,5 +358,61 @@ func TestAdminDashboard_FirstRun(t *testing.T) {
 	done.MustPostIPN(sample(t, "p1"))
 	if page := done.mustAdminGet(cookie, "/admin"); strings.Contains(page, "Getting started") {
 		t.Error("the checklist stays once every step is done")
+	}
+}
+
+// TestAdminDashboard_RefusedPayments: a genuine payment vend refused waits on
+// the dashboard until the seller grants it by hand (the form comes filled
+// from the message, and the order then holds it) or dismisses it.
+func TestAdminDashboard_RefusedPayments(t *testing.T) {
+	t.Parallel()
+	e, cookie := signedInEnv(t)
+	low := func(txn string) []byte {
+		return edit(simBody(ebookSim("Completed", txn)), "mc_gross", "1.95")
+	}
+	e.MustPostIPN(low("LOWPRICE000000001"))
+	granted := e.LastNotification()
+	e.MustPostIPN(low("LOWPRICE000000002"))
+	dismissed := e.LastNotification()
+	if granted.Verdict != vend.VerdictRejected || dismissed.Verdict != vend.VerdictRejected {
+		t.Fatalf("verdicts %s, %s; want rejected", granted.Verdict, dismissed.Verdict)
+	}
+	page := e.mustAdminGet(cookie, "/admin")
+	for _, n := range []*vend.Notification{granted, dismissed} {
+		if !strings.Contains(page, fmt.Sprintf(`href="/admin/orders/new?notification=%d"`, n.ID)) {
+			t.Errorf("the dashboard does not offer to grant refused notification %d", n.ID)
+		}
+	}
+
+	form := e.mustAdminGet(cookie, fmt.Sprintf("/admin/orders/new?notification=%d", granted.ID))
+	for _, want := range []string{fmt.Sprintf(`name="notification" value="%d"`, granted.ID), `value="EBOOK-001" checked`, `value="sim@example.com"`} {
+		if !strings.Contains(form, want) {
+			t.Errorf("the grant form lacks %q", want)
+		}
+	}
+	a := e.adminRequest(http.MethodPost, "/admin/orders/new", cookie, url.Values{"email": {"buyer@example.com"},
+		"product": {"EBOOK-001"}, "notification": {strconv.FormatInt(granted.ID, 10)}}, sameOrigin)
+	if a.Status != http.StatusSeeOther {
+		t.Fatalf("grant anyway: %d\n%s", a.Status, a.Body)
+	}
+	if a := e.adminRequest(http.MethodPost, fmt.Sprintf("/admin/notifications/%d/dismiss", dismissed.ID), cookie, nil, sameOrigin); a.Status != http.StatusSeeOther {
+		t.Fatalf("dismiss: %d\n%s", a.Status, a.Body)
+	}
+	var after []*vend.Notification
+	for _, n := range e.Notifications() {
+		if n.ID == granted.ID || n.ID == dismissed.ID {
+			after = append(after, n)
+		}
+	}
+	for _, n := range after {
+		if n.ID == granted.ID && n.OrderID == 0 || n.ID == dismissed.ID && !n.Dismissed {
+			t.Errorf("notification %d: order %d, dismissed %v", n.ID, n.OrderID, n.Dismissed)
+		}
+	}
+	if page := e.mustAdminGet(cookie, "/admin"); strings.Contains(page, "Refused messages to look at") {
+		t.Error("settled refusals stay on the dashboard")
+	}
+	if a := e.adminRequest(http.MethodPost, fmt.Sprintf("/admin/notifications/%d/dismiss", granted.ID), cookie, nil, sameOrigin); a.Status != http.StatusConflict {
+		t.Errorf("dismissing a granted refusal: %d, want 409", a.Status)
 	}
 }

@@ -229,8 +229,9 @@ func (s reportAdmin) handleAdminCounters(w http.ResponseWriter, r *http.Request)
 }
 
 type dashboardView struct {
-	Start         []startStep // the first-run checklist, until every step is done
-	WithTest      bool        // test orders' sales and revenue are counted
+	Start         []startStep          // the first-run checklist, until every step is done
+	Refused       []*vend.Notification // genuine messages vend refused, for the seller to settle
+	WithTest      bool                 // test orders' sales and revenue are counted
 	Periods       []periodStats
 	Sales         chart
 	Downloads     chart
@@ -259,9 +260,13 @@ func (s reportAdmin) handleAdminDashboard(w http.ResponseWriter, r *http.Request
 	var days []store.DayStats
 	var notes []*vend.Notification
 	var start []startStep
+	var refused []*vend.Notification
 	err := s.DB.View(ctx, func(tx store.Tx) error {
 		var err error
 		if start, err = s.startSteps(ctx, tx); err != nil {
+			return err
+		}
+		if refused, err = waitingRefused(ctx, tx, now); err != nil {
 			return err
 		}
 		if days, err = tx.DailyStats(ctx, now.AddDate(0, 0, -(dashboardDays-1)), now, withTest); err != nil {
@@ -273,7 +278,7 @@ func (s reportAdmin) handleAdminDashboard(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return err
 	}
-	v := dashboardView{Start: start, Notifications: notes, WithTest: withTest}
+	v := dashboardView{Start: start, Refused: refused, Notifications: notes, WithTest: withTest}
 	for _, p := range []struct {
 		label string
 		days  int
@@ -289,6 +294,24 @@ func (s reportAdmin) handleAdminDashboard(w http.ResponseWriter, r *http.Request
 	v.Downloads = newChart("Downloads per day", dates, downloads)
 	s.renderAdmin(w, r, http.StatusOK, "admin-dashboard", "Dashboard", "dashboard", v)
 	return nil
+}
+
+// waitingRefused are the genuine messages of the last 30 days vend refused
+// that the seller has neither granted by hand nor dismissed, newest first: a
+// buyer may have paid for each.
+func waitingRefused(ctx context.Context, tx store.Notifications, now time.Time) ([]*vend.Notification, error) {
+	rejected := vend.VerdictRejected
+	ns, err := tx.FindNotifications(ctx, store.NotificationFilter{Verdict: &rejected, Limit: 100})
+	if err != nil {
+		return nil, err
+	}
+	var waiting []*vend.Notification
+	for _, n := range ns {
+		if n.OrderID == 0 && !n.Dismissed && now.Sub(n.ReceivedAt) < 30*24*time.Hour {
+			waiting = append(waiting, n)
+		}
+	}
+	return waiting, nil
 }
 
 // startStep is one step of the dashboard's first-run checklist, with the place

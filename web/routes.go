@@ -100,6 +100,7 @@ func (s *Server) routes() (public, admin []route) {
 	adm("GET /admin/notifications", s.page(n.handleAdminNotifications))
 	adm("GET /admin/notifications/{id}", s.page(n.handleAdminNotification))
 	adm("POST /admin/notifications/{id}/replay", s.page(n.handleAdminReplay))
+	adm("POST /admin/notifications/{id}/dismiss", s.page(n.handleAdminDismiss))
 	adm("GET /admin/counters", s.page(r.handleAdminCounters))
 	adm("GET /admin/export/orders.csv", s.page(r.handleExport(report.ExportOrders)))
 	adm("GET /admin/export/transactions.csv", s.page(r.handleExport(report.ExportTransactions)))

@@ -15,14 +15,14 @@ import (
 	"github.com/vend-shop/vend/store"
 )
 
-const notificationColumns = `id, provider, received_at, remote_addr, headers, body, body_size, body_sha256, verdict, reason, changes, idem_key, order_id`
+const notificationColumns = `id, provider, received_at, remote_addr, headers, body, body_size, body_sha256, verdict, reason, changes, idem_key, order_id, dismissed`
 
 func scanNotification(row interface{ Scan(...any) error }) (*vend.Notification, error) {
 	var n vend.Notification
 	var received int64
 	var headers string
 	var orderID sql.NullInt64
-	if err := row.Scan(&n.ID, &n.Provider, &received, &n.RemoteAddr, &headers, &n.Body, &n.Size, &n.SHA256, &n.Verdict, &n.Reason, &n.Changes, &n.Key, &orderID); err != nil {
+	if err := row.Scan(&n.ID, &n.Provider, &received, &n.RemoteAddr, &headers, &n.Body, &n.Size, &n.SHA256, &n.Verdict, &n.Reason, &n.Changes, &n.Key, &orderID, &n.Dismissed); err != nil {
 		return nil, err
 	}
 	n.ReceivedAt = fromMS(received)
@@ -136,8 +136,8 @@ func (tx *Tx) CreateNotification(ctx context.Context, n *vend.Notification) erro
 
 func (tx *Tx) UpdateNotification(ctx context.Context, n *vend.Notification) error {
 	res, err := tx.exec(ctx, `
-		UPDATE notifications SET verdict = $1, reason = $2, changes = $3, idem_key = $4, order_id = $5 WHERE id = $6`,
-		n.Verdict, n.Reason, n.Changes, n.Key, nullID(n.OrderID), n.ID)
+		UPDATE notifications SET verdict = $1, reason = $2, changes = $3, idem_key = $4, order_id = $5, dismissed = $6 WHERE id = $7`,
+		n.Verdict, n.Reason, n.Changes, n.Key, nullID(n.OrderID), n.Dismissed, n.ID)
 	return updated(res, err, "notification", n.ID)
 }
 

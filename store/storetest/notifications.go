@@ -160,11 +160,12 @@ func testNotifications(t *testing.T, open Opener) {
 			n := createNotification(t, db, &vend.Notification{Provider: "paypal", Headers: map[string][]string{"A": {"1"}}, Body: []byte("raw")})
 			received := n.ReceivedAt
 			n.Verdict, n.Reason, n.Changes, n.Key, n.OrderID = vend.VerdictApplied, "why", "order 1 created; access granted", "T1/Completed", f.Order.ID
+			n.Dismissed = true
 			n.Body, n.Headers, n.Provider = []byte("tampered"), nil, "other"
 			update(t, db, func(tx store.Tx) error { return tx.UpdateNotification(ctx, n) })
 			got := findNotification(t, db, n.ID)
 			if got.Verdict != vend.VerdictApplied || got.Reason != "why" || got.Changes != "order 1 created; access granted" ||
-				got.Key != "T1/Completed" || got.OrderID != f.Order.ID {
+				got.Key != "T1/Completed" || got.OrderID != f.Order.ID || !got.Dismissed {
 				t.Errorf("outcome not recorded: %+v", got)
 			}
 			if string(got.Body) != "raw" || got.Headers["A"][0] != "1" || got.Provider != "paypal" || !got.ReceivedAt.Equal(received) {
