@@ -52,6 +52,8 @@ func TestBrowser_AdminFits(t *testing.T) {
 	if err := e.Ledger.RunRelease(bg, rel.ID, nil); err != nil { // a finished release: its page does not refresh itself
 		t.Fatal(err)
 	}
+	// A genuine payment vend refused (below the price): the dashboard lists it.
+	e.MustPostIPN(edit(simBody(ebookSim("Completed", "LOWPRICE000000001")), "mc_gross", "1.95"))
 	// The mailbox on, with a message in it (set before the first request).
 	e.Server.Mailbox = mailer.NewMailbox(filepath.Join(t.TempDir(), "mailbox"))
 	sendTo(t, e.Server.Mailbox, &mailer.Message{From: "shop@example.com", To: "buyer@example.com", Subject: "Your download", Text: "Thank you.",
@@ -124,6 +126,15 @@ func TestBrowser_AdminFits(t *testing.T) {
 			}
 			for _, el := range got.Out {
 				t.Errorf("%d px, %s: off-screen: %s", width, path, el)
+			}
+			if path == "/admin" { // the shop's state at a glance, readable at either width
+				text := run(t, ctx, "dashboard text", chromedp.Evaluate[string](`document.querySelector("main").innerText`))
+				for _, want := range []string{"Getting started", "Set up mail", "Refused messages to look at", "Grant anyway",
+					"Dismiss", "leave test orders", "Count them"} {
+					if !strings.Contains(text, want) {
+						t.Errorf("%d px, the dashboard does not show %q", width, want)
+					}
+				}
 			}
 			if name, ok := phoneShots[path]; ok && width == phoneWidth {
 				shots[name] = run(t, ctx, "screenshot", chromedp.FullScreenshot(100))
