@@ -23,6 +23,8 @@ var flashes = map[string]string{
 	"upload":       "The file is uploaded.",
 	"file-retire":  "The file is retired: buyers no longer get it.",
 	"file-restore": "The file is current again.",
+	"archive":      "The product is archived: new payments for it are refused; its buyers keep their downloads.",
+	"unarchive":    "The product is on sale again.",
 }
 
 // redirectDone sends the browser on to path after an action, telling the

@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"path"
 	"strconv"
 	"strings"
@@ -475,4 +476,25 @@ func (s productAdmin) handleReleaseProgress(w http.ResponseWriter, r *http.Reque
 	}
 	s.render(w, r, http.StatusOK, "admin-release-progress", page)
 	return nil
+}
+
+// handleAdminArchive archives a product (archive: no longer sold; its buyers
+// keep their downloads) or puts it on sale again, and goes back to it.
+func (s productAdmin) handleAdminArchive(archive bool) handlerFunc {
+	done := "unarchive"
+	if archive {
+		done = "archive"
+	}
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if archive && r.PostFormValue("confirm") != "yes" {
+			return vend.Errorf(vend.EINVALID, "Tick the box to confirm: new payments for the product are then refused.")
+		}
+		actor, _ := adminActor(r.Context())
+		p, err := catalog.ArchiveProduct(context.WithoutCancel(r.Context()), s.DB, actor, r.PathValue("id"), archive)
+		if err != nil {
+			return err
+		}
+		redirectDone(w, r, "/admin/products/"+url.PathEscape(p.ID), done)
+		return nil
+	}
 }

@@ -287,3 +287,35 @@ func TestAdminProduct_NewVersionAfterUpload(t *testing.T) {
 		t.Error("the menu lacks the exports and counters page")
 	}
 }
+
+// TestAdminProduct_Archive: the seller archives a product from its page (after
+// confirming), the list marks it, new payments for it are refused, and it can
+// be sold again.
+func TestAdminProduct_Archive(t *testing.T) {
+	t.Parallel()
+	e, cookie := signedInEnv(t)
+	if a := e.adminRequest(http.MethodPost, "/admin/products/EBOOK-001/archive", cookie, nil, sameOrigin); a.Status != http.StatusBadRequest {
+		t.Errorf("archive without confirming: %d, want 400", a.Status)
+	}
+	a := e.adminRequest(http.MethodPost, "/admin/products/EBOOK-001/archive", cookie, url.Values{"confirm": {"yes"}}, sameOrigin)
+	if a.Status != http.StatusSeeOther || a.Header.Get("Location") != "/admin/products/EBOOK-001?done=archive" {
+		t.Fatalf("archive: %d to %q", a.Status, a.Header.Get("Location"))
+	}
+	if list := e.mustAdminGet(cookie, "/admin/products"); !strings.Contains(list, "(archived)") {
+		t.Error("the product list does not mark the archived product")
+	}
+	if page := e.mustAdminGet(cookie, "/admin/products/EBOOK-001?done=archive"); !strings.Contains(page, "Sell it again") ||
+		!strings.Contains(page, "The product is archived") {
+		t.Error("the archived product's page offers no way back, or no message")
+	}
+	e.MustPostIPN(sample(t, "p1"))
+	if n := e.LastNotification(); n.Verdict != vend.VerdictRejected || !strings.Contains(n.Reason, "archived") {
+		t.Errorf("a payment for an archived product: %s %q, want rejected", n.Verdict, n.Reason)
+	}
+	if a := e.adminRequest(http.MethodPost, "/admin/products/EBOOK-001/unarchive", cookie, nil, sameOrigin); a.Status != http.StatusSeeOther {
+		t.Fatalf("unarchive: %d", a.Status)
+	}
+	if page := e.mustAdminGet(cookie, "/admin/products/EBOOK-001"); !strings.Contains(page, ">Archive</button>") {
+		t.Error("the product is not on sale again")
+	}
+}

@@ -93,6 +93,8 @@ func (s *Server) routes() (public, admin []route) {
 	adm("GET /admin/products/{id}", s.page(p.handleAdminProductForm))
 	adm("POST /admin/products/{id}", s.page(p.handleAdminProductSave))
 	adm("POST /admin/products/{id}/files", s.pageStream(p.handleAdminUpload))
+	adm("POST /admin/products/{id}/archive", s.page(p.handleAdminArchive(true)))
+	adm("POST /admin/products/{id}/unarchive", s.page(p.handleAdminArchive(false)))
 	adm("POST /admin/products/{id}/files/{file}/{action}", s.page(p.handleAdminFile))
 	adm("GET /admin/products/{id}/release", s.page(p.handleReleaseForm))
 	adm("POST /admin/products/{id}/release", s.page(p.handleRelease))
