@@ -2,6 +2,8 @@ package web
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -38,25 +40,26 @@ func TestBrowser_BuyerPages(t *testing.T) {
 		name, path string
 		button     bool // a download button is there
 		en, de     []string
+		shot       string // with -update, docs/<shot>[-phone].png of its English page
 	}{
 		{"return page, waiting", unknown, false,
 			[]string{"Waiting for PayPal to confirm your payment", "This page refreshes itself."},
-			[]string{"Wir warten auf die Bestätigung Ihrer Zahlung", "Diese Seite aktualisiert sich selbst."}},
+			[]string{"Wir warten auf die Bestätigung Ihrer Zahlung", "Diese Seite aktualisiert sich selbst."}, ""},
 		{"return page, stopped waiting", unknown + "&checks=" + strconv.Itoa(returnChecks), false,
 			[]string{"Payment not confirmed yet", "we email you your download link", "Send me my download links again", "help@books.test"},
-			[]string{"Zahlung noch nicht bestätigt", "per E-Mail", "Download-Links erneut zusenden", "help@books.test"}},
+			[]string{"Zahlung noch nicht bestätigt", "per E-Mail", "Download-Links erneut zusenden", "help@books.test"}, "buyer-return"},
 		{"download page, the last download's session open", e.PagePath(last), true,
 			[]string{"This was your last download.", "Download go-patterns.pdf", "Downloads left: 0 of 3."},
-			[]string{"Das war Ihr letzter Download.", "go-patterns.pdf herunterladen", "Verbleibende Downloads: 0 von 3."}},
+			[]string{"Das war Ihr letzter Download.", "go-patterns.pdf herunterladen", "Verbleibende Downloads: 0 von 3."}, "buyer-download"},
 		{"download page, used up", e.PagePath(usedUp), false,
 			[]string{"You have used all downloads of this purchase", "Send me my download links again", "help@books.test"},
-			[]string{"Sie haben alle Downloads dieses Kaufs genutzt", "Download-Links erneut zusenden", "help@books.test"}},
+			[]string{"Sie haben alle Downloads dieses Kaufs genutzt", "Download-Links erneut zusenden", "help@books.test"}, ""},
 		{"bad link", "/d/not-a-link", false,
 			[]string{"This download link is not valid", "Send me my download links again"},
-			[]string{"Dieser Download-Link ist ungültig", "Download-Links erneut zusenden"}},
+			[]string{"Dieser Download-Link ist ungültig", "Download-Links erneut zusenden"}, ""},
 		{"resend page", "/links", false,
 			[]string{"Get your download links again", "Your email address", "Send my links"},
-			[]string{"Download-Links erneut erhalten", "Ihre E-Mail-Adresse", "Links senden"}},
+			[]string{"Download-Links erneut erhalten", "Ihre E-Mail-Adresse", "Links senden"}, ""},
 	}
 	for _, width := range []int64{1280, 390} {
 		for _, lang := range []string{"en", "de"} {
@@ -79,6 +82,15 @@ func TestBrowser_BuyerPages(t *testing.T) {
 				}
 				if sw := run(t, ctx, what, chromedp.Evaluate[int64](`document.documentElement.scrollWidth`)); sw > width {
 					t.Errorf("%s is %d px wide: it scrolls sideways", what, sw)
+				}
+				if *update && p.shot != "" && lang == "en" {
+					name := p.shot + ".png"
+					if width < 1280 {
+						name = p.shot + "-phone.png"
+					}
+					if err := os.WriteFile(filepath.Join("..", "docs", name), run(t, ctx, what, chromedp.FullScreenshot(100)), 0o644); err != nil {
+						t.Errorf("save %s: %v", name, err)
+					}
 				}
 			}
 		}
