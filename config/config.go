@@ -116,6 +116,7 @@ type Websale struct {
 	Padding       string        // padding, or auto
 	Products      []string      // "websale product number=vend product id" entries
 	FirstClick    bool          // a link of an item not imported creates it (risky: see websale.first_click)
+	Language      string        // the buyers' language: links carry none
 }
 
 // Stripe holds the settings of Stripe webhooks.
@@ -275,6 +276,9 @@ func (c Config) withDefaults() Config {
 	}
 	if w.FutureSkew == 0 {
 		w.FutureSkew = DefaultWebsaleSkew
+	}
+	if w.Language == "" {
+		w.Language = "de"
 	}
 	for _, f := range []*string{&w.KeyDerivation, &w.Mode, &w.Padding} {
 		if *f == "" {

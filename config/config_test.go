@@ -527,7 +527,7 @@ func TestDefault(t *testing.T) {
 			XAccelPrefix:    "/_vend_files/",
 			RedirectTTL:     5 * time.Minute,
 		},
-		Websale: config.Websale{MaxAge: 365 * 24 * time.Hour, FutureSkew: 5 * time.Minute,
+		Websale: config.Websale{MaxAge: 365 * 24 * time.Hour, FutureSkew: 5 * time.Minute, Language: "de",
 			KeyDerivation: "auto", Mode: "auto", Padding: "auto"},
 		SMTP:   config.SMTP{StartTLS: "opportunistic", RetryFor: 72 * time.Hour, RetryAfter: 30 * time.Second},
 		Limits: config.Limits{IPNPerSecond: 20, IPNBurst: 100, KeepRefused: 90 * 24 * time.Hour},
@@ -654,8 +654,8 @@ func TestKeys(t *testing.T) {
 		}
 		seen[k.Env] = true
 	}
-	if len(seen) != 54 {
-		t.Errorf("got %d keys, want 54", len(seen))
+	if len(seen) != 55 {
+		t.Errorf("got %d keys, want 55", len(seen))
 	}
 }
 

@@ -126,6 +126,9 @@ func Keys() []Key {
 		newKey("websale.products", "",
 			"WEBSALE product numbers mapped to vend product ids, as number=product entries. A number not listed is taken as the vend product id.",
 			listKind, func(c *Config) *[]string { return &c.Websale.Products }, eachOf(checkProductMapping)),
+		newKey("websale.language", "de",
+			"The language of a WEBSALE shop's buyers, for their mail and pages: de or en. Links carry none, and WEBSALE shops sell in German.",
+			textKind, func(c *Config) *string { return &c.Websale.Language }, oneOf("de", "en")),
 		newKey("websale.first_click", "false",
 			"Let the first link of an order item that vend has not imported (`vend websale import`) create the order and its grant. "+
 				"Links carry no signature: with this on, whoever holds a link of an order vend has not seen, however old, can re-date it "+

@@ -697,3 +697,20 @@ func TestWebsale_RefusedLinkBudgetUnderConcurrency(t *testing.T) {
 		})
 	}
 }
+
+// TestWebsale_German: a WEBSALE link carries no language, and WEBSALE shops
+// sell in German (websale.language): the buyer's mail is German, and so is
+// the download page, whatever language the browser asks for.
+func TestWebsale_German(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, withMail)
+	loc := checkGranted(t, "link", e.Get(wsPath("/websale", wsData(t, wsLink(e.Clock.Now(), wsOrder, wsEbook)))))
+	mails := e.mails()
+	if len(mails) == 0 || mails[0].Language != "de" {
+		t.Errorf("the receipt of a WEBSALE order: %+v, want German", mails)
+	}
+	page := e.Get(loc)
+	if !strings.Contains(page.Body, "herunterladen") {
+		t.Errorf("the download page of a WEBSALE order is not German:\n%s", page.Body)
+	}
+}

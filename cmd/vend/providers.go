@@ -96,7 +96,7 @@ func providerInfo(name string) vend.ProviderInfo {
 // websaleConfig is what WEBSALE links and order exports are held against.
 func websaleConfig(w config.Websale) websale.Config {
 	return websale.Config{ShopID: w.ShopID, SubshopID: w.SubshopID, MaxAge: w.MaxAge, FutureSkew: w.FutureSkew,
-		Products: config.ProductMap(w.Products), FirstClick: w.FirstClick}
+		Products: config.ProductMap(w.Products), FirstClick: w.FirstClick, Language: w.Language}
 }
 
 // websaleFirstClickWarning is logged at start while websale.first_click is on.

@@ -104,6 +104,9 @@ type Config struct {
 	// it has entries, only those numbers are accepted; while it is empty, a
 	// number is used as the catalog id as it is.
 	Products map[string]string
+	// Language is the buyers' language for mail and pages ("de", "en");
+	// empty means German.
+	Language string
 	// FirstClick lets the first link of an order's item that vend has not
 	// imported (ImportOrders) create its order and grant. Off, only imported
 	// items get grants. See the package doc for what turning it on risks.
@@ -191,7 +194,17 @@ func Normalize(l Link, cfg Config) vend.Event {
 		Items:     []vend.EventItem{{ProductID: product, Quantity: 1}},
 		Unpriced:  true,
 		At:        l.Time,
+		Language:  cfg.language(),
 	}
+}
+
+// language is the buyers' language: Language, else German, the language
+// WEBSALE shops sell in (a link carries none).
+func (c Config) language() string {
+	if c.Language == "" {
+		return "de"
+	}
+	return c.Language
 }
 
 // refs are the OrderRef and TxnID of the link's order and item.

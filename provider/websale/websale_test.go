@@ -84,9 +84,14 @@ func TestNormalize(t *testing.T) {
 		Items:     []vend.EventItem{{ProductID: "ebook-go", Quantity: 1}},
 		Unpriced:  true,
 		At:        vectorLink().Time,
+		Language:  "de", // WEBSALE shops sell in German; links carry no language
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("event\n got %+v\nwant %+v", got, want)
+	}
+	cfg.Language = "en"
+	if got := Normalize(vectorLink(), cfg); got.Language != "en" {
+		t.Errorf("with websale.language en: language %q", got.Language)
 	}
 }
 
