@@ -96,26 +96,18 @@ func scanFile(row interface{ Scan(...any) error }) (*vend.File, error) {
 }
 
 func (tx *Tx) findFiles(ctx context.Context, productID string) ([]*vend.File, error) {
-	rows, err := tx.query(ctx, `SELECT `+fileColumns+` FROM files WHERE product_id = $1 AND current ORDER BY position, id`, productID)
-	if err != nil {
-		return nil, fmt.Errorf("find files of %s: %w", productID, err)
-	}
-	defer rows.Close()
-	var out []*vend.File
-	for rows.Next() {
-		f, err := scanFile(rows)
-		if err != nil {
-			return nil, fmt.Errorf("scan file: %w", err)
-		}
-		out = append(out, f)
-	}
-	return out, rows.Err()
+	return tx.queryFiles(ctx, "find files of "+productID, `WHERE product_id = $1 AND current ORDER BY position, id`, productID)
 }
 
 func (tx *Tx) FindFileVersions(ctx context.Context, productID string) ([]*vend.File, error) {
-	rows, err := tx.query(ctx, `SELECT `+fileColumns+` FROM files WHERE product_id = $1 ORDER BY id DESC`, productID)
+	return tx.queryFiles(ctx, "find file versions of "+productID, `WHERE product_id = $1 ORDER BY id DESC`, productID)
+}
+
+// queryFiles scans the files a query's where and order clause selects.
+func (tx *Tx) queryFiles(ctx context.Context, what, where string, args ...any) ([]*vend.File, error) {
+	rows, err := tx.query(ctx, `SELECT `+fileColumns+` FROM files `+where, args...)
 	if err != nil {
-		return nil, fmt.Errorf("find file versions of %s: %w", productID, err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	defer rows.Close()
 	var out []*vend.File
