@@ -15,6 +15,7 @@ import (
 // stats` prints and GET /api/v1/stats answers.
 type StatsReport struct {
 	Days      int                      `json:"days"`
+	Test      bool                     `json:"test"`  // sales and refunds of test orders counted
 	Since     time.Time                `json:"since"` // the first day's start, UTC
 	Sales     int                      `json:"sales"`
 	Revenue   map[string]vend.Amount   `json:"revenue"` // by currency
@@ -27,9 +28,19 @@ type StatsReport struct {
 // StatsMaxDays bounds a report's days: ten years.
 const StatsMaxDays = 3660
 
-// Stats makes the report of the days days before now, with the top buyers
-// (ordered by buyerSort: attempts, downloads, last or email) and products.
-func Stats(ctx context.Context, db store.DB, now time.Time, days, top int, buyerSort string) (*StatsReport, error) {
+// StatsQuery asks for a report: the last Days days, the Top buyers (ordered
+// by BuyerSort: attempts, downloads, last or email) and products. Sales and
+// refunds of test orders (sandbox payments) count only WithTest, as on the
+// dashboard.
+type StatsQuery struct {
+	Days, Top int
+	BuyerSort string
+	WithTest  bool
+}
+
+// Stats makes the report q asks for, of the days before now.
+func Stats(ctx context.Context, db store.DB, now time.Time, q StatsQuery) (*StatsReport, error) {
+	days, top := q.Days, q.Top
 	if days < 1 || days > StatsMaxDays {
 		return nil, vend.Errorf(vend.EINVALID, "days: a number from 1 to %d (got %d).", StatsMaxDays, days)
 	}
@@ -38,9 +49,9 @@ func Stats(ctx context.Context, db store.DB, now time.Time, days, top int, buyer
 	}
 	now = now.UTC()
 	y, m, d := now.AddDate(0, 0, -(days - 1)).Date()
-	r := &StatsReport{Days: days, Since: time.Date(y, m, d, 0, 0, 0, 0, time.UTC), Revenue: map[string]vend.Amount{}}
+	r := &StatsReport{Days: days, Test: q.WithTest, Since: time.Date(y, m, d, 0, 0, 0, 0, time.UTC), Revenue: map[string]vend.Amount{}}
 	err := db.View(ctx, func(tx store.Tx) error {
-		stats, err := tx.DailyStats(ctx, r.Since, now, true)
+		stats, err := tx.DailyStats(ctx, r.Since, now, q.WithTest)
 		if err != nil {
 			return err
 		}
@@ -50,7 +61,7 @@ func Stats(ctx context.Context, db store.DB, now time.Time, days, top int, buyer
 				r.Revenue[c] += a
 			}
 		}
-		if r.Buyers, err = tx.AttemptsPerBuyer(ctx, store.BuyerQuery{From: r.Since, Sort: buyerSort, Limit: top}); err != nil {
+		if r.Buyers, err = tx.AttemptsPerBuyer(ctx, store.BuyerQuery{From: r.Since, Sort: q.BuyerSort, Limit: top}); err != nil {
 			return err
 		}
 		r.Products, err = tx.DownloadsPerProduct(ctx, r.Since, time.Time{})

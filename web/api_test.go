@@ -267,9 +267,14 @@ func TestAdminAPI_LinksStatsExportsAudit(t *testing.T) {
 
 	e.download(g)
 	var st report.StatsReport
-	c.json(http.MethodGet, "/api/v1/stats?days=7&top=5", "", &st)
-	if st.Days != 7 || st.Sales != 2 || st.Downloads != 1 || len(st.Buyers) != 1 || st.Buyers[0].Email != o.Buyer.Email {
+	c.json(http.MethodGet, "/api/v1/stats?days=7&top=5&test=1", "", &st)
+	if st.Days != 7 || !st.Test || st.Sales != 2 || st.Downloads != 1 || len(st.Buyers) != 1 || st.Buyers[0].Email != o.Buyer.Email {
 		t.Errorf("stats %+v", st)
+	}
+	// The samples are sandbox payments: without test=1 they are not sales.
+	st = report.StatsReport{}
+	if c.json(http.MethodGet, "/api/v1/stats?days=7", "", &st); st.Test || st.Sales != 0 || len(st.Revenue) != 0 {
+		t.Errorf("stats without test orders %+v", st)
 	}
 	c.wantError(http.MethodGet, "/api/v1/stats?days=0", "", http.StatusBadRequest, "invalid")
 	c.wantError(http.MethodGet, "/api/v1/stats?sort=name", "", http.StatusBadRequest, "invalid")

@@ -18,8 +18,9 @@ import (
 // download counters, exports, statistics and the audit trail.
 type reportAdmin struct{ *Server }
 
-// handleAPIStats answers the report of `vend stats`: days (30), top (10) and
-// sort (attempts, downloads, last, email) as parameters.
+// handleAPIStats answers the report of `vend stats`: days (30), top (10),
+// sort (attempts, downloads, last, email) and test (1: count test orders) as
+// parameters.
 func (s reportAdmin) handleAPIStats(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	days, err := apiInt(q.Get("days"), 30)
@@ -30,7 +31,8 @@ func (s reportAdmin) handleAPIStats(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return vend.Errorf(vend.EINVALID, "top: a number.")
 	}
-	stats, err := report.Stats(r.Context(), s.DB, s.Now(), days, top, q.Get("sort"))
+	stats, err := report.Stats(r.Context(), s.DB, s.Now(),
+		report.StatsQuery{Days: days, Top: top, BuyerSort: q.Get("sort"), WithTest: q.Get("test") == "1"})
 	if err != nil {
 		return err
 	}

@@ -19,23 +19,23 @@ import (
 type statsReport = report.StatsReport
 
 func newStatsCmd(app *App) *cobra.Command {
-	var days, top int
-	var sortBy string
+	var q report.StatsQuery
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "stats [--days 30] [--top 10] [--sort attempts|downloads|last|email] [--json]",
+		Use:   "stats [--days 30] [--top 10] [--sort attempts|downloads|last|email] [--test] [--json]",
 		Short: "Sales, refunds and downloads of the last days; the buyers with most download attempts; downloads per product",
 		Long: `Print the sums of the last --days UTC days (today included): sales, revenue
 per currency, refunds and downloads counted against limits; then the --top
 buyers by download attempts in those days (or by --sort) and the --top
-products by completed downloads.`,
+products by completed downloads. Sales and refunds of test orders (sandbox
+payments) count only with --test, as on the admin's dashboard.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := app.open(cmd.Context()); err != nil {
 				return err
 			}
 			defer app.close()
-			r, err := report.Stats(cmd.Context(), app.DB, time.Now(), days, top, sortBy)
+			r, err := report.Stats(cmd.Context(), app.DB, time.Now(), q)
 			if err != nil {
 				return cliError(err)
 			}
@@ -47,9 +47,10 @@ products by completed downloads.`,
 		},
 	}
 	f := cmd.Flags()
-	f.IntVar(&days, "days", 30, "the last this many UTC days, today included")
-	f.IntVar(&top, "top", 10, "how many buyers and products")
-	f.StringVar(&sortBy, "sort", store.SortAttempts, "order the buyers by attempts, downloads, last (attempt) or email")
+	f.IntVar(&q.Days, "days", 30, "the last this many UTC days, today included")
+	f.IntVar(&q.Top, "top", 10, "how many buyers and products")
+	f.BoolVar(&q.WithTest, "test", false, "count the sales and refunds of test orders too")
+	f.StringVar(&q.BuyerSort, "sort", store.SortAttempts, "order the buyers by attempts, downloads, last (attempt) or email")
 	f.BoolVar(&asJSON, "json", false, "print as JSON")
 	return cmd
 }
@@ -67,7 +68,13 @@ func printStats(out io.Writer, r *statsReport) {
 	for i, c := range currencies {
 		revenue[i] = r.Revenue[c].String() + " " + c
 	}
-	fmt.Fprintf(w, "Last %d days, since %s UTC\n", r.Days, r.Since.Format(time.DateOnly))
+	fmt.Fprintf(w, "Last %d days, since %s UTC", r.Days, r.Since.Format(time.DateOnly))
+	if r.Test {
+		fmt.Fprint(w, ", test orders included")
+	} else {
+		fmt.Fprint(w, ", without test orders (--test counts them)")
+	}
+	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "Sales\t%d\t%s\n", r.Sales, strings.Join(revenue, ", "))
 	fmt.Fprintf(tw, "Refunds\t%d\t\n", r.Refunds)

@@ -24,6 +24,22 @@ func TestStatsCLI(t *testing.T) {
 		}
 		return r
 	}
+	// One sandbox sale of 10.00 USD today: a test order, counted only with --test.
+	db := openLedger(t, dirOf(env))
+	ctx := context.Background()
+	err := db.Update(ctx, func(tx store.Tx) error {
+		o := &vend.Order{Provider: "paypal", Ref: "SANDBOX1", Currency: "USD", Total: 1000, Status: vend.OrderPaid, Test: true}
+		if err := tx.CreateOrder(ctx, o); err != nil {
+			return err
+		}
+		return tx.CreateTransaction(ctx, &vend.Transaction{OrderID: o.ID, Provider: "paypal", TxnID: "SANDBOX1", OrderRef: "SANDBOX1",
+			Kind: vend.TxnPayment, Status: vend.TxnCompleted, Amount: 1000, Currency: "USD", RawStatus: "Completed"})
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	r := stats("--days", "30", "--top", "3")
 	if r.Days != 30 || len(r.Buyers) != 3 || len(r.Products) != 3 {
 		t.Fatalf("report %+v", r)
@@ -32,13 +48,12 @@ func TestStatsCLI(t *testing.T) {
 		t.Errorf("since %s", r.Since)
 	}
 
-	// The numbers are the store's, over the same days.
-	db := openLedger(t, dirOf(env))
-	ctx := context.Background()
+	// The numbers are the store's, over the same days, without test orders.
+	db = openLedger(t, dirOf(env))
 	var want statsReport
 	want.Revenue = map[string]vend.Amount{}
-	err := db.View(ctx, func(tx store.Tx) error {
-		days, err := tx.DailyStats(ctx, r.Since, time.Now(), true)
+	err = db.View(ctx, func(tx store.Tx) error {
+		days, err := tx.DailyStats(ctx, r.Since, time.Now(), false)
 		for _, d := range days {
 			want.Sales, want.Refunds, want.Downloads = want.Sales+d.Sales, want.Refunds+d.Refunds, want.Downloads+d.Downloads
 			for c, a := range d.Revenue {
@@ -57,6 +72,13 @@ func TestStatsCLI(t *testing.T) {
 	}
 	if r.Sales != want.Sales || r.Sales == 0 || r.Refunds != want.Refunds || r.Downloads != want.Downloads || !reflect.DeepEqual(r.Revenue, want.Revenue) {
 		t.Errorf("sums %d %v %d %d, want %d %v %d %d", r.Sales, r.Revenue, r.Refunds, r.Downloads, want.Sales, want.Revenue, want.Refunds, want.Downloads)
+	}
+	if r.Test {
+		t.Error("the report says test orders are counted; --test was not given")
+	}
+	withTest := stats("--days", "30", "--top", "3", "--test")
+	if !withTest.Test || withTest.Sales != r.Sales+1 || withTest.Revenue["USD"] != r.Revenue["USD"]+1000 {
+		t.Errorf("--test: %d sales, %s USD; want %d, %s", withTest.Sales, withTest.Revenue["USD"], r.Sales+1, r.Revenue["USD"]+1000)
 	}
 	for i := range want.Buyers {
 		if !reflect.DeepEqual(r.Buyers[i], want.Buyers[i]) {
@@ -87,7 +109,7 @@ func TestStatsCLI(t *testing.T) {
 	}
 
 	text := mustVend(t, env, "stats", "--top", "2")
-	for _, s := range []string{"Last 30 days, since", "Sales", "Refunds", "Downloads", "BUYER", "ATTEMPTS", "PRODUCT", "COMPLETED",
+	for _, s := range []string{"Last 30 days, since", "without test orders (--test counts them)", "Sales", "Refunds", "Downloads", "BUYER", "ATTEMPTS", "PRODUCT", "COMPLETED",
 		r.Buyers[0].Email, "SEED-00"} {
 		if !strings.Contains(text, s) {
 			t.Errorf("stats lacks %q:\n%s", s, text)
