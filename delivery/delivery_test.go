@@ -181,7 +181,9 @@ func (e *Env) startServer() {
 		if r.Header.Get("X-Test-Instance") == "2" && e.Second != nil {
 			svc = e.Second
 		}
-		svc.ServeFile(w, r, r.PathValue("token"), id)
+		if err := svc.ServeFile(w, r, r.PathValue("token"), id); err != nil {
+			delivery.WriteError(w, r, err)
+		}
 	})
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		e.inflight.Add(1)

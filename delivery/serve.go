@@ -24,24 +24,26 @@ type Request struct {
 
 // ServeFile serves one file of the grant behind token, after checking the grant
 // and counting the download, in the Service's mode: the bytes themselves, an
-// X-Accel-Redirect for nginx, or a redirect to a presigned URL. Errors are
-// written as plain-text pages.
-func (s *Service) ServeFile(w http.ResponseWriter, r *http.Request, token string, fileID int64) {
+// X-Accel-Redirect for nginx, or a redirect to a presigned URL. A refusal (a
+// bad link, downloads used up, access ended, the file unreadable) is logged as
+// an attempt and returned with nothing written, for the caller to answer in
+// the buyer's words (WriteError answers in plain text). A client that went
+// away is no refusal: there is no one to answer.
+func (s *Service) ServeFile(w http.ResponseWriter, r *http.Request, token string, fileID int64) error {
 	publicID, ok := s.parseToken(token)
 	if !ok {
-		s.fail(w, r, errNoLink)
-		return
+		return errNoLink
 	}
-	s.serve(w, r, store.AdmissionQuery{PublicID: publicID, FileID: fileID})
+	return s.serve(w, r, store.AdmissionQuery{PublicID: publicID, FileID: fileID})
 }
 
-// ServeGrant serves a file of grant g. It is also the end of the legacy
-// download.cgi links, which find the grant another way.
-func (s *Service) ServeGrant(w http.ResponseWriter, r *http.Request, g *vend.Grant, fileID int64) {
-	s.serve(w, r, store.AdmissionQuery{GrantID: g.ID, FileID: fileID})
+// ServeGrant serves a file of grant g, as ServeFile does. It is also the end
+// of the legacy download.cgi links, which find the grant another way.
+func (s *Service) ServeGrant(w http.ResponseWriter, r *http.Request, g *vend.Grant, fileID int64) error {
+	return s.serve(w, r, store.AdmissionQuery{GrantID: g.ID, FileID: fileID})
 }
 
-func (s *Service) serve(w http.ResponseWriter, r *http.Request, q store.AdmissionQuery) {
+func (s *Service) serve(w http.ResponseWriter, r *http.Request, q store.AdmissionQuery) error {
 	ctx := r.Context()
 	s.noteOnce.Do(func() {
 		if s.modeNote != "" {
@@ -58,32 +60,31 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request, q store.Admissio
 		if a.GrantID != 0 {
 			s.rec.add(record{attempt: a})
 		}
-		return
+		return nil
 	}
 	if err != nil {
 		a.Refused, a.Status = vend.ErrorMessage(err), vend.HTTPStatus(err)
 		if a.GrantID != 0 { // attempts on links that lead nowhere have no grant to log them on
 			s.rec.add(record{attempt: a})
 		}
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	switch {
 	case s.cfg.Mode == ModeXAccel:
 		if s.serveXAccel(w, r, file, sess, a) {
-			return
+			return nil
 		}
 	case s.cfg.Mode == ModeRedirect && r.Method != http.MethodHead:
 		// A presigned URL is signed for GET: a HEAD is answered here.
 		if s.serveRedirect(w, r, file, sess, a) {
-			return
+			return nil
 		}
 	}
-	s.serveDirect(w, r, file, sess, a)
+	return s.serveDirect(w, r, file, sess, a)
 }
 
 // serveDirect sends file itself, reporting the transfer's progress to its session.
-func (s *Service) serveDirect(w http.ResponseWriter, r *http.Request, file *vend.File, sess *vend.Session, a *vend.Attempt) {
+func (s *Service) serveDirect(w http.ResponseWriter, r *http.Request, file *vend.File, sess *vend.Session, a *vend.Attempt) error {
 	ctx := r.Context()
 	obj, err := s.blobs.Open(ctx, file.Key)
 	if err != nil && ctx.Err() != nil {
@@ -91,14 +92,13 @@ func (s *Service) serveDirect(w http.ResponseWriter, r *http.Request, file *vend
 		// store): nothing is missing, and there is no one to answer.
 		a.Refused, a.Status = "client went away", statusClientClosed
 		s.rec.add(record{attempt: a, session: sess, at: a.At})
-		return
+		return nil
 	}
 	if err != nil {
 		a.Refused, a.Status = "file missing from storage", http.StatusInternalServerError
 		s.rec.add(record{attempt: a, session: sess, at: a.At})
 		s.Logger.ErrorContext(ctx, "download: open file", "file", file.ID, "error", err)
-		s.fail(w, r, vend.Errorf(vend.EINTERNAL, "This file is not available right now. Please try again later."))
-		return
+		return errUnreadable
 	}
 	defer obj.Reader.Close()
 
@@ -117,6 +117,7 @@ func (s *Service) serveDirect(w http.ResponseWriter, r *http.Request, file *vend
 		a.BytesSent = 0
 	}
 	s.rec.add(record{attempt: a, session: sess, bytes: a.BytesSent - reported, at: s.Now().UTC()})
+	return nil
 }
 
 // setFileHeaders sets the headers of a response that carries file, whoever sends
@@ -231,6 +232,10 @@ func (s *Service) findAdmission(ctx context.Context, q store.AdmissionQuery, now
 	return adm, nil
 }
 
+// errUnreadable is the buyer's word for a file storage cannot open; the
+// cause is in the log.
+var errUnreadable = vend.Errorf(vend.EINTERNAL, "This file is not available right now. Please try again later.")
+
 var errNoFile = vend.Errorf(vend.ENOTFOUND, "This purchase has no such file.")
 
 var errLimit = vend.Errorf(vend.EFORBIDDEN, "You have used all downloads of this purchase. Please contact the seller if you need another one.")
@@ -251,14 +256,12 @@ func (s *Service) usable(g *vend.Grant) error {
 // before it was answered (nginx's 499).
 const statusClientClosed = 499
 
-func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error) {
+// WriteError answers a refusal of ServeFile as a plain-text page, for callers
+// that have no page of their own.
+func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	status := vend.HTTPStatus(err)
 	if r.Context().Err() != nil {
 		return // the client went away; there is no one to answer
-	}
-	if status == http.StatusInternalServerError {
-		// The route, never the path: paths carry download tokens.
-		s.Logger.ErrorContext(r.Context(), "download failed", "route", r.Pattern, "error", err)
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
