@@ -32,7 +32,7 @@ var mayImport = map[string][]string{
 	"blob/local":     {"", "blob"},
 	"blob/s3":        {"", "blob"},
 
-	"ledger":   {"", "store"},
+	"ledger":   {"", "store", "locale"},
 	"catalog":  {"", "store", "blob"},
 	"delivery": {"", "store", "blob"},
 	"mailer":   {"", "store", "locale"},

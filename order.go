@@ -37,17 +37,20 @@ func (s OrderStatus) Known() bool {
 // Order is one purchase at one provider. Ref is the provider's reference for it
 // (PayPal: the payment's txn_id).
 type Order struct {
-	ID           int64          `json:"id"`
-	Provider     string         `json:"provider"`
-	Ref          string         `json:"ref"`
-	Custom       string         `json:"custom,omitempty"`
-	Buyer        Buyer          `json:"buyer"`
-	Currency     string         `json:"currency"`
-	Total        Amount         `json:"total"`
-	Status       OrderStatus    `json:"status"`
-	StatusReason string         `json:"status_reason,omitempty"` // e.g. pending_reason "echeck"
-	Review       bool           `json:"review,omitempty"`        // partial refund: a person should look
-	Test         bool           `json:"test"`
+	ID           int64       `json:"id"`
+	Provider     string      `json:"provider"`
+	Ref          string      `json:"ref"`
+	Custom       string      `json:"custom,omitempty"`
+	Buyer        Buyer       `json:"buyer"`
+	Currency     string      `json:"currency"`
+	Total        Amount      `json:"total"`
+	Status       OrderStatus `json:"status"`
+	StatusReason string      `json:"status_reason,omitempty"` // e.g. pending_reason "echeck"
+	Review       bool        `json:"review,omitempty"`        // partial refund: a person should look
+	Test         bool        `json:"test"`
+	// Language is the buyer's language as the provider gave it ("de", "en-US";
+	// "" when it did not say): the buyer's mails and pages follow it.
+	Language     string         `json:"language,omitempty"`
 	Deleted      bool           `json:"deleted,omitempty"` // by an administrator: hidden from lists, grants revoked
 	CreatedAt    time.Time      `json:"created_at"`
 	UpdatedAt    time.Time      `json:"updated_at"`

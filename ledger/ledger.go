@@ -517,6 +517,9 @@ func (l *Ledger) record(ctx context.Context, tx store.Tx, ev vend.Event, res *Re
 			return nil, err
 		}
 	}
+	if err := learnLanguage(ctx, tx, order, ev); err != nil {
+		return nil, err
+	}
 	if err := recordTxn(ctx, tx, order, ev, res); err != nil {
 		return nil, err
 	}
@@ -585,7 +588,7 @@ func recordTxn(ctx context.Context, tx store.Transactions, order *vend.Order, ev
 
 func (l *Ledger) createOrder(ctx context.Context, tx store.Tx, ev vend.Event, res *Result) (*vend.Order, error) {
 	o := &vend.Order{Provider: ev.Provider, Ref: orderRef(ev), Custom: ev.Custom, Buyer: ev.Buyer, Currency: ev.Currency,
-		Status: vend.OrderPending, Test: ev.Test}
+		Status: vend.OrderPending, Test: ev.Test, Language: buyerLanguage(ev.Language)}
 	items, err := eventItems(ctx, tx, o, ev)
 	if err != nil {
 		return nil, err
@@ -611,6 +614,34 @@ func (l *Ledger) createOrder(ctx context.Context, tx store.Tx, ev vend.Event, re
 		res.Changes = append(res.Changes, fmt.Sprintf("%d earlier transaction(s) attached", n))
 	}
 	return o, nil
+}
+
+// learnLanguage keeps the buyer's language on an order that has none yet,
+// from the first later message that says it (a refund before the payment
+// created the order, a provider that names it only sometimes).
+func learnLanguage(ctx context.Context, tx store.Orders, o *vend.Order, ev vend.Event) error {
+	lang := buyerLanguage(ev.Language)
+	if o == nil || o.Language != "" || lang == "" {
+		return nil
+	}
+	o.Language = lang
+	return tx.UpdateOrder(ctx, o)
+}
+
+// buyerLanguage is a provider's word for the buyer's language as an order
+// keeps it: trimmed, and "" unless it looks like a language tag ("de",
+// "de-DE", "en_US"), so a provider's field can never store prose.
+func buyerLanguage(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) > 35 { // the longest a language tag sensibly gets (RFC 5646)
+		return ""
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return ""
+		}
+	}
+	return s
 }
 
 // addItems adds the items of a payment for a further item of a known order (a

@@ -31,6 +31,7 @@ func (l *Ledger) enqueueMail(ctx context.Context, tx orderOutbox, ev vend.Event,
 		return err
 	}
 	buyer := strings.TrimSpace(o.Buyer.Email)
+	lang := firstOf(ev.Language, o.Language) // a refund message seldom says it; the order remembers
 	var mails []*vend.Mail
 	add := func(kind vend.MailKind, to string, data map[string]string) {
 		if to == "" {
@@ -39,7 +40,7 @@ func (l *Ledger) enqueueMail(ctx context.Context, tx orderOutbox, ev vend.Event,
 		if ev.ProductID != "" {
 			data["product"] = ev.ProductID // one message per item (Digistore24's upsells)
 		}
-		mails = append(mails, &vend.Mail{Key: mailKey(kind, ev, to), Kind: kind, To: to, Language: ev.Language, OrderID: o.ID, Data: data})
+		mails = append(mails, &vend.Mail{Key: mailKey(kind, ev, to), Kind: kind, To: to, Language: lang, OrderID: o.ID, Data: data})
 	}
 	if len(res.Granted) > 0 {
 		add(vend.MailReceipt, buyer, map[string]string{vend.MailDataGrants: ids(res.Granted)})

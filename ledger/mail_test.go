@@ -97,3 +97,76 @@ func testMail(t *testing.T, open opener) {
 }
 
 func TestLedger_Mail(t *testing.T) { onEveryStore(t, testMail) }
+
+// testOrderLanguage: the order keeps the buyer's language from the first
+// message that gives one, mail or no mail, and the buyer's later mails speak
+// it when their own message does not say it.
+func testOrderLanguage(t *testing.T, open opener) {
+	german := func(ev vend.Event) vend.Event { return with(ev, func(ev *vend.Event) { ev.Language = "de-DE" }) }
+	orderLanguage := func(t *testing.T, db store.DB) string {
+		t.Helper()
+		var lang string
+		err := db.View(ctx, func(tx store.Tx) error {
+			o, err := tx.FindOrderByRef(ctx, "paypal", "T1")
+			if err == nil {
+				lang = o.Language
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return lang
+	}
+	tests := []struct {
+		name   string
+		events []vend.Event
+		want   string
+	}{
+		{"from the payment, with mail off", []vend.Event{german(paid("T1"))}, "de-DE"},
+		{"none given: none kept", []vend.Event{paid("T1")}, ""},
+		{"learnt from a later message", []vend.Event{paid("T1"), german(refundEv("R1", "T1", 500))}, "de-DE"},
+		{"the first one given stays", []vend.Event{german(paid("T1")),
+			with(refundEv("R1", "T1", 500), func(ev *vend.Event) { ev.Language = "en" })}, "de-DE"},
+		{"a field that is no language tag is not kept", []vend.Event{
+			with(paid("T1"), func(ev *vend.Event) { ev.Language = "<b>Deutsch</b>" })}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			db := open(t)
+			led := ledger.New(db)
+			for _, ev := range tt.events {
+				apply(t, led, ev)
+			}
+			if got := orderLanguage(t, db); got != tt.want {
+				t.Errorf("order language %q, want %q", got, tt.want)
+			}
+		})
+	}
+	t.Run("a refund that does not say it: the access-ended mail is in the order's language", func(t *testing.T) {
+		t.Parallel()
+		db := open(t)
+		led := ledger.New(db)
+		led.Mail = true
+		apply(t, led, german(paid("T1")))
+		apply(t, led, refundEv("R1", "T1", 1995))
+		err := db.View(ctx, func(tx store.Tx) error {
+			ms, err := tx.FindMails(ctx, store.MailFilter{Limit: 10})
+			for _, m := range ms {
+				if m.Language != "de-DE" {
+					t.Errorf("%s mail in %q, want de-DE", m.Kind, m.Language)
+				}
+			}
+			if len(ms) != 2 {
+				t.Errorf("%d mails, want receipt and ended", len(ms))
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestLedger_OrderLanguage(t *testing.T) { onEveryStore(t, testOrderLanguage) }

@@ -5,9 +5,11 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/locale"
 	"github.com/vend-shop/vend/store"
 )
 
@@ -20,6 +22,9 @@ type ManualOrder struct {
 	Buyer    vend.Buyer `json:"buyer"`
 	Products []string   `json:"products"` // catalog product ids, one item each
 	Note     string     `json:"note,omitempty"`
+	// Language is the buyer's ("en", "de"), for the receipt and the download
+	// page; "" lets the page follow the browser.
+	Language string `json:"language,omitempty"`
 	// SendReceipt mails the buyer the receipt with the links (when vend sends
 	// mail); otherwise the administrator hands the links over.
 	SendReceipt bool `json:"send_receipt"`
@@ -38,9 +43,13 @@ func (l *Ledger) CreateOrder(ctx context.Context, actor string, req ManualOrder)
 	if len(req.Products) == 0 {
 		return nil, vend.Errorf(vend.EINVALID, "Choose at least one product.")
 	}
+	req.Language = strings.TrimSpace(req.Language)
+	if req.Language != "" && !slices.Contains(locale.Languages(), req.Language) {
+		return nil, vend.Errorf(vend.EINVALID, "The buyer's language must be one of %s, or none.", strings.Join(locale.Languages(), ", "))
+	}
 	ref := "M-" + rand.Text()[:12]
 	ev := vend.Event{Provider: ProviderManual, Kind: vend.EventPayment, OrderRef: ref, TxnID: ref, Key: ref, RawStatus: "manual",
-		Reason: req.Note, Buyer: req.Buyer, Unpriced: true, Custom: "by " + actor}
+		Reason: req.Note, Buyer: req.Buyer, Unpriced: true, Custom: "by " + actor, Language: req.Language}
 	seen := map[string]bool{}
 	for _, p := range req.Products {
 		p = strings.TrimSpace(p)

@@ -130,7 +130,7 @@ func (l *Ledger) releaseGrant(ctx context.Context, tx store.Tx, r *vend.Release,
 		return 0, nil
 	}
 	m := &vend.Mail{Key: "new-version|" + strconv.FormatInt(r.ID, 10) + "|" + strings.ToLower(to), Kind: vend.MailNewVersion,
-		To: to, OrderID: o.ID, Data: map[string]string{vend.MailDataProduct: r.ProductID, vend.MailDataVersion: r.Version}}
+		To: to, Language: o.Language, OrderID: o.ID, Data: map[string]string{vend.MailDataProduct: r.ProductID, vend.MailDataVersion: r.Version}}
 	added, err := tx.EnqueueMail(ctx, m)
 	if err != nil || !added {
 		return 0, err

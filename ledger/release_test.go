@@ -22,6 +22,9 @@ func testRelease(t *testing.T, open opener) {
 		if i == 44 {
 			ev.Buyer.Email = "b0@example.com"
 		}
+		if i == 5 {
+			ev.Language = "de" // and the new-version mail is German too
+		}
 		apply(t, led, ev)
 	}
 	apply(t, led, refundEv("R1", "T001", 1995))
@@ -99,6 +102,18 @@ func testRelease(t *testing.T, open opener) {
 	// and the course's buyer get nothing.
 	if newVersion != 43 {
 		t.Errorf("%d new-version messages, want 43 (outbox had %d before)", newVersion, before)
+	}
+	err = db.View(ctx, func(tx store.Tx) error {
+		ms, err := tx.FindMails(ctx, store.MailFilter{Limit: 1000})
+		for _, m := range ms {
+			if m.Kind == vend.MailNewVersion && (m.Language == "de") != (m.To == "b5@example.com") {
+				t.Errorf("new-version mail to %s in %q; only b5's order is German", m.To, m.Language)
+			}
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	if len(steps) != 1 || steps[0] != 44 {
 		t.Errorf("running a finished release again: progress %v, want one report of 44", steps)

@@ -39,14 +39,7 @@ func (s buyerPages) handleDownloadPage(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	var lang string
-	if err := s.DB.View(ctx, func(tx store.Tx) error {
-		lang, err = orderLang(ctx, tx, p.Order.ID)
-		return err
-	}); err != nil {
-		return err
-	}
-	v := downloadView{view: s.buyerView(pageLang(r, lang), ""), Page: p}
+	v := downloadView{view: s.buyerView(pageLang(r, p.Order.Language), ""), Page: p}
 	v.Title = p.Product.Name
 	v.Problem = v.problemText(p)
 	v.Help = v.Problem != ""
@@ -99,16 +92,6 @@ func (v view) problemText(p *delivery.Page) string {
 	return v.T("Access to this download has ended. If you think this is a mistake, please write to the seller.")
 }
 
-// orderLang is the language of an order's mails, which the ledger took from
-// the provider's message: "" when it queued none or the provider did not say.
-func orderLang(ctx context.Context, tx store.Tx, orderID int64) (string, error) {
-	mails, err := tx.FindMails(ctx, store.MailFilter{OrderID: &orderID, Limit: 1})
-	if err != nil || len(mails) == 0 {
-		return "", err
-	}
-	return mails[0].Language, nil
-}
-
 // fileURL ends in the file's name so that tools which name files after the URL
 // (wget, some download managers) get it right.
 func fileURL(token string, f *vend.File) string {
@@ -128,7 +111,35 @@ func (s buyerPages) handleFile(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return vend.Errorf(vend.ENOTFOUND, "This purchase has no such file.")
 	}
-	s.Delivery.ServeFile(w, r, r.PathValue("token"), id)
+	token := r.PathValue("token")
+	if err := s.Delivery.ServeFile(w, r, token, id); err != nil {
+		return s.refusedFile(w, r, token, err)
+	}
+	return nil
+}
+
+// refusedFile answers a file request that delivery refused with the buyer's
+// page in the order's language: the same explanation as the download page
+// (used up, expired, refunded…), a way back to it, and the seller's contact;
+// with the refusal's status, so a download manager does not save the page as
+// the file. A link that finds no purchase, or a failure of vend's, gets the
+// error page.
+func (s buyerPages) refusedFile(w http.ResponseWriter, r *http.Request, token string, refusal error) error {
+	if vend.HTTPStatus(refusal) >= http.StatusInternalServerError || token == "" {
+		return refusal
+	}
+	p, err := s.Delivery.FindPage(r.Context(), token, delivery.ClientIP(r))
+	if err != nil {
+		return refusal
+	}
+	v := s.buyerView(pageLang(r, p.Order.Language), "This download is not possible")
+	text := v.problemText(p)
+	if text == "" {
+		text = v.T(vend.ErrorMessage(refusal))
+	}
+	v.Help = true
+	s.render(w, r, vend.HTTPStatus(refusal), "message", message{view: v, Paragraphs: []string{text},
+		Links: []link{{URL: s.pageURL(p.Grant), Text: v.T("Your download page")}}})
 	return nil
 }
 
@@ -153,7 +164,9 @@ func (s buyerPages) handleLegacy(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.Delivery.ServeGrant(w, r, g, fileID)
+	if err := s.Delivery.ServeGrant(w, r, g, fileID); err != nil {
+		return s.refusedFile(w, r, s.Delivery.Token(g.PublicID), err)
+	}
 	return nil
 }
 
@@ -228,9 +241,7 @@ func (s buyerPages) handleReturn(w http.ResponseWriter, r *http.Request) error {
 		if grants, err = tx.FindGrantsByOrder(ctx, o.ID); err != nil {
 			return err
 		}
-		if lang, err = orderLang(ctx, tx, o.ID); err != nil {
-			return err
-		}
+		lang = o.Language
 		items, err := tx.FindItems(ctx, o.ID)
 		for _, it := range items {
 			names[it.ID] = it.Name

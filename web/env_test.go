@@ -70,7 +70,9 @@ func newTestWebsale(tb testing.TB) *websale.Intake {
 		MaxAge: 30 * 24 * time.Hour, Products: map[string]string{"1234567890": "EBOOK-001"},
 		// The web tests are about the route; which first links make an order
 		// (imported items, or any with first_click) is intake's (link_test.go).
-		FirstClick: true}}
+		FirstClick: true,
+		// They read English pages; TestWebsale_German has the default, German.
+		Language: "en"}}
 }
 
 // The providers of a test server, for options to adjust before Init.

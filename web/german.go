@@ -23,6 +23,11 @@ var german = map[string]string{
 	"This download link is incomplete.":                                         "Dieser Download-Link ist unvollständig.",
 	"No purchase matches this download link.":                                   "Zu diesem Download-Link gibt es keinen Kauf.",
 	"This product has no files yet.":                                            "Zu diesem Produkt gibt es noch keine Dateien.",
+	"This file is not available right now. Please try again later.":             "Diese Datei ist gerade nicht verfügbar. Bitte versuchen Sie es später noch einmal.",
+	"Access to this download has ended.":                                        "Der Zugang zu diesem Download ist beendet.",
+	"This download link has expired.":                                           "Dieser Download-Link ist abgelaufen.",
+	"This download is not possible":                                             "Dieser Download ist nicht möglich",
+	"Your download page":                                                        "Ihre Download-Seite",
 
 	// The download page.
 	"Download %s": "%s herunterladen",

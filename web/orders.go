@@ -11,6 +11,7 @@ import (
 
 	"github.com/vend-shop/vend"
 	"github.com/vend-shop/vend/ledger"
+	"github.com/vend-shop/vend/locale"
 	"github.com/vend-shop/vend/report"
 	"github.com/vend-shop/vend/store"
 )
@@ -382,7 +383,8 @@ func (s orderAdmin) handleNewOrder(w http.ResponseWriter, r *http.Request) error
 		return vend.Errorf(vend.EINVALID, "Bad form.")
 	}
 	req := ledger.ManualOrder{Buyer: vend.Buyer{Email: r.PostForm.Get("email"), Name: r.PostForm.Get("name")},
-		Products: r.PostForm["product"], Note: r.PostForm.Get("note"), SendReceipt: r.PostForm.Get("send_receipt") != ""}
+		Products: r.PostForm["product"], Note: r.PostForm.Get("note"), Language: r.PostForm.Get("language"),
+		SendReceipt: r.PostForm.Get("send_receipt") != ""}
 	actor, _ := adminActor(r.Context())
 	refused, _ := strconv.ParseInt(r.PostForm.Get("notification"), 10, 64)
 	res, err := s.Ledger.CreateOrder(context.WithoutCancel(r.Context()), actor, req)
@@ -425,6 +427,9 @@ func (s orderAdmin) refusedOrder(r *http.Request) (ledger.ManualOrder, int64, er
 	}
 	if ev, err := s.Intake.Event(n); err == nil {
 		form.Buyer = ev.Buyer
+		if ev.Language != "" {
+			form.Language = locale.Language(ev.Language)
+		}
 		for _, it := range ev.Items {
 			form.Products = append(form.Products, it.ProductID)
 		}
@@ -437,7 +442,7 @@ func (s orderAdmin) refusedOrder(r *http.Request) (ledger.ManualOrder, int64, er
 }
 
 // handleAPINewOrder creates an order by hand: POST /api/v1/orders with
-// {"buyer": {"email", "name"}, "products": [ids], "note", "send_receipt"}.
+// {"buyer": {"email", "name"}, "products": [ids], "note", "language", "send_receipt"}.
 func (s orderAdmin) handleAPINewOrder(w http.ResponseWriter, r *http.Request) error {
 	var req ledger.ManualOrder
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&req); err != nil {

@@ -19,7 +19,8 @@ func TestAdminNewOrder(t *testing.T) {
 		t.Fatalf("form: %d\n%s", form.Status, form.Body)
 	}
 	a := e.adminRequest(http.MethodPost, "/admin/orders/new", cookie,
-		url.Values{"email": {"friend@example.com"}, "name": {"A <b>Friend</b>"}, "product": {"EBOOK-001", "AUDIO-002"}, "note": {"press"}}, sameOrigin)
+		url.Values{"email": {"friend@example.com"}, "name": {"A <b>Friend</b>"}, "product": {"EBOOK-001", "AUDIO-002"}, "note": {"press"},
+			"language": {"de"}}, sameOrigin)
 	if a.Status != http.StatusSeeOther || !strings.HasPrefix(a.Header.Get("Location"), "/admin/orders/") {
 		t.Fatalf("create: %d %q\n%s", a.Status, a.Header.Get("Location"), a.Body)
 	}
@@ -37,12 +38,20 @@ func TestAdminNewOrder(t *testing.T) {
 		orders, err = tx.FindOrders(ctx, store.OrderFilter{Email: &email})
 		return err
 	})
-	if len(orders) != 1 || orders[0].Status != vend.OrderPaid {
+	if len(orders) != 1 || orders[0].Status != vend.OrderPaid || orders[0].Language != "de" {
 		t.Fatalf("orders of the friend: %+v", orders)
 	}
 	rec := e.ProviderOrder("manual", orders[0].Ref)
 	if g := rec.grant("EBOOK-001"); g == nil || e.Get(e.FilePath(g)).Status != http.StatusOK {
 		t.Errorf("the manual order's file does not download")
+	} else {
+		mustSay(t, e.getAs(e.PagePath(g), "en-US"), http.StatusOK, `<html lang="de">`) // the language chosen on the form
+	}
+	// A language vend does not speak is refused, with what was typed kept.
+	if x := e.adminRequest(http.MethodPost, "/admin/orders/new", cookie, url.Values{"email": {"z@example.com"}, "name": {"Kept"},
+		"product": {"EBOOK-001"}, "language": {"fr"}}, sameOrigin); x.Status != http.StatusBadRequest ||
+		!strings.Contains(x.Body, "The buyer&#39;s language must be one of en, de") || !strings.Contains(x.Body, `value="Kept"`) {
+		t.Errorf("language fr: %d\n%s", x.Status, x.Body)
 	}
 	// Refused: no product; the form comes back with the problem and what was typed.
 	bad := e.adminRequest(http.MethodPost, "/admin/orders/new", cookie, url.Values{"email": {"x@example.com"}, "name": {"Kept"}}, sameOrigin)

@@ -205,6 +205,18 @@ func TestDownloadPage_LastDownload(t *testing.T) {
 	if files := links(page.Body, "/d/"); len(files) != 0 {
 		t.Errorf("file buttons %v after the session, want none", files)
 	}
+	// The file's link, from a bookmark or the browser's history, answers with
+	// the same words as the page, in the buyer's language, and a way back.
+	f := e.Get(e.FilePath(g))
+	mustSay(t, f, http.StatusForbidden, append([]string{"You have used all downloads of this purchase, and the last one is over.",
+		`href="` + e.PagePath(g) + `"`, "Your download page"}, offersHelp...)...)
+	if ct := f.Header.Get("Content-Type"); ct != "text/html; charset=utf-8" {
+		t.Errorf("the refused file's page is %q, want the HTML page", ct)
+	}
+	mustSay(t, e.getAs(e.FilePath(g), "de"), http.StatusForbidden, `<html lang="de">`, "Sie haben alle Downloads dieses Kaufs genutzt",
+		"Ihre Download-Seite")
+	// A link that finds no purchase gets the bad-link page.
+	mustSay(t, e.Get("/d/NOTATOKEN/1/go-patterns.pdf"), http.StatusNotFound, append([]string{"This download link is not valid"}, offersHelp...)...)
 }
 
 func TestBuyerPages_German(t *testing.T) {
@@ -222,15 +234,17 @@ func TestBuyerPages_German(t *testing.T) {
 		mustSay(t, e.getAs("/d/nothing", "de"), http.StatusNotFound, "Dieser Download-Link ist ungültig", "Download-Links erneut zusenden")
 		mustSay(t, e.getAs(returnPath("tx", "UNKNOWN", "checks", "999"), "de"), http.StatusOK, "Zahlung noch nicht bestätigt")
 	})
-	t.Run("a Digistore24 buyer's language wins over the browser's", func(t *testing.T) {
-		t.Parallel()
-		e := newTestEnv(t, withShop, withMail)
-		sim := ds24Pay("DS24TXN1")
-		sim.Language = "de"
-		ds24MustOK(t, e, ds24Body(sim))
-		g := e.ProviderOrder("digistore24", ds24Order).grant("EBOOK-001")
-		mustSay(t, e.getAs(e.PagePath(g), "en-US"), http.StatusOK, `<html lang="de">`, "Vielen Dank für Ihren Kauf, Jörg Müller.")
-	})
+	for name, opts := range map[string][]envOption{"mail on": {withShop, withMail}, "mail off": {withShop}} {
+		t.Run("a Digistore24 buyer's language wins over the browser's, "+name, func(t *testing.T) {
+			t.Parallel()
+			e := newTestEnv(t, opts...)
+			sim := ds24Pay("DS24TXN1")
+			sim.Language = "de"
+			ds24MustOK(t, e, ds24Body(sim))
+			g := e.ProviderOrder("digistore24", ds24Order).grant("EBOOK-001")
+			mustSay(t, e.getAs(e.PagePath(g), "en-US"), http.StatusOK, `<html lang="de">`, "Vielen Dank für Ihren Kauf, Jörg Müller.")
+		})
+	}
 }
 
 // TestGerman_CoversEveryText finds every English text the buyer pages

@@ -703,7 +703,7 @@ func TestWebsale_RefusedLinkBudgetUnderConcurrency(t *testing.T) {
 // the download page, whatever language the browser asks for.
 func TestWebsale_German(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t, withMail)
+	e := newTestEnv(t, withMail, func(s *Server) { websaleOf(s).Config.Language = "" }) // the default
 	loc := checkGranted(t, "link", e.Get(wsPath("/websale", wsData(t, wsLink(e.Clock.Now(), wsOrder, wsEbook)))))
 	mails := e.mails()
 	if len(mails) == 0 || mails[0].Language != "de" {

@@ -38,9 +38,8 @@ func (s *Server) buyerView(lang, title string) view {
 	return v
 }
 
-// pageLang is the language of a buyer page: the order's, as its mails were
-// written (orderLang, what the provider said of the buyer), then the
-// browser's Accept-Language.
+// pageLang is the language of a buyer page: the order's (what the provider
+// said of the buyer, vend.Order.Language), then the browser's Accept-Language.
 func pageLang(r *http.Request, orderLang string) string {
 	if orderLang != "" {
 		return locale.Language(orderLang)

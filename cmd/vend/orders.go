@@ -114,7 +114,7 @@ func newOrdersCreateCmd(app *App) *cobra.Command {
 	var req ledger.ManualOrder
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "create --email ADDRESS --product ID [--product ID] [--name NAME] [--note TEXT] [--send-receipt]",
+		Use:   "create --email ADDRESS --product ID [--product ID] [--name NAME] [--note TEXT] [--language en|de] [--send-receipt]",
 		Short: "Make a paid order by hand, without a provider (a free copy, a replacement)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -150,6 +150,7 @@ func newOrdersCreateCmd(app *App) *cobra.Command {
 	f.StringVar(&req.Buyer.Name, "name", "", "the buyer's name")
 	f.StringSliceVar(&req.Products, "product", nil, "a product id (repeatable)")
 	f.StringVar(&req.Note, "note", "", "why, for the log")
+	f.StringVar(&req.Language, "language", "", "the buyer's language for the receipt and the download page (en, de; default: their browser's)")
 	f.BoolVar(&req.SendReceipt, "send-receipt", false, "mail the buyer the receipt with the links")
 	f.BoolVar(&asJSON, "json", false, "print the order as JSON")
 	return cmd
@@ -394,7 +395,11 @@ func printOrder(out io.Writer, d *orderDetail) {
 	if o.Test {
 		fmt.Fprint(w, "  [test]")
 	}
-	fmt.Fprintf(w, "\nBuyer  %s <%s>\nTotal  %s %s\nCreated %s\n", o.Buyer.Name, o.Buyer.Email, o.Total, o.Currency, o.CreatedAt.Format("2006-01-02 15:04:05 MST"))
+	fmt.Fprintf(w, "\nBuyer  %s <%s>", o.Buyer.Name, o.Buyer.Email)
+	if o.Language != "" {
+		fmt.Fprintf(w, "  language %s", o.Language)
+	}
+	fmt.Fprintf(w, "\nTotal  %s %s\nCreated %s\n", o.Total, o.Currency, o.CreatedAt.Format("2006-01-02 15:04:05 MST"))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	// GRANT is the id `vend grants revoke|restore|reset|extend|limit` takes.
 	fmt.Fprintln(tw, "\nITEM\tPRODUCT\tQTY\tAMOUNT\tGRANT\tACCESS\tDOWNLOADS\tEXPIRES\tLINK")

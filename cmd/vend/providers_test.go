@@ -294,16 +294,18 @@ func TestOrdersCreateCLI(t *testing.T) {
 	var d struct {
 		Provider string `json:"provider"`
 		Status   string `json:"status"`
+		Language string `json:"language"`
 		Items    []struct {
 			ProductID string `json:"product_id"`
 		} `json:"items"`
 		Grants []struct{ State string } `json:"grants"`
 	}
-	out := mustVend(t, env, "orders", "create", "--email", "friend@example.com", "--product", "SEED-000", "--product", "SEED-001", "--json")
+	out := mustVend(t, env, "orders", "create", "--email", "friend@example.com", "--product", "SEED-000", "--product", "SEED-001",
+		"--language", "de", "--json")
 	if err := json.Unmarshal([]byte(out), &d); err != nil {
 		t.Fatal(err, out)
 	}
-	if d.Provider != "manual" || d.Status != "paid" || len(d.Items) != 2 || len(d.Grants) != 2 {
+	if d.Provider != "manual" || d.Status != "paid" || len(d.Items) != 2 || len(d.Grants) != 2 || d.Language != "de" {
 		t.Errorf("created %+v", d)
 	}
 	if _, errOut, code := runMain(t, env, "orders", "create", "--email", "friend@example.com", "--product", "NOPE"); code == 0 || !strings.Contains(errOut, "NOPE") {

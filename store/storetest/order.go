@@ -43,7 +43,7 @@ func createOrder(tb testing.TB, db store.DB, o *vend.Order) *vend.Order {
 func sameOrder(a, b *vend.Order) bool {
 	return a.ID == b.ID && a.Provider == b.Provider && a.Ref == b.Ref && a.Custom == b.Custom && a.Buyer == b.Buyer &&
 		a.Currency == b.Currency && a.Total == b.Total && a.Status == b.Status && a.StatusReason == b.StatusReason &&
-		a.Review == b.Review && a.Test == b.Test && sameTime(a.CreatedAt, b.CreatedAt) && sameTime(a.UpdatedAt, b.UpdatedAt)
+		a.Review == b.Review && a.Test == b.Test && a.Language == b.Language && a.Deleted == b.Deleted && sameTime(a.CreatedAt, b.CreatedAt) && sameTime(a.UpdatedAt, b.UpdatedAt)
 }
 
 func testOrders(t *testing.T, open Opener) {
@@ -51,7 +51,7 @@ func testOrders(t *testing.T, open Opener) {
 		"CreateOrder stores every field, found by id and by (provider, ref)": func(t *testing.T, db store.DB) {
 			o := &vend.Order{Provider: "paypal", Ref: "4TK12345AB6789012", Custom: "ord_7f3a9c",
 				Buyer: vend.Buyer{Email: "Buyer@Example.com", Name: "Jörg Müller"}, Currency: "EUR", Total: 1995,
-				Status: vend.OrderPending, StatusReason: "echeck", Review: true, Test: true}
+				Status: vend.OrderPending, StatusReason: "echeck", Review: true, Test: true, Language: "de-DE"}
 			var at time.Time
 			update(t, db, func(tx store.Tx) error { at = tx.Now(); return tx.CreateOrder(ctx, o) })
 			if o.ID == 0 || !o.CreatedAt.Equal(at) || !o.UpdatedAt.Equal(at) {
@@ -92,7 +92,7 @@ func testOrders(t *testing.T, open Opener) {
 			o := createOrder(t, db, &vend.Order{Provider: "paypal", Ref: "T1", Currency: "USD", Total: 1995, Status: vend.OrderPending, StatusReason: "echeck"})
 			created := o.CreatedAt
 			time.Sleep(5 * time.Millisecond)
-			o.Status, o.StatusReason, o.Review = vend.OrderPaid, "", true
+			o.Status, o.StatusReason, o.Review, o.Language = vend.OrderPaid, "", true, "en"
 			update(t, db, func(tx store.Tx) error { return tx.UpdateOrder(ctx, o) })
 			got := findOrder(t, db, o.ID)
 			if !sameOrder(got, o) || !got.UpdatedAt.After(created) || !got.CreatedAt.Equal(created) {
