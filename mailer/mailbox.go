@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"mime"
 	"mime/multipart"
 	"mime/quotedprintable"
@@ -18,6 +19,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -196,25 +198,45 @@ func (b *Mailbox) now() time.Time {
 // List returns the kept messages, newest first. A message pruned while List
 // reads is left out.
 func (b *Mailbox) List(ctx context.Context) ([]*MailboxEntry, error) {
+	list, _, err := b.ListPage(ctx, "", math.MaxInt)
+	return list, err
+}
+
+// ListPage returns up to limit kept messages older than the one with id
+// before ("": from the newest), newest first, and the id to pass as before
+// for the next page ("" on the last page).
+func (b *Mailbox) ListPage(ctx context.Context, before string, limit int) ([]*MailboxEntry, string, error) {
+	if before != "" && !idPattern.MatchString(before) {
+		return nil, "", vend.Errorf(vend.EINVALID, "before: the id of a message in the mailbox.")
+	}
 	ids, err := b.ids()
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	list := make([]*MailboxEntry, 0, len(ids))
-	for _, id := range ids {
+	if before != "" { // ids are newest first: skip those not older than before
+		ids = ids[sort.Search(len(ids), func(i int) bool { return ids[i] < before }):]
+	}
+	var list []*MailboxEntry
+	for len(ids) > 0 && len(list) < limit {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return nil, "", err
 		}
+		id := ids[0]
+		ids = ids[1:]
 		m, err := b.Read(id)
 		if vend.ErrorCode(err) == vend.ENOTFOUND {
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		list = append(list, &m.MailboxEntry)
 	}
-	return list, nil
+	var next string
+	if len(ids) > 0 && len(list) > 0 {
+		next = list[len(list)-1].ID
+	}
+	return list, next, nil
 }
 
 // Raw returns the message's file as it is: RFC 5322, for a mail client.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -184,5 +185,39 @@ func TestMailbox_Read(t *testing.T) {
 		if _, err := b.Read(id); vend.ErrorCode(err) != vend.ENOTFOUND {
 			t.Errorf("Read(%q): %v, want not found", id, err)
 		}
+	}
+}
+
+func TestMailbox_ListPage(t *testing.T) {
+	t.Parallel()
+	b := newTestMailbox(t, 0)
+	for i := range 7 {
+		m := testMessage()
+		m.Subject = fmt.Sprint("message ", i)
+		mustSend(t, b, m)
+	}
+	var pages []string
+	before := ""
+	for range 10 {
+		list, next, err := b.ListPage(context.Background(), before, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var subjects []string
+		for _, e := range list {
+			subjects = append(subjects, e.Subject)
+		}
+		pages = append(pages, strings.Join(subjects, ", "))
+		if next == "" {
+			break
+		}
+		before = next
+	}
+	want := []string{"message 6, message 5, message 4", "message 3, message 2, message 1", "message 0"}
+	if !slices.Equal(pages, want) {
+		t.Errorf("pages %q, want %q", pages, want)
+	}
+	if _, _, err := b.ListPage(context.Background(), "../../etc/passwd", 3); vend.ErrorCode(err) != vend.EINVALID {
+		t.Errorf("a cursor that is no message id: %v, want EINVALID", err)
 	}
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 
 	"github.com/vend-shop/vend"
 	"github.com/vend-shop/vend/mailer"
@@ -25,16 +26,24 @@ func (s mailboxAdmin) handleMailbox(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	list, err := mb.List(r.Context())
+	list, next, err := mb.ListPage(r.Context(), r.URL.Query().Get("before"), mailboxPerPage)
 	if err != nil {
 		return err
 	}
-	s.renderAdmin(w, r, http.StatusOK, "admin-mailbox", "Mailbox", "mailbox", struct {
+	v := struct {
 		Messages []*mailer.MailboxEntry
 		Keep     int
-	}{list, mb.Capacity()})
+		Next     string // the older messages' page, or ""
+	}{Messages: list, Keep: mb.Capacity()}
+	if next != "" {
+		v.Next = "/admin/mailbox?" + url.Values{"before": {next}}.Encode()
+	}
+	s.renderAdmin(w, r, http.StatusOK, "admin-mailbox", "Mailbox", "mailbox", v)
 	return nil
 }
+
+// mailboxPerPage is how many messages a page of the mailbox lists.
+const mailboxPerPage = 50
 
 // handleMailboxMessage shows one message: its headers and text as text, its
 // HTML part as source and rendered in a sandboxed frame without scripts.

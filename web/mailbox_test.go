@@ -2,6 +2,8 @@ package web
 
 import (
 	"context"
+	"fmt"
+	"html"
 	"net/http"
 	"path/filepath"
 	"regexp"
@@ -109,6 +111,28 @@ func TestMailboxAdmin(t *testing.T) {
 			!strings.HasPrefix(raw.Header.Get("Content-Disposition"), "attachment") ||
 			!strings.Contains(raw.Body, "Message-ID: <evil@example.com>") {
 			t.Errorf("raw: %d %v\n%s", raw.Status, raw.Header, raw.Body)
+		}
+	})
+	t.Run("pages", func(t *testing.T) {
+		t.Parallel()
+		e, cookie := signedInEnv(t, withMailbox(t))
+		for i := range mailboxPerPage + 2 {
+			m := evilMail()
+			m.Subject = fmt.Sprintf("message %03d", i)
+			sendTo(t, e.Server.Mailbox, m)
+		}
+		first := e.mustAdminGet(cookie, "/admin/mailbox")
+		older := regexp.MustCompile(`href="(/admin/mailbox\?before=[^"]+)">Older messages`).FindStringSubmatch(first)
+		if n := len(mailboxLink.FindAllString(first, -1)); n != mailboxPerPage || older == nil {
+			t.Fatalf("the first page lists %d messages and links older ones: %v", n, older != nil)
+		}
+		second := e.mustAdminGet(cookie, html.UnescapeString(older[1]))
+		if n := len(mailboxLink.FindAllString(second, -1)); n != 2 || !strings.Contains(second, "message 001") ||
+			!strings.Contains(second, "message 000") || strings.Contains(second, "Older messages") {
+			t.Errorf("the second page lists %d messages:\n%s", n, second)
+		}
+		if a := e.adminRequest(http.MethodGet, "/admin/mailbox?before=x", cookie, nil, nil); a.Status != http.StatusBadRequest {
+			t.Errorf("a cursor that is no message id: %d, want 400", a.Status)
 		}
 	})
 	t.Run("ErrNotFound", func(t *testing.T) {
