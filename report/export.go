@@ -300,7 +300,7 @@ func csvID(id int64) string {
 }
 
 var csvOrderHeader = []string{"id", "created_at_utc", "provider", "ref", "status", "status_reason", "review", "test",
-	"buyer_email", "buyer_name", "currency", "total", "products", "custom", "updated_at_utc"}
+	"buyer_email", "buyer_name", "currency", "total", "products", "custom", "updated_at_utc", "deleted"}
 
 func csvOrder(o *vend.Order) []string {
 	products := make([]string, len(o.Items))
@@ -309,7 +309,7 @@ func csvOrder(o *vend.Order) []string {
 	}
 	return []string{csvID(o.ID), csvTime(o.CreatedAt), o.Provider, o.Ref, string(o.Status), o.StatusReason,
 		strconv.FormatBool(o.Review), strconv.FormatBool(o.Test), o.Buyer.Email, o.Buyer.Name, o.Currency, o.Total.String(),
-		strings.Join(products, " "), o.Custom, csvTime(o.UpdatedAt)}
+		strings.Join(products, " "), o.Custom, csvTime(o.UpdatedAt), strconv.FormatBool(o.Deleted)}
 }
 
 var csvTransactionHeader = []string{"id", "created_at_utc", "order_id", "provider", "txn_id", "parent_txn_id", "order_ref",

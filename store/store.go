@@ -98,7 +98,9 @@ type Reports interface {
 	DailyStats(ctx context.Context, from, to time.Time, withTest bool) ([]DayStats, error)
 
 	// ExportOrders calls fn with each order of one page of an export, with its
-	// items: of the orders SearchOrders(q) selects, newest first, those of the
+	// items: of the orders SearchOrders(q) selects, and the deleted ones it
+	// would select (an export is the books, and a deleted order's money moved
+	// all the same; Order.Deleted says which), newest first, those of the
 	// next q.Limit rows below q.Before (an order that matches with two items
 	// comes once, so a page may hold fewer). The next page is below the last
 	// order's id; an export ends at its first empty page.

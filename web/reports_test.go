@@ -112,7 +112,7 @@ func TestAdminExport_Orders(t *testing.T) {
 	e, cookie := exportEnv(t)
 	records := e.csvExport(cookie, "/admin/export/orders.csv")
 	wantHeader := []string{"id", "created_at_utc", "provider", "ref", "status", "status_reason", "review", "test",
-		"buyer_email", "buyer_name", "currency", "total", "products", "custom", "updated_at_utc"}
+		"buyer_email", "buyer_name", "currency", "total", "products", "custom", "updated_at_utc", "deleted"}
 	if !reflect.DeepEqual(records[0], wantHeader) {
 		t.Errorf("header %q", records[0])
 	}
@@ -124,7 +124,7 @@ func TestAdminExport_Orders(t *testing.T) {
 	want := map[string]string{"id": fmt.Sprint(o.ID), "created_at_utc": o.CreatedAt.UTC().Format(time.DateTime), "provider": "paypal",
 		"ref": p1Txn, "status": "paid", "status_reason": "", "review": "false", "test": "true", "buyer_email": "buyer@example.com",
 		"buyer_name": "Jörg Müller", "currency": "USD", "total": "19.95", "products": "EBOOK-001", "custom": o.Custom,
-		"updated_at_utc": o.UpdatedAt.UTC().Format(time.DateTime)}
+		"updated_at_utc": o.UpdatedAt.UTC().Format(time.DateTime), "deleted": "false"}
 	if !reflect.DeepEqual(p1, want) {
 		t.Errorf("P1:\n got %v\nwant %v", p1, want)
 	}

@@ -52,7 +52,7 @@ func TestExportCLI(t *testing.T) {
 	t.Run("orders: every one, newest first, in pages", func(t *testing.T) {
 		records := readCSV(t, mustVend(t, env, "export", "csv", "orders"))
 		if want := []string{"id", "created_at_utc", "provider", "ref", "status", "status_reason", "review", "test", "buyer_email",
-			"buyer_name", "currency", "total", "products", "custom", "updated_at_utc"}; !reflect.DeepEqual(records[0], want) {
+			"buyer_name", "currency", "total", "products", "custom", "updated_at_utc", "deleted"}; !reflect.DeepEqual(records[0], want) {
 			t.Errorf("header %q", records[0])
 		}
 		if len(records) != 1+1101 {

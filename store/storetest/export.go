@@ -88,7 +88,7 @@ func buyersBy(tb testing.TB, db store.DB, q store.BuyerQuery) []store.BuyerAttem
 
 func testExports(t *testing.T, open Opener) {
 	subtests(t, open, map[string]func(t *testing.T, db store.DB){
-		"ExportOrders selects as SearchOrders does, newest first, each order once with every item": func(t *testing.T, db store.DB) {
+		"ExportOrders selects as SearchOrders does, deleted orders too, newest first, each order once with every item": func(t *testing.T, db store.DB) {
 			ebook, course := mustProduct(t, db, "ebook"), mustProduct(t, db, "course")
 			var ids []int64
 			for i, products := range [][]*vend.Product{{ebook}, {ebook, course}, {course, course}, {ebook}} {
@@ -105,6 +105,10 @@ func testExports(t *testing.T, open Opener) {
 					return nil
 				})
 				ids = append(ids, o.ID)
+				if i == 1 { // deleted by an administrator: gone from the lists, not from the books
+					o.Deleted = true
+					update(t, db, func(tx store.Tx) error { return tx.UpdateOrder(ctx, o) })
+				}
 			}
 			// export reads pages until an empty one, as an exporter does.
 			export := func(q store.OrderQuery) []string {
@@ -119,6 +123,9 @@ func testExports(t *testing.T, open Opener) {
 									t.Errorf("order %s has item %+v", o.Ref, it)
 								}
 								line += " " + it.ProductID
+							}
+							if o.Deleted {
+								line += " (deleted)"
 							}
 							out, q.Before, n = append(out, line), o.ID, n+1
 							return nil
@@ -150,16 +157,16 @@ func testExports(t *testing.T, open Opener) {
 				q    store.OrderQuery
 				want []string
 			}{
-				{"everything, newest first", store.OrderQuery{}, []string{"R3: ebook", "R2: course course", "R1: ebook course", "R0: ebook"}},
-				{"in pages of 1", store.OrderQuery{Limit: 1}, []string{"R3: ebook", "R2: course course", "R1: ebook course", "R0: ebook"}},
+				{"everything, newest first", store.OrderQuery{}, []string{"R3: ebook", "R2: course course", "R1: ebook course (deleted)", "R0: ebook"}},
+				{"in pages of 1", store.OrderQuery{Limit: 1}, []string{"R3: ebook", "R2: course course", "R1: ebook course (deleted)", "R0: ebook"}},
 				{"a product: an order with two of its items comes once", store.OrderQuery{Product: "course", Limit: 1},
-					[]string{"R2: course course", "R1: ebook course"}},
+					[]string{"R2: course course", "R1: ebook course (deleted)"}},
 				{"a product and a status", store.OrderQuery{Product: "ebook", Status: vend.OrderPaid, Limit: 2},
-					[]string{"R3: ebook", "R1: ebook course", "R0: ebook"}},
-				{"a text", store.OrderQuery{Text: "R1"}, []string{"R1: ebook course"}},
-				{"a text and a product", store.OrderQuery{Text: "b@example.com", Product: "course"}, []string{"R2: course course", "R1: ebook course"}},
+					[]string{"R3: ebook", "R1: ebook course (deleted)", "R0: ebook"}},
+				{"a text", store.OrderQuery{Text: "R1"}, []string{"R1: ebook course (deleted)"}},
+				{"a text and a product", store.OrderQuery{Text: "b@example.com", Product: "course"}, []string{"R2: course course", "R1: ebook course (deleted)"}},
 				{"created within the hour", store.OrderQuery{From: time.Now().Add(-time.Hour), To: time.Now().Add(time.Hour), Limit: 3},
-					[]string{"R3: ebook", "R2: course course", "R1: ebook course", "R0: ebook"}},
+					[]string{"R3: ebook", "R2: course course", "R1: ebook course (deleted)", "R0: ebook"}},
 				{"created before", store.OrderQuery{To: time.Now().Add(-time.Hour), Limit: 1}, nil},
 				{"created after", store.OrderQuery{From: time.Now().Add(time.Hour)}, nil},
 				{"nothing", store.OrderQuery{Text: "nobody"}, nil},
