@@ -318,8 +318,12 @@ type NotificationFilter struct {
 	OrderID  *int64
 	Provider *string
 	Verdict  *vend.Verdict
-	Before   int64 // only notifications with a smaller id: the next page
-	Limit    int
+	// Unsettled keeps those that belong to no order and were not dismissed:
+	// with VerdictRejected, the refused payments the seller has to look at.
+	Unsettled bool
+	Since     time.Time // only those received at or after Since
+	Before    int64     // only notifications with a smaller id: the next page
+	Limit     int
 }
 
 // Orders holds orders, their items and buyers.

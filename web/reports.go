@@ -303,17 +303,8 @@ func (s reportAdmin) handleAdminDashboard(w http.ResponseWriter, r *http.Request
 // buyer may have paid for each.
 func waitingRefused(ctx context.Context, tx store.Notifications, now time.Time) ([]*vend.Notification, error) {
 	rejected := vend.VerdictRejected
-	ns, err := tx.FindNotifications(ctx, store.NotificationFilter{Verdict: &rejected, Limit: 100})
-	if err != nil {
-		return nil, err
-	}
-	var waiting []*vend.Notification
-	for _, n := range ns {
-		if n.OrderID == 0 && !n.Dismissed && now.Sub(n.ReceivedAt) < 30*24*time.Hour {
-			waiting = append(waiting, n)
-		}
-	}
-	return waiting, nil
+	return tx.FindNotifications(ctx, store.NotificationFilter{Verdict: &rejected, Unsettled: true,
+		Since: now.Add(-30 * 24 * time.Hour), Limit: 100})
 }
 
 // startStep is one step of the dashboard's first-run checklist, with the place

@@ -192,6 +192,12 @@ func (tx *Tx) FindNotifications(ctx context.Context, f store.NotificationFilter)
 	if f.Verdict != nil {
 		where = append(where, "verdict = "+arg(string(*f.Verdict)))
 	}
+	if f.Unsettled {
+		where = append(where, "order_id IS NULL AND NOT dismissed")
+	}
+	if !f.Since.IsZero() {
+		where = append(where, "received_at >= "+arg(ms(f.Since)))
+	}
 	if f.Before > 0 {
 		where = append(where, "id < "+arg(f.Before))
 	}

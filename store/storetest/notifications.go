@@ -232,6 +232,10 @@ func testNotifications(t *testing.T, open Opener) {
 					n.OrderID = f.Order.ID
 				}
 				ids = append(ids, createNotification(t, db, n).ID)
+				if i == 5 { // dismissed by the seller: settled
+					n.Dismissed = true
+					update(t, db, func(tx store.Tx) error { return tx.UpdateNotification(ctx, n) })
+				}
 			}
 			paypal, invalid, applied := "paypal", vend.VerdictInvalid, vend.VerdictApplied
 			tests := []struct {
@@ -249,6 +253,10 @@ func testNotifications(t *testing.T, open Opener) {
 				{"before the first", store.NotificationFilter{Before: ids[0]}, nil},
 				{"a provider nobody sent", store.NotificationFilter{Provider: ptr("websale")}, nil},
 				{"a verdict nothing got", store.NotificationFilter{Verdict: ptr(vend.VerdictError)}, nil},
+				{"unsettled: no order, not dismissed", store.NotificationFilter{Unsettled: true}, []int64{ids[6], ids[3], ids[2], ids[1]}},
+				{"unsettled refusals", store.NotificationFilter{Unsettled: true, Verdict: ptr(vend.VerdictRejected)}, []int64{ids[1]}},
+				{"received since now", store.NotificationFilter{Since: time.Now().Add(time.Minute)}, nil},
+				{"received since a minute ago", store.NotificationFilter{Since: time.Now().Add(-time.Minute), Limit: 2}, []int64{ids[6], ids[5]}},
 			}
 			for _, tt := range tests {
 				var got []*vend.Notification
