@@ -18,7 +18,8 @@ import (
 // TestBrowser_BuyerPages opens the buyer pages in a real headless Chromium,
 // at desktop width and at a phone's 390 px, in English and German: the return
 // page waiting and after it stopped waiting, the download page in the last
-// download's session and used up, a bad link and the resend page. Each shows
+// download's session and used up, a used-up purchase's file link, a bad link
+// and the resend page. Each shows
 // the shop and its text in the browser's language, and none scrolls sideways.
 func TestBrowser_BuyerPages(t *testing.T) {
 	t.Parallel()
@@ -54,6 +55,9 @@ func TestBrowser_BuyerPages(t *testing.T) {
 		{"download page, used up", e.PagePath(usedUp), false,
 			[]string{"You have used all downloads of this purchase", "Send me my download links again", "help@books.test"},
 			[]string{"Sie haben alle Downloads dieses Kaufs genutzt", "Download-Links erneut zusenden", "help@books.test"}, ""},
+		{"a used-up purchase's file link", e.FilePath(usedUp), false,
+			[]string{"This download is not possible", "You have used all downloads of this purchase", "Your download page", "help@books.test"},
+			[]string{"Dieser Download ist nicht möglich", "Sie haben alle Downloads dieses Kaufs genutzt", "Ihre Download-Seite", "help@books.test"}, ""},
 		{"bad link", "/d/not-a-link", false,
 			[]string{"This download link is not valid", "Send me my download links again"},
 			[]string{"Dieser Download-Link ist ungültig", "Download-Links erneut zusenden"}, ""},
