@@ -146,6 +146,54 @@ type testEnv struct {
 	PayPal   *fakePayPal
 	Clock    *testClock
 	client   *http.Client
+	inflight *inflight
+}
+
+// inflight counts the requests the test server is handling, so that Flush
+// can wait for a download's handler to record it: a client has the whole
+// body before the handler returns.
+type inflight struct {
+	mu   sync.Mutex
+	n    int
+	idle chan struct{} // closed while n is 0
+}
+
+func newInflight() *inflight {
+	idle := make(chan struct{})
+	close(idle)
+	return &inflight{idle: idle}
+}
+
+func (f *inflight) track(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		if f.n == 0 {
+			f.idle = make(chan struct{})
+		}
+		f.n++
+		f.mu.Unlock()
+		defer func() {
+			f.mu.Lock()
+			if f.n--; f.n == 0 {
+				close(f.idle)
+			}
+			f.mu.Unlock()
+		}()
+		h.ServeHTTP(w, r)
+	})
+}
+
+// wait returns once no request is being handled, or false after d.
+func (f *inflight) wait(d time.Duration) bool {
+	f.mu.Lock()
+	idle := f.idle
+	f.mu.Unlock()
+	select {
+	case <-idle:
+		return true
+	case <-time.After(d):
+		return false
+	}
 }
 
 // envOption adjusts the server before it starts.
@@ -214,7 +262,8 @@ func newTestEnv(tb testing.TB, opts ...envOption) *testEnv {
 	if err := srv.Init(); err != nil {
 		tb.Fatal(err)
 	}
-	hs := httptest.NewUnstartedServer(srv)
+	track := newInflight()
+	hs := httptest.NewUnstartedServer(track.track(srv))
 	srv.BaseURL = "http://" + hs.Listener.Addr().String()
 	hs.Start()
 	tb.Cleanup(hs.Close)
@@ -222,7 +271,7 @@ func newTestEnv(tb testing.TB, opts ...envOption) *testEnv {
 	client := hs.Client()
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &testEnv{tb: tb, DB: db, Blobs: blobs, Ledger: led, Delivery: dl, Server: srv, HTTP: hs, PayPal: pp,
-		Clock: clock, client: client}
+		Clock: clock, client: client, inflight: track}
 }
 
 // testEpoch is when every test starts: a few hours after sample P1 was paid.
@@ -488,9 +537,13 @@ func (e *testEnv) Head(path string) answer {
 	return e.do(req)
 }
 
-// Flush waits until the download log is written.
+// Flush waits until the requests in flight are done and the download log is
+// written.
 func (e *testEnv) Flush() {
 	e.tb.Helper()
+	if !e.inflight.wait(10 * time.Second) {
+		e.tb.Fatal("requests still in flight after 10 s")
+	}
 	if err := e.Delivery.Flush(context.Background()); err != nil {
 		e.tb.Fatal(err)
 	}
