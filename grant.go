@@ -24,8 +24,11 @@ type Grant struct {
 	DownloadLimit int        `json:"download_limit"`   // Unlimited or ≥ 1
 	DownloadsUsed int        `json:"downloads_used"`
 	ExpiresAt     time.Time  `json:"expires_at,omitzero"` // zero: never
-	CreatedAt     time.Time  `json:"created_at"`
-	UpdatedAt     time.Time  `json:"updated_at"`
+	// UpdatesUntil is the last day new versions reach this buyer (the
+	// product's UpdatesFor from the purchase); zero: every version.
+	UpdatesUntil time.Time `json:"updates_until,omitzero"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
 }
 
 // Expired reports whether the grant's lifetime has run out at now.

@@ -2,6 +2,7 @@ package vend
 
 import (
 	"fmt"
+	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -31,9 +32,16 @@ type Product struct {
 	DownloadLimit int           `json:"download_limit"` // Unlimited (-1) or ≥ 1
 	Lifetime      time.Duration `json:"lifetime"`       // Forever or > 0
 	Archived      bool          `json:"archived"`       // no longer sold: new payments are refused, buyers keep their downloads
-	Files         []*File       `json:"files"`
-	CreatedAt     time.Time     `json:"created_at"`
-	UpdatedAt     time.Time     `json:"updated_at"`
+	License       LicensePolicy `json:"license"`
+	// UpdatesFor is how long after the purchase new versions of the files
+	// still come to a buyer ("updates until"): Forever or > 0. Versions
+	// released later are listed on the buyer's page, not served; RenewURL is
+	// where the page sends the buyer to renew.
+	UpdatesFor time.Duration `json:"updates_for"`
+	RenewURL   string        `json:"renew_url,omitempty"`
+	Files      []*File       `json:"files"`
+	CreatedAt  time.Time     `json:"created_at"`
+	UpdatedAt  time.Time     `json:"updated_at"`
 }
 
 // File is one stored file of a product. Key names the bytes in blob storage and is
@@ -45,7 +53,8 @@ type File struct {
 	Key       string    `json:"-"`
 	Size      int64     `json:"size"`
 	SHA256    string    `json:"sha256"`
-	CreatedAt time.Time `json:"created_at"`
+	CreatedAt time.Time `json:"created_at"`          // when it was released
+	RetiredAt time.Time `json:"retired_at,omitzero"` // when a newer version replaced it; zero while current
 }
 
 var productIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
@@ -78,6 +87,28 @@ func (p *Product) Validate() error {
 	}
 	if p.Lifetime < 0 {
 		return Errorf(EINVALID, "product %s: lifetime is negative", p.ID)
+	}
+	if err := p.License.Validate(); err != nil {
+		return Errorf(EINVALID, "product %s: %s", p.ID, ErrorMessage(err))
+	}
+	if p.UpdatesFor < 0 {
+		return Errorf(EINVALID, "product %s: updates period is negative", p.ID)
+	}
+	if err := ValidateRenewURL(p.RenewURL); err != nil {
+		return Errorf(EINVALID, "product %s: %s", p.ID, ErrorMessage(err))
+	}
+	return nil
+}
+
+// ValidateRenewURL checks the page a buyer renews updates on: empty, or an
+// absolute http(s) URL of at most 500 characters.
+func ValidateRenewURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(s) > 500 {
+		return Errorf(EINVALID, "renewal URL %q: use an absolute https:// address", s)
 	}
 	return nil
 }

@@ -58,7 +58,10 @@ func Import(ctx context.Context, db store.DB, blobs blob.Store, actor string, li
 			case err != nil:
 				return err
 			default:
+				// The products file sets what it has columns for; the rest
+				// (licences, updates) stays as the seller set it.
 				p.CreatedAt = old.CreatedAt
+				p.License, p.UpdatesFor, p.RenewURL = old.License, old.UpdatesFor, old.RenewURL
 			}
 			out[i].NewFile = old == nil || len(old.Files) != 1 || old.Files[0].SHA256 != files[i].SHA256 || old.Files[0].Name != files[i].Name
 			if err := Save(ctx, tx, &p, []*vend.File{files[i]}); err != nil {

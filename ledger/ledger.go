@@ -395,6 +395,9 @@ func checkItems(ctx context.Context, tx store.Products, ev vend.Event, currency 
 		if it.Quantity < 1 {
 			return fmt.Sprintf("quantity %d for %s", it.Quantity, p.ID), nil
 		}
+		if p.License.Mode != vend.LicenseOff && it.Quantity > vend.MaxKeysPerItem {
+			return fmt.Sprintf("quantity %d for %s: at most %d licence keys per item", it.Quantity, p.ID, vend.MaxKeysPerItem), nil
+		}
 		if p.Archived && !ev.Unpriced {
 			// The seller stopped selling it. An unpriced event is a sale made
 			// elsewhere (a WEBSALE link, a manual order): vend only delivers.
@@ -817,6 +820,7 @@ type granter interface {
 	Now() time.Time
 	store.Products
 	store.Grants
+	store.Licenses
 }
 
 func (l *Ledger) syncGrants(ctx context.Context, tx granter, o *vend.Order, items []*vend.Item, standings []vend.Standing, res *Result) error {
@@ -875,5 +879,36 @@ func (l *Ledger) createGrant(ctx context.Context, tx granter, o *vend.Order, it 
 	if p.Lifetime != vend.Forever {
 		g.ExpiresAt = tx.Now().Add(p.Lifetime)
 	}
-	return g, tx.CreateGrant(ctx, g)
+	if p.UpdatesFor != vend.Forever {
+		g.UpdatesUntil = tx.Now().Add(p.UpdatesFor)
+	}
+	if err := tx.CreateGrant(ctx, g); err != nil {
+		return nil, err
+	}
+	return g, issueLicenses(ctx, tx, p, it, g)
+}
+
+// issueLicenses gives a new grant of a licensed product its keys, one per
+// unit bought, each with the product's activation limit, in the grant's own
+// transaction: a grant is made once, so its keys are too.
+func issueLicenses(ctx context.Context, tx granter, p *vend.Product, it *vend.Item, g *vend.Grant) error {
+	if p.License.Mode != vend.LicenseGenerated {
+		return nil
+	}
+	for unit := range min(max(it.Quantity, 1), vend.MaxKeysPerItem) {
+		lic := &vend.License{GrantID: g.ID, OrderID: g.OrderID, ItemID: it.ID, ProductID: p.ID, Unit: unit,
+			ActivationLimit: p.License.ActivationLimit}
+		if p.License.Length != vend.Forever {
+			lic.ExpiresAt = tx.Now().Add(p.License.Length)
+		}
+		key, err := vend.NewLicenseKey(p.License.KeyFormat)
+		if err != nil {
+			return err
+		}
+		lic.Key = key
+		if err := tx.CreateLicense(ctx, lic, vend.KeyHash(key)); err != nil {
+			return fmt.Errorf("licence key %d of item %d: %w", unit+1, it.ID, err)
+		}
+	}
+	return nil
 }

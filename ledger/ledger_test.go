@@ -26,6 +26,8 @@ var products = []*vend.Product{
 	{ID: "euro", Name: "Euro thing", Price: 500, Currency: "EUR", DownloadLimit: 3, Lifetime: vend.Forever},
 	{ID: "bonus", Name: "Bonus", Price: 500, Currency: "USD", DownloadLimit: 5, Lifetime: vend.Forever},
 	{ID: "extra", Name: "Extra", Price: 700, Currency: "USD", DownloadLimit: 5, Lifetime: vend.Forever},
+	{ID: "app", Name: "App", Price: 4900, Currency: "USD", DownloadLimit: 5, Lifetime: vend.Forever, UpdatesFor: 30 * 24 * time.Hour,
+		License: vend.LicensePolicy{Mode: vend.LicenseGenerated, ActivationLimit: 2, Length: 365 * 24 * time.Hour}},
 }
 
 // MustOpenDB opens a migrated SQLite store under tb.TempDir() holding the

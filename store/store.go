@@ -56,6 +56,44 @@ type Tx interface {
 	Reports
 	Releases
 	ImportedItems
+	Licenses
+}
+
+// Licenses holds licence keys and their activations (instances).
+type Licenses interface {
+	// CreateLicense adds a key; a second key for the same (item, unit), or
+	// one whose KeyHash another key has, is an ECONFLICT error.
+	CreateLicense(ctx context.Context, l *vend.License, keyHash string) error
+	// UpdateLicense saves an administrator's changes: disabled, activation
+	// limit, expiry.
+	UpdateLicense(ctx context.Context, l *vend.License) error
+	// FindLicenseByHash finds a key by vend.KeyHash; ENOTFOUND if none.
+	FindLicenseByHash(ctx context.Context, keyHash string) (*vend.License, error)
+	FindLicenseByID(ctx context.Context, id int64) (*vend.License, error)
+	// FindLicenses lists keys, newest first, with their active instances
+	// counted in Activations.
+	FindLicenses(ctx context.Context, f LicenseFilter) ([]*vend.License, error)
+	// LockLicense serializes, until the transaction ends, every transaction
+	// that locks the same key: activations of one key at two instances must
+	// count each other.
+	LockLicense(ctx context.Context, id int64) error
+	// CreateInstance records an activation; InstanceID must be unique.
+	CreateInstance(ctx context.Context, in *vend.LicenseInstance) error
+	// FindInstances lists a key's instances, oldest first: only the active
+	// ones unless all.
+	FindInstances(ctx context.Context, licenseID int64, all bool) ([]*vend.LicenseInstance, error)
+	// DeactivateInstance ends an active instance of the key; ENOTFOUND if the
+	// key has no such active instance.
+	DeactivateInstance(ctx context.Context, licenseID int64, instanceID string) error
+}
+
+// LicenseFilter selects licence keys. Its fields combine.
+type LicenseFilter struct {
+	OrderID   *int64
+	GrantID   *int64
+	ProductID *string
+	Before    int64 // only keys with a smaller id: the next page
+	Limit     int
 }
 
 // ImportedItems holds the order items a seller imported from a provider's

@@ -114,6 +114,7 @@ func newProductsAddCmd(app *App) *cobra.Command {
 				old, err := tx.FindProductByID(cmd.Context(), p.ID)
 				if err == nil {
 					p.CreatedAt = old.CreatedAt
+					p.License, p.UpdatesFor, p.RenewURL = old.License, old.UpdatesFor, old.RenewURL
 				} else {
 					old = nil
 				}

@@ -7,26 +7,28 @@ import (
 	"github.com/vend-shop/vend"
 )
 
-const grantColumns = `id, item_id, order_id, product_id, public_id, state, reason, download_limit, downloads_used, expires_at, created_at, updated_at`
+const grantColumns = `id, item_id, order_id, product_id, public_id, state, reason, download_limit, downloads_used, expires_at,
+	updates_until, created_at, updated_at`
 
 func scanGrant(row interface{ Scan(...any) error }) (*vend.Grant, error) {
 	var g vend.Grant
-	var expires, created, updated int64
+	var expires, updatesUntil, created, updated int64
 	if err := row.Scan(&g.ID, &g.ItemID, &g.OrderID, &g.ProductID, &g.PublicID, &g.State, &g.Reason, &g.DownloadLimit,
-		&g.DownloadsUsed, &expires, &created, &updated); err != nil {
+		&g.DownloadsUsed, &expires, &updatesUntil, &created, &updated); err != nil {
 		return nil, err
 	}
-	g.ExpiresAt, g.CreatedAt, g.UpdatedAt = fromMS(expires), fromMS(created), fromMS(updated)
+	g.ExpiresAt, g.UpdatesUntil, g.CreatedAt, g.UpdatedAt = fromMS(expires), fromMS(updatesUntil), fromMS(created), fromMS(updated)
 	return &g, nil
 }
 
 func (tx *Tx) CreateGrant(ctx context.Context, g *vend.Grant) error {
 	g.CreatedAt, g.UpdatedAt = tx.now, tx.now
 	err := tx.queryRow(ctx, `
-		INSERT INTO grants (item_id, order_id, product_id, public_id, state, reason, download_limit, downloads_used, expires_at, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+		INSERT INTO grants (item_id, order_id, product_id, public_id, state, reason, download_limit, downloads_used, expires_at,
+			updates_until, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
 		g.ItemID, g.OrderID, g.ProductID, g.PublicID, g.State, g.Reason, g.DownloadLimit, g.DownloadsUsed, ms(g.ExpiresAt),
-		ms(g.CreatedAt), ms(g.UpdatedAt)).Scan(&g.ID)
+		ms(g.UpdatesUntil), ms(g.CreatedAt), ms(g.UpdatedAt)).Scan(&g.ID)
 	if err != nil {
 		return fmt.Errorf("create grant for item %d: %w", g.ItemID, err)
 	}
@@ -36,8 +38,9 @@ func (tx *Tx) CreateGrant(ctx context.Context, g *vend.Grant) error {
 func (tx *Tx) UpdateGrant(ctx context.Context, g *vend.Grant) error {
 	g.UpdatedAt = tx.now
 	res, err := tx.exec(ctx, `
-		UPDATE grants SET state = $1, reason = $2, download_limit = $3, downloads_used = $4, expires_at = $5, updated_at = $6 WHERE id = $7`,
-		g.State, g.Reason, g.DownloadLimit, g.DownloadsUsed, ms(g.ExpiresAt), ms(g.UpdatedAt), g.ID)
+		UPDATE grants SET state = $1, reason = $2, download_limit = $3, downloads_used = $4, expires_at = $5, updates_until = $6,
+			updated_at = $7 WHERE id = $8`,
+		g.State, g.Reason, g.DownloadLimit, g.DownloadsUsed, ms(g.ExpiresAt), ms(g.UpdatesUntil), ms(g.UpdatedAt), g.ID)
 	return updated(res, err, "grant", g.ID)
 }
 

@@ -8,15 +8,19 @@ import (
 	"github.com/vend-shop/vend"
 )
 
-const productColumns = `id, name, price, currency, download_limit, lifetime_seconds, archived, created_at, updated_at`
+const productColumns = `id, name, price, currency, download_limit, lifetime_seconds, archived, license_mode,
+	license_activation_limit, license_length_seconds, license_key_format, updates_for_seconds, renew_url, created_at, updated_at`
 
 func scanProduct(row interface{ Scan(...any) error }) (*vend.Product, error) {
 	var p vend.Product
-	var lifetime, created, updated int64
-	if err := row.Scan(&p.ID, &p.Name, &p.Price, &p.Currency, &p.DownloadLimit, &lifetime, &p.Archived, &created, &updated); err != nil {
+	var lifetime, licenseLength, updatesFor, created, updated int64
+	if err := row.Scan(&p.ID, &p.Name, &p.Price, &p.Currency, &p.DownloadLimit, &lifetime, &p.Archived, &p.License.Mode,
+		&p.License.ActivationLimit, &licenseLength, &p.License.KeyFormat, &updatesFor, &p.RenewURL, &created, &updated); err != nil {
 		return nil, err
 	}
 	p.Lifetime = time.Duration(lifetime) * time.Second
+	p.License.Length = time.Duration(licenseLength) * time.Second
+	p.UpdatesFor = time.Duration(updatesFor) * time.Second
 	p.CreatedAt, p.UpdatedAt = fromMS(created), fromMS(updated)
 	return &p, nil
 }
@@ -63,15 +67,29 @@ func (tx *Tx) SaveProduct(ctx context.Context, p *vend.Product) error {
 	}
 	p.UpdatedAt = tx.now
 	_, err := tx.exec(ctx, `
-		INSERT INTO products (`+productColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		INSERT INTO products (`+productColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 		ON CONFLICT (id) DO UPDATE SET name = excluded.name, price = excluded.price,
 			currency = excluded.currency, download_limit = excluded.download_limit,
-			lifetime_seconds = excluded.lifetime_seconds, updated_at = excluded.updated_at`,
-		p.ID, p.Name, p.Price, p.Currency, p.DownloadLimit, int64(p.Lifetime/time.Second), p.Archived, ms(p.CreatedAt), ms(p.UpdatedAt))
+			lifetime_seconds = excluded.lifetime_seconds, license_mode = excluded.license_mode,
+			license_activation_limit = excluded.license_activation_limit, license_length_seconds = excluded.license_length_seconds,
+			license_key_format = excluded.license_key_format, updates_for_seconds = excluded.updates_for_seconds,
+			renew_url = excluded.renew_url, updated_at = excluded.updated_at`,
+		p.ID, p.Name, p.Price, p.Currency, p.DownloadLimit, int64(p.Lifetime/time.Second), p.Archived, p.License.Mode,
+		licenseLimit(p.License.ActivationLimit), int64(p.License.Length/time.Second), p.License.KeyFormat,
+		int64(p.UpdatesFor/time.Second), p.RenewURL, ms(p.CreatedAt), ms(p.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("save product %s: %w", p.ID, err)
 	}
 	return nil
+}
+
+// licenseLimit stores a policy without a limit (licences off) as the
+// default limit, 1, so turning licences on later starts from it.
+func licenseLimit(n int) int {
+	if n == 0 {
+		return 1
+	}
+	return n
 }
 
 func (tx *Tx) SetProductArchived(ctx context.Context, id string, archived bool) error {
@@ -83,15 +101,15 @@ func (tx *Tx) SetProductArchived(ctx context.Context, id string, archived bool) 
 	return nil
 }
 
-const fileColumns = `id, product_id, name, blob_key, size, sha256, created_at`
+const fileColumns = `id, product_id, name, blob_key, size, sha256, created_at, retired_at`
 
 func scanFile(row interface{ Scan(...any) error }) (*vend.File, error) {
 	var f vend.File
-	var created int64
-	if err := row.Scan(&f.ID, &f.ProductID, &f.Name, &f.Key, &f.Size, &f.SHA256, &created); err != nil {
+	var created, retired int64
+	if err := row.Scan(&f.ID, &f.ProductID, &f.Name, &f.Key, &f.Size, &f.SHA256, &created, &retired); err != nil {
 		return nil, err
 	}
-	f.CreatedAt = fromMS(created)
+	f.CreatedAt, f.RetiredAt = fromMS(created), fromMS(retired)
 	return &f, nil
 }
 
@@ -156,7 +174,7 @@ func (tx *Tx) SetFiles(ctx context.Context, productID string, files []*vend.File
 	}
 	for _, c := range current {
 		if !keep[c.ID] {
-			if _, err := tx.exec(ctx, `UPDATE files SET current = $1 WHERE id = $2`, false, c.ID); err != nil {
+			if _, err := tx.exec(ctx, `UPDATE files SET current = $1, retired_at = $2 WHERE id = $3`, false, ms(tx.now), c.ID); err != nil {
 				return fmt.Errorf("retire file %d: %w", c.ID, err)
 			}
 		}

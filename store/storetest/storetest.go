@@ -42,6 +42,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Exports", func(t *testing.T) { testExports(t, open) })
 	t.Run("Releases", func(t *testing.T) { testReleases(t, open) })
 	t.Run("ImportedItems", func(t *testing.T) { testImportedItems(t, open) })
+	t.Run("Licenses", func(t *testing.T) { testLicenses(t, open) })
 }
 
 // subtests runs each case in parallel with its own database.
