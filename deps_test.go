@@ -37,15 +37,16 @@ var mayImport = map[string][]string{
 	"delivery": {"", "store", "blob"},
 	"mailer":   {"", "store", "locale"},
 	"report":   {"", "store"},
+	"license":  {"", "store"},
 	"account":  {"", "store"},
 	"config":   {""},
 	"locale":   {""},
 	"intake":   {"", "store", "ledger"},
-	"web": {"", "store", "blob", "ledger", "catalog", "delivery", "intake", "report", "account", "locale",
+	"web": {"", "store", "blob", "ledger", "catalog", "delivery", "intake", "report", "account", "locale", "license",
 		"mailer"}, // mailer: the admin reads the development mailbox
 	"bench": {"", "provider/digistore24", "provider/paypal"},
 	"cmd/vend": {"", "store", "store/sqlite", "store/postgres", "blob", "blob/local", "blob/s3",
-		"ledger", "catalog", "delivery", "mailer", "report", "account", "config", "intake", "web", "provider/form", "locale",
+		"ledger", "catalog", "delivery", "mailer", "report", "account", "config", "intake", "web", "provider/form", "locale", "license",
 		"provider/digistore24", "provider/generic", "provider/paypal", "provider/stripe", "provider/websale"},
 
 	// Test helpers: conformance suites and real services for tests.

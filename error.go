@@ -15,6 +15,10 @@ const (
 	EFORBIDDEN = "forbidden"
 	EGONE      = "gone"
 	ETOOLARGE  = "too_large"
+	// EUNPROCESSABLE is a request whose field is missing or not what it must
+	// be, where an API says so apart from other bad requests (the licence
+	// API, as Lemon Squeezy's does).
+	EUNPROCESSABLE = "unprocessable"
 )
 
 // Error is an error whose message is safe to show to the person who caused it.
@@ -72,6 +76,8 @@ func HTTPStatus(err error) int {
 		return 410 // Gone
 	case ETOOLARGE:
 		return 413 // Content Too Large
+	case EUNPROCESSABLE:
+		return 422 // Unprocessable Content
 	}
 	return 500 // Internal Server Error
 }

@@ -18,6 +18,17 @@ type Fields struct {
 	Currency string `json:"currency"`
 	Limit    string `json:"download_limit"`
 	Lifetime string `json:"lifetime"`
+	// Licences: "off" or "generated"; the activation limit ("unlimited" or a
+	// number); the licence's length ("unlimited", "365d"); the key format
+	// ("default", or X for each random character: "APP-XXXXX-XXXXX-XXXXX-XXXXX").
+	License         string `json:"license"`
+	ActivationLimit string `json:"activation_limit"`
+	LicenseLength   string `json:"license_length"`
+	KeyFormat       string `json:"key_format"`
+	// Updates: how long new versions reach a buyer ("unlimited", "365d"),
+	// and where the buyer renews ("none" clears it).
+	UpdatesFor string `json:"updates_for"`
+	RenewURL   string `json:"renew_url"`
 }
 
 // NewProduct is a product with vend's defaults, for Fields to fill in.
@@ -50,7 +61,58 @@ func (f Fields) Apply(p *vend.Product) error {
 			return vend.Errorf(vend.EINVALID, "Lifetime: %s", err)
 		}
 	}
+	if err := f.applyLicense(p); err != nil {
+		return err
+	}
 	return p.Validate()
+}
+
+// applyLicense sets the licence and updates fields.
+func (f Fields) applyLicense(p *vend.Product) error {
+	switch s := strings.TrimSpace(f.License); s {
+	case "":
+	case "off":
+		p.License.Mode = vend.LicenseOff
+	default:
+		p.License.Mode = vend.LicenseMode(s)
+		if !p.License.Mode.Known() {
+			return vend.Errorf(vend.EINVALID, "Licences: %q; use off or generated.", s)
+		}
+	}
+	if p.License.ActivationLimit == 0 {
+		p.License.ActivationLimit = 1
+	}
+	var err error
+	if s := strings.TrimSpace(f.ActivationLimit); s != "" {
+		if p.License.ActivationLimit, err = vend.ParseLimit(s); err != nil {
+			return vend.Errorf(vend.EINVALID, "Activation limit: %s", strings.Replace(err.Error(), "download limit", "activation limit", 1))
+		}
+	}
+	if s := strings.TrimSpace(f.LicenseLength); s != "" {
+		if p.License.Length, err = vend.ParseLifetime(s); err != nil {
+			return vend.Errorf(vend.EINVALID, "Licence length: %s", strings.Replace(err.Error(), "lifetime", "length", 1))
+		}
+	}
+	switch s := strings.TrimSpace(f.KeyFormat); s {
+	case "":
+	case "default":
+		p.License.KeyFormat = ""
+	default:
+		p.License.KeyFormat = s
+	}
+	if s := strings.TrimSpace(f.UpdatesFor); s != "" {
+		if p.UpdatesFor, err = vend.ParseLifetime(s); err != nil {
+			return vend.Errorf(vend.EINVALID, "Updates: %s", strings.Replace(err.Error(), "lifetime", "updates period", 1))
+		}
+	}
+	switch s := strings.TrimSpace(f.RenewURL); s {
+	case "":
+	case "none":
+		p.RenewURL = ""
+	default:
+		p.RenewURL = s
+	}
+	return nil
 }
 
 // CreateProduct validates and creates p, with an audit entry by actor; an

@@ -18,6 +18,7 @@ type reader interface {
 	store.Orders
 	store.Grants
 	store.Products
+	store.Licenses
 }
 
 // view reads what message m needs from the ledger as it stands now. It returns a
@@ -183,7 +184,7 @@ func itemsAndGrants(ctx context.Context, tx reader, orderID int64) ([]*vend.Item
 }
 
 // itemView is an item with access: its download page, files and limits.
-func (w *Worker) itemView(ctx context.Context, tx store.Products, products map[string]*vend.Product, o *vend.Order, it *vend.Item, g *vend.Grant) (ItemView, error) {
+func (w *Worker) itemView(ctx context.Context, tx reader, products map[string]*vend.Product, o *vend.Order, it *vend.Item, g *vend.Grant) (ItemView, error) {
 	iv := plainItem(o, it)
 	p, err := findProduct(ctx, tx, products, it.ProductID)
 	if err != nil {
@@ -196,6 +197,18 @@ func (w *Worker) itemView(ctx context.Context, tx store.Products, products map[s
 	iv.DownloadLimit, iv.DownloadsLeft = g.DownloadLimit, g.DownloadsLeft()
 	iv.Unlimited = g.DownloadLimit == vend.Unlimited
 	iv.ExpiresAt = g.ExpiresAt
+	keys, err := tx.FindLicenses(ctx, store.LicenseFilter{GrantID: &g.ID, Limit: vend.MaxKeysPerItem})
+	if err != nil {
+		return iv, err
+	}
+	for i := len(keys) - 1; i >= 0; i-- { // newest first: the first unit first
+		l := keys[i]
+		kv := KeyView{Key: l.Key, ExpiresAt: l.ExpiresAt, Unlimited: l.ActivationLimit == vend.Unlimited}
+		if !kv.Unlimited {
+			kv.ActivationLimit = l.ActivationLimit
+		}
+		iv.Keys = append(iv.Keys, kv)
+	}
 	return iv, nil
 }
 

@@ -87,6 +87,19 @@ type ItemView struct {
 	DownloadsLeft int
 	Unlimited     bool
 	ExpiresAt     time.Time // zero: access never expires
+	// Keys are the item's licence keys, one per unit bought (licensed
+	// products only).
+	Keys []KeyView
+}
+
+// KeyView is one licence key.
+type KeyView struct {
+	Key string
+	// ActivationLimit is how many installations may use it at once; 0 with
+	// Unlimited.
+	ActivationLimit int
+	Unlimited       bool
+	ExpiresAt       time.Time // zero: never
 }
 
 // FileView is one file of a product; Size is in bytes ({{size .Size}}).
@@ -207,6 +220,8 @@ func sample(kind vend.MailKind, full bool) View {
 		PageURL:       "https://shop.example.com/d/SAMPLE0TOKEN0AUDIO0COURSE00000000000000000000000000",
 		Files:         []FileView{{Name: "audio-course.zip", Size: 734_003_200, SHA256: "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"}},
 		DownloadLimit: vend.Unlimited, DownloadsLeft: -1, Unlimited: true}
+	// The audio course comes with a licence key for its player.
+	audio.Keys = []KeyView{{Key: "K7M2Q-9RTWX-4HZPC-8NDFA", ActivationLimit: 2, ExpiresAt: day.AddDate(1, 0, 0)}}
 	v.Items = []ItemView{book, audio}
 	switch kind {
 	case vend.MailPending:
@@ -243,6 +258,11 @@ func sample(kind vend.MailKind, full bool) View {
 	}
 	// The sparse variant: optional strings empty, flags flipped.
 	v.Buyer.Name, v.Order.Ref, v.Product.Version, v.Reason, v.Amount = "", "", "", "", 0
+	for i := range v.Items {
+		for k := range v.Items[i].Keys {
+			v.Items[i].Keys[k] = KeyView{Key: v.Items[i].Keys[k].Key, Unlimited: true}
+		}
+	}
 	v.Order.Test = true
 	v.Data = nil
 	items := make([]ItemView, len(v.Items))

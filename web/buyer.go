@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/vend-shop/vend"
 	"github.com/vend-shop/vend/delivery"
+	"github.com/vend-shop/vend/license"
 	"github.com/vend-shop/vend/store"
 )
 
@@ -29,6 +31,13 @@ type downloadView struct {
 	Problem, LastSession string
 	Thanks, Left, Until  string
 	Order                string
+	Keys                 []keyView
+}
+
+// keyView is a licence key on the buyer's page: the key, what it allows in
+// words, and its signed licence's link.
+type keyView struct {
+	Key, Terms, SignedURL string
 }
 
 // handleDownloadPage shows a grant's files. It never counts: link scanners and
@@ -44,6 +53,9 @@ func (s buyerPages) handleDownloadPage(w http.ResponseWriter, r *http.Request) e
 	v.Problem = v.problemText(p)
 	v.Help = v.Problem != ""
 	if v.Problem == "" {
+		if v.Keys, err = s.keyViews(ctx, v.view, p); err != nil {
+			return err
+		}
 		for _, f := range p.Product.Files {
 			v.Files = append(v.Files, fileView{URL: fileURL(p.Token, f), Name: f.Name, Size: v.Size(f.Size), SHA256: f.SHA256})
 		}
@@ -67,6 +79,70 @@ func (s buyerPages) handleDownloadPage(w http.ResponseWriter, r *http.Request) e
 	}
 	v.Order = v.Tf("Order %d of %s", p.Order.ID, v.Date(p.Order.CreatedAt))
 	s.render(w, r, http.StatusOK, "download", v)
+	return nil
+}
+
+// keyViews are the licence keys of the page's grant, first unit first.
+func (s buyerPages) keyViews(ctx context.Context, v view, p *delivery.Page) ([]keyView, error) {
+	var keys []*vend.License
+	err := s.DB.View(ctx, func(tx store.Tx) error {
+		var err error
+		keys, err = tx.FindLicenses(ctx, store.LicenseFilter{GrantID: &p.Grant.ID, Limit: vend.MaxKeysPerItem})
+		return err
+	})
+	var out []keyView
+	for i := len(keys) - 1; i >= 0; i-- {
+		l := keys[i]
+		k := keyView{Key: l.Key, Terms: v.T("Installations: unlimited.")}
+		if l.ActivationLimit != vend.Unlimited {
+			k.Terms = v.Tf("Installations at once: %d.", l.ActivationLimit)
+		}
+		if !l.ExpiresAt.IsZero() {
+			k.Terms += " " + v.Tf("Valid until %s.", v.Date(l.ExpiresAt))
+		}
+		if s.Licenses != nil && s.Licenses.Signer != nil {
+			k.SignedURL = "/d/" + p.Token + "/licenses/" + strconv.FormatInt(l.ID, 10) + "/" + url.PathEscape(p.Product.ID) + ".license"
+		}
+		out = append(out, k)
+	}
+	return out, err
+}
+
+// handleSignedLicense answers the signed licence of one of the page's keys,
+// as a file the buyer hands to the software (docs/licenses.md).
+func (s buyerPages) handleSignedLicense(w http.ResponseWriter, r *http.Request) error {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || s.Licenses == nil || s.Licenses.Signer == nil {
+		return vend.Errorf(vend.ENOTFOUND, "This purchase has no such licence key.")
+	}
+	p, err := s.Delivery.FindPage(r.Context(), r.PathValue("token"), delivery.ClientIP(r))
+	if err != nil {
+		return err
+	}
+	var l *vend.License
+	err = s.DB.View(r.Context(), func(tx store.Tx) error {
+		var err error
+		l, err = tx.FindLicenseByID(r.Context(), id)
+		return err
+	})
+	if vend.ErrorCode(err) == vend.ENOTFOUND || err == nil && l.GrantID != p.Grant.ID {
+		return vend.Errorf(vend.ENOTFOUND, "This purchase has no such licence key.")
+	} else if err != nil {
+		return err
+	}
+	if st := l.Status(p.Grant, s.Now()); !st.Valid() {
+		return vend.Errorf(vend.EGONE, "This licence key is %s.", st)
+	}
+	token, err := s.Licenses.Signer.Sign(license.ClaimsOf(l, p.Grant, p.Order, s.Licenses.Issuer, s.Now()))
+	if err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("Content-Disposition", `attachment; filename="`+p.Product.ID+`.license"`)
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	io.WriteString(w, token+"\n")
 	return nil
 }
 

@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"html"
 	"io"
 	"net/http"
@@ -23,6 +24,7 @@ import (
 	"github.com/vend-shop/vend/intake"
 	"github.com/vend-shop/vend/internal/servicetest"
 	"github.com/vend-shop/vend/ledger"
+	"github.com/vend-shop/vend/license"
 	"github.com/vend-shop/vend/provider/digistore24"
 	"github.com/vend-shop/vend/provider/generic"
 	"github.com/vend-shop/vend/provider/paypal"
@@ -255,6 +257,7 @@ func newTestEnv(tb testing.TB, opts ...envOption) *testEnv {
 		DB: db, Ledger: led, Delivery: dl, Blobs: blobs, Intake: in,
 		LegacyLinks: true,
 		Now:         clock.Now,
+		Licenses:    &license.Service{DB: db, Signer: license.NewSigner(testLicenseKey), Issuer: "https://shop.test", Now: clock.Now},
 	}
 	for _, o := range opts {
 		o(srv)
@@ -273,6 +276,9 @@ func newTestEnv(tb testing.TB, opts ...envOption) *testEnv {
 	return &testEnv{tb: tb, DB: db, Blobs: blobs, Ledger: led, Delivery: dl, Server: srv, HTTP: hs, PayPal: pp,
 		Clock: clock, client: client, inflight: track}
 }
+
+// testLicenseKey signs the test shops' licences: one key for every test.
+var testLicenseKey = ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, ed25519.SeedSize))
 
 // testEpoch is when every test starts: a few hours after sample P1 was paid.
 var testEpoch = time.Date(2025, 3, 3, 18, 15, 2, 0, time.UTC)

@@ -48,7 +48,14 @@ var german = map[string]string{
 	"You have used all downloads of this purchase, and the last one is over. If you need another one, please write to the seller.":         "Sie haben alle Downloads dieses Kaufs genutzt, und der letzte ist abgeschlossen. Wenn Sie einen weiteren brauchen, schreiben Sie bitte dem Verkäufer.",
 	"Access to this download has ended. If you think this is a mistake, please write to the seller.":                                       "Der Zugang zu diesem Download ist beendet. Wenn Sie das für einen Irrtum halten, schreiben Sie bitte dem Verkäufer.",
 	"You have used all downloads of this purchase. Please contact the seller if you need another one.":                                     "Sie haben alle Downloads dieses Kaufs genutzt. Wenn Sie einen weiteren brauchen, schreiben Sie bitte dem Verkäufer.",
-	"SHA-256": "SHA-256",
+	"SHA-256":                                "SHA-256",
+	"Your licence key":                       "Ihr Lizenzschlüssel",
+	"Your licence keys":                      "Ihre Lizenzschlüssel",
+	"Installations: unlimited.":              "Installationen: unbegrenzt.",
+	"Installations at once: %d.":             "Installationen gleichzeitig: %d.",
+	"Valid until %s.":                        "Gültig bis %s.",
+	"Licence file for offline use":           "Lizenzdatei für die Offline-Prüfung",
+	"This purchase has no such licence key.": "Zu diesem Kauf gehört kein solcher Lizenzschlüssel.",
 
 	// The return page.
 	"Thank you":                "Vielen Dank",

@@ -258,7 +258,9 @@ func (s productAdmin) handleAdminProductSave(w http.ResponseWriter, r *http.Requ
 		err = vend.Errorf(vend.EINVALID, "Bad form.")
 	}
 	f := r.PostForm
-	fields := catalog.Fields{Name: f.Get("name"), Price: f.Get("price"), Currency: f.Get("currency"), Limit: f.Get("limit"), Lifetime: f.Get("lifetime")}
+	fields := catalog.Fields{Name: f.Get("name"), Price: f.Get("price"), Currency: f.Get("currency"), Limit: f.Get("limit"), Lifetime: f.Get("lifetime"),
+		License: f.Get("license"), ActivationLimit: f.Get("activation_limit"), LicenseLength: f.Get("license_length"),
+		KeyFormat: orDefault(f.Get("key_format")), UpdatesFor: f.Get("updates_for"), RenewURL: orNone(f.Get("renew_url"))}
 	switch {
 	case err != nil:
 	case id == "":
@@ -278,6 +280,23 @@ func (s productAdmin) handleAdminProductSave(w http.ResponseWriter, r *http.Requ
 	}
 	redirectDone(w, r, "/admin/products/"+p.ID, "product")
 	return nil
+}
+
+// orDefault and orNone read an emptied form field as "back to the default"
+// and "none": a form sends every field, and an empty one means the seller
+// cleared it, where the API and the CLI leave what they do not name.
+func orDefault(v string) string {
+	if strings.TrimSpace(v) == "" {
+		return "default"
+	}
+	return v
+}
+
+func orNone(v string) string {
+	if strings.TrimSpace(v) == "" {
+		return "none"
+	}
+	return v
 }
 
 func (s productAdmin) findProduct(ctx context.Context, id string) (*vend.Product, error) {

@@ -48,6 +48,19 @@ func (s *Server) routes() (public, admin []route) {
 		}
 	}
 
+	// Software asking about its licence key (Lemon Squeezy's License API).
+	if s.Licenses != nil {
+		l := licenseAPI{s}
+		for _, op := range []struct {
+			name string
+			op   licenseOp
+		}{{"activate", l.activate()}, {"validate", l.validate()}, {"deactivate", l.deactivate()}} {
+			pub("POST /v1/licenses/"+op.name, l.handle(op.op))
+			pub("OPTIONS /v1/licenses/"+op.name, http.HandlerFunc(handlePreflight))
+		}
+		pub("GET /.well-known/vend-license-key.pem", http.HandlerFunc(l.handlePublicKey))
+	}
+
 	// Buyers.
 	b := buyerPages{s}
 	pub("GET /{$}", s.page(s.handleHome))
@@ -57,6 +70,7 @@ func (s *Server) routes() (public, admin []route) {
 	// The page's download buttons post here and are sent on to the file: link
 	// scanners follow links, they do not press buttons.
 	pub("POST /d/{token}/{file}/{name}", http.HandlerFunc(handleFileButton))
+	pub("GET /d/{token}/licenses/{id}/{name}", s.page(b.handleSignedLicense))
 	pub("GET /links", s.page(b.handleLinksForm))
 	pub("POST /links", http.NewCrossOriginProtection().Handler(s.page(b.handleLinks)))
 	pub("GET /return", s.page(b.handleReturn))
@@ -179,6 +193,9 @@ var ownBodyLimit = map[string]string{
 	"PUT /api/v1/products/{id}/files/{name}": "an upload streams to storage, any size",
 	"POST /d/{token}/{file}/{name}":          "reads no body",
 	"POST /demo/paypal/verify":               "the demo's PayPal reads at most 1 MiB",
+	"OPTIONS /v1/licenses/activate":          "a CORS preflight reads no body",
+	"OPTIONS /v1/licenses/validate":          "a CORS preflight reads no body",
+	"OPTIONS /v1/licenses/deactivate":        "a CORS preflight reads no body",
 }
 
 // isAPIRequest tells the JSON API's requests from the admin's pages.

@@ -28,6 +28,7 @@ import (
 	"github.com/vend-shop/vend/delivery"
 	"github.com/vend-shop/vend/intake"
 	"github.com/vend-shop/vend/ledger"
+	"github.com/vend-shop/vend/license"
 	"github.com/vend-shop/vend/mailer"
 	"github.com/vend-shop/vend/store"
 )
@@ -63,6 +64,9 @@ type Server struct {
 	// Mailbox is where mail goes instead of out (smtp.url "mailbox:"), shown
 	// under /admin/mailbox; nil when mail goes out or there is none.
 	Mailbox *mailer.Mailbox
+	// Licenses answers the public licence API (/v1/licenses/…); nil: the
+	// API answers 404.
+	Licenses *license.Service
 
 	Logger *slog.Logger
 	Now    func() time.Time
@@ -75,6 +79,7 @@ type Server struct {
 	// linksPerEmail and linksPerIP the resend page.
 	linkFailures              clientLimiter
 	linksPerEmail, linksPerIP clientLimiter
+	licenseLimiter            clientLimiter // the licence API, per client address
 	// returning is the provider buyers return from (ProviderInfo.Returns).
 	returning string
 	postbacks chan struct{}
@@ -111,6 +116,7 @@ func (s *Server) Init() error {
 	}
 	s.limiter.rate, s.limiter.burst = rate.Limit(s.IPNRate), s.IPNBurst
 	s.linkFailures.rate, s.linkFailures.burst = rate.Every(linkFailureEvery), linkFailureBurst
+	s.licenseLimiter.rate, s.licenseLimiter.burst = licenseRate, licenseBurst
 	s.initLinks()
 	if s.Shop.Name == "" {
 		s.Shop.Name = "vend"

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -21,6 +22,7 @@ import (
 	"github.com/vend-shop/vend/blob/local"
 	"github.com/vend-shop/vend/blob/s3"
 	"github.com/vend-shop/vend/config"
+	"github.com/vend-shop/vend/license"
 	"github.com/vend-shop/vend/store"
 	"github.com/vend-shop/vend/store/postgres"
 	"github.com/vend-shop/vend/store/sqlite"
@@ -38,7 +40,9 @@ type App struct {
 	SQLite *sqlite.DB // the same DB when the ledger is SQLite, else nil
 	Blobs  blob.Store
 	Secret []byte
-	Logger *slog.Logger
+	// LicenseKey signs licences (data_dir/license-key.pem).
+	LicenseKey ed25519.PrivateKey
+	Logger     *slog.Logger
 }
 
 // loadConfig reads the configuration once, from --config or $VEND_CONFIG and the
@@ -122,9 +126,45 @@ func (a *App) openData(ctx context.Context, create bool) error {
 	if err == nil && a.SQLite == nil {
 		err = checkSharedSecret(ctx, a.DB, a.Secret, filepath.Join(dir, "secret"))
 	}
+	if err == nil {
+		err = a.loadLicenseKey(ctx)
+	}
 	if err != nil {
 		a.close()
 		return err
+	}
+	return nil
+}
+
+// loadLicenseKey reads the key signed licences are made with, creating it
+// once in the data directory. Instances sharing a PostgreSQL must share the
+// file: the first stores its public key, the others compare theirs.
+func (a *App) loadLicenseKey(ctx context.Context) error {
+	path := filepath.Join(a.Config.DataDir, "license-key.pem")
+	key, err := license.LoadKey(path)
+	if err != nil {
+		return err
+	}
+	a.LicenseKey = key
+	if a.SQLite != nil {
+		return nil
+	}
+	mine := string(license.NewSigner(key).PublicKeyPEM())
+	var stored string
+	err = a.DB.Update(ctx, func(tx store.Tx) error {
+		if _, err := tx.CreateSetting(ctx, "license_public_key", mine); err != nil {
+			return err
+		}
+		var err error
+		stored, err = tx.FindSetting(ctx, "license_public_key")
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("licence key: %w", err)
+	}
+	if stored != mine {
+		return fmt.Errorf("licence key %s differs from the one the other instances on this database use: "+
+			"copy their data_dir/license-key.pem here, or licences signed by one instance fail their check against the other's key", path)
 	}
 	return nil
 }

@@ -24,8 +24,8 @@ func newBackupCmd(app *App) *cobra.Command {
 			if err := app.SQLite.Backup(cmd.Context(), args[0]); err != nil {
 				return err
 			}
-			fmt.Fprintf(app.Stdout, "ledger backed up to %s (files are in %s/files; the link secret is %s/secret)\n",
-				args[0], app.Config.DataDir, app.Config.DataDir)
+			fmt.Fprintf(app.Stdout, "ledger backed up to %s (files are in %s/files; the link secret is %s/secret, the licence key %s/license-key.pem)\n",
+				args[0], app.Config.DataDir, app.Config.DataDir, app.Config.DataDir)
 			return nil
 		},
 	}

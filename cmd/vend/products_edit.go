@@ -19,13 +19,15 @@ func newProductsEditCmd(app *App) *cobra.Command {
 	var f catalog.Fields
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "edit ID [--name …] [--price …] [--currency …] [--limit …] [--lifetime …]",
+		Use: "edit ID [--name …] [--price …] [--currency …] [--limit …] [--lifetime …] [--license off|generated] " +
+			"[--activation-limit …] [--license-length …] [--key-format …] [--updates-for …] [--renew-url …]",
 		Short: "Change a product's fields; the flags left out stay as they are, and so do its files",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			if f == (catalog.Fields{}) {
-				return fmt.Errorf("give at least one of --name, --price, --currency, --limit, --lifetime")
+				return fmt.Errorf("give at least one of --name, --price, --currency, --limit, --lifetime, --license, " +
+					"--activation-limit, --license-length, --key-format, --updates-for, --renew-url")
 			}
 			if err := app.open(ctx); err != nil {
 				return err
@@ -40,6 +42,13 @@ func newProductsEditCmd(app *App) *cobra.Command {
 			}
 			fmt.Fprintf(plainWriter{app.Stdout}, "%s\t%s\t%s %s\t%s downloads\t%s\n", p.ID, oneLine(p.Name), p.Price, p.Currency,
 				vend.FormatLimit(p.DownloadLimit), vend.FormatLifetime(p.Lifetime))
+			if p.License.Mode != vend.LicenseOff {
+				fmt.Fprintf(plainWriter{app.Stdout}, "licences %s\t%s activations\tlength %s\tformat %s\n", p.License.Mode,
+					vend.FormatLimit(p.License.ActivationLimit), vend.FormatLifetime(p.License.Length), keyFormat(p.License.KeyFormat))
+			}
+			if p.UpdatesFor != vend.Forever {
+				fmt.Fprintf(plainWriter{app.Stdout}, "updates for %s\trenew at %s\n", vend.FormatLifetime(p.UpdatesFor), dash(p.RenewURL))
+			}
 			warnFree(app, p)
 			return nil
 		},
@@ -50,6 +59,12 @@ func newProductsEditCmd(app *App) *cobra.Command {
 	fl.StringVar(&f.Currency, "currency", "", "ISO 4217 currency code")
 	fl.StringVar(&f.Limit, "limit", "", `downloads per purchase, or "unlimited" (for new purchases; vend grants limit changes one buyer)`)
 	fl.StringVar(&f.Lifetime, "lifetime", "", `how long new purchases' access lasts: "unlimited", "30d", "12h"`)
+	fl.StringVar(&f.License, "license", "", "licence keys for new purchases: off or generated (one key per unit bought)")
+	fl.StringVar(&f.ActivationLimit, "activation-limit", "", `instances one key may be active on at once: a number or "unlimited" (default 1)`)
+	fl.StringVar(&f.LicenseLength, "license-length", "", `how long a key stays valid from the purchase: "unlimited", "365d"`)
+	fl.StringVar(&f.KeyFormat, "key-format", "", `the shape of a generated key, X a random character: "APP-XXXXX-XXXXX-XXXXX-XXXXX" ("default": XXXXX-XXXXX-XXXXX-XXXXX)`)
+	fl.StringVar(&f.UpdatesFor, "updates-for", "", `how long after the purchase new versions reach the buyer: "unlimited", "365d"`)
+	fl.StringVar(&f.RenewURL, "renew-url", "", `where a buyer whose updates ended renews (https://…; "none" clears it)`)
 	fl.BoolVar(&asJSON, "json", false, "print the product as JSON")
 	return cmd
 }
@@ -182,4 +197,12 @@ func writeFiles(w io.Writer, files *productFiles) {
 		}
 		fmt.Fprintf(w, "  %s %d  %s  %d bytes  sha256 %s  %s\n", mark, f.ID, oneLine(f.Name), f.Size, f.SHA256, f.CreatedAt.UTC().Format("2006-01-02 15:04"))
 	}
+}
+
+// keyFormat is a product's key format as the seller reads it.
+func keyFormat(f string) string {
+	if f == "" {
+		return vend.DefaultKeyFormat
+	}
+	return f
 }

@@ -210,9 +210,10 @@ func TestServe_TwoInstancesOnePostgres(t *testing.T) {
 	}
 }
 
-// TestSharedSecret: instances on one PostgreSQL must sign links with one secret.
-// The database holds only its fingerprint; an instance with another secret file
-// refuses to start instead of making links the others reject.
+// TestSharedSecret: instances on one PostgreSQL must sign links with one secret,
+// and licences with one key. The database holds only the secret's fingerprint
+// and the key's public half; an instance with another secret or key file
+// refuses to start instead of making links or licences the others reject.
 func TestSharedSecret(t *testing.T) {
 	t.Parallel()
 	dbURL := pgtest.URL(t)
@@ -227,6 +228,19 @@ func TestSharedSecret(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(b, "secret"), secret, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The licence key likewise: licences one instance signs must check out
+	// against the key the other publishes.
+	_, errOut, code = runMain(t, []string{"VEND_DATABASE=" + dbURL, "VEND_DATA_DIR=" + b}, "migrate")
+	if code == 0 || !regexp.MustCompile(`licence key .* differs`).MatchString(errOut) {
+		t.Fatalf("an instance with another licence key: exit %d, %s", code, errOut)
+	}
+	key, err := os.ReadFile(filepath.Join(a, "license-key.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(b, "license-key.pem"), key, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	mustVend(t, []string{"VEND_DATABASE=" + dbURL, "VEND_DATA_DIR=" + b}, "migrate")

@@ -16,6 +16,7 @@ import (
 	"github.com/vend-shop/vend/config"
 	"github.com/vend-shop/vend/delivery"
 	"github.com/vend-shop/vend/ledger"
+	"github.com/vend-shop/vend/license"
 	"github.com/vend-shop/vend/mailer"
 	"github.com/vend-shop/vend/web"
 )
@@ -158,6 +159,7 @@ func (a *App) newServer(demo *web.Demo) (*web.Server, *mailer.Worker, error) {
 		LegacyLinks: !cfg.Delivery.DisableLegacyLinks, ReturnWindow: cfg.Delivery.ReturnWindow,
 		IPNRate: cfg.Limits.IPNPerSecond, IPNBurst: cfg.Limits.IPNBurst, TrustedProxies: cfg.Proxies(),
 		Demo: demo, Mailbox: mailbox(mw), Logger: a.Logger, Shop: web.Shop(cfg.ShopIdentity()),
+		Licenses: &license.Service{DB: a.DB, Signer: license.NewSigner(a.LicenseKey), Issuer: cfg.BaseURL},
 	}
 	if err := srv.Init(); err != nil {
 		dl.Close()

@@ -1,0 +1,336 @@
+package web
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/catalog"
+	"github.com/vend-shop/vend/license"
+	"github.com/vend-shop/vend/provider/paypal"
+	"github.com/vend-shop/vend/store"
+)
+
+// withLicensedEbook makes EBOOK-001 a licensed product: generated keys, two
+// activations at once, valid for a year.
+func withLicensedEbook(tb testing.TB, e *testEnv) {
+	tb.Helper()
+	_, err := catalog.EditProduct(context.Background(), e.DB, "user:alice", "EBOOK-001",
+		catalog.Fields{License: "generated", ActivationLimit: "2", LicenseLength: "365d"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// lsAnswer is a licence API answer as a Lemon Squeezy client reads it.
+type lsAnswer struct {
+	Activated   *bool   `json:"activated"`
+	Valid       *bool   `json:"valid"`
+	Deactivated *bool   `json:"deactivated"`
+	Error       *string `json:"error"`
+	LicenseKey  *struct {
+		ID              int64   `json:"id"`
+		Status          string  `json:"status"`
+		Key             string  `json:"key"`
+		ActivationLimit *int    `json:"activation_limit"`
+		ActivationUsage int     `json:"activation_usage"`
+		CreatedAt       string  `json:"created_at"`
+		ExpiresAt       *string `json:"expires_at"`
+		TestMode        bool    `json:"test_mode"`
+	} `json:"license_key"`
+	Instance *struct {
+		ID        string `json:"id"`
+		Name      string `json:"name"`
+		CreatedAt string `json:"created_at"`
+	} `json:"instance"`
+	Meta *struct {
+		StoreID       int64  `json:"store_id"`
+		OrderID       int64  `json:"order_id"`
+		OrderItemID   int64  `json:"order_item_id"`
+		ProductID     int64  `json:"product_id"`
+		ProductName   string `json:"product_name"`
+		CustomerEmail string `json:"customer_email"`
+		VendProductID string `json:"vend_product_id"`
+		SignedLicense string `json:"signed_license"`
+	} `json:"meta"`
+	status int
+	raw    string
+}
+
+// licenseCall posts fields to /v1/licenses/op, form-encoded as Lemon
+// Squeezy's documentation does, or as JSON.
+func (e *testEnv) licenseCall(op string, asJSON bool, fields ...string) lsAnswer {
+	e.tb.Helper()
+	form := url.Values{}
+	for i := 0; i+1 < len(fields); i += 2 {
+		form.Set(fields[i], fields[i+1])
+	}
+	body, ct := []byte(form.Encode()), "application/x-www-form-urlencoded"
+	if asJSON {
+		m := map[string]string{}
+		for k := range form {
+			m[k] = form.Get(k)
+		}
+		body, _ = json.Marshal(m)
+		ct = "application/json"
+	}
+	a := e.Post("/v1/licenses/"+op, ct, body, http.Header{"Accept": {"application/json"}})
+	var out lsAnswer
+	if err := json.Unmarshal([]byte(a.Body), &out); err != nil {
+		e.tb.Fatalf("%s: %d %q is no JSON: %v", op, a.Status, a.Body, err)
+	}
+	if a.Header.Get("Access-Control-Allow-Origin") != "*" {
+		e.tb.Errorf("%s: no CORS header", op)
+	}
+	out.status, out.raw = a.Status, a.Body
+	return out
+}
+
+func (a lsAnswer) ok(flag *bool) bool { return flag != nil && *flag && a.Error == nil }
+
+func (a lsAnswer) errorIs(want string) bool { return a.Error != nil && *a.Error == want }
+
+var keyOnPage = regexp.MustCompile(`<code class="key">([^<]+)</code>`)
+
+// TestLicenses_EndToEnd buys a licensed product over HTTP and takes its key
+// through the licence API: the key on the page and in the receipt, activate
+// up to the limit, the next refused, deactivate frees a slot, validate with
+// and without an instance, a chargeback disables, its cancellation restores,
+// a refund disables for good. The signed licence checks out against the
+// shop's published key.
+func TestLicenses_EndToEnd(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, withMail)
+	withLicensedEbook(t, e)
+	e.MustPostIPN(simBody(ebookSim("Completed", "LIC0000000000001")))
+	o := e.Order("LIC0000000000001")
+	g := o.grant("EBOOK-001")
+
+	// The key, on the buyer's page and in the receipt.
+	page := e.Get(e.PagePath(g))
+	m := keyOnPage.FindStringSubmatch(page.Body)
+	if m == nil || !strings.Contains(page.Body, "Installations at once: 2.") || !strings.Contains(page.Body, "Valid until March 3, 2026.") {
+		t.Fatalf("the download page shows no key:\n%s", page.Body)
+	}
+	key := m[1]
+	if ms := e.mails(); len(ms) == 0 || ms[0].Kind != vend.MailReceipt {
+		t.Errorf("no receipt queued: %+v", ms)
+	}
+
+	// Activate up to the limit; the next one is refused.
+	first := e.licenseCall("activate", false, "license_key", key, "instance_name", "laptop")
+	if !first.ok(first.Activated) || first.status != http.StatusOK || first.Instance == nil || first.Instance.Name != "laptop" ||
+		first.LicenseKey.Status != "active" || first.LicenseKey.ActivationUsage != 1 || *first.LicenseKey.ActivationLimit != 2 ||
+		first.Meta.OrderID != o.ID || first.Meta.VendProductID != "EBOOK-001" || first.Meta.ProductID != license.ProductNumber("EBOOK-001") ||
+		first.Meta.CustomerEmail != "sim@example.com" || first.LicenseKey.Key != key || !first.LicenseKey.TestMode {
+		t.Fatalf("first activation: %d %s", first.status, first.raw)
+	}
+	second := e.licenseCall("activate", true, "license_key", strings.ToLower(key), "instance_name", "desktop") // JSON, any case
+	if !second.ok(second.Activated) || second.LicenseKey.ActivationUsage != 2 || second.Instance.ID == first.Instance.ID {
+		t.Fatalf("second activation: %d %s", second.status, second.raw)
+	}
+	third := e.licenseCall("activate", false, "license_key", key, "instance_name", "tablet")
+	if third.status != http.StatusBadRequest || third.Activated == nil || *third.Activated ||
+		!third.errorIs("This license key has reached the activation limit.") || third.LicenseKey.ActivationUsage != 2 {
+		t.Fatalf("activation past the limit: %d %s", third.status, third.raw)
+	}
+
+	// Deactivate frees a slot.
+	off := e.licenseCall("deactivate", false, "license_key", key, "instance_id", first.Instance.ID)
+	if !off.ok(off.Deactivated) || off.LicenseKey.ActivationUsage != 1 {
+		t.Fatalf("deactivate: %d %s", off.status, off.raw)
+	}
+	if again := e.licenseCall("deactivate", false, "license_key", key, "instance_id", first.Instance.ID); again.status != http.StatusNotFound {
+		t.Errorf("deactivating it again: %d %s", again.status, again.raw)
+	}
+	if tablet := e.licenseCall("activate", false, "license_key", key, "instance_name", "tablet"); !tablet.ok(tablet.Activated) {
+		t.Errorf("activation after a deactivation: %d %s", tablet.status, tablet.raw)
+	}
+
+	// Validate with and without an instance.
+	valid := e.licenseCall("validate", false, "license_key", key)
+	if !valid.ok(valid.Valid) || valid.Instance != nil || valid.LicenseKey.Status != "active" {
+		t.Errorf("validate: %d %s", valid.status, valid.raw)
+	}
+	withInstance := e.licenseCall("validate", false, "license_key", key, "instance_id", second.Instance.ID)
+	if !withInstance.ok(withInstance.Valid) || withInstance.Instance == nil || withInstance.Instance.Name != "desktop" {
+		t.Errorf("validate with an instance: %d %s", withInstance.status, withInstance.raw)
+	}
+	if gone := e.licenseCall("validate", false, "license_key", key, "instance_id", first.Instance.ID); gone.status != http.StatusNotFound ||
+		!gone.errorIs("license_key instance not found.") {
+		t.Errorf("validate with a deactivated instance: %d %s", gone.status, gone.raw)
+	}
+
+	// The signed licence, against the key the shop publishes.
+	pub := e.Get("/.well-known/vend-license-key.pem")
+	block, _ := pem.Decode([]byte(pub.Body))
+	if pub.Status != http.StatusOK || block == nil {
+		t.Fatalf("public key: %d %q", pub.Status, pub.Body)
+	}
+	parsed, err := x509.ParsePKIXPublicKey(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims, err := license.Verify(parsed.(ed25519.PublicKey), valid.Meta.SignedLicense, e.Clock.Now())
+	if err != nil || claims.Key != key || claims.Product != "EBOOK-001" || claims.Buyer != license.BuyerHash("SIM@example.com") ||
+		claims.OrderID != o.ID || claims.ActivationLimit != 2 || claims.Expires != e.Clock.Now().Add(365*24*time.Hour).Unix() {
+		t.Errorf("signed licence: %+v, %v", claims, err)
+	}
+	file := e.Get(links(page.Body, "/d/"+strings.TrimPrefix(e.PagePath(g), "/d/")+"/licenses/")[0])
+	if c, err := license.Verify(parsed.(ed25519.PublicKey), strings.TrimSpace(file.Body), e.Clock.Now()); err != nil || c.Key != key ||
+		!strings.HasPrefix(file.Header.Get("Content-Disposition"), "attachment") {
+		t.Errorf("the page's licence file: %d %q: %v", file.Status, file.Body, err)
+	}
+
+	// Follow the money.
+	status := func(when, want string, valid bool) {
+		t.Helper()
+		a := e.licenseCall("validate", false, "license_key", key)
+		if a.status != http.StatusOK || a.Valid == nil || *a.Valid != valid || a.LicenseKey.Status != want {
+			t.Errorf("%s: %d %s, want %s", when, a.status, a.raw, want)
+		}
+		if !valid && (a.Error == nil || a.Meta.SignedLicense != "") {
+			t.Errorf("%s: a key that is not valid needs a reason and no signed licence: %s", when, a.raw)
+		}
+	}
+	e.MustPostIPN(simBody(reversalSim("Reversed", "LIC0000000000002", "LIC0000000000001", -1995)))
+	status("charged back", "disabled", false)
+	if a := e.licenseCall("activate", false, "license_key", key, "instance_name", "x"); a.status != http.StatusBadRequest ||
+		!a.errorIs("This license key is disabled.") {
+		t.Errorf("activating a disabled key: %d %s", a.status, a.raw)
+	}
+	e.MustPostIPN(simBody(reversalSim("Canceled_Reversal", "LIC0000000000003", "LIC0000000000001", 1995)))
+	status("the chargeback cancelled", "active", true)
+	e.MustPostIPN(simBody(reversalSim("Refunded", "LIC0000000000004", "LIC0000000000001", -1995)))
+	status("refunded", "disabled", false)
+	e.MustPostIPN(simBody(ebookSim("Completed", "LIC0000000000001")))
+	status("the payment's message again, after the refund", "disabled", false)
+}
+
+// TestLicenses_Refusals: what the API answers to what is not a usable request.
+func TestLicenses_Refusals(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t)
+	withLicensedEbook(t, e)
+	e.MustPostIPN(simBody(ebookSim("Completed", "LIC0000000000001")))
+	key := keyOnPage.FindStringSubmatch(e.Get(e.PagePath(e.Order("LIC0000000000001").grant("EBOOK-001"))).Body)[1]
+	for _, tt := range []struct {
+		name   string
+		op     string
+		fields []string
+		status int
+		error  string
+	}{
+		{"an unknown key", "validate", []string{"license_key", "ZZZZZ-ZZZZZ-ZZZZZ-ZZZZZ"}, 404, "license_key not found."},
+		{"a key with a space", "activate", []string{"license_key", "AB CD", "instance_name", "x"}, 404, "license_key not found."},
+		{"no key", "validate", nil, 422, "The license_key field is required."},
+		{"no instance name", "activate", []string{"license_key", key}, 422, "The instance_name field is required."},
+		{"a long instance name", "activate", []string{"license_key", key, "instance_name", strings.Repeat("n", 201)}, 422,
+			"The instance_name may be at most 200 characters."},
+		{"no instance id", "deactivate", []string{"license_key", key}, 422, "The instance_id field is required."},
+		{"an unknown instance", "deactivate", []string{"license_key", key, "instance_id", "nope"}, 404, "license_key instance not found."},
+	} {
+		a := e.licenseCall(tt.op, false, tt.fields...)
+		if a.status != tt.status || !a.errorIs(tt.error) {
+			t.Errorf("%s: %d %s, want %d %q", tt.name, a.status, a.raw, tt.status, tt.error)
+		}
+		if tt.error == "license_key not found." && (strings.Contains(a.raw, key) || a.LicenseKey != nil || a.Meta != nil) {
+			t.Errorf("%s: the answer shows another key", tt.name)
+		}
+	}
+	bad := e.Post("/v1/licenses/validate", "application/json", []byte(`{"license_key": 5`), nil)
+	if bad.Status != http.StatusUnprocessableEntity || !strings.Contains(bad.Body, `"valid":false`) {
+		t.Errorf("a broken JSON body: %d %s", bad.Status, bad.Body)
+	}
+	big := e.Post("/v1/licenses/validate", "application/x-www-form-urlencoded", []byte("license_key="+strings.Repeat("A", 8<<10)), nil)
+	if big.Status != http.StatusRequestEntityTooLarge {
+		t.Errorf("an 8 KiB body: %d %s", big.Status, big.Body)
+	}
+	pre := e.do(mustRequest(t, http.MethodOptions, e.HTTP.URL+"/v1/licenses/activate"))
+	if pre.Status != http.StatusNoContent || pre.Header.Get("Access-Control-Allow-Origin") != "*" ||
+		!strings.Contains(pre.Header.Get("Access-Control-Allow-Headers"), "Content-Type") {
+		t.Errorf("CORS preflight: %d %v", pre.Status, pre.Header)
+	}
+}
+
+// TestLicenses_Budget: one address gets licenceBurst answers at once, then
+// 429 until its budget refills; another address is not affected.
+func TestLicenses_Budget(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t)
+	for i := range licenseBurst {
+		if a := e.licenseCall("validate", false, "license_key", fmt.Sprint("K", i)); a.status != http.StatusNotFound {
+			t.Fatalf("request %d: %d", i+1, a.status)
+		}
+	}
+	if a := e.licenseCall("validate", false, "license_key", "K"); a.status != http.StatusTooManyRequests || a.Error == nil {
+		t.Errorf("past the budget: %d %s", a.status, a.raw)
+	}
+	other := clientFrom(t, "127.0.0.2")
+	resp, err := other.Post(e.HTTP.URL+"/v1/licenses/validate", "application/x-www-form-urlencoded", strings.NewReader("license_key=K"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("another address: %d", resp.StatusCode)
+	}
+	e.Clock.Advance(10 * time.Second)
+	if a := e.licenseCall("validate", false, "license_key", "K"); a.status != http.StatusNotFound {
+		t.Errorf("after 10 s: %d", a.status)
+	}
+}
+
+// TestLicenses_OneKeyPerUnit: three units of a licensed product are three keys;
+// 50 copies of the payment's message still make three.
+func TestLicenses_OneKeyPerUnit(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t)
+	withLicensedEbook(t, e)
+	sim := ebookSim("Completed", "LIC0000000000009")
+	sim.Items = []paypal.SimItem{{ProductID: "EBOOK-001", Name: "E-Book Go Patterns", Quantity: 3, Amount: 3 * 1995}}
+	sim.Amount = 3 * 1995
+	body := simBody(sim)
+	done := make(chan struct{})
+	for range 50 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			e.PostIPN(body)
+		}()
+	}
+	for range 50 {
+		<-done
+	}
+	o := e.Order("LIC0000000000009")
+	var n int
+	e.view(func(ctx context.Context, tx store.Tx) error {
+		ls, err := tx.FindLicenses(ctx, store.LicenseFilter{OrderID: &o.ID})
+		n = len(ls)
+		return err
+	})
+	if n != 3 {
+		t.Errorf("%d keys for 3 units and 50 copies of the payment, want 3", n)
+	}
+	if keys := keyOnPage.FindAllString(e.Get(e.PagePath(o.grant("EBOOK-001"))).Body, -1); len(keys) != 3 {
+		t.Errorf("the page shows %d keys, want 3", len(keys))
+	}
+}
+
+func mustRequest(t *testing.T, method, url string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
