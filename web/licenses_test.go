@@ -334,3 +334,25 @@ func mustRequest(t *testing.T, method, url string) *http.Request {
 	}
 	return req
 }
+
+// FuzzDecodeLicenseRequest: any body, form or JSON, decodes or is refused
+// with 422, never panics, and yields nothing the body did not hold.
+func FuzzDecodeLicenseRequest(f *testing.F) {
+	f.Add("application/x-www-form-urlencoded", "license_key=ABCDE-FGHJK&instance_name=laptop")
+	f.Add("application/json", `{"license_key":"ABCDE","instance_id":"47596ad9-a811-4ebf-ac8a-03fc7b6d2a17"}`)
+	f.Add("application/json; charset=utf-8", `{"license_key":5}`)
+	f.Add("", "license_key=%zz")
+	f.Add("text/plain", "\x00\xff")
+	f.Fuzz(func(t *testing.T, contentType, body string) {
+		req, err := decodeLicenseRequest(contentType, []byte(body))
+		if err != nil {
+			if vend.ErrorCode(err) != vend.EUNPROCESSABLE {
+				t.Errorf("refused with %v, want EUNPROCESSABLE", err)
+			}
+			return
+		}
+		if n := len(req.Key) + len(req.InstanceName) + len(req.InstanceID); n > len(body) {
+			t.Errorf("decoded %d bytes of fields from a %d-byte body", n, len(body))
+		}
+	})
+}
