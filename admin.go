@@ -46,6 +46,9 @@ func OrderTarget(id int64) string { return "order:" + strconv.FormatInt(id, 10) 
 // ProductTarget is the audit target of product id.
 func ProductTarget(id string) string { return "product:" + id }
 
+// LicenseTarget is the audit target of licence key id.
+func LicenseTarget(id int64) string { return "license:" + strconv.FormatInt(id, 10) }
+
 // UserTarget is the audit target of user id.
 func UserTarget(id int64) string { return "user:" + strconv.FormatInt(id, 10) }
 

@@ -287,3 +287,24 @@ func ProductNumber(productID string) int64 {
 	h.Write([]byte(productID))
 	return int64(h.Sum32())
 }
+
+// Detail is a key as the admin, the JSON API and `vend orders show --json`
+// show it: with its status.
+type Detail struct {
+	*vend.License
+	Status vend.LicenseStatus `json:"status"`
+}
+
+// Details are the keys ls, oldest first, with their status by their grants
+// (by id) at now.
+func Details(ls []*vend.License, grants []*vend.Grant, now time.Time) []Detail {
+	byID := map[int64]*vend.Grant{}
+	for _, g := range grants {
+		byID[g.ID] = g
+	}
+	out := make([]Detail, 0, len(ls))
+	for i := len(ls) - 1; i >= 0; i-- {
+		out = append(out, Detail{License: ls[i], Status: ls[i].Status(byID[ls[i].GrantID], now)})
+	}
+	return out
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/vend-shop/vend/catalog"
 	"github.com/vend-shop/vend/ledger"
 	"github.com/vend-shop/vend/mailer"
+	"github.com/vend-shop/vend/store"
 )
 
 // phoneWidth is the narrowest screen the admin is made for: a common phone
@@ -35,6 +36,18 @@ func TestBrowser_AdminFits(t *testing.T) {
 	g := o.grant("EBOOK-001")
 	e.Get(e.FilePath(g))
 	e.Flush()
+	// A licensed purchase: its key has a page of its own.
+	withLicensedEbook(t, e)
+	e.MustPostIPN(simBody(ebookSim("Completed", "LICENSED00000001")))
+	var keyID int64
+	licensed := e.Order("LICENSED00000001")
+	e.view(func(ctx context.Context, tx store.Tx) error {
+		ls, err := tx.FindLicenses(ctx, store.LicenseFilter{OrderID: &licensed.ID})
+		if len(ls) > 0 {
+			keyID = ls[0].ID
+		}
+		return err
+	})
 	// Audited changes of every kind the trail humanises.
 	if _, err := e.Ledger.ChangeGrantWith(bg, "user:alice", g.ID, ledger.GrantRevoke, ledger.GrantChange{}); err != nil {
 		t.Fatal(err)
@@ -68,6 +81,7 @@ func TestBrowser_AdminFits(t *testing.T) {
 		"notifications": strconv.FormatInt(e.LastNotification().ID, 10),
 		"releases":      strconv.FormatInt(rel.ID, 10),
 		"mailbox":       kept[0].ID,
+		"licenses":      strconv.FormatInt(keyID, 10),
 	}
 	var pages []string
 	_, admin := e.Server.routes()

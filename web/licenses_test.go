@@ -356,3 +356,102 @@ func FuzzDecodeLicenseRequest(f *testing.F) {
 		}
 	})
 }
+
+// TestLicensesAdmin: the seller finds a key by pasting it, sees its
+// activations, disables and enables it, resets its activations and changes
+// its limit, in the admin and the JSON API; each change is in the audit
+// trail, which never holds the key.
+func TestLicensesAdmin(t *testing.T) {
+	t.Parallel()
+	e, cookie := adminEnv(t)
+	withLicensedEbook(t, e)
+	e.MustPostIPN(simBody(ebookSim("Completed", "LIC0000000000001")))
+	o := e.Order("LIC0000000000001")
+	key := keyOnPage.FindStringSubmatch(e.Get(e.PagePath(o.grant("EBOOK-001"))).Body)[1]
+	act := e.licenseCall("activate", false, "license_key", key, "instance_name", "Alex's <b>laptop</b>")
+	if !act.ok(act.Activated) {
+		t.Fatalf("activate: %s", act.raw)
+	}
+
+	list := e.mustAdminGet(cookie, "/admin/licenses")
+	if !strings.Contains(list, key) || !strings.Contains(list, `href="/admin/orders/`+fmt.Sprint(o.ID)+`"`) || !strings.Contains(list, "1 of 2") {
+		t.Errorf("the list lacks the key:\n%s", list)
+	}
+	found := e.adminRequest(http.MethodGet, "/admin/licenses?key="+url.QueryEscape(" "+strings.ToLower(key)+" "), cookie, nil, nil)
+	loc := found.Header.Get("Location")
+	if found.Status != http.StatusSeeOther || !strings.HasPrefix(loc, "/admin/licenses/") {
+		t.Fatalf("a pasted key: %d %q", found.Status, loc)
+	}
+	if none := e.mustAdminGet(cookie, "/admin/licenses?key=NOPE-NOPE"); !strings.Contains(none, "No licence key NOPE-NOPE") {
+		t.Errorf("an unknown key:\n%s", none)
+	}
+	page := e.mustAdminGet(cookie, loc)
+	for _, want := range []string{key, "Alex&#39;s &lt;b&gt;laptop&lt;/b&gt;", "127.0.0.1", "1 of 2 activations", "sim@example.com"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the key's page lacks %q", want)
+		}
+	}
+	if order := e.mustAdminGet(cookie, fmt.Sprintf("/admin/orders/%d", o.ID)); !strings.Contains(order, key) {
+		t.Error("the order's page does not show its key")
+	}
+
+	post := func(action string, form url.Values) answer {
+		t.Helper()
+		return e.adminRequest(http.MethodPost, loc+"/"+action, cookie, form, sameOrigin)
+	}
+	if a := post("disable", url.Values{}); a.Status != http.StatusBadRequest {
+		t.Errorf("disable without the box ticked: %d", a.Status)
+	}
+	if a := post("disable", url.Values{"confirm": {"yes"}}); a.Status != http.StatusSeeOther || !strings.Contains(a.Header.Get("Location"), "done=license-disable") {
+		t.Fatalf("disable: %d %q", a.Status, a.Header.Get("Location"))
+	}
+	if v := e.licenseCall("validate", false, "license_key", key); v.Valid == nil || *v.Valid || v.LicenseKey.Status != "disabled" {
+		t.Errorf("validate after disable: %s", v.raw)
+	}
+	post("enable", url.Values{})
+	if v := e.licenseCall("validate", false, "license_key", key); !v.ok(v.Valid) {
+		t.Errorf("validate after enable: %s", v.raw)
+	}
+	post("reset", url.Values{"confirm": {"yes"}})
+	post("limit", url.Values{"limit": {"unlimited"}})
+	if v := e.licenseCall("validate", false, "license_key", key); v.LicenseKey.ActivationUsage != 0 || v.LicenseKey.ActivationLimit != nil {
+		t.Errorf("after reset and an unlimited limit: %s", v.raw)
+	}
+
+	c := newAPIClient(e)
+	var got struct {
+		Licenses []struct {
+			ID     int64  `json:"id"`
+			Key    string `json:"key"`
+			Status string `json:"status"`
+		} `json:"licenses"`
+	}
+	c.json(http.MethodGet, "/api/v1/licenses?key="+url.QueryEscape(key), "", &got)
+	if len(got.Licenses) != 1 || got.Licenses[0].Key != key || got.Licenses[0].Status != "inactive" {
+		t.Fatalf("API find by key: %+v", got)
+	}
+	id := got.Licenses[0].ID
+	var rec struct {
+		ActivationLimit int `json:"activation_limit"`
+		Instances       []struct {
+			Name string `json:"name"`
+		} `json:"instances"`
+	}
+	c.json(http.MethodPost, fmt.Sprintf("/api/v1/licenses/%d/limit", id), `{"limit": 3}`, &rec)
+	if rec.ActivationLimit != 3 || len(rec.Instances) != 1 {
+		t.Errorf("API limit: %+v", rec)
+	}
+	c.wantError(http.MethodPost, fmt.Sprintf("/api/v1/licenses/%d/limit", id), `{"limit": 0}`, http.StatusBadRequest, "invalid")
+	c.wantError(http.MethodPost, fmt.Sprintf("/api/v1/licenses/%d/explode", id), `{}`, http.StatusNotFound, "not_found")
+	c.wantError(http.MethodGet, "/api/v1/licenses/99999", "", http.StatusNotFound, "not_found")
+
+	trail := e.mustAdminGet(cookie, fmt.Sprintf("/admin/audit?target=license:%d", id))
+	for _, want := range []string{"license.disable", "license.enable", "license.reset", "license.limit"} {
+		if !strings.Contains(trail, want) {
+			t.Errorf("the audit trail lacks %s", want)
+		}
+	}
+	if strings.Contains(trail, key) {
+		t.Error("the audit trail holds the key")
+	}
+}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/vend-shop/vend"
 	"github.com/vend-shop/vend/ledger"
+	"github.com/vend-shop/vend/license"
 	"github.com/vend-shop/vend/locale"
 	"github.com/vend-shop/vend/report"
 	"github.com/vend-shop/vend/store"
@@ -162,11 +163,12 @@ func (s orderAdmin) handleAPIOrder(w http.ResponseWriter, r *http.Request) error
 	out := struct {
 		*vend.Order
 		Items         []item               `json:"items"`
+		Licenses      []license.Detail     `json:"licenses"`
 		Transactions  []*vend.Transaction  `json:"transactions"`
 		Notifications []*vend.Notification `json:"notifications"`
 		Attempts      []*vend.Attempt      `json:"attempts"`
 		Audit         []*vend.AuditEntry   `json:"audit"`
-	}{Order: v.Order, Transactions: v.Transactions, Notifications: v.Notifications, Attempts: v.Attempts, Audit: v.Audit}
+	}{Order: v.Order, Licenses: v.Licenses, Transactions: v.Transactions, Notifications: v.Notifications, Attempts: v.Attempts, Audit: v.Audit}
 	for _, it := range v.Items {
 		it.Item.Grant = it.Grant
 		out.Items = append(out.Items, item{Item: it.Item, Page: it.Page})
@@ -511,6 +513,7 @@ func orderID(r *http.Request) (int64, error) {
 type orderView struct {
 	Order         *vend.Order
 	Items         []orderItemView
+	Licenses      []license.Detail
 	Transactions  []*vend.Transaction
 	Notifications []*vend.Notification
 	Attempts      []*vend.Attempt
@@ -560,6 +563,11 @@ func (s orderAdmin) orderDetail(ctx context.Context, id int64) (*orderView, erro
 			}
 			v.Items = append(v.Items, iv)
 		}
+		keys, err := tx.FindLicenses(ctx, store.LicenseFilter{OrderID: &id, Limit: 1000})
+		if err != nil {
+			return err
+		}
+		v.Licenses = license.Details(keys, grants, s.Now())
 		if v.Transactions, err = tx.FindTransactionsByOrder(ctx, id); err != nil {
 			return err
 		}

@@ -122,6 +122,10 @@ func (s *Server) routes() (public, admin []route) {
 	adm("GET /admin/export/transactions.csv", s.page(r.handleExport(report.ExportTransactions)))
 	adm("GET /admin/export/attempts.csv", s.page(r.handleExport(report.ExportAttempts)))
 	adm("GET /admin/audit", s.page(r.handleAudit))
+	la := licenseAdmin{s}
+	adm("GET /admin/licenses", s.page(la.handleAdminLicenses))
+	adm("GET /admin/licenses/{id}", s.page(la.handleAdminLicense))
+	adm("POST /admin/licenses/{id}/{action}", s.page(la.handleAdminLicenseAction))
 	mb := mailboxAdmin{s}
 	adm("GET /admin/mailbox", s.page(mb.handleMailbox))
 	adm("GET /admin/mailbox/{id}", s.page(mb.handleMailboxMessage))
@@ -147,6 +151,9 @@ func (s *Server) routes() (public, admin []route) {
 	adm("POST /api/v1/products/{id}/files/{file}/{action}", s.api(p.handleAPIFile))
 	adm("POST /api/v1/products/{id}/releases", s.api(p.handleAPIStartRelease))
 	adm("GET /api/v1/releases/{id}", s.api(p.handleAPIRelease))
+	adm("GET /api/v1/licenses", s.api(la.handleAPILicenses))
+	adm("GET /api/v1/licenses/{id}", s.api(la.handleAPILicense))
+	adm("POST /api/v1/licenses/{id}/{action}", s.api(la.handleAPILicenseAction))
 	adm("GET /api/v1/notifications", s.api(n.handleAPINotifications))
 	adm("GET /api/v1/notifications/{id}", s.api(n.handleAPINotification))
 	adm("POST /api/v1/notifications/{id}/replay", s.api(n.handleAPIReplay))

@@ -57,6 +57,7 @@ func newRootCmd(app *App) *cobra.Command {
 		newMailCmd(app),
 		newBenchCmd(app),
 		newGrantsCmd(app),
+		newLicensesCmd(app),
 		newExportCmd(app),
 		newStatsCmd(app),
 		newReleaseCmd(app),

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -15,6 +16,7 @@ import (
 	"github.com/vend-shop/vend"
 	"github.com/vend-shop/vend/delivery"
 	"github.com/vend-shop/vend/ledger"
+	"github.com/vend-shop/vend/license"
 	"github.com/vend-shop/vend/report"
 	"github.com/vend-shop/vend/store"
 )
@@ -292,6 +294,7 @@ func shellQuote(s string) string {
 type orderDetail struct {
 	*vend.Order
 	Grants        []grantDetail        `json:"grants"`
+	Licenses      []license.Detail     `json:"licenses"`
 	Attempts      []*vend.Attempt      `json:"attempts"`
 	Notifications []*vend.Notification `json:"notifications"`
 }
@@ -348,6 +351,11 @@ func findOrderDetail(ctx context.Context, app *App, ref string) (*orderDetail, e
 		for _, g := range grants {
 			d.Grants = append(d.Grants, grantDetail{Grant: g, Link: app.Config.BaseURL + delivery.PagePath(app.Secret, g.PublicID)})
 		}
+		keys, err := tx.FindLicenses(ctx, store.LicenseFilter{OrderID: &d.ID, Limit: 1000})
+		if err != nil {
+			return err
+		}
+		d.Licenses = license.Details(keys, grants, time.Now())
 		if d.Attempts, err = tx.FindAttempts(ctx, store.AttemptFilter{OrderID: &d.ID, Limit: 200}); err != nil {
 			return err
 		}
@@ -423,6 +431,18 @@ func printOrder(out io.Writer, d *orderDetail) {
 			link = g.Link
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", it.ID, it.ProductID, it.Quantity, it.Amount, grant, access, used, expires, link)
+	}
+	if len(d.Licenses) > 0 {
+		// LICENCE is the id `vend licenses show|disable|enable|reset|limit` takes.
+		fmt.Fprintln(tw, "\nLICENCE\tKEY\tPRODUCT\tSTATUS\tACTIVATIONS\tEXPIRES")
+		for _, l := range d.Licenses {
+			expires := "never"
+			if !l.ExpiresAt.IsZero() {
+				expires = l.ExpiresAt.Format("2006-01-02")
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d/%s\t%s\n", l.ID, l.Key, l.ProductID, l.Status, l.Activations,
+				vend.FormatLimit(l.ActivationLimit), expires)
+		}
 	}
 	fmt.Fprintln(tw, "\nTRANSACTION\tKIND\tSTATUS\tAMOUNT\tPARENT\tREASON\tAT")
 	for _, t := range d.Transactions {
