@@ -11,6 +11,7 @@ const (
 	MailEnded      MailKind = "ended"       // to the buyer: access ended (refund, chargeback); no links
 	MailLinks      MailKind = "links"       // to the buyer: fresh links to every active grant, on request
 	MailNewVersion MailKind = "new-version" // to the buyer: a product has a new file
+	MailRenewal    MailKind = "renewal"     // to a buyer whose updates ended: a new version is out, renew to get it
 	MailSale       MailKind = "owner-sale"  // to the owner: a sale
 	MailRefund     MailKind = "owner-refund"
 	MailChargeback MailKind = "owner-chargeback"
@@ -26,10 +27,10 @@ const (
 	// "echeck" (pending), or "refund" / "chargeback" (ended, owner notices).
 	// Without it the order's status reason or the grant's revoke reason is used.
 	MailDataReason = "reason"
-	// MailDataProduct is a product id. Required for new-version (the product with
+	// MailDataProduct is a product id. Required for new-version and renewal (the product with
 	// the new file); for receipt and ended it narrows the message to that item.
 	MailDataProduct = "product"
-	// MailDataVersion labels a new version ("2.1"), for new-version.
+	// MailDataVersion labels a new version ("2.1"), for new-version and renewal.
 	MailDataVersion = "version"
 	// MailDataAmount is the amount taken back, a decimal string ("19.95"), and
 	// MailDataCurrency its currency, for the owner's refund and chargeback notices.

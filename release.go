@@ -16,11 +16,15 @@ const (
 // transaction as each batch, so it resumes after a restart and never mails a
 // buyer twice.
 type Release struct {
-	ID        int64         `json:"id"`
-	ProductID string        `json:"product_id"`
-	Version   string        `json:"version,omitempty"` // a label for the mail, e.g. the new file's name
-	Notify    bool          `json:"notify"`
-	Reset     bool          `json:"reset"`
+	ID        int64  `json:"id"`
+	ProductID string `json:"product_id"`
+	Version   string `json:"version,omitempty"` // a label for the mail, e.g. the new file's name
+	Notify    bool   `json:"notify"`
+	Reset     bool   `json:"reset"`
+	// Renewal mails the buyers whose updates ended before the release a note
+	// that a new version is out and where to renew (Product.RenewURL). Only
+	// buyers whose updates run until the release are notified or reset.
+	Renewal   bool          `json:"renewal"`
 	Actor     string        `json:"actor"`
 	Status    ReleaseStatus `json:"status"`
 	Total     int           `json:"total"`  // active grants when it started

@@ -191,6 +191,11 @@ type Page struct {
 	Grant   *vend.Grant
 	Order   *vend.Order
 	Product *vend.Product
+	// Files are what the grant downloads: the product's current files, or,
+	// once its updates ended (Grant.UpdatesUntil), the files current then.
+	// Later are the versions released after its updates ended: listed, not
+	// served (the product's RenewURL renews).
+	Files, Later []*vend.File
 	// Problem is empty when the files can be downloaded, else why not; the
 	// page says it in the buyer's language.
 	Problem Problem
@@ -236,6 +241,9 @@ func (s *Service) FindPage(ctx context.Context, token, clientIP string) (*Page, 
 		if p.Product, err = tx.FindProductByID(ctx, p.Grant.ProductID); err != nil {
 			return err
 		}
+		if p.Files, p.Later, err = entitledFiles(ctx, tx, p.Grant, p.Product, now); err != nil {
+			return err
+		}
 		p.Session, err = tx.FindOpenSession(ctx, p.Grant.ID, clientIP, now.Add(-s.cfg.SessionTimeout), now.Add(-s.cfg.SessionMax))
 		if vend.ErrorCode(err) == vend.ENOTFOUND {
 			p.Session, err = nil, nil
@@ -256,6 +264,23 @@ func (s *Service) FindPage(ctx context.Context, token, clientIP string) (*Page, 
 	}
 	p.Problem = s.problem(p.Grant, p.Order, p.Session != nil)
 	return p, nil
+}
+
+// entitledFiles splits a product's files for grant g at now: those it
+// downloads and the later versions it does not (see Page).
+func entitledFiles(ctx context.Context, tx store.Products, g *vend.Grant, p *vend.Product, now time.Time) (files, later []*vend.File, err error) {
+	if g.UpdatesUntil.IsZero() || now.Before(g.UpdatesUntil) {
+		return p.Files, nil, nil
+	}
+	if files, err = tx.FindFilesAt(ctx, p.ID, g.UpdatesUntil); err != nil {
+		return nil, nil, err
+	}
+	for _, f := range p.Files {
+		if f.CreatedAt.After(g.UpdatesUntil) {
+			later = append(later, f)
+		}
+	}
+	return files, later, nil
 }
 
 var errNoLink = vend.Errorf(vend.ENOTFOUND, "This download link is not valid. Please check that you copied all of it.")

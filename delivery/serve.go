@@ -147,7 +147,7 @@ func (s *Service) admit(ctx context.Context, q store.AdmissionQuery, a *vend.Att
 	a.GrantID = g.ID
 	switch {
 	case file == nil:
-		return nil, nil, errNoFile
+		return nil, nil, s.noFile(ctx, g, q.FileID)
 	case s.usable(g) != nil:
 		return nil, nil, s.usable(g)
 	case a.Method == http.MethodHead:
@@ -235,6 +235,33 @@ func (s *Service) findAdmission(ctx context.Context, q store.AdmissionQuery, now
 // errUnreadable is the buyer's word for a file storage cannot open; the
 // cause is in the log.
 var errUnreadable = vend.Errorf(vend.EINTERNAL, "This file is not available right now. Please try again later.")
+
+// ErrUpdatesEnded refuses a version of the files released after the
+// grant's updates ended: the buyer keeps the versions from before.
+var ErrUpdatesEnded = vend.Errorf(vend.EFORBIDDEN, "This version was released after your updates for this purchase ended.")
+
+// noFile says why grant g gets no file fileID: a version released after its
+// updates ended, or none of its product's files at all.
+func (s *Service) noFile(ctx context.Context, g *vend.Grant, fileID int64) error {
+	if g.UpdatesUntil.IsZero() {
+		return errNoFile
+	}
+	var f *vend.File
+	err := s.db.View(ctx, func(tx store.Tx) error {
+		var err error
+		f, err = tx.FindFileByID(ctx, fileID)
+		return err
+	})
+	switch {
+	case vend.ErrorCode(err) == vend.ENOTFOUND:
+		return errNoFile
+	case err != nil:
+		return err
+	case f.ProductID == g.ProductID && f.CreatedAt.After(g.UpdatesUntil):
+		return ErrUpdatesEnded
+	}
+	return errNoFile
+}
 
 var errNoFile = vend.Errorf(vend.ENOTFOUND, "This purchase has no such file.")
 

@@ -21,18 +21,27 @@ func (l *Ledger) releaseBatch() int {
 	return DefaultReleaseBatch
 }
 
-// StartRelease records a new version of a product as a job: tell every buyer
-// with an active grant (notify) and/or give them their downloads back (reset).
-// RunRelease does the work.
-func (l *Ledger) StartRelease(ctx context.Context, actor, productID, version string, notify, reset bool) (*vend.Release, error) {
-	if !notify && !reset {
+// ReleaseOptions say what a release does: label it (Version), tell the
+// buyers with updates (Notify), give them their downloads back (Reset), and
+// tell those whose updates ended where to renew (Renewal).
+type ReleaseOptions struct {
+	Version                string
+	Notify, Reset, Renewal bool
+}
+
+// StartRelease records a new version of a product as a job over every buyer
+// with an active grant: those whose updates run until now are told (Notify)
+// and/or get their downloads back (Reset); those whose updates ended are sent
+// a renewal note (Renewal). RunRelease does the work.
+func (l *Ledger) StartRelease(ctx context.Context, actor, productID string, o ReleaseOptions) (*vend.Release, error) {
+	if !o.Notify && !o.Reset && !o.Renewal {
 		return nil, vend.Errorf(vend.EINVALID, "Choose to notify the buyers, to reset their downloads, or both.")
 	}
-	if notify && !l.Mail {
+	if (o.Notify || o.Renewal) && !l.Mail {
 		return nil, vend.Errorf(vend.EINVALID, "vend sends no mail (smtp.url is not set), so it cannot notify the buyers.")
 	}
-	r := &vend.Release{ProductID: productID, Version: strings.TrimSpace(version), Notify: notify, Reset: reset, Actor: actor,
-		Status: vend.ReleaseRunning}
+	r := &vend.Release{ProductID: productID, Version: strings.TrimSpace(o.Version), Notify: o.Notify, Reset: o.Reset,
+		Renewal: o.Renewal, Actor: actor, Status: vend.ReleaseRunning}
 	err := l.db.Update(ctx, func(tx store.Tx) error {
 		if _, err := tx.FindProductByID(ctx, productID); err != nil {
 			return err
@@ -109,6 +118,14 @@ func (l *Ledger) StepRelease(ctx context.Context, id int64) (*vend.Release, erro
 }
 
 func (l *Ledger) releaseGrant(ctx context.Context, tx store.Tx, r *vend.Release, g *vend.Grant) (int, error) {
+	if !g.UpdatesUntil.IsZero() && g.UpdatesUntil.Before(r.CreatedAt) {
+		// The buyer's updates ended before this version: no new version, at
+		// most a note on where to renew.
+		if !r.Renewal {
+			return 0, nil
+		}
+		return l.releaseMail(ctx, tx, r, g, vend.MailRenewal)
+	}
 	if r.Reset && g.DownloadsUsed != 0 {
 		if err := tx.LockGrant(ctx, g.ID); err != nil {
 			return 0, err
@@ -121,6 +138,12 @@ func (l *Ledger) releaseGrant(ctx context.Context, tx store.Tx, r *vend.Release,
 	if !r.Notify {
 		return 0, nil
 	}
+	return l.releaseMail(ctx, tx, r, g, vend.MailNewVersion)
+}
+
+// releaseMail queues a release's message of kind to grant g's buyer, once
+// per release and address.
+func (l *Ledger) releaseMail(ctx context.Context, tx store.Tx, r *vend.Release, g *vend.Grant, kind vend.MailKind) (int, error) {
 	o, err := tx.FindOrderByID(ctx, g.OrderID)
 	if err != nil {
 		return 0, err
@@ -129,7 +152,7 @@ func (l *Ledger) releaseGrant(ctx context.Context, tx store.Tx, r *vend.Release,
 	if to == "" {
 		return 0, nil
 	}
-	m := &vend.Mail{Key: "new-version|" + strconv.FormatInt(r.ID, 10) + "|" + strings.ToLower(to), Kind: vend.MailNewVersion,
+	m := &vend.Mail{Key: string(kind) + "|" + strconv.FormatInt(r.ID, 10) + "|" + strings.ToLower(to), Kind: kind,
 		To: to, Language: o.Language, OrderID: o.ID, Data: map[string]string{vend.MailDataProduct: r.ProductID, vend.MailDataVersion: r.Version}}
 	added, err := tx.EnqueueMail(ctx, m)
 	if err != nil || !added {

@@ -45,17 +45,17 @@ func testRelease(t *testing.T, open opener) {
 	}
 	before := len(mailsOf(t, db))
 
-	if _, err := led.StartRelease(ctx, "user:alice", "ebook", "2nd edition", false, false); vend.ErrorCode(err) != vend.EINVALID {
+	if _, err := led.StartRelease(ctx, "user:alice", "ebook", ledger.ReleaseOptions{Version: "2nd edition"}); vend.ErrorCode(err) != vend.EINVALID {
 		t.Errorf("a release that does nothing: %v", err)
 	}
-	r, err := led.StartRelease(ctx, "user:alice", "ebook", "2nd edition", true, true)
+	r, err := led.StartRelease(ctx, "user:alice", "ebook", ledger.ReleaseOptions{Version: "2nd edition", Notify: true, Reset: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r.Total != 44 || r.Status != vend.ReleaseRunning {
 		t.Errorf("started %+v, want 44 active grants", r)
 	}
-	if _, err := led.StartRelease(ctx, "user:bob", "ebook", "again", true, false); vend.ErrorCode(err) != vend.ECONFLICT {
+	if _, err := led.StartRelease(ctx, "user:bob", "ebook", ledger.ReleaseOptions{Version: "again", Notify: true}); vend.ErrorCode(err) != vend.ECONFLICT {
 		t.Errorf("a second release while one runs: %v, want ECONFLICT", err)
 	}
 	// One step, then the process "dies"; a fresh ledger resumes.

@@ -62,10 +62,10 @@ func (w *Worker) view(ctx context.Context, tx reader, m *vend.Mail) (View, error
 	only := m.Data[vend.MailDataProduct]
 	products := map[string]*vend.Product{}
 	switch m.Kind {
-	case vend.MailReceipt, vend.MailNewVersion:
-		if m.Kind == vend.MailNewVersion {
+	case vend.MailReceipt, vend.MailNewVersion, vend.MailRenewal:
+		if m.Kind != vend.MailReceipt {
 			if only == "" {
-				return v, permanent("A new-version message needs the product id in its data (%q).", vend.MailDataProduct)
+				return v, permanent("A %s message needs the product id in its data (%q).", m.Kind, vend.MailDataProduct)
 			}
 			p, err := findProduct(ctx, tx, products, only)
 			if err != nil {
@@ -73,7 +73,8 @@ func (w *Worker) view(ctx context.Context, tx reader, m *vend.Mail) (View, error
 			} else if p == nil {
 				return v, permanent("Product %s no longer exists.", only)
 			}
-			v.Product = ProductView{ID: p.ID, Name: p.Name, Version: m.Data[vend.MailDataVersion], Files: fileViews(p.Files)}
+			v.Product = ProductView{ID: p.ID, Name: p.Name, Version: m.Data[vend.MailDataVersion], Files: fileViews(p.Files),
+				RenewURL: p.RenewURL}
 		}
 		for _, it := range items {
 			g := grants[it.ID]
@@ -191,12 +192,19 @@ func (w *Worker) itemView(ctx context.Context, tx reader, products map[string]*v
 		return iv, err
 	}
 	if p != nil {
-		iv.Files = fileViews(p.Files)
+		files := p.Files
+		if !g.UpdatesUntil.IsZero() && !w.now().Before(g.UpdatesUntil) {
+			// The buyer's updates ended: the files that were current then.
+			if files, err = tx.FindFilesAt(ctx, p.ID, g.UpdatesUntil); err != nil {
+				return iv, err
+			}
+		}
+		iv.Files = fileViews(files)
 	}
 	iv.PageURL = w.pageURL(g.PublicID)
 	iv.DownloadLimit, iv.DownloadsLeft = g.DownloadLimit, g.DownloadsLeft()
 	iv.Unlimited = g.DownloadLimit == vend.Unlimited
-	iv.ExpiresAt = g.ExpiresAt
+	iv.ExpiresAt, iv.UpdatesUntil = g.ExpiresAt, g.UpdatesUntil
 	keys, err := tx.FindLicenses(ctx, store.LicenseFilter{GrantID: &g.ID, Limit: vend.MaxKeysPerItem})
 	if err != nil {
 		return iv, err

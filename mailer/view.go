@@ -90,6 +90,9 @@ type ItemView struct {
 	// Keys are the item's licence keys, one per unit bought (licensed
 	// products only).
 	Keys []KeyView
+	// UpdatesUntil is the last day new versions reach the buyer; zero:
+	// every version.
+	UpdatesUntil time.Time
 }
 
 // KeyView is one licence key.
@@ -115,6 +118,8 @@ type ProductView struct {
 	Name    string
 	Version string // a label such as "2.1"; may be ""
 	Files   []FileView
+	// RenewURL is where a buyer renews updates (renewal); may be "".
+	RenewURL string
 }
 
 // ForgeryView is a burst of notifications that failed verification.
@@ -233,6 +238,11 @@ func sample(kind vend.MailKind, full bool) View {
 	case vend.MailNewVersion:
 		v.Items = []ItemView{book}
 		v.Product = ProductView{ID: book.ProductID, Name: book.Name, Version: "2.1", Files: book.Files}
+	case vend.MailRenewal:
+		book.UpdatesUntil = day.AddDate(1, 0, 0)
+		v.Items = []ItemView{book}
+		v.Product = ProductView{ID: book.ProductID, Name: book.Name, Version: "3.0", Files: book.Files,
+			RenewURL: "https://shop.example.com/renew/go-handbook"}
 	case vend.MailForgeries:
 		v.Order, v.Items, v.Buyer = OrderView{}, nil, vend.Buyer{}
 		v.Forgeries = ForgeryView{Provider: "paypal", Count: 12, Since: day.Add(-10 * time.Minute)}
@@ -257,7 +267,7 @@ func sample(kind vend.MailKind, full bool) View {
 		return v
 	}
 	// The sparse variant: optional strings empty, flags flipped.
-	v.Buyer.Name, v.Order.Ref, v.Product.Version, v.Reason, v.Amount = "", "", "", "", 0
+	v.Buyer.Name, v.Order.Ref, v.Product.Version, v.Product.RenewURL, v.Reason, v.Amount = "", "", "", "", "", 0
 	for i := range v.Items {
 		for k := range v.Items[i].Keys {
 			v.Items[i].Keys[k] = KeyView{Key: v.Items[i].Keys[k].Key, Unlimited: true}
@@ -299,6 +309,6 @@ func isOwner(kind vend.MailKind) bool {
 
 // kinds lists every kind of message, in the order `vend mail preview` shows them.
 func kinds() []vend.MailKind {
-	return []vend.MailKind{vend.MailReceipt, vend.MailPending, vend.MailEnded, vend.MailLinks, vend.MailNewVersion,
+	return []vend.MailKind{vend.MailReceipt, vend.MailPending, vend.MailEnded, vend.MailLinks, vend.MailNewVersion, vend.MailRenewal,
 		vend.MailSale, vend.MailRefund, vend.MailChargeback, vend.MailForgeries, vend.MailRefused}
 }

@@ -596,3 +596,54 @@ func TestWorker_Requeue(t *testing.T) {
 		t.Errorf("requeueing a sent message: %v", err)
 	}
 }
+
+// TestWorker_LicenseAndRenewal: a receipt lists the item's licence keys, and
+// a renewal note says when the buyer's updates ended and where to renew,
+// with the link to the versions they keep.
+func TestWorker_LicenseAndRenewal(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	p := saveProduct(t, e.DB, "go-handbook", "The Go Handbook")
+	f := createOrder(t, e.DB, orderOpts{Name: "Alex Example"})
+	ended := e.Clock.Now().Add(-24 * time.Hour)
+	mustUpdate(t, e.DB, func(tx store.Tx) error {
+		f.Grant.UpdatesUntil = ended
+		if err := tx.UpdateGrant(context.Background(), f.Grant); err != nil {
+			return err
+		}
+		p.RenewURL = "https://books.test/renew"
+		if err := tx.SaveProduct(context.Background(), p); err != nil {
+			return err
+		}
+		return tx.CreateLicense(context.Background(), &vend.License{GrantID: f.Grant.ID, OrderID: f.Order.ID, ItemID: f.Grant.ItemID,
+			ProductID: "go-handbook", Key: "K7M2Q-9RTWX-4HZPC-8NDFA", ActivationLimit: 3}, vend.KeyHash("K7M2Q-9RTWX-4HZPC-8NDFA"))
+	})
+	enqueue(t, e.DB, receiptFor(f, ""))
+	enqueue(t, e.DB, &vend.Mail{Key: "renewal:1", Kind: vend.MailRenewal, To: f.Order.Buyer.Email, OrderID: f.Order.ID,
+		Data: map[string]string{vend.MailDataProduct: "go-handbook", vend.MailDataVersion: "3.0"}})
+	if n := e.runOnce(t); n != 2 {
+		t.Fatalf("sent %d, want 2", n)
+	}
+	for _, msg := range e.SMTP.Messages() {
+		p := parse(t, msg.Data)
+		switch subject := p.Subject(t); {
+		case strings.HasPrefix(subject, "Your download"):
+			for _, want := range []string{"Licence key: K7M2Q-9RTWX-4HZPC-8NDFA", "Installations at once: 3"} {
+				if !strings.Contains(p.Text, want) || !strings.Contains(p.HTML, "K7M2Q-9RTWX-4HZPC-8NDFA") {
+					t.Errorf("the receipt lacks %q:\n%s", want, p.Text)
+				}
+			}
+		case subject == "New version of The Go Handbook: 3.0":
+			for _, want := range []string{"ended on " + ended.Format("January 2, 2006"), "https://books.test/renew", pageURL(f.Grant.PublicID)} {
+				if !strings.Contains(p.Text, want) {
+					t.Errorf("the renewal note lacks %q:\n%s", want, p.Text)
+				}
+			}
+			if !strings.Contains(p.HTML, `href="https://books.test/renew"`) {
+				t.Errorf("the renewal note's HTML has no renewal link:\n%s", p.HTML)
+			}
+		default:
+			t.Errorf("unexpected message %q", subject)
+		}
+	}
+}

@@ -330,6 +330,10 @@ type Products interface {
 	// FindFileVersions returns every file the product ever had, current or
 	// not, newest first.
 	FindFileVersions(ctx context.Context, productID string) ([]*vend.File, error)
+	// FindFilesAt returns the files that were the product's current files at
+	// at: released by then and not yet replaced. A buyer whose updates ended
+	// at at gets these.
+	FindFilesAt(ctx context.Context, productID string, at time.Time) ([]*vend.File, error)
 }
 
 // Notifications is the raw notification log and the idempotency keys.

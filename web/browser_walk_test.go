@@ -58,7 +58,7 @@ func TestBrowser_AdminFits(t *testing.T) {
 	if _, err := catalog.EditProduct(bg, e.DB, "user:alice", "EBOOK-001", catalog.Fields{Price: "24.95", Lifetime: "30d"}); err != nil {
 		t.Fatal(err)
 	}
-	rel, err := e.Ledger.StartRelease(bg, "user:alice", "EBOOK-001", "Second edition", false, true)
+	rel, err := e.Ledger.StartRelease(bg, "user:alice", "EBOOK-001", ledger.ReleaseOptions{Version: "Second edition", Reset: true})
 	if err != nil {
 		t.Fatal(err)
 	}

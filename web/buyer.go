@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -32,6 +33,15 @@ type downloadView struct {
 	Thanks, Left, Until  string
 	Order                string
 	Keys                 []keyView
+	Later                laterView
+}
+
+// laterView lists the versions released after the grant's updates ended,
+// with the seller's renewal page.
+type laterView struct {
+	Text     string
+	Files    []fileView
+	RenewURL string
 }
 
 // keyView is a licence key on the buyer's page: the key, what it allows in
@@ -56,8 +66,15 @@ func (s buyerPages) handleDownloadPage(w http.ResponseWriter, r *http.Request) e
 		if v.Keys, err = s.keyViews(ctx, v.view, p); err != nil {
 			return err
 		}
-		for _, f := range p.Product.Files {
+		for _, f := range p.Files {
 			v.Files = append(v.Files, fileView{URL: fileURL(p.Token, f), Name: f.Name, Size: v.Size(f.Size), SHA256: f.SHA256})
+		}
+		if len(p.Later) > 0 {
+			v.Later = laterView{Text: v.Tf("Your updates for this purchase ended on %s. These newer versions came out since:", v.Date(p.Grant.UpdatesUntil)),
+				RenewURL: p.Product.RenewURL}
+			for _, f := range p.Later {
+				v.Later.Files = append(v.Later.Files, fileView{Name: f.Name, Size: v.Size(f.Size) + " · " + v.Date(f.CreatedAt)})
+			}
 		}
 		if g := p.Grant; p.Session != nil && g.DownloadLimit != vend.Unlimited && g.DownloadsUsed >= g.DownloadLimit {
 			v.LastSession = v.Tf("This was your last download. Until %s you can resume a download that broke off, "+
@@ -213,9 +230,16 @@ func (s buyerPages) refusedFile(w http.ResponseWriter, r *http.Request, token st
 	if text == "" {
 		text = v.T(vend.ErrorMessage(refusal))
 	}
+	links := []link{{URL: s.pageURL(p.Grant), Text: v.T("Your download page")}}
+	if errors.Is(refusal, delivery.ErrUpdatesEnded) {
+		text = v.Tf("This version came out after your updates for this purchase ended on %s. Your download page has the versions that are yours.",
+			v.Date(p.Grant.UpdatesUntil))
+		if u := p.Product.RenewURL; u != "" {
+			links = append(links, link{URL: u, Text: v.T("Renew your updates")})
+		}
+	}
 	v.Help = true
-	s.render(w, r, vend.HTTPStatus(refusal), "message", message{view: v, Paragraphs: []string{text},
-		Links: []link{{URL: s.pageURL(p.Grant), Text: v.T("Your download page")}}})
+	s.render(w, r, vend.HTTPStatus(refusal), "message", message{view: v, Paragraphs: []string{text}, Links: links})
 	return nil
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/vend-shop/vend"
 	"github.com/vend-shop/vend/catalog"
+	"github.com/vend-shop/vend/ledger"
 	"github.com/vend-shop/vend/store"
 )
 
@@ -137,19 +138,22 @@ func (s productAdmin) handleAPIFile(w http.ResponseWriter, r *http.Request) erro
 }
 
 // handleAPIStartRelease starts a new-version release of a product: POST
-// /api/v1/products/{id}/releases with {"version", "notify", "reset_limits"}.
+// /api/v1/products/{id}/releases with {"version", "notify", "reset_limits",
+// "renewal"}.
 // It runs in the background; GET /api/v1/releases/{id} follows it.
 func (s productAdmin) handleAPIStartRelease(w http.ResponseWriter, r *http.Request) error {
 	var body struct {
 		Version string `json:"version"`
 		Notify  bool   `json:"notify"`
 		Reset   bool   `json:"reset_limits"`
+		Renewal bool   `json:"renewal"`
 	}
 	if err := decodeAPIBody(w, r, &body); err != nil {
 		return err
 	}
 	actor, _ := adminActor(r.Context())
-	rel, err := s.Ledger.StartRelease(context.WithoutCancel(r.Context()), actor, r.PathValue("id"), body.Version, body.Notify, body.Reset)
+	rel, err := s.Ledger.StartRelease(context.WithoutCancel(r.Context()), actor, r.PathValue("id"),
+		ledger.ReleaseOptions{Version: body.Version, Notify: body.Notify, Reset: body.Reset, Renewal: body.Renewal})
 	if err != nil {
 		return err
 	}
@@ -446,8 +450,9 @@ func (s productAdmin) handleReleaseForm(w http.ResponseWriter, r *http.Request) 
 func (s productAdmin) handleRelease(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
 	actor, _ := adminActor(r.Context())
-	rel, err := s.Ledger.StartRelease(context.WithoutCancel(r.Context()), actor, id, r.PostFormValue("version"),
-		r.PostFormValue("notify") != "", r.PostFormValue("reset") != "")
+	rel, err := s.Ledger.StartRelease(context.WithoutCancel(r.Context()), actor, id, ledger.ReleaseOptions{
+		Version: r.PostFormValue("version"), Notify: r.PostFormValue("notify") != "", Reset: r.PostFormValue("reset") != "",
+		Renewal: r.PostFormValue("renewal") != ""})
 	if c := vend.ErrorCode(err); c == vend.EINVALID || c == vend.ECONFLICT {
 		v, verr := s.releaseForm(r.Context(), id, r.PostFormValue("version"), vend.ErrorMessage(err))
 		if verr != nil {

@@ -13,7 +13,7 @@ import (
 )
 
 func newReleaseCmd(app *App) *cobra.Command {
-	var notify, reset, asJSON bool
+	var notify, reset, renewal, asJSON bool
 	var version string
 	cmd := &cobra.Command{
 		Use:   "release PRODUCT [FILE] [--notify] [--reset-limits]",
@@ -21,7 +21,10 @@ func newReleaseCmd(app *App) *cobra.Command {
 		Long: `With FILE, store it and make it the product's only current file (earlier files
 stay stored). Then, for every buyer with active access to the product:
 --notify queues the "new version available" mail (sent by the running vend serve;
-one per buyer), --reset-limits sets their downloads used back to zero. The work is
+one per buyer), --reset-limits sets their downloads used back to zero. A product
+with updates for a limited time (vend products edit --updates-for) gives the new
+version only to buyers whose updates run until now; --renewal mails the others
+where to renew. The work is
 recorded as it goes: if this command or vend stops, vend serve resumes it, and no
 buyer is mailed twice.`,
 		Args: cobra.RangeArgs(1, 2),
@@ -43,7 +46,7 @@ buyer is mailed twice.`,
 			}
 			led := ledger.New(app.DB)
 			led.Mail = app.Config.SMTP.URL != ""
-			r, err := led.StartRelease(ctx, "cli", product, version, notify, reset)
+			r, err := led.StartRelease(ctx, "cli", product, ledger.ReleaseOptions{Version: version, Notify: notify, Reset: reset, Renewal: renewal})
 			if err != nil {
 				return cliError(err)
 			}
@@ -69,6 +72,7 @@ buyer is mailed twice.`,
 	f := cmd.Flags()
 	f.BoolVar(&notify, "notify", false, `queue the "new version available" mail to every buyer with active access`)
 	f.BoolVar(&reset, "reset-limits", false, "set every such buyer's downloads used back to zero")
+	f.BoolVar(&renewal, "renewal", false, "mail the buyers whose updates ended before this version where to renew (the product's renew URL)")
 	f.StringVar(&version, "version", "", "what is new, for the mail (default: the new file's name)")
 	f.BoolVar(&asJSON, "json", false, "print the release as JSON")
 	return cmd

@@ -25,17 +25,27 @@ func scanSession(row interface{ Scan(...any) error }) (*vend.Session, error) {
 }
 
 // The admission query: one statement on the hot path of every download request.
-const admissionSelect = `
+//
+// A grant gets the product's current files, or, when its updates ended
+// (updates_until), the files that were current then (entitled).
+var admissionSelect = `
 	SELECT g.id, g.item_id, g.order_id, g.product_id, g.public_id, g.state, g.reason, g.download_limit,
-		g.downloads_used, g.expires_at, g.created_at, g.updated_at,
+		g.downloads_used, g.expires_at, g.updates_until, g.created_at, g.updated_at,
 		f.id, f.name, f.blob_key, f.size, f.sha256, f.created_at,
 		(SELECT s.id FROM download_sessions s
 		 WHERE s.grant_id = g.id AND s.client_ip = $3 AND NOT s.closed
 		   AND s.last_seen >= $4 AND s.started_at >= $5
 		 ORDER BY s.id DESC LIMIT 1),
-		(SELECT CAST(COALESCE(SUM(pf.size), 0) AS BIGINT) FROM files pf WHERE pf.product_id = g.product_id AND pf.current)
+		(SELECT CAST(COALESCE(SUM(pf.size), 0) AS BIGINT) FROM files pf WHERE pf.product_id = g.product_id AND ` + entitled("pf") + `)
 	FROM grants g
-	LEFT JOIN files f ON f.id = $2 AND f.product_id = g.product_id AND f.current`
+	LEFT JOIN files f ON f.id = $2 AND f.product_id = g.product_id AND ` + entitled("f")
+
+// entitled is the condition on file f of grant g: current, and released
+// before the grant's updates ended; or, once they ended, current then.
+func entitled(f string) string {
+	return `(` + f + `.current AND (g.updates_until = 0 OR ` + f + `.created_at <= g.updates_until)
+		OR g.updates_until <> 0 AND ` + f + `.created_at <= g.updates_until AND ` + f + `.retired_at > g.updates_until)`
+}
 
 func (tx *Tx) FindAdmission(ctx context.Context, q store.AdmissionQuery) (*store.Admission, error) {
 	query, key := admissionSelect+` WHERE g.public_id = $1`, any(q.PublicID)
@@ -43,18 +53,18 @@ func (tx *Tx) FindAdmission(ctx context.Context, q store.AdmissionQuery) (*store
 		query, key = admissionSelect+` WHERE g.id = $1`, q.GrantID
 	}
 	var g vend.Grant
-	var expires, created, updated int64
+	var expires, updatesUntil, created, updated int64
 	var fileID, fileSize, fileCreated, session sql.NullInt64
 	var productSize int64
 	var fileName, fileKey, fileSHA sql.NullString
 	err := tx.queryRow(ctx, query, key, q.FileID, q.ClientIP, ms(q.IdleSince), ms(q.StartedSince)).Scan(
 		&g.ID, &g.ItemID, &g.OrderID, &g.ProductID, &g.PublicID, &g.State, &g.Reason, &g.DownloadLimit,
-		&g.DownloadsUsed, &expires, &created, &updated,
+		&g.DownloadsUsed, &expires, &updatesUntil, &created, &updated,
 		&fileID, &fileName, &fileKey, &fileSize, &fileSHA, &fileCreated, &session, &productSize)
 	if err != nil {
 		return nil, notFound(err, "download", "link")
 	}
-	g.ExpiresAt, g.CreatedAt, g.UpdatedAt = fromMS(expires), fromMS(created), fromMS(updated)
+	g.ExpiresAt, g.UpdatesUntil, g.CreatedAt, g.UpdatedAt = fromMS(expires), fromMS(updatesUntil), fromMS(created), fromMS(updated)
 	a := &store.Admission{Grant: &g, SessionID: session.Int64, ProductSize: productSize}
 	if fileID.Valid {
 		a.File = &vend.File{ID: fileID.Int64, ProductID: g.ProductID, Name: fileName.String, Key: fileKey.String,

@@ -121,6 +121,11 @@ func (tx *Tx) FindFileVersions(ctx context.Context, productID string) ([]*vend.F
 	return tx.queryFiles(ctx, "find file versions of "+productID, `WHERE product_id = $1 ORDER BY id DESC`, productID)
 }
 
+func (tx *Tx) FindFilesAt(ctx context.Context, productID string, at time.Time) ([]*vend.File, error) {
+	return tx.queryFiles(ctx, "find files of "+productID+" at a time",
+		`WHERE product_id = $1 AND created_at <= $2 AND (current OR retired_at > $2) ORDER BY position, id`, productID, ms(at))
+}
+
 // queryFiles scans the files a query's where and order clause selects.
 func (tx *Tx) queryFiles(ctx context.Context, what, where string, args ...any) ([]*vend.File, error) {
 	rows, err := tx.query(ctx, `SELECT `+fileColumns+` FROM files `+where, args...)

@@ -7,12 +7,12 @@ import (
 	"github.com/vend-shop/vend"
 )
 
-const releaseColumns = `id, product_id, version, notify, reset, actor, status, total, done, cursor, created_at, updated_at`
+const releaseColumns = `id, product_id, version, notify, reset, renewal, actor, status, total, done, cursor, created_at, updated_at`
 
 func scanRelease(row interface{ Scan(...any) error }) (*vend.Release, error) {
 	var r vend.Release
 	var created, updated int64
-	if err := row.Scan(&r.ID, &r.ProductID, &r.Version, &r.Notify, &r.Reset, &r.Actor, &r.Status, &r.Total, &r.Done, &r.Cursor,
+	if err := row.Scan(&r.ID, &r.ProductID, &r.Version, &r.Notify, &r.Reset, &r.Renewal, &r.Actor, &r.Status, &r.Total, &r.Done, &r.Cursor,
 		&created, &updated); err != nil {
 		return nil, err
 	}
@@ -23,9 +23,9 @@ func scanRelease(row interface{ Scan(...any) error }) (*vend.Release, error) {
 func (tx *Tx) CreateRelease(ctx context.Context, r *vend.Release) error {
 	r.CreatedAt, r.UpdatedAt = tx.now, tx.now
 	err := tx.queryRow(ctx, `
-		INSERT INTO releases (product_id, version, notify, reset, actor, status, total, done, cursor, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id`,
-		r.ProductID, r.Version, r.Notify, r.Reset, r.Actor, r.Status, r.Total, r.Done, r.Cursor, ms(tx.now)).Scan(&r.ID)
+		INSERT INTO releases (product_id, version, notify, reset, renewal, actor, status, total, done, cursor, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id`,
+		r.ProductID, r.Version, r.Notify, r.Reset, r.Renewal, r.Actor, r.Status, r.Total, r.Done, r.Cursor, ms(tx.now)).Scan(&r.ID)
 	if err != nil {
 		return fmt.Errorf("create release of %s: %w", r.ProductID, err)
 	}

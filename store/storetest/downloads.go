@@ -116,6 +116,64 @@ func testSessions(t *testing.T, open Opener) {
 			_, err = find(missing)
 			wantNotFound(t, "unknown public id", err)
 		},
+		"FindAdmission and FindFilesAt: a grant whose updates ended gets the files current then": func(t *testing.T, db store.DB) {
+			f := mustFixture(t, db, "p")
+			v1 := f.File
+			// Version 2 replaces version 1; then the grant's updates end; then
+			// version 3 replaces version 2.
+			v2 := &vend.File{Name: "v2.pdf", Key: "k2", Size: 2, SHA256: sha("v2")}
+			update(t, db, func(tx store.Tx) error { return tx.SetFiles(ctx, f.Product.ID, []*vend.File{v2}) })
+			time.Sleep(3 * time.Millisecond)
+			g := f.Grant
+			g.UpdatesUntil = time.Now()
+			update(t, db, func(tx store.Tx) error { return tx.UpdateGrant(ctx, g) })
+			time.Sleep(3 * time.Millisecond)
+			v3 := &vend.File{Name: "v3.pdf", Key: "k3", Size: 3, SHA256: sha("v3")}
+			update(t, db, func(tx store.Tx) error { return tx.SetFiles(ctx, f.Product.ID, []*vend.File{v3}) })
+			served := func(file *vend.File) (bool, int64) {
+				var a *store.Admission
+				view(t, db, func(tx store.Tx) error {
+					var err error
+					a, err = tx.FindAdmission(ctx, store.AdmissionQuery{GrantID: g.ID, FileID: file.ID, ClientIP: "192.0.2.1"})
+					return err
+				})
+				if !a.Grant.UpdatesUntil.Equal(g.UpdatesUntil.Truncate(time.Millisecond)) {
+					t.Errorf("the admission's grant updates until %v, want %v", a.Grant.UpdatesUntil, g.UpdatesUntil)
+				}
+				return a.File != nil, a.ProductSize
+			}
+			for _, tt := range []struct {
+				name string
+				file *vend.File
+				want bool
+			}{
+				{"version 1, replaced before the updates ended", v1, false},
+				{"version 2, current when they ended", v2, true},
+				{"version 3, released after", v3, false},
+			} {
+				if got, size := served(tt.file); got != tt.want || size != v2.Size {
+					t.Errorf("%s: served %v (product size %d), want %v (size %d)", tt.name, got, size, tt.want, v2.Size)
+				}
+			}
+			var at []*vend.File
+			view(t, db, func(tx store.Tx) error {
+				var err error
+				at, err = tx.FindFilesAt(ctx, f.Product.ID, g.UpdatesUntil)
+				return err
+			})
+			if len(at) != 1 || at[0].ID != v2.ID {
+				t.Errorf("FindFilesAt the end of updates: %v, want version 2 alone", at)
+			}
+			// Updates without end again: the current file, version 3.
+			g.UpdatesUntil = time.Time{}
+			update(t, db, func(tx store.Tx) error { return tx.UpdateGrant(ctx, g) })
+			if got, _ := served(v3); !got {
+				t.Error("a grant with updates for ever is not served the current version")
+			}
+			if got, _ := served(v2); got {
+				t.Error("a grant with updates for ever is served a replaced version")
+			}
+		},
 		"FindOpenSession honours client, idle and start bounds and closed, across files": func(t *testing.T, db store.DB) {
 			f := mustFixture(t, db, "p")
 			s := createSession(t, db, f, "192.0.2.1")

@@ -12,6 +12,8 @@ ALTER TABLE products ADD COLUMN updates_for_seconds BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE products ADD COLUMN renew_url TEXT NOT NULL DEFAULT '';
 ALTER TABLE grants ADD COLUMN updates_until BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE files ADD COLUMN retired_at BIGINT NOT NULL DEFAULT 0;
+-- A release may also mail the buyers whose updates ended a renewal note.
+ALTER TABLE releases ADD COLUMN renewal BOOLEAN NOT NULL DEFAULT FALSE;
 -- A version replaced before this migration was retired when the next one came.
 UPDATE files SET retired_at = COALESCE((SELECT MIN(n.created_at) FROM files n
     WHERE n.product_id = files.product_id AND n.created_at > files.created_at), files.created_at)
