@@ -119,6 +119,9 @@ type Outcome struct {
 	// link leads to.
 	PageURL string
 	Grant   *Grant
+	// LicenseKeys are the licence keys of that payment's grant, for a
+	// PageAnswer provider that can show them (Digistore24's answer lines).
+	LicenseKeys []string
 }
 
 // Errors a Provider's Verify wraps.

@@ -227,7 +227,7 @@ func (in *Intake) apply(ctx context.Context, m *message, ev vend.Event) *vend.Ou
 	default:
 		log.Info("notification "+string(res.Verdict), "key", ev.Key, "order", res.OrderID, "changes", strings.Join(res.Changes, "; "))
 		if m.info.PageAnswer && ev.Kind == vend.EventPayment {
-			o.PageURL = in.pageURL(ctx, ev)
+			o.PageURL, o.LicenseKeys = in.pageAnswer(ctx, ev)
 		}
 	}
 	return o
@@ -263,17 +263,28 @@ func (in *Intake) settle(ctx context.Context, m *message, v vend.Verdict, r vend
 	return &vend.Outcome{Notification: m.n, Refusal: r, Reason: reason}
 }
 
-// pageURL is the download page of the event's first item's grant, while it is
-// active; else "".
-func (in *Intake) pageURL(ctx context.Context, ev vend.Event) string {
+// pageAnswer is the download page of the event's first item's grant, while
+// it is active, and the grant's licence keys; else nothing.
+func (in *Intake) pageAnswer(ctx context.Context, ev vend.Event) (string, []string) {
 	if in.PageURL == nil {
-		return ""
+		return "", nil
 	}
 	g, err := in.GrantOf(ctx, ev.Provider, ev.OrderRef, ev.ProductID)
 	if err != nil || g.State != vend.GrantActive {
-		return ""
+		return "", nil
 	}
-	return in.PageURL(g)
+	var keys []string
+	err = in.DB.View(ctx, func(tx store.Tx) error {
+		ls, err := tx.FindLicenses(ctx, store.LicenseFilter{GrantID: &g.ID, Limit: vend.MaxKeysPerItem})
+		for i := len(ls) - 1; i >= 0; i-- { // the first unit first
+			keys = append(keys, ls[i].Key)
+		}
+		return err
+	})
+	if err != nil {
+		in.Logger.ErrorContext(ctx, "licence keys for the answer", "error", err)
+	}
+	return in.PageURL(g), keys
 }
 
 // GrantOf finds the grant of one product of a provider's order.

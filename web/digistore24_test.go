@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -963,4 +964,47 @@ func postDS24Concurrently(t *testing.T, env *testEnv, bodies [][]byte) []answer 
 	close(start)
 	wg.Wait()
 	return answers
+}
+
+// TestDigistore24IPN_AnswerLicenseKeys: the answer to a payment of a licensed
+// product carries its keys, one line each, in the buyer's language, so
+// Digistore24 shows them on its thank-you page (and, with its timing
+// "before redirect", in its confirmation mail).
+func TestDigistore24IPN_AnswerLicenseKeys(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		lang, label string
+		units       int
+	}{
+		{"", "License key", 1},
+		{"de", "Lizenzschlüssel", 2},
+	} {
+		t.Run(tt.label, func(t *testing.T) {
+			t.Parallel()
+			env := newTestEnv(t, ds24Answers(true, false))
+			withLicensedEbook(t, env)
+			sim := ds24Pay(ds24PayTxn)
+			sim.Language, sim.Quantity, sim.Amount = tt.lang, tt.units, 1995*vend.Amount(tt.units)
+			a := ds24Post(env, ds24Body(sim))
+			o := env.ProviderOrder(digistore24.Provider, ds24Order)
+			var keys []*vend.License
+			env.view(func(ctx context.Context, tx store.Tx) error {
+				var err error
+				keys, err = tx.FindLicenses(ctx, store.LicenseFilter{OrderID: &o.ID})
+				return err
+			})
+			if len(keys) != tt.units {
+				t.Fatalf("%d keys, want %d", len(keys), tt.units)
+			}
+			for i, l := range keys {
+				label := tt.label
+				if tt.units > 1 {
+					label += " " + fmt.Sprint(tt.units-i) // FindLicenses lists the newest first
+				}
+				if !strings.Contains(a.Body, label+": "+l.Key+"\n") {
+					t.Errorf("the answer lacks %q:\n%s", label+": "+l.Key, a.Body)
+				}
+			}
+		})
+	}
 }

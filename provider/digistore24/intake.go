@@ -3,6 +3,8 @@ package digistore24
 import (
 	"context"
 	"log/slog"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/vend-shop/vend"
@@ -77,6 +79,19 @@ func (in *Intake) Answer(o *vend.Outcome) vend.Reply {
 		if in.ThankyouPage {
 			a.ThankyouURL = o.PageURL
 		}
+	}
+	// Licence keys show on Digistore24's thank-you page and, with its
+	// connection timing "before redirect", in its confirmation mail.
+	label := "License key"
+	if strings.HasPrefix(strings.ToLower(o.Event.Language), "de") {
+		label = "Lizenzschlüssel"
+	}
+	for i, key := range o.LicenseKeys {
+		l := label
+		if len(o.LicenseKeys) > 1 {
+			l += " " + strconv.Itoa(i+1)
+		}
+		a.Lines = append(a.Lines, Line{Label: l, Value: key})
 	}
 	return plain(a.Body())
 }
