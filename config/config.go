@@ -34,6 +34,8 @@ const (
 	DefaultRedirectTTL     = 5 * time.Minute
 	DefaultIPNPerSecond    = 20
 	DefaultIPNBurst        = 100
+	DefaultLicensePerMin   = 60 // Lemon Squeezy's budget
+	DefaultLicenseBurst    = 30
 	DefaultKeepRefused     = 90 * 24 * time.Hour
 	DefaultWebsaleMaxAge   = 365 * 24 * time.Hour
 	DefaultWebsaleSkew     = 5 * time.Minute
@@ -223,6 +225,10 @@ type Limits struct {
 	IPNPerSecond int           // provider requests per second per client address, sustained
 	IPNBurst     int           // and at once
 	KeepRefused  time.Duration // how long refused notifications are kept
+	// LicensePerMinute and LicenseBurst budget the licence API per client
+	// address: sustained, and at once.
+	LicensePerMinute int
+	LicenseBurst     int
 }
 
 // Default returns the configuration used when nothing is set.
@@ -302,6 +308,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Limits.KeepRefused == 0 {
 		c.Limits.KeepRefused = DefaultKeepRefused
+	}
+	if c.Limits.LicensePerMinute == 0 {
+		c.Limits.LicensePerMinute = DefaultLicensePerMin
+	}
+	if c.Limits.LicenseBurst == 0 {
+		c.Limits.LicenseBurst = DefaultLicenseBurst
 	}
 	return c
 }

@@ -530,7 +530,7 @@ func TestDefault(t *testing.T) {
 		Websale: config.Websale{MaxAge: 365 * 24 * time.Hour, FutureSkew: 5 * time.Minute, Language: "de",
 			KeyDerivation: "auto", Mode: "auto", Padding: "auto"},
 		SMTP:   config.SMTP{StartTLS: "opportunistic", RetryFor: 72 * time.Hour, RetryAfter: 30 * time.Second},
-		Limits: config.Limits{IPNPerSecond: 20, IPNBurst: 100, KeepRefused: 90 * 24 * time.Hour},
+		Limits: config.Limits{IPNPerSecond: 20, IPNBurst: 100, KeepRefused: 90 * 24 * time.Hour, LicensePerMinute: 60, LicenseBurst: 30},
 	}
 	if got := config.Default(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Default:\n got %+v\nwant %+v", got, want)
@@ -654,8 +654,8 @@ func TestKeys(t *testing.T) {
 		}
 		seen[k.Env] = true
 	}
-	if len(seen) != 55 {
-		t.Errorf("got %d keys, want 55", len(seen))
+	if len(seen) != 57 {
+		t.Errorf("got %d keys, want 57", len(seen))
 	}
 }
 

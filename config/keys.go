@@ -222,6 +222,13 @@ func Keys() []Key {
 		newKey("limits.ipn_burst", strconv.Itoa(DefaultIPNBurst),
 			"Provider notifications accepted at once from one client address.",
 			intKind, func(c *Config) *int { return &c.Limits.IPNBurst }, between(1, 1000000)),
+		newKey("limits.license_per_minute", strconv.Itoa(DefaultLicensePerMin),
+			"Licence API requests (/v1/licenses/…) accepted per minute from one client address, sustained; more get 429. "+
+				"Raise it for customers whose many installations share one address (an office behind NAT).",
+			intKind, func(c *Config) *int { return &c.Limits.LicensePerMinute }, between(1, 1000000)),
+		newKey("limits.license_burst", strconv.Itoa(DefaultLicenseBurst),
+			"Licence API requests accepted at once from one client address.",
+			intKind, func(c *Config) *int { return &c.Limits.LicenseBurst }, between(1, 1000000)),
 		newKey("limits.keep_refused", formatDuration(DefaultKeepRefused),
 			"How long notifications vend refused (forged, rejected, not verifiable) and that belong to no order are kept; "+
 				"older ones are deleted every hour. Verified ones are the ledger's history and are kept.",

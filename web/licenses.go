@@ -9,8 +9,6 @@ import (
 	"net/url"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/vend-shop/vend"
 	"github.com/vend-shop/vend/delivery"
 	"github.com/vend-shop/vend/license"
@@ -22,11 +20,12 @@ import (
 // client code works by changing its base URL (docs/licenses.md).
 type licenseAPI struct{ *Server }
 
-// The API's budget per client address: Lemon Squeezy's 60 a minute, with a
-// burst for an app that checks several keys at start.
+// The API's default budget per client address (Server.LicensePerMinute,
+// LicenseBurst): Lemon Squeezy's 60 a minute, with a burst for an app that
+// checks several keys at start.
 const (
-	licenseRate  = rate.Limit(1) // per second, sustained
-	licenseBurst = 30
+	DefaultLicensePerMinute = 60
+	DefaultLicenseBurst     = 30
 	// maxLicenseBody bounds a request: three short fields.
 	maxLicenseBody = 4 << 10
 )

@@ -263,12 +263,12 @@ func TestLicenses_Refusals(t *testing.T) {
 	}
 }
 
-// TestLicenses_Budget: one address gets licenceBurst answers at once, then
+// TestLicenses_Budget: one address gets LicenseBurst answers at once, then
 // 429 until its budget refills; another address is not affected.
 func TestLicenses_Budget(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t)
-	for i := range licenseBurst {
+	for i := range DefaultLicenseBurst {
 		if a := e.licenseCall("validate", false, "license_key", fmt.Sprint("K", i)); a.status != http.StatusNotFound {
 			t.Fatalf("request %d: %d", i+1, a.status)
 		}

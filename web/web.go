@@ -65,8 +65,10 @@ type Server struct {
 	// under /admin/mailbox; nil when mail goes out or there is none.
 	Mailbox *mailer.Mailbox
 	// Licenses answers the public licence API (/v1/licenses/…); nil: the
-	// API answers 404.
-	Licenses *license.Service
+	// API answers 404. LicensePerMinute and LicenseBurst budget it per
+	// client address (defaults: DefaultLicensePerMinute, DefaultLicenseBurst).
+	Licenses                       *license.Service
+	LicensePerMinute, LicenseBurst int
 
 	Logger *slog.Logger
 	Now    func() time.Time
@@ -116,7 +118,13 @@ func (s *Server) Init() error {
 	}
 	s.limiter.rate, s.limiter.burst = rate.Limit(s.IPNRate), s.IPNBurst
 	s.linkFailures.rate, s.linkFailures.burst = rate.Every(linkFailureEvery), linkFailureBurst
-	s.licenseLimiter.rate, s.licenseLimiter.burst = licenseRate, licenseBurst
+	if s.LicensePerMinute <= 0 {
+		s.LicensePerMinute = DefaultLicensePerMinute
+	}
+	if s.LicenseBurst <= 0 {
+		s.LicenseBurst = DefaultLicenseBurst
+	}
+	s.licenseLimiter.rate, s.licenseLimiter.burst = rate.Limit(float64(s.LicensePerMinute)/60), s.LicenseBurst
 	s.initLinks()
 	if s.Shop.Name == "" {
 		s.Shop.Name = "vend"

@@ -4,11 +4,21 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/vend-shop/vend/provider/paypal"
+	"github.com/vend-shop/vend/store/postgres/pgtest"
 )
 
 // TestLicensesCLI: a licensed product, a manual order that issues its key,
@@ -82,5 +92,157 @@ func TestLicensesCLI(t *testing.T) {
 	}
 	if audit := mustVend(t, env, "orders", "show", strconv.FormatInt(order.ID, 10), "--json"); strings.Count(audit, key) != 1 {
 		t.Errorf("the key shows %d times in orders show --json, want once", strings.Count(audit, key))
+	}
+}
+
+// licenseAPI posts a form to a running vend's licence API and decodes the
+// answer as a Lemon Squeezy client would.
+func licenseAPI(t *testing.T, baseURL, op string, fields ...string) (int, map[string]any) {
+	t.Helper()
+	form := url.Values{}
+	for i := 0; i+1 < len(fields); i += 2 {
+		form.Set(fields[i], fields[i+1])
+	}
+	resp, err := http.PostForm(baseURL+"/v1/licenses/"+op, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatalf("%s: %d, not JSON: %v", op, resp.StatusCode, err)
+	}
+	return resp.StatusCode, out
+}
+
+// TestServe_LicensesTwoInstancesOnePostgres: the licence lifecycle over HTTP
+// with the ledger in PostgreSQL and two vend processes, each request to
+// either: buy, activate up to the limit, the next refused, deactivate frees a
+// slot, validate with and without an instance, a chargeback disables, its
+// cancellation enables, a refund disables for good. Then 64 activations at
+// once, split between the instances, never pass the limit.
+func TestServe_LicensesTwoInstancesOnePostgres(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("builds and runs the vend binary twice")
+	}
+	dbURL := pgtest.URL(t)
+	bin := buildVend(t)
+	verifier := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		io.WriteString(w, "VERIFIED")
+	}))
+	defer verifier.Close()
+	env := append(vendEnv(t.TempDir(), anyPort, verifier.URL), "VEND_DATABASE="+dbURL, "VEND_LIMITS_LICENSE_BURST=1000")
+	importProduct(t, bin, env, "app|App|ebook.pdf|49.00|USD|5|unlimited")
+	runVend(t, bin, env, "products", "edit", "app", "--license", "generated", "--activation-limit", "2")
+	a, b := startServe(t, bin, env), startServe(t, bin, env)
+	defer func() { a.kill(t); b.kill(t); a.wait(); b.wait() }()
+	client := &http.Client{Timeout: 10 * time.Second}
+	ipn := func(srv *server, s paypal.Sim) {
+		t.Helper()
+		s.ProductID, s.ProductName, s.Receiver, s.Test = "app", "App", "seller@example.com", true
+		if s.Amount == 0 {
+			s.Amount = 4900
+		}
+		if status, err := postIPN(client, srv.url, s.Body(nil)); err != nil || status != http.StatusOK {
+			t.Fatalf("IPN %s to %s: %d %v", s.Status, srv.url, status, err)
+		}
+	}
+	ipn(a, paypal.Sim{TxnID: "LICPG0000000001", PayerEmail: "dev@example.com"})
+	var order struct {
+		Grants []struct {
+			Link string `json:"link"`
+		} `json:"grants"`
+		Licenses []struct {
+			Key string `json:"key"`
+		} `json:"licenses"`
+	}
+	if err := json.Unmarshal(runVend(t, bin, env, "orders", "show", "LICPG0000000001", "--json"), &order); err != nil {
+		t.Fatal(err)
+	}
+	if len(order.Licenses) != 1 || len(order.Grants) != 1 {
+		t.Fatalf("the order's keys and grants: %+v", order)
+	}
+	key := order.Licenses[0].Key
+	u, _ := url.Parse(order.Grants[0].Link)
+	if resp, err := client.Get(b.url + u.Path); err != nil {
+		t.Fatal(err)
+	} else {
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(page), key) {
+			t.Errorf("the download page on the other instance lacks the key")
+		}
+	}
+
+	valid := func(when string, want bool, status string) {
+		t.Helper()
+		for _, srv := range []*server{a, b} {
+			code, v := licenseAPI(t, srv.url, "validate", "license_key", key)
+			lk, _ := v["license_key"].(map[string]any)
+			if code != http.StatusOK || v["valid"] != want || lk == nil || lk["status"] != status {
+				t.Errorf("%s, validate at %s: %d %v, want valid %v, %s", when, srv.url, code, v, want, status)
+			}
+		}
+	}
+	code, first := licenseAPI(t, a.url, "activate", "license_key", key, "instance_name", "laptop")
+	if code != http.StatusOK || first["activated"] != true {
+		t.Fatalf("activate: %d %v", code, first)
+	}
+	laptop := first["instance"].(map[string]any)["id"].(string)
+	if code, v := licenseAPI(t, b.url, "activate", "license_key", key, "instance_name", "desktop"); code != http.StatusOK || v["activated"] != true {
+		t.Fatalf("second activation: %d %v", code, v)
+	}
+	if code, v := licenseAPI(t, a.url, "activate", "license_key", key, "instance_name", "tablet"); code != http.StatusBadRequest ||
+		v["error"] != "This license key has reached the activation limit." {
+		t.Errorf("third activation: %d %v", code, v)
+	}
+	if code, v := licenseAPI(t, b.url, "deactivate", "license_key", key, "instance_id", laptop); code != http.StatusOK || v["deactivated"] != true {
+		t.Errorf("deactivate: %d %v", code, v)
+	}
+	if code, v := licenseAPI(t, a.url, "activate", "license_key", key, "instance_name", "tablet"); code != http.StatusOK {
+		t.Errorf("activation after a deactivation: %d %v", code, v)
+	}
+	if code, v := licenseAPI(t, b.url, "validate", "license_key", key, "instance_id", laptop); code != http.StatusNotFound {
+		t.Errorf("validate the deactivated instance: %d %v", code, v)
+	}
+	valid("paid", true, "active")
+	ipn(b, paypal.Sim{TxnID: "LICPG0000000002", ParentTxnID: "LICPG0000000001", Status: "Reversed", Amount: -4900, PayerEmail: "dev@example.com"})
+	valid("charged back", false, "disabled")
+	ipn(a, paypal.Sim{TxnID: "LICPG0000000003", ParentTxnID: "LICPG0000000001", Status: "Canceled_Reversal", Amount: 4900, PayerEmail: "dev@example.com"})
+	valid("chargeback cancelled", true, "active")
+
+	// 64 activations at once across the instances: exactly the limit succeed.
+	runVend(t, bin, env, "licenses", "reset", key)
+	runVend(t, bin, env, "licenses", "limit", key, "5")
+	var ok, refused atomic.Int64
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range 64 {
+		srv := []*server{a, b}[i%2]
+		wg.Go(func() {
+			<-start
+			code, _ := licenseAPI(t, srv.url, "activate", "license_key", key, "instance_name", "burst")
+			switch code {
+			case http.StatusOK:
+				ok.Add(1)
+			case http.StatusBadRequest:
+				refused.Add(1)
+			default:
+				t.Errorf("activation in the burst: %d", code)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if ok.Load() != 5 || refused.Load() != 59 {
+		t.Errorf("%d activations succeeded, %d refused; want 5 and 59", ok.Load(), refused.Load())
+	}
+
+	ipn(b, paypal.Sim{TxnID: "LICPG0000000004", ParentTxnID: "LICPG0000000001", Status: "Refunded", Amount: -4900, PayerEmail: "dev@example.com"})
+	valid("refunded", false, "disabled")
+	if t.Failed() {
+		t.Logf("stderr a:\n%s\nstderr b:\n%s", a.stderr(), b.stderr())
 	}
 }

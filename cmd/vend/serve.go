@@ -159,7 +159,8 @@ func (a *App) newServer(demo *web.Demo) (*web.Server, *mailer.Worker, error) {
 		LegacyLinks: !cfg.Delivery.DisableLegacyLinks, ReturnWindow: cfg.Delivery.ReturnWindow,
 		IPNRate: cfg.Limits.IPNPerSecond, IPNBurst: cfg.Limits.IPNBurst, TrustedProxies: cfg.Proxies(),
 		Demo: demo, Mailbox: mailbox(mw), Logger: a.Logger, Shop: web.Shop(cfg.ShopIdentity()),
-		Licenses: &license.Service{DB: a.DB, Signer: license.NewSigner(a.LicenseKey), Issuer: cfg.BaseURL},
+		Licenses:         &license.Service{DB: a.DB, Signer: license.NewSigner(a.LicenseKey), Issuer: cfg.BaseURL},
+		LicensePerMinute: cfg.Limits.LicensePerMinute, LicenseBurst: cfg.Limits.LicenseBurst,
 	}
 	if err := srv.Init(); err != nil {
 		dl.Close()
