@@ -1,10 +1,12 @@
 package vend
 
 import (
+	"bufio"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -17,10 +19,17 @@ type LicenseMode string
 const (
 	LicenseOff       LicenseMode = ""          // no keys (the default)
 	LicenseGenerated LicenseMode = "generated" // vend makes each key (LicensePolicy.KeyFormat)
+	LicenseList      LicenseMode = "list"      // each key comes from a list the seller uploaded
 )
 
 // Known reports whether m is a mode vend has.
-func (m LicenseMode) Known() bool { return m == LicenseOff || m == LicenseGenerated }
+func (m LicenseMode) Known() bool {
+	return m == LicenseOff || m == LicenseGenerated || m == LicenseList
+}
+
+// DefaultLowStock is when the owner hears that a product's uploaded keys run
+// low: fewer unused ones than this.
+const DefaultLowStock = 10
 
 // DefaultKeyFormat is the shape of a generated key: four groups of five
 // characters from KeyAlphabet, about 98 random bits.
@@ -46,12 +55,23 @@ type LicensePolicy struct {
 	// KeyFormat is the shape of a generated key: each X a random character
 	// of KeyAlphabet, anything else itself (a prefix, the dashes).
 	KeyFormat string `json:"key_format,omitempty"`
+	// LowStock (list mode): the owner is mailed when fewer unused keys than
+	// this remain; 0 means DefaultLowStock.
+	LowStock int `json:"low_stock,omitempty"`
+}
+
+// LowStockOrDefault is the policy's LowStock, or DefaultLowStock.
+func (p LicensePolicy) LowStockOrDefault() int {
+	if p.LowStock <= 0 {
+		return DefaultLowStock
+	}
+	return p.LowStock
 }
 
 // Validate checks a policy a seller set.
 func (p LicensePolicy) Validate() error {
 	if !p.Mode.Known() {
-		return Errorf(EINVALID, "licence mode %q: use off or generated", p.Mode)
+		return Errorf(EINVALID, "licence mode %q: use off, generated or list", p.Mode)
 	}
 	if p.Mode == LicenseOff {
 		return nil
@@ -62,7 +82,52 @@ func (p LicensePolicy) Validate() error {
 	if p.Length < 0 {
 		return Errorf(EINVALID, "licence length is negative")
 	}
+	if p.LowStock < 0 || p.LowStock > 1000000 {
+		return Errorf(EINVALID, "low stock %d: use a number from 0 to 1000000", p.LowStock)
+	}
 	return ValidateKeyFormat(p.KeyFormat)
+}
+
+// MaxKeyList bounds one upload of keys.
+const MaxKeyList = 100000
+
+// ParseKeyList reads a seller's list of licence keys: one a line, spaces
+// around it ignored, blank lines and lines starting with # skipped, a UTF-8
+// byte order mark and CRLF line ends accepted. Keys are kept as written;
+// one the list repeats (in any case) is kept once. A line that cannot be a
+// key (NormalizeKey) fails the whole list with its number, so a broken file
+// adds nothing.
+func ParseKeyList(r io.Reader) ([]string, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 4096), 64<<10)
+	var keys []string
+	seen := map[string]bool{}
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		if n == 1 {
+			line = strings.TrimPrefix(line, "\ufeff")
+		}
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		norm, ok := NormalizeKey(line)
+		if !ok {
+			return nil, Errorf(EINVALID, "line %d is not a licence key (at most %d characters, no spaces or control characters)", n, MaxKeyLength)
+		}
+		if seen[norm] {
+			continue
+		}
+		seen[norm] = true
+		if len(keys) == MaxKeyList {
+			return nil, Errorf(EINVALID, "more than %d keys: upload them in parts", MaxKeyList)
+		}
+		keys = append(keys, line)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, Errorf(EINVALID, "the list of keys cannot be read: %v", err)
+	}
+	return keys, nil
 }
 
 // ValidateKeyFormat checks a key format: up to 64 printable ASCII characters

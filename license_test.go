@@ -150,3 +150,41 @@ func FuzzNewLicenseKey(f *testing.F) {
 		}
 	})
 }
+
+func TestParseKeyList(t *testing.T) {
+	t.Parallel()
+	keys, err := ParseKeyList(strings.NewReader("\ufeff# from the other shop\r\nAAAA-1111\r\n\r\n  bbbb-2222  \naaaa-1111\n#CCCC\n"))
+	if err != nil || strings.Join(keys, ",") != "AAAA-1111,bbbb-2222" {
+		t.Errorf("keys %q, %v", keys, err)
+	}
+	if _, err := ParseKeyList(strings.NewReader("GOOD\nBAD KEY\n")); ErrorCode(err) != EINVALID || !strings.Contains(ErrorMessage(err), "line 2") {
+		t.Errorf("a line with a space: %v", err)
+	}
+	if _, err := ParseKeyList(strings.NewReader(strings.Repeat("x", 70<<10))); ErrorCode(err) != EINVALID {
+		t.Errorf("a 70 KiB line: %v", err)
+	}
+}
+
+func FuzzParseKeyList(f *testing.F) {
+	f.Add("AAAA-1111\nbbbb-2222\n")
+	f.Add("\ufeff# comment\r\n\r\nKEY\n")
+	f.Add("KEY 1\n")
+	f.Add("\x00\n")
+	f.Fuzz(func(t *testing.T, list string) {
+		keys, err := ParseKeyList(strings.NewReader(list))
+		if err != nil {
+			if ErrorCode(err) != EINVALID {
+				t.Errorf("refused with %v, want EINVALID", err)
+			}
+			return
+		}
+		seen := map[string]bool{}
+		for _, k := range keys {
+			norm, ok := NormalizeKey(k)
+			if !ok || seen[norm] || strings.HasPrefix(k, "#") {
+				t.Errorf("kept %q (normalizes: %v, repeated: %v)", k, ok, seen[norm])
+			}
+			seen[norm] = true
+		}
+	})
+}

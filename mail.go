@@ -6,17 +6,19 @@ import "time"
 type MailKind string
 
 const (
-	MailReceipt    MailKind = "receipt"     // to the buyer: paid, with the download page links
-	MailPending    MailKind = "pending"     // to the buyer: payment pending, with the reason
-	MailEnded      MailKind = "ended"       // to the buyer: access ended (refund, chargeback); no links
-	MailLinks      MailKind = "links"       // to the buyer: fresh links to every active grant, on request
-	MailNewVersion MailKind = "new-version" // to the buyer: a product has a new file
-	MailRenewal    MailKind = "renewal"     // to a buyer whose updates ended: a new version is out, renew to get it
-	MailSale       MailKind = "owner-sale"  // to the owner: a sale
-	MailRefund     MailKind = "owner-refund"
-	MailChargeback MailKind = "owner-chargeback"
-	MailForgeries  MailKind = "owner-forgeries" // to the owner: a burst of failed verifications
-	MailRefused    MailKind = "owner-refused"   // to the owner: a genuine message vend would not act on
+	MailReceipt     MailKind = "receipt"            // to the buyer: paid, with the download page links
+	MailPending     MailKind = "pending"            // to the buyer: payment pending, with the reason
+	MailEnded       MailKind = "ended"              // to the buyer: access ended (refund, chargeback); no links
+	MailLinks       MailKind = "links"              // to the buyer: fresh links to every active grant, on request
+	MailNewVersion  MailKind = "new-version"        // to the buyer: a product has a new file
+	MailRenewal     MailKind = "renewal"            // to a buyer whose updates ended: a new version is out, renew to get it
+	MailLicenseKeys MailKind = "license-keys"       // to the buyer: the licence keys that were waiting for the seller's list
+	MailKeysLow     MailKind = "owner-license-keys" // to the owner: a product's uploaded keys run low, or buyers wait for keys
+	MailSale        MailKind = "owner-sale"         // to the owner: a sale
+	MailRefund      MailKind = "owner-refund"
+	MailChargeback  MailKind = "owner-chargeback"
+	MailForgeries   MailKind = "owner-forgeries" // to the owner: a burst of failed verifications
+	MailRefused     MailKind = "owner-refused"   // to the owner: a genuine message vend would not act on
 )
 
 // Keys of Mail.Data. Whoever enqueues a message sets them (the ledger, web's
@@ -30,6 +32,11 @@ const (
 	// MailDataProduct is a product id. Required for new-version and renewal (the product with
 	// the new file); for receipt and ended it narrows the message to that item.
 	MailDataProduct = "product"
+	// MailDataRemaining is how many unused keys a product has left, and
+	// MailDataWaiting how many of the order's units wait for one
+	// (owner-license-keys).
+	MailDataRemaining = "remaining"
+	MailDataWaiting   = "waiting"
 	// MailDataVersion labels a new version ("2.1"), for new-version and renewal.
 	MailDataVersion = "version"
 	// MailDataAmount is the amount taken back, a decimal string ("19.95"), and

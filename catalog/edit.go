@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/vend-shop/vend"
@@ -18,13 +19,16 @@ type Fields struct {
 	Currency string `json:"currency"`
 	Limit    string `json:"download_limit"`
 	Lifetime string `json:"lifetime"`
-	// Licences: "off" or "generated"; the activation limit ("unlimited" or a
+	// Licences: "off", "generated" or "list" (from keys the seller uploads); the activation limit ("unlimited" or a
 	// number); the licence's length ("unlimited", "365d"); the key format
 	// ("default", or X for each random character: "APP-XXXXX-XXXXX-XXXXX-XXXXX").
 	License         string `json:"license"`
 	ActivationLimit string `json:"activation_limit"`
 	LicenseLength   string `json:"license_length"`
 	KeyFormat       string `json:"key_format"`
+	// LowStock (keys from a list): the owner is mailed when fewer unused
+	// keys remain ("10").
+	LowStock string `json:"low_stock"`
 	// Updates: how long new versions reach a buyer ("unlimited", "365d"),
 	// and where the buyer renews ("none" clears it).
 	UpdatesFor string `json:"updates_for"`
@@ -76,7 +80,7 @@ func (f Fields) applyLicense(p *vend.Product) error {
 	default:
 		p.License.Mode = vend.LicenseMode(s)
 		if !p.License.Mode.Known() {
-			return vend.Errorf(vend.EINVALID, "Licences: %q; use off or generated.", s)
+			return vend.Errorf(vend.EINVALID, "Licences: %q; use off, generated or list.", s)
 		}
 	}
 	if p.License.ActivationLimit == 0 {
@@ -92,6 +96,13 @@ func (f Fields) applyLicense(p *vend.Product) error {
 		if p.License.Length, err = vend.ParseLifetime(s); err != nil {
 			return vend.Errorf(vend.EINVALID, "Licence length: %s", strings.Replace(err.Error(), "lifetime", "length", 1))
 		}
+	}
+	if s := strings.TrimSpace(f.LowStock); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			return vend.Errorf(vend.EINVALID, "Low stock: %q; use a number of keys.", s)
+		}
+		p.License.LowStock = n
 	}
 	switch s := strings.TrimSpace(f.KeyFormat); s {
 	case "":

@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -821,6 +822,7 @@ type granter interface {
 	store.Products
 	store.Grants
 	store.Licenses
+	store.Outbox
 }
 
 func (l *Ledger) syncGrants(ctx context.Context, tx granter, o *vend.Order, items []*vend.Item, standings []vend.Standing, res *Result) error {
@@ -836,7 +838,7 @@ func (l *Ledger) syncGrants(ctx context.Context, tx granter, o *vend.Order, item
 		g, st := byItem[it.ID], standings[i]
 		switch {
 		case st.Active() && g == nil:
-			g, err := l.createGrant(ctx, tx, o, it)
+			g, err := l.createGrant(ctx, tx, o, it, res)
 			if err != nil {
 				return err
 			}
@@ -869,7 +871,7 @@ func (l *Ledger) syncGrants(ctx context.Context, tx granter, o *vend.Order, item
 	return nil
 }
 
-func (l *Ledger) createGrant(ctx context.Context, tx granter, o *vend.Order, it *vend.Item) (*vend.Grant, error) {
+func (l *Ledger) createGrant(ctx context.Context, tx granter, o *vend.Order, it *vend.Item, res *Result) (*vend.Grant, error) {
 	p, err := tx.FindProductByID(ctx, it.ProductID)
 	if err != nil {
 		return nil, err
@@ -885,30 +887,80 @@ func (l *Ledger) createGrant(ctx context.Context, tx granter, o *vend.Order, it 
 	if err := tx.CreateGrant(ctx, g); err != nil {
 		return nil, err
 	}
-	return g, issueLicenses(ctx, tx, p, it, g)
+	return g, l.issueLicenses(ctx, tx, o, p, it, g, 0, res)
 }
 
-// issueLicenses gives a new grant of a licensed product its keys, one per
-// unit bought, each with the product's activation limit, in the grant's own
-// transaction: a grant is made once, so its keys are too.
-func issueLicenses(ctx context.Context, tx granter, p *vend.Product, it *vend.Item, g *vend.Grant) error {
-	if p.License.Mode != vend.LicenseGenerated {
-		return nil
-	}
-	for unit := range min(max(it.Quantity, 1), vend.MaxKeysPerItem) {
-		lic := &vend.License{GrantID: g.ID, OrderID: g.OrderID, ItemID: it.ID, ProductID: p.ID, Unit: unit,
+// issueLicenses gives a grant of a licensed product its keys from unit from
+// on, one per unit bought, each with the product's activation limit, in the
+// grant's own transaction: a grant is made once, so its keys are too.
+// Generated keys are made here; listed ones come from the seller's pool, and
+// units it cannot serve wait (FindWaitingItems) until ImportLicenseKeys adds
+// keys, with a notice to the owner.
+func (l *Ledger) issueLicenses(ctx context.Context, tx granter, o *vend.Order, p *vend.Product, it *vend.Item, g *vend.Grant, from int, res *Result) error {
+	units := min(max(it.Quantity, 1), vend.MaxKeysPerItem)
+	issued := 0
+	for unit := from; unit < units; unit++ {
+		var key string
+		var err error
+		switch p.License.Mode {
+		case vend.LicenseGenerated:
+			key, err = vend.NewLicenseKey(p.License.KeyFormat)
+		case vend.LicenseList:
+			key, err = tx.ClaimPoolKey(ctx, p.ID)
+			if vend.ErrorCode(err) == vend.ENOTFOUND {
+				res.Changes = append(res.Changes, fmt.Sprintf("%d licence key(s) of %s wait for the seller's list", units-unit, p.ID))
+				if err := tx.SetWaiting(ctx, g, units-unit); err != nil {
+					return err
+				}
+				return l.noteKeyStock(ctx, tx, o, p, it, issued, units-unit, res)
+			}
+		default:
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		lic := &vend.License{GrantID: g.ID, OrderID: g.OrderID, ItemID: it.ID, ProductID: p.ID, Unit: unit, Key: key,
 			ActivationLimit: p.License.ActivationLimit}
 		if p.License.Length != vend.Forever {
 			lic.ExpiresAt = tx.Now().Add(p.License.Length)
 		}
-		key, err := vend.NewLicenseKey(p.License.KeyFormat)
-		if err != nil {
-			return err
-		}
-		lic.Key = key
-		if err := tx.CreateLicense(ctx, lic, vend.KeyHash(key)); err != nil {
+		norm, _ := vend.NormalizeKey(key)
+		if err := tx.CreateLicense(ctx, lic, vend.KeyHash(norm)); err != nil {
 			return fmt.Errorf("licence key %d of item %d: %w", unit+1, it.ID, err)
 		}
+		issued++
+	}
+	if p.License.Mode == vend.LicenseList && issued > 0 {
+		if err := tx.SetWaiting(ctx, g, 0); err != nil { // if it waited, it no longer does
+			return err
+		}
+		return l.noteKeyStock(ctx, tx, o, p, it, issued, 0, res)
 	}
 	return nil
+}
+
+// noteKeyStock tells the owner, once per item, when taking issued keys of a
+// listed product left fewer than its LowStock unused, or when waiting units
+// of the item found none.
+func (l *Ledger) noteKeyStock(ctx context.Context, tx granter, o *vend.Order, p *vend.Product, it *vend.Item, issued, waiting int, res *Result) error {
+	left, err := tx.CountPoolKeys(ctx, p.ID)
+	if err != nil {
+		return err
+	}
+	low := p.License.LowStockOrDefault()
+	if waiting == 0 && (left >= low || left+issued < low) { // not low, or low already before this sale
+		return nil
+	}
+	if !l.Mail || l.OwnerEmail == "" {
+		return nil
+	}
+	m := &vend.Mail{Key: string(vend.MailKeysLow) + "|" + strconv.FormatInt(it.ID, 10) + "|" + strconv.Itoa(waiting), Kind: vend.MailKeysLow,
+		To: l.OwnerEmail, OrderID: o.ID, Data: map[string]string{vend.MailDataProduct: p.ID,
+			vend.MailDataRemaining: strconv.Itoa(left), vend.MailDataWaiting: strconv.Itoa(waiting)}}
+	added, err := tx.EnqueueMail(ctx, m)
+	if err == nil && added {
+		res.Mails++
+	}
+	return err
 }

@@ -28,6 +28,8 @@ var products = []*vend.Product{
 	{ID: "extra", Name: "Extra", Price: 700, Currency: "USD", DownloadLimit: 5, Lifetime: vend.Forever},
 	{ID: "app", Name: "App", Price: 4900, Currency: "USD", DownloadLimit: 5, Lifetime: vend.Forever, UpdatesFor: 30 * 24 * time.Hour,
 		License: vend.LicensePolicy{Mode: vend.LicenseGenerated, ActivationLimit: 2, Length: 365 * 24 * time.Hour}},
+	{ID: "listed", Name: "Listed app", Price: 2900, Currency: "USD", DownloadLimit: 5, Lifetime: vend.Forever,
+		License: vend.LicensePolicy{Mode: vend.LicenseList, ActivationLimit: 1, LowStock: 2}},
 }
 
 // MustOpenDB opens a migrated SQLite store under tb.TempDir() holding the

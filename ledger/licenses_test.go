@@ -122,3 +122,119 @@ func testLicenses(t *testing.T, open opener) {
 }
 
 func TestLedger_Licenses(t *testing.T) { onEveryStore(t, testLicenses) }
+
+// listedPaid is a Completed payment of n units of "listed", whose keys come
+// from the seller's list.
+func listedPaid(txnID string, n int) vend.Event {
+	ev := event(vend.EventPayment, txnID, "Completed")
+	ev.Items = []vend.EventItem{{ProductID: "listed", Name: "Listed app", Quantity: n, Amount: 2900 * vend.Amount(n)}}
+	ev.Total = 2900 * vend.Amount(n)
+	return ev
+}
+
+func testLicenseList(t *testing.T, open opener) {
+	db := open(t)
+	led := ledger.New(db)
+	led.Mail, led.OwnerEmail = true, "owner@example.com"
+	r, err := led.ImportLicenseKeys(ctx, "user:alice", "listed", []string{"LIST-1", "LIST-2", "LIST-3"})
+	if err != nil || r.Added != 3 || r.Unused != 3 {
+		t.Fatalf("import: %+v %v", r, err)
+	}
+	if _, err := led.ImportLicenseKeys(ctx, "user:alice", "app", []string{"X"}); vend.ErrorCode(err) != vend.EINVALID {
+		t.Errorf("keys for a product that generates its own: %v", err)
+	}
+	owner := func() []string {
+		var out []string
+		err := db.View(ctx, func(tx store.Tx) error {
+			ms, err := tx.FindMails(ctx, store.MailFilter{Limit: 100})
+			for _, m := range ms {
+				if m.Kind == vend.MailKeysLow {
+					out = append(out, m.Data[vend.MailDataRemaining]+"/"+m.Data[vend.MailDataWaiting])
+				}
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	keysOf := func(txn string) []string {
+		ls, _ := licensesOf(t, db, txn)
+		var out []string
+		for _, l := range ls {
+			out = append(out, l.Key)
+		}
+		return out
+	}
+	// 3 → 2 left: not below the low stock of 2, no notice.
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() { apply(t, led, listedPaid("L1", 1)) })
+	}
+	wg.Wait()
+	if k := keysOf("L1"); len(k) != 1 || k[0] != "LIST-1" || len(owner()) != 0 {
+		t.Fatalf("first sale, 20 copies: keys %v, owner notices %v", k, owner())
+	}
+	// 2 → 1: below 2, one notice.
+	apply(t, led, listedPaid("L2", 1))
+	if n := owner(); len(n) != 1 || n[0] != "1/0" {
+		t.Errorf("owner notices %v, want one with 1 left", n)
+	}
+	// Two units, one key left: one issued, one waits; the owner hears of it.
+	apply(t, led, listedPaid("L3", 2))
+	if k := keysOf("L3"); len(k) != 1 || k[0] != "LIST-3" {
+		t.Errorf("L3's keys %v, want LIST-3 and one waiting", k)
+	}
+	if n := owner(); len(n) != 2 {
+		t.Errorf("owner notices %v, want a second about the waiting unit", n)
+	}
+	var waiting []store.WaitingItem
+	db.View(ctx, func(tx store.Tx) error {
+		var err error
+		waiting, err = tx.FindWaitingItems(ctx, "", 10)
+		return err
+	})
+	if len(waiting) != 1 || waiting[0].Have != 1 || waiting[0].Item.Quantity != 2 {
+		t.Fatalf("waiting %+v", waiting)
+	}
+	// New keys: the waiting unit gets one at once, and its buyer a mail.
+	r, err = led.ImportLicenseKeys(ctx, "user:alice", "listed", []string{"LIST-3", "list-4", "LIST-5"})
+	if err != nil || r.Added != 2 || r.Duplicates != 1 || r.Assigned != 1 || r.Unused != 1 {
+		t.Fatalf("second import: %+v %v", r, err)
+	}
+	if k := keysOf("L3"); len(k) != 2 || k[1] != "list-4" {
+		t.Errorf("L3's keys after the import %v", k)
+	}
+	db.View(ctx, func(tx store.Tx) error {
+		var err error
+		waiting, err = tx.FindWaitingItems(ctx, "", 10)
+		return err
+	})
+	if len(waiting) != 0 {
+		t.Errorf("still waiting after the import: %+v", waiting)
+	}
+	var mailed []string
+	db.View(ctx, func(tx store.Tx) error {
+		ms, err := tx.FindMails(ctx, store.MailFilter{Limit: 100})
+		for _, m := range ms {
+			if m.Kind == vend.MailLicenseKeys {
+				mailed = append(mailed, m.To)
+			}
+		}
+		return err
+	})
+	if len(mailed) != 1 || mailed[0] != "buyer@example.com" {
+		t.Errorf("license-keys mails %v, want one to the buyer", mailed)
+	}
+	// A refund disables listed keys like generated ones.
+	apply(t, led, refundEv("R3", "L3", 5800))
+	ls, grants := licensesOf(t, db, "L3")
+	for _, l := range ls {
+		if st := l.Status(grants[l.GrantID], time.Now()); st != vend.LicenseDisabled {
+			t.Errorf("key %s after the refund: %s", l.Key, st)
+		}
+	}
+}
+
+func TestLedger_LicenseList(t *testing.T) { onEveryStore(t, testLicenseList) }

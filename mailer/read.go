@@ -62,7 +62,7 @@ func (w *Worker) view(ctx context.Context, tx reader, m *vend.Mail) (View, error
 	only := m.Data[vend.MailDataProduct]
 	products := map[string]*vend.Product{}
 	switch m.Kind {
-	case vend.MailReceipt, vend.MailNewVersion, vend.MailRenewal:
+	case vend.MailReceipt, vend.MailNewVersion, vend.MailRenewal, vend.MailLicenseKeys:
 		if m.Kind != vend.MailReceipt {
 			if only == "" {
 				return v, permanent("A %s message needs the product id in its data (%q).", m.Kind, vend.MailDataProduct)
@@ -112,6 +112,18 @@ func (w *Worker) view(ctx context.Context, tx reader, m *vend.Mail) (View, error
 			return v, &errSkip{fmt.Sprintf("No access of order %d has ended (any more).", o.ID)}
 		}
 		v.Items = plainItems(o, ended)
+	case vend.MailKeysLow:
+		p, err := findProduct(ctx, tx, products, only)
+		if err != nil {
+			return v, err
+		} else if p == nil {
+			return v, permanent("Product %s no longer exists.", only)
+		}
+		v.Product = ProductView{ID: p.ID, Name: p.Name}
+		v.Stock.Left, _ = strconv.Atoi(m.Data[vend.MailDataRemaining])
+		v.Stock.Waiting, _ = strconv.Atoi(m.Data[vend.MailDataWaiting])
+		v.Stock.AdminURL = w.BaseURL + "/admin/products/" + url.PathEscape(p.ID)
+		v.Items = plainItems(o, items)
 	case vend.MailSale, vend.MailRefund, vend.MailChargeback:
 		if v.Reason == "" && m.Kind == vend.MailRefund {
 			v.Reason = "refund"
@@ -207,6 +219,9 @@ func (w *Worker) itemView(ctx context.Context, tx reader, products map[string]*v
 	iv.ExpiresAt, iv.UpdatesUntil = g.ExpiresAt, g.UpdatesUntil
 	keys, err := tx.FindLicenses(ctx, store.LicenseFilter{GrantID: &g.ID, Limit: vend.MaxKeysPerItem})
 	if err != nil {
+		return iv, err
+	}
+	if iv.KeysWaiting, err = tx.KeysWaiting(ctx, it.ID); err != nil {
 		return iv, err
 	}
 	for i := len(keys) - 1; i >= 0; i-- { // newest first: the first unit first

@@ -43,6 +43,8 @@ type View struct {
 	Forgeries ForgeryView
 	// Refused is the genuine message vend refused (owner-refused).
 	Refused RefusedView
+	// Stock is a listed product's unused licence keys (owner-license-keys).
+	Stock StockView
 	// Data is the outbox message's data, for overrides that want more.
 	Data map[string]string
 }
@@ -93,6 +95,9 @@ type ItemView struct {
 	// UpdatesUntil is the last day new versions reach the buyer; zero:
 	// every version.
 	UpdatesUntil time.Time
+	// KeysWaiting is how many of the item's licence keys wait for the
+	// seller's list: they follow by mail (license-keys).
+	KeysWaiting int
 }
 
 // KeyView is one licence key.
@@ -127,6 +132,14 @@ type ForgeryView struct {
 	Provider string
 	Count    int
 	Since    time.Time
+}
+
+// StockView says how a product's uploaded licence keys stand: Left unused,
+// Waiting units of the message's order without one, and the admin page to
+// upload more.
+type StockView struct {
+	Left, Waiting int
+	AdminURL      string
 }
 
 // RefusedView is a genuine message vend would not act on: its provider, the
@@ -246,6 +259,13 @@ func sample(kind vend.MailKind, full bool) View {
 	case vend.MailForgeries:
 		v.Order, v.Items, v.Buyer = OrderView{}, nil, vend.Buyer{}
 		v.Forgeries = ForgeryView{Provider: "paypal", Count: 12, Since: day.Add(-10 * time.Minute)}
+	case vend.MailLicenseKeys:
+		v.Items = []ItemView{audio}
+		v.Product = ProductView{ID: audio.ProductID, Name: audio.Name}
+	case vend.MailKeysLow:
+		v.Items = []ItemView{audio}
+		v.Product = ProductView{ID: audio.ProductID, Name: audio.Name}
+		v.Stock = StockView{Left: 3, Waiting: 0, AdminURL: "https://shop.example.com/admin/products/audio-course"}
 	case vend.MailRefused:
 		v.Order, v.Items, v.Buyer = OrderView{}, nil, vend.Buyer{}
 		v.Reason = "the payment of 9.95 USD is less than the price of EBOOK-001, 19.95 USD"
@@ -268,6 +288,10 @@ func sample(kind vend.MailKind, full bool) View {
 	}
 	// The sparse variant: optional strings empty, flags flipped.
 	v.Buyer.Name, v.Order.Ref, v.Product.Version, v.Product.RenewURL, v.Reason, v.Amount = "", "", "", "", "", 0
+	v.Stock.Left, v.Stock.Waiting = 0, 2
+	for i := range v.Items {
+		v.Items[i].KeysWaiting = 1
+	}
 	for i := range v.Items {
 		for k := range v.Items[i].Keys {
 			v.Items[i].Keys[k] = KeyView{Key: v.Items[i].Keys[k].Key, Unlimited: true}
@@ -301,7 +325,7 @@ func copyData(d map[string]string) map[string]string {
 
 func isOwner(kind vend.MailKind) bool {
 	switch kind {
-	case vend.MailSale, vend.MailRefund, vend.MailChargeback, vend.MailForgeries, vend.MailRefused:
+	case vend.MailSale, vend.MailRefund, vend.MailChargeback, vend.MailForgeries, vend.MailRefused, vend.MailKeysLow:
 		return true
 	}
 	return false
@@ -310,5 +334,5 @@ func isOwner(kind vend.MailKind) bool {
 // kinds lists every kind of message, in the order `vend mail preview` shows them.
 func kinds() []vend.MailKind {
 	return []vend.MailKind{vend.MailReceipt, vend.MailPending, vend.MailEnded, vend.MailLinks, vend.MailNewVersion, vend.MailRenewal,
-		vend.MailSale, vend.MailRefund, vend.MailChargeback, vend.MailForgeries, vend.MailRefused}
+		vend.MailLicenseKeys, vend.MailKeysLow, vend.MailSale, vend.MailRefund, vend.MailChargeback, vend.MailForgeries, vend.MailRefused}
 }

@@ -85,6 +85,33 @@ type Licenses interface {
 	// DeactivateInstance ends an active instance of the key; ENOTFOUND if the
 	// key has no such active instance.
 	DeactivateInstance(ctx context.Context, licenseID int64, instanceID string) error
+
+	// AddPoolKeys adds a seller's keys to a product's unused keys (licence
+	// mode "list"); a key already unused or issued (by vend.KeyHash of its
+	// normalized form) is left out. It returns how many it added.
+	AddPoolKeys(ctx context.Context, productID string, keys []string) (int, error)
+	// ClaimPoolKey takes the product's oldest unused key out of the pool;
+	// ENOTFOUND when there is none. Two instances never take the same key.
+	ClaimPoolKey(ctx context.Context, productID string) (string, error)
+	// CountPoolKeys counts a product's unused keys.
+	CountPoolKeys(ctx context.Context, productID string) (int, error)
+	// SetWaiting records that an item (of grant g) waits for n more keys
+	// from its product's list; n 0 forgets it.
+	SetWaiting(ctx context.Context, g *vend.Grant, n int) error
+	// KeysWaiting is how many keys an item waits for (SetWaiting); 0 if none.
+	KeysWaiting(ctx context.Context, itemID int64) (int, error)
+	// FindWaitingItems lists, oldest first, the items with an active grant
+	// that wait for keys (SetWaiting), of productID or of any product ("").
+	FindWaitingItems(ctx context.Context, productID string, limit int) ([]WaitingItem, error)
+}
+
+// WaitingItem is an item that waits for Waiting licence keys; Have are
+// issued.
+type WaitingItem struct {
+	Item    *vend.Item
+	Grant   *vend.Grant
+	Have    int
+	Waiting int
 }
 
 // LicenseFilter selects licence keys. Its fields combine.

@@ -110,7 +110,13 @@ type adminView struct {
 
 // newAdminView fills the layout's fields for a page behind requireAdmin.
 func newAdminView(r *http.Request, title, nav string) adminView {
-	v := adminView{Title: title, Nav: nav, Flash: flashes[r.URL.Query().Get("done")]}
+	q := r.URL.Query()
+	v := adminView{Title: title, Nav: nav, Flash: flashes[q.Get("done")]}
+	if q.Get("done") == "keys" { // how many the upload added, and gave to waiting buyers
+		added, _ := strconv.Atoi(q.Get("added"))
+		assigned, _ := strconv.Atoi(q.Get("assigned"))
+		v.Flash = fmt.Sprintf("%d licence %s added; %d given to buyers who were waiting.", added, plural(added, "key", "keys"), assigned)
+	}
 	if id, _ := r.Context().Value(adminKey{}).(*adminIdentity); id != nil {
 		v.User = id.user
 	}

@@ -33,6 +33,7 @@ type downloadView struct {
 	Thanks, Left, Until  string
 	Order                string
 	Keys                 []keyView
+	KeysWaiting          string // the keys that follow by mail, in words
 	Later                laterView
 }
 
@@ -63,7 +64,7 @@ func (s buyerPages) handleDownloadPage(w http.ResponseWriter, r *http.Request) e
 	v.Problem = v.problemText(p)
 	v.Help = v.Problem != ""
 	if v.Problem == "" {
-		if v.Keys, err = s.keyViews(ctx, v.view, p); err != nil {
+		if v.Keys, v.KeysWaiting, err = s.keyViews(ctx, v.view, p); err != nil {
 			return err
 		}
 		for _, f := range p.Files {
@@ -99,14 +100,23 @@ func (s buyerPages) handleDownloadPage(w http.ResponseWriter, r *http.Request) e
 	return nil
 }
 
-// keyViews are the licence keys of the page's grant, first unit first.
-func (s buyerPages) keyViews(ctx context.Context, v view, p *delivery.Page) ([]keyView, error) {
+// keyViews are the licence keys of the page's grant, first unit first, and
+// what it says of the keys that wait for the seller's list.
+func (s buyerPages) keyViews(ctx context.Context, v view, p *delivery.Page) ([]keyView, string, error) {
 	var keys []*vend.License
+	var waiting int
 	err := s.DB.View(ctx, func(tx store.Tx) error {
 		var err error
-		keys, err = tx.FindLicenses(ctx, store.LicenseFilter{GrantID: &p.Grant.ID, Limit: vend.MaxKeysPerItem})
+		if keys, err = tx.FindLicenses(ctx, store.LicenseFilter{GrantID: &p.Grant.ID, Limit: vend.MaxKeysPerItem}); err != nil {
+			return err
+		}
+		waiting, err = tx.KeysWaiting(ctx, p.Grant.ItemID)
 		return err
 	})
+	var follows string
+	if waiting > 0 {
+		follows = v.T("Your licence key follows by email as soon as the shop has it.")
+	}
 	var out []keyView
 	for i := len(keys) - 1; i >= 0; i-- {
 		l := keys[i]
@@ -122,7 +132,7 @@ func (s buyerPages) keyViews(ctx context.Context, v view, p *delivery.Page) ([]k
 		}
 		out = append(out, k)
 	}
-	return out, err
+	return out, follows, err
 }
 
 // handleSignedLicense answers the signed licence of one of the page's keys,

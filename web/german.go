@@ -54,6 +54,7 @@ var german = map[string]string{
 	"Your updates for this purchase ended on %s. These newer versions came out since:":                                            "Ihre Updates für diesen Kauf endeten am %s. Seitdem sind diese neueren Versionen erschienen:",
 	"This version came out after your updates for this purchase ended on %s. Your download page has the versions that are yours.": "Diese Version ist erschienen, nachdem Ihre Updates für diesen Kauf am %s endeten. Auf Ihrer Download-Seite finden Sie die Versionen, die Ihnen gehören.",
 	"This version was released after your updates for this purchase ended.":                                                       "Diese Version ist nach dem Ende Ihrer Updates für diesen Kauf erschienen.",
+	"Your licence key follows by email as soon as the shop has it.":                                                               "Ihr Lizenzschlüssel folgt per E-Mail, sobald der Shop ihn hat.",
 	"Your licence key":                       "Ihr Lizenzschlüssel",
 	"Your licence keys":                      "Ihre Lizenzschlüssel",
 	"Installations: unlimited.":              "Installationen: unbegrenzt.",

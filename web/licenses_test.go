@@ -455,3 +455,60 @@ func TestLicensesAdmin(t *testing.T) {
 		t.Error("the audit trail holds the key")
 	}
 }
+
+// TestLicenses_FromAList: a product whose keys come from the seller's list.
+// A sale when the list is used up tells the buyer the key follows and shows
+// on the dashboard; adding keys in the admin gives it at once; the API adds
+// keys too, and says what it did.
+func TestLicenses_FromAList(t *testing.T) {
+	t.Parallel()
+	e, cookie := adminEnv(t)
+	e.Server.Ledger.Mail = true
+	if _, err := catalog.EditProduct(context.Background(), e.DB, "user:alice", "EBOOK-001",
+		catalog.Fields{License: "list", ActivationLimit: "1", LowStock: "3"}); err != nil {
+		t.Fatal(err)
+	}
+	e.MustPostIPN(simBody(ebookSim("Completed", "LIST000000000001")))
+	g := e.Order("LIST000000000001").grant("EBOOK-001")
+	mustSay(t, e.Get(e.PagePath(g)), http.StatusOK, "Your licence key follows by email as soon as the shop has it.")
+	dash := e.mustAdminGet(cookie, "/admin")
+	if !strings.Contains(dash, "Buyers wait for licence keys") || !strings.Contains(dash, `href="/admin/products/EBOOK-001"`) {
+		t.Errorf("the dashboard does not show the waiting purchase")
+	}
+	product := e.mustAdminGet(cookie, "/admin/products/EBOOK-001")
+	if !strings.Contains(product, "0 unused keys") || !strings.Contains(product, "1 purchase waits for keys") {
+		t.Errorf("the product page does not show the keys' state")
+	}
+	a := e.adminRequest(http.MethodPost, "/admin/products/EBOOK-001/license-keys", cookie,
+		url.Values{"keys": {"# from the old shop\nOLD-KEY-0001\nOLD-KEY-0002\n"}}, sameOrigin)
+	if a.Status != http.StatusSeeOther {
+		t.Fatalf("adding keys: %d %s", a.Status, a.Body)
+	}
+	if page := e.mustAdminGet(cookie, a.Header.Get("Location")); !strings.Contains(page, "2 licence keys added; 1 given to buyers who were waiting.") {
+		t.Errorf("no message after adding keys")
+	}
+	page := e.Get(e.PagePath(g))
+	if m := keyOnPage.FindStringSubmatch(page.Body); m == nil || m[1] != "OLD-KEY-0001" || strings.Contains(page.Body, "follows by email") {
+		t.Errorf("the page after the import:\n%s", page.Body)
+	}
+	var sent bool
+	for _, m := range e.mails() {
+		sent = sent || m.Kind == vend.MailLicenseKeys && m.To == "sim@example.com"
+	}
+	if !sent {
+		t.Error("the waiting buyer is not mailed the key")
+	}
+	if bad := e.adminRequest(http.MethodPost, "/admin/products/EBOOK-001/license-keys", cookie,
+		url.Values{"keys": {"GOOD\nNOT A KEY\n"}}, sameOrigin); bad.Status != http.StatusBadRequest || !strings.Contains(bad.Body, "line 2") {
+		t.Errorf("a list with a bad line: %d", bad.Status)
+	}
+	c := newAPIClient(e)
+	var r struct {
+		Added, Duplicates, Assigned, Unused int
+	}
+	c.json(http.MethodPost, "/api/v1/products/EBOOK-001/license-keys", "OLD-KEY-0002\nOLD-KEY-0003\n", &r)
+	if r.Added != 1 || r.Duplicates != 1 || r.Assigned != 0 || r.Unused != 2 {
+		t.Errorf("API import: %+v", r)
+	}
+	c.wantError(http.MethodPost, "/api/v1/products/AUDIO-002/license-keys", "KEY\n", http.StatusBadRequest, "invalid")
+}

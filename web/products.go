@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -201,6 +202,9 @@ type productView struct {
 	New      bool
 	Problem  string
 	Versions []fileVersion
+	// UnusedKeys and WaitingItems: a product whose licence keys come from
+	// the seller's list, how many are left and how many purchases wait.
+	UnusedKeys, WaitingItems int
 }
 
 type fileVersion struct {
@@ -222,9 +226,68 @@ func (s productAdmin) productView(ctx context.Context, id string) (*productView,
 		for _, f := range all {
 			v.Versions = append(v.Versions, fileVersion{File: f, Current: isCurrent(v.Product, f.ID)})
 		}
-		return nil
+		if v.Product.License.Mode != vend.LicenseList {
+			return nil
+		}
+		if v.UnusedKeys, err = tx.CountPoolKeys(ctx, id); err != nil {
+			return err
+		}
+		waiting, err := tx.FindWaitingItems(ctx, id, 1000)
+		v.WaitingItems = len(waiting)
+		return err
 	})
 	return v, err
+}
+
+// maxKeyListBody bounds an upload of licence keys: vend.MaxKeyList keys of
+// some 80 bytes.
+const maxKeyListBody = 8 << 20
+
+// handleAdminKeys adds the keys of the form's list (one a line, pasted or
+// uploaded as a text file) to a product's unused keys; waiting buyers get
+// theirs at once.
+func (s productAdmin) handleAdminKeys(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	body, err := readBody(w, r, maxKeyListBody)
+	if err != nil {
+		return err
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return vend.Errorf(vend.EINVALID, "Bad form.")
+	}
+	keys, err := vend.ParseKeyList(strings.NewReader(form.Get("keys")))
+	if err != nil {
+		return err
+	}
+	actor, _ := adminActor(r.Context())
+	res, err := s.Ledger.ImportLicenseKeys(context.WithoutCancel(r.Context()), actor, id, keys)
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/admin/products/"+url.PathEscape(id)+"?"+url.Values{"done": {"keys"},
+		"added": {strconv.Itoa(res.Added)}, "assigned": {strconv.Itoa(res.Assigned)}}.Encode(), http.StatusSeeOther)
+	return nil
+}
+
+// handleAPIKeys: POST /api/v1/products/{id}/license-keys with the list as a
+// text body, one key a line; answers what it did (ledger.KeyImport).
+func (s productAdmin) handleAPIKeys(w http.ResponseWriter, r *http.Request) error {
+	body, err := readBody(w, r, maxKeyListBody)
+	if err != nil {
+		return err
+	}
+	keys, err := vend.ParseKeyList(bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	actor, _ := adminActor(r.Context())
+	res, err := s.Ledger.ImportLicenseKeys(context.WithoutCancel(r.Context()), actor, r.PathValue("id"), keys)
+	if err != nil {
+		return err
+	}
+	apiJSON(w, res)
+	return nil
 }
 
 func isCurrent(p *vend.Product, fileID int64) bool {
@@ -264,7 +327,8 @@ func (s productAdmin) handleAdminProductSave(w http.ResponseWriter, r *http.Requ
 	f := r.PostForm
 	fields := catalog.Fields{Name: f.Get("name"), Price: f.Get("price"), Currency: f.Get("currency"), Limit: f.Get("limit"), Lifetime: f.Get("lifetime"),
 		License: f.Get("license"), ActivationLimit: f.Get("activation_limit"), LicenseLength: f.Get("license_length"),
-		KeyFormat: orDefault(f.Get("key_format")), UpdatesFor: f.Get("updates_for"), RenewURL: orNone(f.Get("renew_url"))}
+		KeyFormat: orDefault(f.Get("key_format")), LowStock: f.Get("low_stock"), UpdatesFor: f.Get("updates_for"),
+		RenewURL: orNone(f.Get("renew_url"))}
 	switch {
 	case err != nil:
 	case id == "":

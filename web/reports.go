@@ -233,11 +233,34 @@ func (s reportAdmin) handleAdminCounters(w http.ResponseWriter, r *http.Request)
 type dashboardView struct {
 	Start         []startStep          // the first-run checklist, until every step is done
 	Refused       []*vend.Notification // genuine messages vend refused, for the seller to settle
+	WaitingKeys   []waitingKeys        // purchases waiting for licence keys from the seller's list
 	WithTest      bool                 // test orders' sales and revenue are counted
 	Periods       []periodStats
 	Sales         chart
 	Downloads     chart
 	Notifications []*vend.Notification
+}
+
+// waitingKeys is how many purchases of a product wait for licence keys.
+type waitingKeys struct {
+	ProductID string
+	Purchases int
+}
+
+// keysWaiting counts the purchases waiting for keys, by product.
+func keysWaiting(ctx context.Context, tx store.Licenses) ([]waitingKeys, error) {
+	items, err := tx.FindWaitingItems(ctx, "", 1000)
+	var out []waitingKeys
+	at := map[string]int{} // product → index in out
+	for _, w := range items {
+		if i, ok := at[w.Item.ProductID]; ok {
+			out[i].Purchases++
+			continue
+		}
+		at[w.Item.ProductID] = len(out)
+		out = append(out, waitingKeys{ProductID: w.Item.ProductID, Purchases: 1})
+	}
+	return out, err
 }
 
 // periodStats sums the daily stats of the last Days days.
@@ -263,9 +286,13 @@ func (s reportAdmin) handleAdminDashboard(w http.ResponseWriter, r *http.Request
 	var notes []*vend.Notification
 	var start []startStep
 	var refused []*vend.Notification
+	var keys []waitingKeys
 	err := s.DB.View(ctx, func(tx store.Tx) error {
 		var err error
 		if start, err = s.startSteps(ctx, tx); err != nil {
+			return err
+		}
+		if keys, err = keysWaiting(ctx, tx); err != nil {
 			return err
 		}
 		if refused, err = waitingRefused(ctx, tx, now); err != nil {
@@ -280,7 +307,7 @@ func (s reportAdmin) handleAdminDashboard(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return err
 	}
-	v := dashboardView{Start: start, Refused: refused, Notifications: notes, WithTest: withTest}
+	v := dashboardView{Start: start, Refused: refused, WaitingKeys: keys, Notifications: notes, WithTest: withTest}
 	for _, p := range []struct {
 		label string
 		days  int

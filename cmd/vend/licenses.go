@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/ledger"
 	"github.com/vend-shop/vend/license"
 	"github.com/vend-shop/vend/store"
 )
@@ -17,7 +19,7 @@ import (
 // vend licenses: the admin's licence keys for the shell (docs/licenses.md).
 func newLicensesCmd(app *App) *cobra.Command {
 	cmd := &cobra.Command{Use: "licenses", Short: "Licence keys: find them, see their activations, disable, enable, reset, limit"}
-	cmd.AddCommand(newLicensesListCmd(app), newLicensesShowCmd(app), newLicensesPublicKeyCmd(app))
+	cmd.AddCommand(newLicensesListCmd(app), newLicensesShowCmd(app), newLicensesPublicKeyCmd(app), newLicensesImportCmd(app))
 	for _, a := range []struct {
 		action license.Action
 		short  string
@@ -211,4 +213,51 @@ func newLicensesPublicKeyCmd(app *App) *cobra.Command {
 			return err
 		},
 	}
+}
+
+func newLicensesImportCmd(app *App) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "import PRODUCT FILE",
+		Short: "Add licence keys from a list (one a line) to a product whose keys come from a list; waiting buyers get theirs at once",
+		Long: `Add the keys in FILE (one a line; blank lines and lines starting with # are
+skipped; "-" reads standard input) to the unused keys of PRODUCT, whose licence
+keys come from a list (vend products edit PRODUCT --license list). A key vend has
+already, unused or issued, is left out. Buyers who waited for keys get theirs at
+once, by mail from the running vend serve.`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			in := io.Reader(os.Stdin)
+			if args[1] != "-" {
+				f, err := os.Open(args[1])
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				in = f
+			}
+			keys, err := vend.ParseKeyList(in)
+			if err != nil {
+				return fmt.Errorf("%s: %w", args[1], cliError(err))
+			}
+			if err := app.open(cmd.Context()); err != nil {
+				return err
+			}
+			defer app.close()
+			led := ledger.New(app.DB)
+			led.Mail, led.OwnerEmail = app.Config.SMTP.URL != "", app.Config.OwnerEmail
+			r, err := led.ImportLicenseKeys(cmd.Context(), cliActor, args[0], keys)
+			if err != nil {
+				return cliError(err)
+			}
+			if asJSON {
+				return printJSON(app.Stdout, r)
+			}
+			fmt.Fprintf(app.Stdout, "%d keys added (%d vend had already), %d given to waiting buyers, %d unused now\n",
+				r.Added, r.Duplicates, r.Assigned, r.Unused)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print what was done as JSON")
+	return cmd
 }

@@ -246,3 +246,47 @@ func TestServe_LicensesTwoInstancesOnePostgres(t *testing.T) {
 		t.Logf("stderr a:\n%s\nstderr b:\n%s", a.stderr(), b.stderr())
 	}
 }
+
+// TestLicensesImportCLI: keys from a list, for a product whose list ran out:
+// the order made meanwhile gets its key when the list is imported.
+func TestLicensesImportCLI(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	env := []string{"VEND_DATA_DIR=" + filepath.Join(dir, "data")}
+	if err := os.WriteFile(filepath.Join(dir, "app.zip"), []byte("PK app"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustVend(t, env, "products", "add", "LISTED", "--name", "Listed", "--file", filepath.Join(dir, "app.zip"), "--price", "29")
+	mustVend(t, env, "products", "edit", "LISTED", "--license", "list")
+	var order struct {
+		ID       int64 `json:"id"`
+		Licenses []struct {
+			Key string `json:"key"`
+		} `json:"licenses"`
+	}
+	if err := json.Unmarshal([]byte(mustVend(t, env, "orders", "create", "--email", "dev@example.com", "--product", "LISTED", "--json")), &order); err != nil {
+		t.Fatal(err)
+	}
+	if len(order.Licenses) != 0 {
+		t.Fatalf("keys before any list: %+v", order.Licenses)
+	}
+	list := filepath.Join(dir, "keys.txt")
+	if err := os.WriteFile(list, []byte("# keys from the old shop\nOLD-AAAA-1111\nOLD-BBBB-2222\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out := mustVend(t, env, "licenses", "import", "LISTED", list); !strings.Contains(out, "2 keys added (0 vend had already), 1 given to waiting buyers, 1 unused now") {
+		t.Errorf("import printed %q", out)
+	}
+	if show := mustVend(t, env, "orders", "show", strconv.FormatInt(order.ID, 10)); !strings.Contains(show, "OLD-AAAA-1111") {
+		t.Errorf("the order lacks its key:\n%s", show)
+	}
+	if err := os.WriteFile(list, []byte("GOOD\nNOT A KEY\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, code := runMain(t, env, "licenses", "import", "LISTED", list); code == 0 || !strings.Contains(errOut, "line 2") {
+		t.Errorf("a list with a bad line: exit %d %s", code, errOut)
+	}
+	if _, errOut, code := runMain(t, env, "licenses", "import", "NOPE", list); code == 0 || errOut == "" {
+		t.Errorf("an unknown product: exit %d %s", code, errOut)
+	}
+}

@@ -230,8 +230,8 @@ func newMailPreviewCmd(app *App) *cobra.Command {
 		Short: "Render a message with sample data, with the data directory's template overrides",
 		Long: `Render one kind of message with sample data, as vend would send it, using the
 templates in data_dir/templates where there are any. Kinds: receipt, pending,
-ended, links, new-version, renewal, owner-sale, owner-refund, owner-chargeback,
-owner-forgeries, owner-refused.`,
+ended, links, new-version, renewal, license-keys, owner-sale, owner-refund,
+owner-chargeback, owner-forgeries, owner-refused, owner-license-keys.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := app.loadConfig(); err != nil {

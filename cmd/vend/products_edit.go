@@ -20,14 +20,14 @@ func newProductsEditCmd(app *App) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use: "edit ID [--name …] [--price …] [--currency …] [--limit …] [--lifetime …] [--license off|generated] " +
-			"[--activation-limit …] [--license-length …] [--key-format …] [--updates-for …] [--renew-url …]",
+			"[--activation-limit …] [--license-length …] [--key-format …] [--low-stock …] [--updates-for …] [--renew-url …]",
 		Short: "Change a product's fields; the flags left out stay as they are, and so do its files",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			if f == (catalog.Fields{}) {
 				return fmt.Errorf("give at least one of --name, --price, --currency, --limit, --lifetime, --license, " +
-					"--activation-limit, --license-length, --key-format, --updates-for, --renew-url")
+					"--activation-limit, --license-length, --key-format, --low-stock, --updates-for, --renew-url")
 			}
 			if err := app.open(ctx); err != nil {
 				return err
@@ -59,10 +59,11 @@ func newProductsEditCmd(app *App) *cobra.Command {
 	fl.StringVar(&f.Currency, "currency", "", "ISO 4217 currency code")
 	fl.StringVar(&f.Limit, "limit", "", `downloads per purchase, or "unlimited" (for new purchases; vend grants limit changes one buyer)`)
 	fl.StringVar(&f.Lifetime, "lifetime", "", `how long new purchases' access lasts: "unlimited", "30d", "12h"`)
-	fl.StringVar(&f.License, "license", "", "licence keys for new purchases: off or generated (one key per unit bought)")
+	fl.StringVar(&f.License, "license", "", "licence keys for new purchases: off, generated, or list (from keys you import; one key per unit bought)")
 	fl.StringVar(&f.ActivationLimit, "activation-limit", "", `instances one key may be active on at once: a number or "unlimited" (default 1)`)
 	fl.StringVar(&f.LicenseLength, "license-length", "", `how long a key stays valid from the purchase: "unlimited", "365d"`)
 	fl.StringVar(&f.KeyFormat, "key-format", "", `the shape of a generated key, X a random character: "APP-XXXXX-XXXXX-XXXXX-XXXXX" ("default": XXXXX-XXXXX-XXXXX-XXXXX)`)
+	fl.StringVar(&f.LowStock, "low-stock", "", "keys from a list: mail the owner when fewer unused keys than this remain (default 10)")
 	fl.StringVar(&f.UpdatesFor, "updates-for", "", `how long after the purchase new versions reach the buyer: "unlimited", "365d"`)
 	fl.StringVar(&f.RenewURL, "renew-url", "", `where a buyer whose updates ended renews (https://…; "none" clears it)`)
 	fl.BoolVar(&asJSON, "json", false, "print the product as JSON")

@@ -168,3 +168,114 @@ func (tx *Tx) DeactivateInstance(ctx context.Context, licenseID int64, instanceI
 	}
 	return nil
 }
+
+func (tx *Tx) AddPoolKeys(ctx context.Context, productID string, keys []string) (int, error) {
+	added := 0
+	for _, key := range keys {
+		norm, ok := vend.NormalizeKey(key)
+		if !ok {
+			return added, vend.Errorf(vend.EINVALID, "%q is not a licence key.", key)
+		}
+		hash := vend.KeyHash(norm)
+		var issued int
+		if err := tx.queryRow(ctx, `SELECT count(*) FROM licenses WHERE key_hash = $1`, hash).Scan(&issued); err != nil {
+			return added, fmt.Errorf("add keys to %s: %w", productID, err)
+		}
+		if issued > 0 {
+			continue
+		}
+		res, err := tx.exec(ctx, `INSERT INTO license_pool (product_id, license_key, key_hash, created_at) VALUES ($1, $2, $3, $4)
+			ON CONFLICT DO NOTHING`, productID, key, hash, ms(tx.now))
+		if err != nil {
+			return added, fmt.Errorf("add keys to %s: %w", productID, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return added, err
+		} else if n > 0 {
+			added++
+		}
+	}
+	return added, nil
+}
+
+func (tx *Tx) ClaimPoolKey(ctx context.Context, productID string) (string, error) {
+	// PostgreSQL: another instance's claim in flight is skipped, not waited
+	// for; SQLite has one writer at a time anyway.
+	lock := ""
+	if tx.postgres {
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
+	var key string
+	err := tx.queryRow(ctx, `DELETE FROM license_pool WHERE id = (SELECT id FROM license_pool WHERE product_id = $1
+		ORDER BY id LIMIT 1`+lock+`) RETURNING license_key`, productID).Scan(&key)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", vend.Errorf(vend.ENOTFOUND, "No unused licence keys of %s.", productID)
+	} else if err != nil {
+		return "", fmt.Errorf("claim a key of %s: %w", productID, err)
+	}
+	return key, nil
+}
+
+func (tx *Tx) CountPoolKeys(ctx context.Context, productID string) (int, error) {
+	var n int
+	if err := tx.queryRow(ctx, `SELECT count(*) FROM license_pool WHERE product_id = $1`, productID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count keys of %s: %w", productID, err)
+	}
+	return n, nil
+}
+
+func (tx *Tx) SetWaiting(ctx context.Context, g *vend.Grant, n int) error {
+	var err error
+	if n <= 0 {
+		_, err = tx.exec(ctx, `DELETE FROM license_waits WHERE item_id = $1`, g.ItemID)
+	} else {
+		_, err = tx.exec(ctx, `INSERT INTO license_waits (item_id, grant_id, product_id, waiting, created_at) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (item_id) DO UPDATE SET waiting = excluded.waiting`, g.ItemID, g.ID, g.ProductID, n, ms(tx.now))
+	}
+	if err != nil {
+		return fmt.Errorf("keys waiting for item %d: %w", g.ItemID, err)
+	}
+	return nil
+}
+
+func (tx *Tx) KeysWaiting(ctx context.Context, itemID int64) (int, error) {
+	var n int
+	err := tx.queryRow(ctx, `SELECT waiting FROM license_waits WHERE item_id = $1`, itemID).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	} else if err != nil {
+		return 0, fmt.Errorf("keys waiting for item %d: %w", itemID, err)
+	}
+	return n, nil
+}
+
+func (tx *Tx) FindWaitingItems(ctx context.Context, productID string, n int) ([]store.WaitingItem, error) {
+	args := []any{vend.GrantActive}
+	where := ""
+	if productID != "" {
+		args = append(args, productID)
+		where = " AND w.product_id = $2"
+	}
+	args = append(args, limit(n, 100))
+	rows, err := tx.query(ctx, `
+		SELECT i.id, i.order_id, i.product_id, i.quantity, g.id, w.waiting, (SELECT count(*) FROM licenses l WHERE l.item_id = i.id)
+		FROM license_waits w
+		JOIN items i ON i.id = w.item_id
+		JOIN grants g ON g.id = w.grant_id AND g.state = $1
+		WHERE TRUE`+where+`
+		ORDER BY w.item_id LIMIT $`+strconv.Itoa(len(args)), args...)
+	if err != nil {
+		return nil, fmt.Errorf("find items waiting for keys: %w", err)
+	}
+	defer rows.Close()
+	var out []store.WaitingItem
+	for rows.Next() {
+		w := store.WaitingItem{Item: &vend.Item{}, Grant: &vend.Grant{}}
+		if err := rows.Scan(&w.Item.ID, &w.Item.OrderID, &w.Item.ProductID, &w.Item.Quantity, &w.Grant.ID, &w.Waiting, &w.Have); err != nil {
+			return nil, fmt.Errorf("scan waiting item: %w", err)
+		}
+		w.Grant.ItemID, w.Grant.OrderID, w.Grant.ProductID = w.Item.ID, w.Item.OrderID, w.Item.ProductID
+		out = append(out, w)
+	}
+	return out, rows.Err()
+}

@@ -9,13 +9,15 @@ import (
 )
 
 const productColumns = `id, name, price, currency, download_limit, lifetime_seconds, archived, license_mode,
-	license_activation_limit, license_length_seconds, license_key_format, updates_for_seconds, renew_url, created_at, updated_at`
+	license_activation_limit, license_length_seconds, license_key_format, license_low_stock, updates_for_seconds, renew_url,
+	created_at, updated_at`
 
 func scanProduct(row interface{ Scan(...any) error }) (*vend.Product, error) {
 	var p vend.Product
 	var lifetime, licenseLength, updatesFor, created, updated int64
 	if err := row.Scan(&p.ID, &p.Name, &p.Price, &p.Currency, &p.DownloadLimit, &lifetime, &p.Archived, &p.License.Mode,
-		&p.License.ActivationLimit, &licenseLength, &p.License.KeyFormat, &updatesFor, &p.RenewURL, &created, &updated); err != nil {
+		&p.License.ActivationLimit, &licenseLength, &p.License.KeyFormat, &p.License.LowStock, &updatesFor, &p.RenewURL,
+		&created, &updated); err != nil {
 		return nil, err
 	}
 	p.Lifetime = time.Duration(lifetime) * time.Second
@@ -67,15 +69,16 @@ func (tx *Tx) SaveProduct(ctx context.Context, p *vend.Product) error {
 	}
 	p.UpdatedAt = tx.now
 	_, err := tx.exec(ctx, `
-		INSERT INTO products (`+productColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+		INSERT INTO products (`+productColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 		ON CONFLICT (id) DO UPDATE SET name = excluded.name, price = excluded.price,
 			currency = excluded.currency, download_limit = excluded.download_limit,
 			lifetime_seconds = excluded.lifetime_seconds, license_mode = excluded.license_mode,
 			license_activation_limit = excluded.license_activation_limit, license_length_seconds = excluded.license_length_seconds,
-			license_key_format = excluded.license_key_format, updates_for_seconds = excluded.updates_for_seconds,
+			license_key_format = excluded.license_key_format, license_low_stock = excluded.license_low_stock,
+			updates_for_seconds = excluded.updates_for_seconds,
 			renew_url = excluded.renew_url, updated_at = excluded.updated_at`,
 		p.ID, p.Name, p.Price, p.Currency, p.DownloadLimit, int64(p.Lifetime/time.Second), p.Archived, p.License.Mode,
-		licenseLimit(p.License.ActivationLimit), int64(p.License.Length/time.Second), p.License.KeyFormat,
+		licenseLimit(p.License.ActivationLimit), int64(p.License.Length/time.Second), p.License.KeyFormat, p.License.LowStock,
 		int64(p.UpdatesFor/time.Second), p.RenewURL, ms(p.CreatedAt), ms(p.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("save product %s: %w", p.ID, err)

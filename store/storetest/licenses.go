@@ -153,10 +153,108 @@ func testLicenses(t *testing.T, open Opener) {
 				}
 			}
 		},
+		"the pool: keys added once, claimed oldest first, counted; items waiting for keys": func(t *testing.T, db store.DB) {
+			f := mustFixture(t, db, "p")
+			p := f.Product
+			p.License = vend.LicensePolicy{Mode: vend.LicenseList, ActivationLimit: 1, LowStock: 5}
+			update(t, db, func(tx store.Tx) error { return tx.SaveProduct(ctx, p) })
+			mustLicense(t, db, f, 0, "ISSUED-1")
+			var added int
+			update(t, db, func(tx store.Tx) error {
+				var err error
+				added, err = tx.AddPoolKeys(ctx, p.ID, []string{"key-a", "KEY-B", "KEY-A", "issued-1"})
+				return err
+			})
+			if added != 2 {
+				t.Errorf("added %d keys, want 2 (one repeated in another case, one issued already)", added)
+			}
+			claim := func() (string, error) {
+				var key string
+				err := db.Update(ctx, func(tx store.Tx) error {
+					var err error
+					key, err = tx.ClaimPoolKey(ctx, p.ID)
+					return err
+				})
+				return key, err
+			}
+			count := func() int {
+				var n int
+				view(t, db, func(tx store.Tx) error {
+					var err error
+					n, err = tx.CountPoolKeys(ctx, p.ID)
+					return err
+				})
+				return n
+			}
+			if n := count(); n != 2 {
+				t.Errorf("%d unused keys, want 2", n)
+			}
+			if k, err := claim(); err != nil || k != "key-a" {
+				t.Errorf("first claim: %q %v, want the oldest, as written", k, err)
+			}
+			if k, err := claim(); err != nil || k != "KEY-B" {
+				t.Errorf("second claim: %q %v", k, err)
+			}
+			_, err := claim()
+			wantNotFound(t, "a claim from an empty pool", err)
+			if n := count(); n != 0 {
+				t.Errorf("%d unused keys after taking both", n)
+			}
+			waiting := func(product string) []store.WaitingItem {
+				var out []store.WaitingItem
+				view(t, db, func(tx store.Tx) error {
+					var err error
+					out, err = tx.FindWaitingItems(ctx, product, 10)
+					return err
+				})
+				return out
+			}
+			if w := waiting(""); len(w) != 0 {
+				t.Errorf("waiting %+v, want none", w)
+			}
+			it := f.Item
+			it.Quantity = 3
+			update(t, db, func(tx store.Tx) error {
+				if err := tx.UpdateItem(ctx, it); err != nil {
+					return err
+				}
+				return tx.SetWaiting(ctx, f.Grant, 2)
+			})
+			if w := waiting(p.ID); len(w) != 1 || w[0].Item.ID != it.ID || w[0].Have != 1 || w[0].Waiting != 2 || w[0].Grant.ID != f.Grant.ID ||
+				w[0].Item.Quantity != 3 {
+				t.Errorf("waiting %+v, want the item with 1 of 3 and 2 waiting", w)
+			}
+			if w := waiting("other"); len(w) != 0 {
+				t.Errorf("another product's waiting items: %+v", w)
+			}
+			update(t, db, func(tx store.Tx) error { return tx.SetWaiting(ctx, f.Grant, 1) })
+			if w := waiting(""); len(w) != 1 || w[0].Waiting != 1 {
+				t.Errorf("after waiting for one less: %+v", w)
+			}
+			view(t, db, func(tx store.Tx) error {
+				n, err := tx.KeysWaiting(ctx, it.ID)
+				if n != 1 {
+					t.Errorf("KeysWaiting %d, want 1", n)
+				}
+				if none, err := tx.KeysWaiting(ctx, it.ID+1000); none != 0 || err != nil {
+					t.Errorf("an item that waits for nothing: %d %v", none, err)
+				}
+				return err
+			})
+			// A revoked grant's item waits for nothing; 0 forgets it.
+			g := *f.Grant
+			g.State = vend.GrantRevoked
+			update(t, db, func(tx store.Tx) error { return tx.UpdateGrant(ctx, &g) })
+			if w := waiting(""); len(w) != 0 {
+				t.Errorf("a revoked grant's item waits: %+v", w)
+			}
+			update(t, db, func(tx store.Tx) error { return tx.SetWaiting(ctx, f.Grant, 0) })
+		},
 		"a product's licence policy and updates, a grant's updates_until and a file's retirement round-trip": func(t *testing.T, db store.DB) {
 			f := mustFixture(t, db, "p")
 			p := f.Product
-			p.License = vend.LicensePolicy{Mode: vend.LicenseGenerated, ActivationLimit: vend.Unlimited, Length: 365 * 24 * time.Hour, KeyFormat: "APP-XXXXXXXXXXXXXXXX"}
+			p.License = vend.LicensePolicy{Mode: vend.LicenseGenerated, ActivationLimit: vend.Unlimited, Length: 365 * 24 * time.Hour,
+				KeyFormat: "APP-XXXXXXXXXXXXXXXX", LowStock: 7}
 			p.UpdatesFor, p.RenewURL = 30*24*time.Hour, "https://shop.example/renew"
 			update(t, db, func(tx store.Tx) error { return tx.SaveProduct(ctx, p) })
 			var got *vend.Product

@@ -8,6 +8,7 @@ ALTER TABLE products ADD COLUMN license_mode TEXT NOT NULL DEFAULT '';
 ALTER TABLE products ADD COLUMN license_activation_limit INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE products ADD COLUMN license_length_seconds BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE products ADD COLUMN license_key_format TEXT NOT NULL DEFAULT '';
+ALTER TABLE products ADD COLUMN license_low_stock INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE products ADD COLUMN updates_for_seconds BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE products ADD COLUMN renew_url TEXT NOT NULL DEFAULT '';
 ALTER TABLE grants ADD COLUMN updates_until BIGINT NOT NULL DEFAULT 0;
@@ -49,6 +50,28 @@ CREATE TABLE license_instances (
     deactivated_at BIGINT  NOT NULL
 );
 CREATE INDEX license_instances_license ON license_instances (license_id, deactivated_at);
+
+-- The unused keys a seller uploaded for a product (licence mode "list"):
+-- each sale takes the oldest, and its row goes.
+CREATE TABLE license_pool (
+    id          INTEGER PRIMARY KEY,
+    product_id  TEXT    NOT NULL REFERENCES products (id),
+    license_key TEXT    NOT NULL,
+    key_hash    TEXT    NOT NULL UNIQUE,
+    created_at  BIGINT  NOT NULL
+);
+CREATE INDEX license_pool_product ON license_pool (product_id, id);
+
+-- Items sold while their product's list of keys was used up: how many keys
+-- they still wait for. Adding keys serves them, oldest first.
+CREATE TABLE license_waits (
+    item_id    INTEGER PRIMARY KEY REFERENCES items (id),
+    grant_id   INTEGER NOT NULL REFERENCES grants (id),
+    product_id TEXT   NOT NULL,
+    waiting    INTEGER NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX license_waits_product ON license_waits (product_id, item_id);
 
 -- +goose Down
 -- Forward-only: a released migration is never undone.
