@@ -50,12 +50,12 @@ func licensesOf(t *testing.T, db store.DB, txnID string) ([]*vend.License, map[i
 var generatedKey = regexp.MustCompile(`^[` + vend.KeyAlphabet + `]{5}(-[` + vend.KeyAlphabet + `]{5}){3}$`)
 
 func testLicenses(t *testing.T, open opener) {
-	t.Run("one key per unit, issued with the grant, once", func(t *testing.T) {
+	t.Run("one key per unit, issued with the grant, once: 100 copies of the payment at once", func(t *testing.T) {
 		t.Parallel()
 		db := open(t)
 		led := ledger.New(db)
 		var wg sync.WaitGroup
-		for range 20 {
+		for range 100 {
 			wg.Go(func() { apply(t, led, appPaid("T1", 3)) })
 		}
 		wg.Wait()

@@ -13,13 +13,14 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/provider/paypal"
 )
 
 // TestBrowser_BuyerPages opens the buyer pages in a real headless Chromium,
 // at desktop width and at a phone's 390 px, in English and German: the return
 // page waiting and after it stopped waiting, the download page in the last
-// download's session and used up, a used-up purchase's file link, a bad link
-// and the resend page. Each shows
+// download's session and used up, with licence keys, a used-up purchase's
+// file link, a bad link and the resend page. Each shows
 // the shop and its text in the browser's language, and none scrolls sideways.
 func TestBrowser_BuyerPages(t *testing.T) {
 	t.Parallel()
@@ -35,6 +36,14 @@ func TestBrowser_BuyerPages(t *testing.T) {
 	e.Flush()
 	usedUp := e.Order(p2Txn).grant("EBOOK-001")
 	e.updateGrant(usedUp.ID, func(g *vend.Grant) { g.DownloadLimit, g.DownloadsUsed = 1, 1 })
+	// A licensed purchase of three: three keys on the page, and its updates
+	// ended before a newer version came out.
+	withLicensedEbook(t, e)
+	licensed := ebookSim("Completed", "LICENSED00000001")
+	licensed.Items = []paypal.SimItem{{ProductID: "EBOOK-001", Name: "E-Book Go Patterns", Quantity: 3, Amount: 3 * 1995}}
+	licensed.Amount = 3 * 1995
+	e.MustPostIPN(simBody(licensed))
+	keys := e.Order("LICENSED00000001").grant("EBOOK-001")
 	unknown := "/return?tx=0000000000000000X"
 
 	pages := []struct {
@@ -55,6 +64,9 @@ func TestBrowser_BuyerPages(t *testing.T) {
 		{"download page, used up", e.PagePath(usedUp), false,
 			[]string{"You have used all downloads of this purchase", "Send me my download links again", "help@books.test"},
 			[]string{"Sie haben alle Downloads dieses Kaufs genutzt", "Download-Links erneut zusenden", "help@books.test"}, ""},
+		{"download page with licence keys", e.PagePath(keys), true,
+			[]string{"Your licence keys", "Installations at once: 2.", "Licence file for offline use"},
+			[]string{"Ihre Lizenzschlüssel", "Installationen gleichzeitig: 2.", "Lizenzdatei für die Offline-Prüfung"}, "buyer-licenses"},
 		{"a used-up purchase's file link", e.FilePath(usedUp), false,
 			[]string{"This download is not possible", "You have used all downloads of this purchase", "Your download page", "help@books.test"},
 			[]string{"Dieser Download ist nicht möglich", "Sie haben alle Downloads dieses Kaufs genutzt", "Ihre Download-Seite", "help@books.test"}, ""},

@@ -16,6 +16,7 @@ import (
 
 	"github.com/vend-shop/vend"
 	"github.com/vend-shop/vend/catalog"
+	"github.com/vend-shop/vend/ledger"
 	"github.com/vend-shop/vend/license"
 	"github.com/vend-shop/vend/provider/paypal"
 	"github.com/vend-shop/vend/store"
@@ -203,6 +204,15 @@ func TestLicenses_EndToEnd(t *testing.T) {
 			t.Errorf("%s: a key that is not valid needs a reason and no signed licence: %s", when, a.raw)
 		}
 	}
+	// The seller revokes the buyer's access, then restores it.
+	if _, err := e.Ledger.ChangeGrantWith(context.Background(), "user:alice", g.ID, ledger.GrantRevoke, ledger.GrantChange{}); err != nil {
+		t.Fatal(err)
+	}
+	status("access revoked by the seller", "disabled", false)
+	if _, err := e.Ledger.ChangeGrantWith(context.Background(), "user:alice", g.ID, ledger.GrantRestore, ledger.GrantChange{}); err != nil {
+		t.Fatal(err)
+	}
+	status("access restored by the seller", "active", true)
 	e.MustPostIPN(simBody(reversalSim("Reversed", "LIC0000000000002", "LIC0000000000001", -1995)))
 	status("charged back", "disabled", false)
 	if a := e.licenseCall("activate", false, "license_key", key, "instance_name", "x"); a.status != http.StatusBadRequest ||
