@@ -485,6 +485,9 @@ func TestLicenses_FromAList(t *testing.T) {
 	if !strings.Contains(dash, "Buyers wait for licence keys") || !strings.Contains(dash, `href="/admin/products/EBOOK-001"`) {
 		t.Errorf("the dashboard does not show the waiting purchase")
 	}
+	if order := e.mustAdminGet(cookie, fmt.Sprintf("/admin/orders/%d", e.Order("LIST000000000001").ID)); !strings.Contains(order, "EBOOK-001 waits for 1 licence key") {
+		t.Errorf("the order page does not flag the waiting key")
+	}
 	product := e.mustAdminGet(cookie, "/admin/products/EBOOK-001")
 	if !strings.Contains(product, "0 unused keys") || !strings.Contains(product, "1 purchase waits for keys") {
 		t.Errorf("the product page does not show the keys' state")

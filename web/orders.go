@@ -524,6 +524,9 @@ type orderItemView struct {
 	*vend.Item
 	Grant *vend.Grant
 	Page  string // the buyer's download page
+	// KeysWaiting is how many licence keys the item waits for: its
+	// product's list ran out.
+	KeysWaiting int
 }
 
 func (s orderAdmin) handleAdminOrder(w http.ResponseWriter, r *http.Request) error {
@@ -560,6 +563,9 @@ func (s orderAdmin) orderDetail(ctx context.Context, id int64) (*orderView, erro
 				if g.ItemID == it.ID {
 					iv.Grant, iv.Page = g, s.BaseURL+s.pageURL(g)
 				}
+			}
+			if iv.KeysWaiting, err = tx.KeysWaiting(ctx, it.ID); err != nil {
+				return err
 			}
 			v.Items = append(v.Items, iv)
 		}
