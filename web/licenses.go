@@ -3,7 +3,6 @@ package web
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"mime"
 	"net/http"
 	"net/url"
@@ -189,7 +188,7 @@ func (s licenseAPI) handle(op licenseOp) http.HandlerFunc {
 		allowAnyOrigin(w)
 		if !s.licenseLimiter.allow(r.RemoteAddr, s.Now()) {
 			w.Header().Set("Retry-After", "10")
-			s.licenseReply(w, http.StatusTooManyRequests, licenseAnswer{}, op, errors.New("Too many requests from this address; try again in a minute."))
+			s.licenseReply(w, http.StatusTooManyRequests, licenseAnswer{}, op, errTooManyLicenseRequests)
 			return
 		}
 		body, err := readBody(w, r, maxLicenseBody)
@@ -218,24 +217,24 @@ func (s licenseAPI) handle(op licenseOp) http.HandlerFunc {
 	}
 }
 
+// errTooManyLicenseRequests is the answer past a client address's budget.
+var errTooManyLicenseRequests = vend.Errorf(vend.EINVALID, "Too many requests from this address; try again in a minute.")
+
 // refusalOf says why a key of status st is not valid.
 func refusalOf(st vend.LicenseStatus) error {
 	if st == vend.LicenseExpired {
-		return errors.New("This license key has expired.")
+		return vend.Errorf(vend.EINVALID, "This license key has expired.")
 	}
-	return errors.New("This license key is disabled.")
+	return vend.Errorf(vend.EINVALID, "This license key is disabled.")
 }
 
-// licenseReply writes an answer: the operation's flag true only without err,
-// and err's public words (a vend error's message; "Internal error." for any
-// other but the budget's).
+// licenseReply writes an answer with status: the operation's flag true only
+// without err, and err's public words (a vend error's message; "Internal
+// error." for any other).
 func (s licenseAPI) licenseReply(w http.ResponseWriter, status int, a licenseAnswer, op licenseOp, err error) {
 	op.flag(&a, err == nil)
 	if err != nil {
 		msg := vend.ErrorMessage(err)
-		if status == http.StatusTooManyRequests || status == http.StatusOK {
-			msg = err.Error()
-		}
 		a.Error = &msg
 	}
 	w.Header().Set("Cache-Control", "no-store")

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vend-shop/vend/mailer/smtptest"
 	"github.com/vend-shop/vend/provider/paypal"
 	"github.com/vend-shop/vend/store/postgres/pgtest"
 )
@@ -133,7 +134,9 @@ func TestServe_LicensesTwoInstancesOnePostgres(t *testing.T) {
 		io.WriteString(w, "VERIFIED")
 	}))
 	defer verifier.Close()
-	env := append(vendEnv(t.TempDir(), anyPort, verifier.URL), "VEND_DATABASE="+dbURL, "VEND_LIMITS_LICENSE_BURST=1000")
+	smtp := smtptest.Start(t, "127.0.0.1:0", nil, false)
+	env := append(vendEnv(t.TempDir(), anyPort, verifier.URL), "VEND_DATABASE="+dbURL, "VEND_LIMITS_LICENSE_BURST=1000",
+		"VEND_SMTP_URL=smtp://"+smtp.Addr, "VEND_SMTP_FROM=shop@example.com", "VEND_SMTP_STARTTLS=none")
 	importProduct(t, bin, env, "app|App|ebook.pdf|49.00|USD|5|unlimited")
 	runVend(t, bin, env, "products", "edit", "app", "--license", "generated", "--activation-limit", "2")
 	a, b := startServe(t, bin, env), startServe(t, bin, env)
@@ -174,6 +177,15 @@ func TestServe_LicensesTwoInstancesOnePostgres(t *testing.T) {
 		if !strings.Contains(string(page), key) {
 			t.Errorf("the download page on the other instance lacks the key")
 		}
+	}
+
+	// The key in the receipt, sent by either instance.
+	var receipt bool
+	for _, m := range waitAllSent(t, bin, env, smtp) {
+		receipt = receipt || strings.Join(m.To, ",") == "dev@example.com" && strings.Contains(string(m.Data), key)
+	}
+	if !receipt {
+		t.Error("no receipt with the key reached the buyer")
 	}
 
 	valid := func(when string, want bool, status string) {
