@@ -149,20 +149,11 @@ func (a *App) loadLicenseKey(ctx context.Context) error {
 	if a.SQLite != nil {
 		return nil
 	}
-	mine := string(license.NewSigner(key).PublicKeyPEM())
-	var stored string
-	err = a.DB.Update(ctx, func(tx store.Tx) error {
-		if _, err := tx.CreateSetting(ctx, "license_public_key", mine); err != nil {
-			return err
-		}
-		var err error
-		stored, err = tx.FindSetting(ctx, "license_public_key")
-		return err
-	})
+	same, err := sameAsOthers(ctx, a.DB, "license_public_key", string(license.NewSigner(key).PublicKeyPEM()))
 	if err != nil {
 		return fmt.Errorf("licence key: %w", err)
 	}
-	if stored != mine {
+	if !same {
 		return fmt.Errorf("licence key %s differs from the one the other instances on this database use: "+
 			"copy their data_dir/license-key.pem here, or licences signed by one instance fail their check against the other's key", path)
 	}
@@ -274,24 +265,30 @@ func cliError(err error) error {
 func checkSharedSecret(ctx context.Context, db store.DB, secret []byte, path string) error {
 	h := hmac.New(sha256.New, secret)
 	h.Write([]byte("vend/link-secret-fingerprint/v1"))
-	mine := hex.EncodeToString(h.Sum(nil))
-	var stored string
-	err := db.Update(ctx, func(tx store.Tx) error {
-		if _, err := tx.CreateSetting(ctx, "link_secret_fingerprint", mine); err != nil {
-			return err
-		}
-		var err error
-		stored, err = tx.FindSetting(ctx, "link_secret_fingerprint")
-		return err
-	})
+	same, err := sameAsOthers(ctx, db, "link_secret_fingerprint", hex.EncodeToString(h.Sum(nil)))
 	if err != nil {
 		return fmt.Errorf("signing secret: %w", err)
 	}
-	if !hmac.Equal([]byte(stored), []byte(mine)) {
+	if !same {
 		return fmt.Errorf("signing secret %s differs from the one the other instances on this database use: "+
 			"copy their data_dir/secret here, or links made by one instance fail on another", path)
 	}
 	return nil
+}
+
+// sameAsOthers stores mine as the database's setting name unless an
+// instance stored one first, and reports whether the stored one is mine.
+func sameAsOthers(ctx context.Context, db store.DB, name, mine string) (bool, error) {
+	var stored string
+	err := db.Update(ctx, func(tx store.Tx) error {
+		if _, err := tx.CreateSetting(ctx, name, mine); err != nil {
+			return err
+		}
+		var err error
+		stored, err = tx.FindSetting(ctx, name)
+		return err
+	})
+	return hmac.Equal([]byte(stored), []byte(mine)), err
 }
 
 // createSecret writes a new secret to a temporary file and links it into place, so
