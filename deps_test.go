@@ -38,15 +38,16 @@ var mayImport = map[string][]string{
 	"mailer":   {"", "store", "locale"},
 	"report":   {"", "store"},
 	"license":  {"", "store"},
+	"metrics":  {"", "store"},
 	"account":  {"", "store"},
 	"config":   {""},
 	"locale":   {""},
 	"intake":   {"", "store", "ledger"},
-	"web": {"", "store", "blob", "ledger", "catalog", "delivery", "intake", "report", "account", "locale", "license",
+	"web": {"", "store", "blob", "ledger", "catalog", "delivery", "intake", "report", "account", "locale", "license", "metrics",
 		"mailer"}, // mailer: the admin reads the development mailbox
 	"bench": {"", "provider/digistore24", "provider/paypal"},
 	"cmd/vend": {"", "store", "store/sqlite", "store/postgres", "blob", "blob/local", "blob/s3",
-		"ledger", "catalog", "delivery", "mailer", "report", "account", "config", "intake", "web", "provider/form", "locale", "license",
+		"ledger", "catalog", "delivery", "mailer", "report", "account", "config", "intake", "web", "provider/form", "locale", "license", "metrics",
 		"provider/digistore24", "provider/generic", "provider/paypal", "provider/stripe", "provider/websale"},
 
 	// Test helpers: conformance suites and real services for tests.

@@ -73,6 +73,15 @@ type Config struct {
 	Shop           Shop
 	Delivery       Delivery
 	Limits         Limits
+	Metrics        Metrics
+}
+
+// Metrics says where Prometheus scrapes /metrics: on the main listener for
+// the bearer of Token, and/or without a token on Listen (an address only the
+// monitoring network reaches). Neither set: no /metrics.
+type Metrics struct {
+	Token  string
+	Listen string
 }
 
 // PayPal holds the settings of the PayPal IPN provider.

@@ -229,6 +229,14 @@ func Keys() []Key {
 		newKey("limits.license_burst", strconv.Itoa(DefaultLicenseBurst),
 			"Licence API requests accepted at once from one client address.",
 			intKind, func(c *Config) *int { return &c.Limits.LicenseBurst }, between(1, 1000000)),
+		newKey("metrics.token", "",
+			"Bearer token Prometheus sends to scrape /metrics on the main listener (Authorization: Bearer …). Empty: "+
+				"no /metrics there.",
+			textKind, func(c *Config) *string { return &c.Metrics.Token }, minLength(16)),
+		newKey("metrics.listen", "",
+			"A second address (host:port) that serves only /metrics, without a token: bind it where only the monitoring "+
+				"network reaches. Empty: none.",
+			textKind, func(c *Config) *string { return &c.Metrics.Listen }, nil),
 		newKey("limits.keep_refused", formatDuration(DefaultKeepRefused),
 			"How long notifications vend refused (forged, rejected, not verifiable) and that belong to no order are kept; "+
 				"older ones are deleted every hour. Verified ones are the ledger's history and are kept.",
@@ -363,7 +371,7 @@ func problem(name string, err error, got string) error {
 // secretKeys are the keys whose values may carry credentials.
 var secretKeys = map[string]bool{"database": true, "storage": true,
 	"digistore24.passphrase": true, "websale.password": true, "stripe.secret": true, "generic.secret": true,
-	"smtp.url": true}
+	"smtp.url": true, "metrics.token": true}
 
 // formatTOML renders a decoded TOML value for a message.
 func formatTOML(v any) string {
@@ -684,6 +692,17 @@ func between(lo, hi int) func(int) error {
 	return func(n int) error {
 		if n < lo || n > hi {
 			return fmt.Errorf("must be a whole number from %d to %d", lo, hi)
+		}
+		return nil
+	}
+}
+
+// minLength refuses a value shorter than n characters: a token too short to
+// be hard to guess.
+func minLength(n int) func(string) error {
+	return func(s string) error {
+		if len(s) < n {
+			return fmt.Errorf("must be at least %d characters: use a random one (openssl rand -hex 24)", n)
 		}
 		return nil
 	}

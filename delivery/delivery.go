@@ -152,6 +152,19 @@ type Service struct {
 
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Metrics counts downloads (package metrics); nil counts nothing.
+	Metrics Metrics
+}
+
+// Metrics is what delivery reports: a download counted against a limit
+// (started), a session the sweep closed (completed, or given back), the
+// bytes sent or handed off (to nginx or the object store) in a mode, and
+// each transfer vend sends itself while it runs.
+type Metrics interface {
+	DownloadStarted()
+	DownloadClosed(completed, givenBack bool)
+	BytesServed(mode string, n int64)
+	TransferStarted() (done func())
 }
 
 // New returns a Service. secret signs download links; keep it stable, or every link

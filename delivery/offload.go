@@ -43,7 +43,11 @@ func (s *Service) serveXAccel(w http.ResponseWriter, r *http.Request, file *vend
 	h.Set("Content-Length", "0")
 	w.WriteHeader(http.StatusOK)
 	a.Status = http.StatusOK
-	s.rec.add(record{attempt: a, session: sess, bytes: handedOff(r, file, sess), at: s.Now().UTC()})
+	handed := handedOff(r, file, sess)
+	s.rec.add(record{attempt: a, session: sess, bytes: handed, at: s.Now().UTC()})
+	if s.Metrics != nil {
+		s.Metrics.BytesServed(ModeXAccel, handed)
+	}
 	return true
 }
 
@@ -74,6 +78,9 @@ func (s *Service) serveRedirect(w http.ResponseWriter, r *http.Request, file *ve
 		credit = file.Size
 	}
 	s.rec.add(record{attempt: a, session: sess, bytes: credit, at: s.Now().UTC()})
+	if s.Metrics != nil {
+		s.Metrics.BytesServed(ModeRedirect, credit)
+	}
 	return true
 }
 

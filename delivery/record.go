@@ -236,24 +236,26 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 	closed := 0
 	for {
 		var found, n int
+		var ended []closing // reported once the batch committed
 		err := s.db.Update(ctx, func(tx store.Tx) error {
 			stale, err := tx.FindStaleSessions(ctx, now.Add(-s.cfg.SessionTimeout), now.Add(-s.cfg.SessionMax), 100)
 			if err != nil {
 				return err
 			}
-			found, n = len(stale), 0
+			found, n, ended = len(stale), 0, nil
 			// Grants are locked in one order, so that two instances sweeping at
 			// once wait for each other instead of deadlocking.
 			slices.SortFunc(stale, func(a, b *vend.Session) int {
 				return cmp.Or(cmp.Compare(a.GrantID, b.GrantID), cmp.Compare(a.ID, b.ID))
 			})
 			for _, sess := range stale {
-				ok, err := s.closeSession(ctx, tx, sess)
+				c, err := s.closeSession(ctx, tx, sess)
 				if err != nil {
 					return err
 				}
-				if ok {
+				if c.closed {
 					n++
+					ended = append(ended, c)
 				}
 			}
 			return nil
@@ -262,44 +264,54 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 			return closed, err
 		}
 		closed += n
+		if s.Metrics != nil {
+			for _, c := range ended {
+				s.Metrics.DownloadClosed(c.completed, c.givenBack)
+			}
+		}
 		if found < 100 {
 			return closed, nil
 		}
 	}
 }
 
+// closing is what closing a session did.
+type closing struct {
+	closed, completed, givenBack bool
+}
+
 // closeSession closes sess, giving its download back if it delivered too little.
 // It holds the session's grant first and reads the session again: another
 // instance sweeping the same database may have closed it since it was found, and
 // a download must not be given back twice. It reports whether it closed sess.
-func (s *Service) closeSession(ctx context.Context, tx chargeTx, sess *vend.Session) (bool, error) {
+func (s *Service) closeSession(ctx context.Context, tx chargeTx, sess *vend.Session) (closing, error) {
 	if err := tx.LockGrant(ctx, sess.GrantID); err != nil {
-		return false, err
+		return closing{}, err
 	}
 	sessions, err := tx.FindSessionsByGrant(ctx, sess.GrantID)
 	if err != nil {
-		return false, err
+		return closing{}, err
 	}
 	i := slices.IndexFunc(sessions, func(cur *vend.Session) bool { return cur.ID == sess.ID })
 	if i < 0 || sessions[i].Closed {
-		return false, nil
+		return closing{}, nil
 	}
 	sess = sessions[i]
 	giveBack := false
 	if sess.Charged && !sess.Completed {
 		earlier, err := tx.GivenBackBytes(ctx, sess.GrantID)
 		if err != nil {
-			return false, err
+			return closing{}, err
 		}
 		delivered := sess.BytesSent + earlier
 		giveBack = sess.Size > 0 && delivered*100 < int64(s.cfg.GiveBackPercent)*sess.Size
 	}
 	if giveBack {
 		if err := tx.AddDownloadsUsed(ctx, sess.GrantID, -1); err != nil {
-			return false, err
+			return closing{}, err
 		}
 	}
-	return true, tx.CloseSession(ctx, sess.ID, giveBack)
+	return closing{closed: true, completed: sess.Completed, givenBack: giveBack}, tx.CloseSession(ctx, sess.ID, giveBack)
 }
 
 // Run sweeps sessions every interval until ctx ends.

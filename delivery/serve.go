@@ -106,6 +106,10 @@ func (s *Service) serveDirect(w http.ResponseWriter, r *http.Request, file *vend
 	// checked against the ETag.
 	setFileHeaders(w.Header(), file)
 	cw := &countingWriter{ResponseWriter: w, status: http.StatusOK}
+	if s.Metrics != nil {
+		done := s.Metrics.TransferStarted()
+		defer func() { s.Metrics.BytesServed(ModeDirect, cw.n.Load()); done() }()
+	}
 	stop := s.keepAlive(sess, cw)
 	defer stop() // also if ServeContent panics
 	// No modification time: the strong ETag validates resumes, and a file id in a
@@ -166,6 +170,9 @@ func (s *Service) admit(ctx context.Context, q store.AdmissionQuery, a *vend.Att
 		return err
 	})
 	a.Counted = err == nil && counted
+	if a.Counted && s.Metrics != nil {
+		s.Metrics.DownloadStarted()
+	}
 	return file, sess, err
 }
 

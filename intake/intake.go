@@ -40,6 +40,9 @@ type Intake struct {
 	PageURL func(g *vend.Grant) string
 	Logger  *slog.Logger
 	Now     func() time.Time
+	// Metrics counts the messages that arrive (package metrics); nil
+	// counts nothing.
+	Metrics Metrics
 
 	forgeries forgeryCounter
 }
@@ -76,7 +79,51 @@ func (in *Intake) Names() []string {
 // what it came to. Once Receive returns, the message is stored, unless the
 // outcome is Failed with n.ID 0.
 func (in *Intake) Receive(ctx context.Context, p vend.Provider, n *vend.Notification) *vend.Outcome {
-	return in.process(ctx, p, n, false)
+	start := time.Now()
+	o := in.process(ctx, p, n, false)
+	in.count(p, o, start)
+	return o
+}
+
+// Metrics is what intake reports of each message that arrives: its
+// provider, the verdict it came to ("failed" when none could be stored) and
+// how long that took; and each time a provider that verifies by asking it
+// back (PayPal) could not be asked.
+type Metrics interface {
+	Notification(provider, verdict string, d time.Duration)
+	PostbackFailed(provider string)
+}
+
+// verdictOf names o's verdict for Metrics: the stored notification's, or,
+// for a link that is not stored, its refusal's.
+func verdictOf(o *vend.Outcome) string {
+	if o.Notification != nil && o.Notification.Verdict != "" {
+		return string(o.Notification.Verdict)
+	}
+	switch o.Refusal {
+	case vend.RefusalNone:
+		return string(vend.VerdictApplied)
+	case vend.RefusalForged:
+		return string(vend.VerdictInvalid)
+	case vend.RefusalRejected:
+		return string(vend.VerdictRejected)
+	case vend.RefusalUnconfigured:
+		return string(vend.VerdictError)
+	}
+	return "failed"
+}
+
+// count reports o to Metrics.
+func (in *Intake) count(p vend.Provider, o *vend.Outcome, start time.Time) {
+	if in.Metrics == nil {
+		return
+	}
+	info := p.Info()
+	verdict := verdictOf(o)
+	in.Metrics.Notification(info.Name, verdict, time.Since(start))
+	if info.Postback && o.Refusal == vend.RefusalFailed && o.Notification != nil && o.Notification.Verdict == vend.VerdictError {
+		in.Metrics.PostbackFailed(info.Name)
+	}
 }
 
 // Status is the HTTP status of the answer to o, by p's rules.

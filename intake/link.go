@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/vend-shop/vend"
 	"github.com/vend-shop/vend/store"
@@ -19,6 +20,13 @@ import (
 // hold across links. A refused link is not stored: the caller budgets refusals
 // per client instead, and shows every refusal the same page.
 func (in *Intake) Link(ctx context.Context, p vend.Provider, n *vend.Notification) *vend.Outcome {
+	start := time.Now()
+	o := in.link(ctx, p, n)
+	in.count(p, o, start)
+	return o
+}
+
+func (in *Intake) link(ctx context.Context, p vend.Provider, n *vend.Notification) *vend.Outcome {
 	log := in.Logger.With("provider", p.Info().Name, "remote", n.RemoteAddr)
 	refuse := func(r vend.Refusal, err error) *vend.Outcome {
 		log.Warn("link refused", "error", err)

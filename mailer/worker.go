@@ -71,6 +71,8 @@ type Worker struct {
 	RetryAtStart bool
 	Logger       *slog.Logger
 	Now          func() time.Time
+	// Metrics counts attempts (package metrics); nil counts nothing.
+	Metrics Metrics
 
 	kickOnce sync.Once
 	kick     chan struct{}
@@ -180,6 +182,12 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	}
 }
 
+// Metrics is what the worker reports of each attempt: the message's kind
+// and its outcome, "sent", "skipped", "retry" or "failed".
+type Metrics interface {
+	MailAttempt(kind vend.MailKind, outcome string)
+}
+
 // deliver renders and sends one claimed message and records the outcome. It
 // reports whether the message went out; its error is the store's or ctx's.
 func (w *Worker) deliver(ctx context.Context, m *vend.Mail) (bool, error) {
@@ -226,6 +234,13 @@ func (w *Worker) deliver(ctx context.Context, m *vend.Mail) (bool, error) {
 	}
 	if err := w.DB.Update(rctx, func(tx store.Tx) error { return tx.UpdateMail(rctx, m) }); err != nil {
 		return false, fmt.Errorf("mailer: record mail %d: %w", m.ID, err)
+	}
+	if w.Metrics != nil {
+		outcome := string(m.Status)
+		if m.Status == vend.MailQueued {
+			outcome = "retry"
+		}
+		w.Metrics.MailAttempt(m.Kind, outcome)
 	}
 	return m.Status == vend.MailSent, nil
 }

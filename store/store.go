@@ -320,6 +320,9 @@ type Outbox interface {
 	FindMailByID(ctx context.Context, id int64) (*vend.Mail, error)
 	// FindMails returns messages, newest first.
 	FindMails(ctx context.Context, f MailFilter) ([]*vend.Mail, error)
+	// OutboxDepth counts the queued messages and says when the oldest of them
+	// was queued (zero when none is).
+	OutboxDepth(ctx context.Context) (int, time.Time, error)
 }
 
 // MailFilter selects outbox messages.

@@ -73,6 +73,7 @@ func (s accountPages) handleLogin(w http.ResponseWriter, r *http.Request) error 
 	now := s.Now()
 	if !s.admin.loginsPerIP.allow(r.RemoteAddr, now) {
 		s.Logger.WarnContext(ctx, "admin login refused: too many tries from this address", "remote", r.RemoteAddr)
+		s.refused("login")
 		refuse(http.StatusTooManyRequests, loginTooMany)
 		return nil
 	}
@@ -81,6 +82,7 @@ func (s accountPages) handleLogin(w http.ResponseWriter, r *http.Request) error 
 	give, ok := s.admin.loginFailures.take(nameKey(name), now)
 	if !ok {
 		s.Logger.WarnContext(ctx, "admin login refused: too many failures for this name", "remote", r.RemoteAddr)
+		s.refused("login")
 		refuse(http.StatusTooManyRequests, loginTooMany)
 		return nil
 	}

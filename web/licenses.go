@@ -187,6 +187,7 @@ func (s licenseAPI) handle(op licenseOp) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		allowAnyOrigin(w)
 		if !s.licenseLimiter.allow(r.RemoteAddr, s.Now()) {
+			s.refused("license")
 			w.Header().Set("Retry-After", "10")
 			s.licenseReply(w, http.StatusTooManyRequests, licenseAnswer{}, op, errTooManyLicenseRequests)
 			return

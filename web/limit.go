@@ -121,6 +121,7 @@ func (s *Server) limitAddr(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if !s.limiter.allow(r.RemoteAddr, s.Now()) {
 			s.Logger.Warn("provider request refused: too many from this address", "route", r.Pattern, "remote", r.RemoteAddr)
+			s.refused("provider")
 			w.Header().Set("Retry-After", "10")
 			w.WriteHeader(http.StatusTooManyRequests)
 			return

@@ -59,6 +59,7 @@ func (s buyerPages) handleLinks(w http.ResponseWriter, r *http.Request) error {
 		}
 	} else {
 		s.Logger.Warn("links request over budget", "remote", r.RemoteAddr)
+		s.refused("links")
 	}
 	v.Title, v.Help = v.T("Check your inbox"), true
 	s.render(w, r, http.StatusOK, "links", linksPage{view: v, Paragraphs: []string{

@@ -103,6 +103,7 @@ func (s *Server) handleLink(p vend.Provider) http.HandlerFunc {
 		giveBack, ok := s.linkFailures.take(r.RemoteAddr, s.Now())
 		if !ok {
 			s.Logger.Warn("link refused: too many refused links from this address", "provider", p.Info().Name, "remote", r.RemoteAddr)
+			s.refused("link")
 			s.Error(w, r, vend.Errorf(vend.ENOTFOUND, "%s", p.Answer(&vend.Outcome{Refusal: vend.RefusalForged}).Body))
 			return
 		}

@@ -61,6 +61,11 @@ func (s *Server) routes() (public, admin []route) {
 		pub("GET /.well-known/vend-license-key.pem", http.HandlerFunc(l.handlePublicKey))
 	}
 
+	// Operations: Prometheus metrics, for the bearer of MetricsToken.
+	if s.MetricsHandler != nil && s.MetricsToken != "" {
+		pub("GET /metrics", s.metricsAuth(s.MetricsHandler))
+	}
+
 	// Buyers.
 	b := buyerPages{s}
 	pub("GET /{$}", s.page(s.handleHome))

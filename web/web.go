@@ -8,6 +8,7 @@ package web
 
 import (
 	"bytes"
+	"crypto/subtle"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -69,6 +70,12 @@ type Server struct {
 	// client address (defaults: DefaultLicensePerMinute, DefaultLicenseBurst).
 	Licenses                       *license.Service
 	LicensePerMinute, LicenseBurst int
+	// Metrics counts refusals by budget (package metrics); nil counts
+	// nothing. MetricsHandler answers /metrics on this listener for a
+	// bearer MetricsToken; nil (or no token) leaves /metrics out.
+	Metrics        Metrics
+	MetricsHandler http.Handler
+	MetricsToken   string
 
 	Logger *slog.Logger
 	Now    func() time.Time
@@ -86,6 +93,33 @@ type Server struct {
 	returning string
 	postbacks chan struct{}
 	admin     adminAuth // sign-in budgets, cross-origin check (sessions.go)
+}
+
+// Metrics is what web reports: a request a budget refused, by the budget's
+// name (provider, link, links, license, login).
+type Metrics interface {
+	Refused(budget string)
+}
+
+// metricsAuth lets through only a request with "Authorization: Bearer"
+// and MetricsToken, compared in constant time; others get 401.
+func (s *Server) metricsAuth(h http.Handler) http.Handler {
+	want := []byte("Bearer " + s.MetricsToken)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="vend metrics"`)
+			http.Error(w, "metrics need the bearer token (metrics.token)", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// refused reports a refusal by budget to Metrics.
+func (s *Server) refused(budget string) {
+	if s.Metrics != nil {
+		s.Metrics.Refused(budget)
+	}
 }
 
 var pageNames = []string{"download", "message", "home", "links", "demo-store", "demo-checkout"}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"github.com/vend-shop/vend/account"
@@ -18,6 +19,9 @@ import (
 	"github.com/vend-shop/vend/ledger"
 	"github.com/vend-shop/vend/license"
 	"github.com/vend-shop/vend/mailer"
+	"github.com/vend-shop/vend/metrics"
+	"github.com/vend-shop/vend/store/postgres"
+	"github.com/vend-shop/vend/store/sqlite"
 	"github.com/vend-shop/vend/web"
 )
 
@@ -81,8 +85,15 @@ func (a *App) serve(ctx context.Context, demo *web.Demo) error {
 		}
 	}()
 
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- hs.Serve(ln) }()
+	ms, err := a.serveMetrics(srv, errc)
+	if err != nil {
+		hs.Close()
+		stopSweep()
+		dl.Close()
+		return err
+	}
 	a.Logger.Info("vend listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL, "data_dir", cfg.DataDir,
 		"delivery_mode", dl.Mode())
 	fmt.Fprintf(a.Stdout, "vend listening on http://%s\n", ln.Addr())
@@ -107,9 +118,35 @@ func (a *App) serve(ctx context.Context, demo *web.Demo) error {
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = hs.Close()
 	}
+	if ms != nil {
+		ms.Close()
+	}
 	stopSweep()
 	dl.Close()
 	return err
+}
+
+// serveMetrics serves /metrics alone, without a token, on metrics.listen when
+// it is set; its failure ends serve through errc.
+func (a *App) serveMetrics(srv *web.Server, errc chan<- error) (*http.Server, error) {
+	addr := a.Config.Metrics.Listen
+	if addr == "" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s (metrics.listen): %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", srv.MetricsHandler)
+	ms := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.Logger.Handler(), slog.LevelWarn)}
+	go func() {
+		if err := ms.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("metrics listener: %w", err)
+		}
+	}()
+	a.Logger.Info("metrics listening", "addr", ln.Addr().String())
+	return ms, nil
 }
 
 // pruneRefused deletes the refused notifications older than
@@ -162,6 +199,7 @@ func (a *App) newServer(demo *web.Demo) (*web.Server, *mailer.Worker, error) {
 		Licenses:         &license.Service{DB: a.DB, Signer: license.NewSigner(a.LicenseKey), Issuer: cfg.BaseURL},
 		LicensePerMinute: cfg.Limits.LicensePerMinute, LicenseBurst: cfg.Limits.LicenseBurst,
 	}
+	a.wireMetrics(srv, mw)
 	if err := srv.Init(); err != nil {
 		dl.Close()
 		return nil, nil, err
@@ -170,6 +208,24 @@ func (a *App) newServer(demo *web.Demo) (*web.Server, *mailer.Worker, error) {
 		a.Logger.Warn(websaleFirstClickWarning)
 	}
 	return srv, mw, nil
+}
+
+// wireMetrics gives the server's parts one Prometheus registry to report to
+// (package metrics), and the server its /metrics handler.
+func (a *App) wireMetrics(srv *web.Server, mw *mailer.Worker) {
+	reg := prometheus.NewRegistry()
+	m := metrics.New(reg, a.DB)
+	switch db := a.DB.(type) {
+	case *sqlite.DB:
+		db.ObserveCommit = m.ObserveCommit
+	case *postgres.DB:
+		db.ObserveCommit = m.ObserveCommit
+	}
+	srv.Intake.Metrics, srv.Delivery.Metrics, srv.Metrics = m, m, m
+	if mw != nil {
+		mw.Metrics = m
+	}
+	srv.MetricsHandler, srv.MetricsToken = metrics.Handler(reg), a.Config.Metrics.Token
 }
 
 // deliveryConfig is the delivery package's configuration, checked as

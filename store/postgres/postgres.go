@@ -31,6 +31,9 @@ var migrations embed.FS
 type DB struct {
 	URL string
 	Now func() time.Time
+	// ObserveCommit, when set, is told how long each write commit took (a
+	// metric).
+	ObserveCommit func(time.Duration)
 	// MaxConns bounds the connection pool; DefaultMaxConns when zero.
 	MaxConns int
 
@@ -150,8 +153,12 @@ func (db *DB) run(ctx context.Context, readOnly bool, fn func(tx store.Tx) error
 	if err := fn(sqldb.NewTx(tx, db.Now(), nil).ForPostgres()); err != nil {
 		return err
 	}
+	start := time.Now()
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("postgres: commit: %w", err)
+	}
+	if !readOnly && db.ObserveCommit != nil {
+		db.ObserveCommit(time.Since(start))
 	}
 	return nil
 }

@@ -151,3 +151,12 @@ func (tx *Tx) FindMails(ctx context.Context, f store.MailFilter) ([]*vend.Mail, 
 	}
 	return scanMails(rows)
 }
+
+func (tx *Tx) OutboxDepth(ctx context.Context) (int, time.Time, error) {
+	var n int
+	var oldest sql.NullInt64
+	if err := tx.queryRow(ctx, `SELECT count(*), min(created_at) FROM outbox WHERE status = $1`, vend.MailQueued).Scan(&n, &oldest); err != nil {
+		return 0, time.Time{}, fmt.Errorf("outbox depth: %w", err)
+	}
+	return n, fromMS(oldest.Int64), nil
+}

@@ -31,6 +31,9 @@ var migrations embed.FS
 type DB struct {
 	Path string
 	Now  func() time.Time
+	// ObserveCommit, when set, is told how long each write commit took (a
+	// metric); the writer calls it, so it must be quick.
+	ObserveCommit func(time.Duration)
 
 	write      *sql.DB
 	read       *sql.DB

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/vend-shop/vend/store"
 	"github.com/vend-shop/vend/store/sqldb"
@@ -136,8 +137,12 @@ func (db *DB) runBatch(batch []*job) ([]result, error) {
 			return results, errors.New("sqlite: the transaction was rolled back under a concurrent update; try again")
 		}
 	}
+	start := time.Now()
 	if err := tx.Commit(); err != nil {
 		return results, fmt.Errorf("sqlite: commit: %w", err)
+	}
+	if db.ObserveCommit != nil {
+		db.ObserveCommit(time.Since(start))
 	}
 	return results, nil
 }

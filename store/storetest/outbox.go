@@ -34,6 +34,40 @@ func claimMails(tb testing.TB, db store.DB, n int, lease time.Duration) []*vend.
 
 func testOutbox(t *testing.T, open Opener) {
 	subtests(t, open, map[string]func(t *testing.T, db store.DB){
+		"OutboxDepth counts the queued messages and finds the oldest": func(t *testing.T, db store.DB) {
+			depth := func() (int, time.Time) {
+				var n int
+				var oldest time.Time
+				view(t, db, func(tx store.Tx) error {
+					var err error
+					n, oldest, err = tx.OutboxDepth(ctx)
+					return err
+				})
+				return n, oldest
+			}
+			if n, oldest := depth(); n != 0 || !oldest.IsZero() {
+				t.Errorf("an empty outbox: %d, %v", n, oldest)
+			}
+			var first time.Time
+			for i, key := range []string{"a", "b", "c"} {
+				m := &vend.Mail{Key: key, Kind: vend.MailLinks, To: "x@example.com"}
+				update(t, db, func(tx store.Tx) error {
+					if i == 0 {
+						first = tx.Now()
+					}
+					_, err := tx.EnqueueMail(ctx, m)
+					return err
+				})
+				if i == 2 {
+					m.Status = vend.MailSent
+					update(t, db, func(tx store.Tx) error { return tx.UpdateMail(ctx, m) })
+				}
+				time.Sleep(2 * time.Millisecond)
+			}
+			if n, oldest := depth(); n != 2 || !sameTime(oldest, first) {
+				t.Errorf("depth %d, oldest %v; want 2 and %v", n, oldest, first)
+			}
+		},
 		"EnqueueMail stores every field once per key": func(t *testing.T, db store.DB) {
 			o := createOrder(t, db, &vend.Order{Provider: "paypal", Ref: "PAY", Currency: "USD", Status: vend.OrderPaid})
 			m := &vend.Mail{Key: "receipt:paypal:PAY/Completed:kunde@example.de", Kind: vend.MailReceipt, To: "kunde@example.de",
