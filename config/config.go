@@ -227,6 +227,9 @@ type Delivery struct {
 	Mode               string        // direct, x-accel or redirect
 	XAccelPrefix       string        // internal nginx location that maps to the storage directory
 	RedirectTTL        time.Duration // how long a presigned URL of the redirect mode lives
+	// SelfTestURL is where the start-up self-test reaches vend through nginx,
+	// for Mode x-accel: it fetches a test file there and compares its bytes.
+	SelfTestURL string
 }
 
 // Limits holds the budgets of the endpoints open to the internet.

@@ -654,8 +654,8 @@ func TestKeys(t *testing.T) {
 		}
 		seen[k.Env] = true
 	}
-	if len(seen) != 59 {
-		t.Errorf("got %d keys, want 59", len(seen))
+	if len(seen) != 60 {
+		t.Errorf("got %d keys, want 60", len(seen))
 	}
 }
 

@@ -215,6 +215,11 @@ func Keys() []Key {
 		newKey("delivery.redirect_ttl", formatDuration(DefaultRedirectTTL),
 			"How long a presigned URL lives, for delivery.mode = redirect.",
 			durationKind, func(c *Config) *time.Duration { return &c.Delivery.RedirectTTL }, presignTTL),
+		newKey("delivery.self_test_url", "",
+			"Where vend, at start and in vend doctor, reaches itself through nginx (https://shop.example.com, or nginx's "+
+				"http://127.0.0.1:port), for delivery.mode = x-accel: it fetches a test file there and refuses to start if nginx "+
+				"serves 0 bytes or wrong ones. Empty: the path through nginx is not checked (a warning).",
+			textKind, func(c *Config) *string { return &c.Delivery.SelfTestURL }, checkHTTPURL),
 
 		newKey("limits.ipn_per_second", strconv.Itoa(DefaultIPNPerSecond),
 			"Provider notifications accepted per second from one client address, sustained; more get 429 and are resent.",

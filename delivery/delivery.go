@@ -144,6 +144,7 @@ type Service struct {
 	cfg       Config // cfg.Mode is the mode in use: ModeDirect if the configured one cannot be
 	rec       *recorder
 	cache     *admissionCache
+	canary    canaryKey // where SelfTest stored its file
 
 	// modeNote, when not empty, is why the configured mode is not the one in use;
 	// the first download logs it, once (Logger is set after New).

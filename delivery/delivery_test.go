@@ -171,6 +171,7 @@ func randomBytes(seed uint64, n int) []byte {
 // sends a request to e.Second; only this test mux reads them. The server counts handlers in flight so that Settle can wait for them.
 func (e *Env) startServer() {
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+delivery.SelfTestPath, func(w http.ResponseWriter, r *http.Request) { e.Service.ServeCanary(w, r) })
 	mux.HandleFunc("GET /d/{token}/{file}/{name}", func(w http.ResponseWriter, r *http.Request) {
 		id, err := strconv.ParseInt(r.PathValue("file"), 10, 64)
 		if err != nil {

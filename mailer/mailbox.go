@@ -91,6 +91,19 @@ var idPattern = regexp.MustCompile(`^[0-9]{8}T[0-9]{6}\.[0-9]{9}Z-[0-9a-f]{8}$`)
 
 const idTimeLayout = "20060102T150405.000000000Z"
 
+// Check makes sure the mailbox's directory can be written.
+func (b *Mailbox) Check(context.Context) error {
+	if err := os.MkdirAll(b.Dir, 0o700); err != nil {
+		return fmt.Errorf("mailer: mailbox: %w", err)
+	}
+	f, err := os.CreateTemp(b.Dir, ".check-*")
+	if err != nil {
+		return fmt.Errorf("mailer: mailbox %s cannot be written: %w", b.Dir, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
 // Send writes m into the mailbox and drops the oldest messages beyond Keep. An
 // address go-mail cannot use fails as it would over SMTP.
 func (b *Mailbox) Send(ctx context.Context, m *Message) error {

@@ -160,6 +160,16 @@ func (s *SMTP) Send(ctx context.Context, m *Message) error {
 	return nil
 }
 
+// Check connects to the server, greets it, starts TLS and logs in as a
+// send would, and hangs up without sending anything: `vend doctor` and the
+// start-up self-test ask whether mail can go out.
+func (s *SMTP) Check(ctx context.Context) error {
+	if err := s.client.DialWithContext(ctx); err != nil {
+		return s.classify(err)
+	}
+	return s.client.Close()
+}
+
 // buildMsg turns m into a go-mail message: From, To, Subject, Date, a fixed
 // Message-ID, Auto-Submitted, a plain part and an HTML alternative.
 func buildMsg(m *Message) (*gomail.Msg, error) {

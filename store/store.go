@@ -340,6 +340,8 @@ type Settings interface {
 	// CreateSetting stores value under name unless the name has a value already;
 	// it reports whether it stored it.
 	CreateSetting(ctx context.Context, name, value string) (bool, error)
+	// PutSetting stores value under name, replacing any value.
+	PutSetting(ctx context.Context, name, value string) error
 }
 
 // Products is the catalog.

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/delivery"
 	"github.com/vend-shop/vend/report"
 )
 
@@ -61,7 +62,9 @@ func (s *Server) routes() (public, admin []route) {
 		pub("GET /.well-known/vend-license-key.pem", http.HandlerFunc(l.handlePublicKey))
 	}
 
-	// Operations: Prometheus metrics, for the bearer of MetricsToken.
+	// Operations: the self-test's file through nginx (x-accel), and
+	// Prometheus metrics for the bearer of MetricsToken.
+	pub("GET "+delivery.SelfTestPath, http.HandlerFunc(s.Delivery.ServeCanary))
 	if s.MetricsHandler != nil && s.MetricsToken != "" {
 		pub("GET /metrics", s.metricsAuth(s.MetricsHandler))
 	}

@@ -108,8 +108,8 @@ func (a *App) openData(ctx context.Context, create bool) error {
 			return err
 		}
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("data directory %s: %w", dir, err)
+	if err := writableDir(dir); err != nil {
+		return err
 	}
 	var err error
 	if err := a.openBlobs(ctx); err != nil {

@@ -126,3 +126,19 @@ func websaleIntake(w config.Websale) (*websale.Intake, error) {
 	}
 	return in, nil
 }
+
+// configuredProviders names the providers whose secrets are set: those that
+// can send vend messages it applies.
+func (a *App) configuredProviders() []string {
+	ps, err := providers(a.Config, nil)
+	if err != nil {
+		return nil
+	}
+	var names []string
+	for _, p := range ps {
+		if info := p.Info(); info.Configured {
+			names = append(names, info.Name)
+		}
+	}
+	return names
+}

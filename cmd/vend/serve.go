@@ -88,8 +88,16 @@ func (a *App) serve(ctx context.Context, demo *web.Demo) error {
 	errc := make(chan error, 2)
 	go func() { errc <- hs.Serve(ln) }()
 	ms, err := a.serveMetrics(srv, errc)
+	if err == nil {
+		// With the server up, so that the check through nginx (x-accel)
+		// reaches it.
+		err = a.selfTest(ctx, dl)
+	}
 	if err != nil {
 		hs.Close()
+		if ms != nil {
+			ms.Close()
+		}
 		stopSweep()
 		dl.Close()
 		return err

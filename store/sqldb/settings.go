@@ -24,3 +24,11 @@ func (tx *Tx) CreateSetting(ctx context.Context, name, value string) (bool, erro
 	}
 	return n == 1, nil
 }
+
+func (tx *Tx) PutSetting(ctx context.Context, name, value string) error {
+	if _, err := tx.exec(ctx, `INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value`,
+		name, value); err != nil {
+		return fmt.Errorf("put setting %s: %w", name, err)
+	}
+	return nil
+}

@@ -36,5 +36,17 @@ func testSettings(t *testing.T, open Opener) {
 				return err
 			})
 		},
+		"PutSetting stores and replaces": func(t *testing.T, db store.DB) {
+			for _, v := range []string{"one", "two"} {
+				update(t, db, func(tx store.Tx) error { return tx.PutSetting(ctx, "self_test", v) })
+				view(t, db, func(tx store.Tx) error {
+					got, err := tx.FindSetting(ctx, "self_test")
+					if got != v {
+						t.Errorf("value %q, want %q", got, v)
+					}
+					return err
+				})
+			}
+		},
 	})
 }
