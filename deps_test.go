@@ -39,15 +39,16 @@ var mayImport = map[string][]string{
 	"report":   {"", "store"},
 	"license":  {"", "store"},
 	"metrics":  {"", "store"},
+	"webhook":  {"", "store", "provider/generic"},
 	"account":  {"", "store"},
 	"config":   {""},
 	"locale":   {""},
 	"intake":   {"", "store", "ledger"},
-	"web": {"", "store", "blob", "ledger", "catalog", "delivery", "intake", "report", "account", "locale", "license", "metrics",
+	"web": {"", "store", "blob", "ledger", "catalog", "delivery", "intake", "report", "account", "locale", "license", "metrics", "webhook",
 		"mailer"}, // mailer: the admin reads the development mailbox
 	"bench": {"", "provider/digistore24", "provider/paypal"},
 	"cmd/vend": {"", "store", "store/sqlite", "store/postgres", "blob", "blob/local", "blob/s3",
-		"ledger", "catalog", "delivery", "mailer", "report", "account", "config", "intake", "web", "provider/form", "locale", "license", "metrics",
+		"ledger", "catalog", "delivery", "mailer", "report", "account", "config", "intake", "web", "provider/form", "locale", "license", "metrics", "webhook",
 		"provider/digistore24", "provider/generic", "provider/paypal", "provider/stripe", "provider/websale"},
 
 	// Test helpers: conformance suites and real services for tests.
@@ -58,6 +59,7 @@ var mayImport = map[string][]string{
 	"blob/blobtest":           {"", "blob"},
 	"blob/s3/s3test":          {"internal/servicetest"},
 	"mailer/smtptest":         {},
+	"webhook/webhooktest":     {},
 }
 
 // backends are the concrete stores, which tests may open.
@@ -65,7 +67,7 @@ var backends = []string{"store/sqlite", "store/postgres", "blob/local", "blob/s3
 
 // testHelpers may be imported by tests only.
 var testHelpers = []string{"internal/servicetest", "store/storetest", "store/postgres/pgtest", "store/sqlite/sqlitetest",
-	"blob/blobtest", "blob/s3/s3test", "mailer/smtptest"}
+	"blob/blobtest", "blob/s3/s3test", "mailer/smtptest", "webhook/webhooktest"}
 
 // TestImportDirection checks every package's imports against mayImport, and the
 // rules on what below the HTTP layer may use of the standard library.

@@ -19,6 +19,8 @@ const (
 	MailChargeback  MailKind = "owner-chargeback"
 	MailForgeries   MailKind = "owner-forgeries" // to the owner: a burst of failed verifications
 	MailRefused     MailKind = "owner-refused"   // to the owner: a genuine message vend would not act on
+	// MailWebhookOff tells the owner that a webhook endpoint was disabled after its deliveries failed for days.
+	MailWebhookOff MailKind = "owner-webhook-disabled"
 )
 
 // Keys of Mail.Data. Whoever enqueues a message sets them (the ledger, web's
@@ -58,6 +60,11 @@ const (
 	// message is about; MailDataProvider names its provider and
 	// MailDataReason says why vend refused it.
 	MailDataNotification = "notification"
+	// MailDataEndpoint is the id of the webhook endpoint an
+	// owner-webhook-disabled message is about and MailDataURL its URL;
+	// MailDataReason says which delivery failed and how.
+	MailDataEndpoint = "endpoint"
+	MailDataURL      = "url"
 )
 
 // MailStatus says where an outbox message stands.

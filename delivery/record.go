@@ -311,7 +311,25 @@ func (s *Service) closeSession(ctx context.Context, tx chargeTx, sess *vend.Sess
 			return closing{}, err
 		}
 	}
+	if sess.Completed {
+		if err := downloadHook(ctx, tx, sess); err != nil {
+			return closing{}, err
+		}
+	}
 	return closing{closed: true, completed: sess.Completed, givenBack: giveBack}, tx.CloseSession(ctx, sess.ID, giveBack)
+}
+
+// downloadHook tells the seller's webhooks of a completed download, in the
+// transaction that closes its session.
+func downloadHook(ctx context.Context, tx chargeTx, sess *vend.Session) error {
+	g, err := tx.FindGrantByID(ctx, sess.GrantID)
+	if err != nil {
+		return err
+	}
+	_, err = store.EnqueueWebhooks(ctx, tx, vend.HookDownloadCompleted, map[string]any{"download": map[string]any{
+		"session_id": sess.ID, "grant_id": g.ID, "order_id": g.OrderID, "item_id": g.ItemID, "product_id": sess.ProductID,
+		"client_ip": sess.ClientIP, "bytes_sent": sess.BytesSent, "started_at": sess.StartedAt, "last_seen": sess.LastSeen}})
+	return err
 }
 
 // Run sweeps sessions every interval until ctx ends.

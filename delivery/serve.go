@@ -179,8 +179,10 @@ func (s *Service) admit(ctx context.Context, q store.AdmissionQuery, a *vend.Att
 // chargeTx is what charging a download and giving it back need: the grant,
 // held while it is charged, and its download sessions.
 type chargeTx interface {
+	Now() time.Time
 	store.Grants
 	store.Downloads
+	store.Webhooks
 }
 
 // charge joins the client's open session of the grant q names or opens one for

@@ -3,13 +3,17 @@ package delivery_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"testing"
 	"time"
 
+	"github.com/vend-shop/vend"
 	"github.com/vend-shop/vend/delivery"
+	"github.com/vend-shop/vend/store"
+	"github.com/vend-shop/vend/webhook/webhooktest"
 )
 
 // span is a share of the big file, in percent: [from, to).
@@ -239,5 +243,61 @@ func TestSweep_TransferLongerThanSessionTimeout(t *testing.T) {
 	ss := e.Sessions(g)
 	if len(ss) != 1 || ss[0].GivenBack || ss[0].Closed || !ss[0].Completed {
 		t.Errorf("sessions = %+v, want one open, completed session", ss)
+	}
+}
+
+// TestSweep_CompletedDownloadTellsWebhooks: a download session that closes
+// complete writes a download.completed delivery for the seller's webhooks in
+// the same transaction; one given back writes none.
+func TestSweep_CompletedDownloadTellsWebhooks(t *testing.T) {
+	t.Parallel()
+	e := MustOpenEnv(t, delivery.Config{}, nil)
+	ctx := context.Background()
+	hook := &vend.WebhookEndpoint{URL: "https://crm.example/", Events: []vend.WebhookEvent{vend.HookDownloadCompleted}, Secret: "whsec_x"}
+	if err := e.DB.Update(ctx, func(tx store.Tx) error { return tx.CreateEndpoint(ctx, hook) }); err != nil {
+		t.Fatal(err)
+	}
+	done := e.MustCreateGrant(e.Solo, nil)
+	broken := e.MustCreateGrant(e.Solo, nil)
+	if resp := e.Get(e.URL(done, e.SoloFile)); resp.Status != http.StatusOK {
+		t.Fatalf("status %d", resp.Status)
+	}
+	e.Abort(e.URL(broken, e.SoloFile), 256<<10)
+	e.Settle()
+	deliveries := func() []*vend.WebhookDelivery {
+		var ds []*vend.WebhookDelivery
+		e.view(func(ctx context.Context, tx store.Tx) error {
+			var err error
+			ds, err = tx.FindDeliveries(ctx, store.DeliveryFilter{})
+			return err
+		})
+		return ds
+	}
+	if ds := deliveries(); len(ds) != 0 {
+		t.Fatalf("%d deliveries while the sessions are open", len(ds))
+	}
+	e.Clock.Add(delivery.DefaultSessionTimeout + time.Minute)
+	if n := e.Sweep(); n != 2 {
+		t.Fatalf("the sweep closed %d sessions, want 2", n)
+	}
+	ds := deliveries()
+	if len(ds) != 1 || ds[0].Event != vend.HookDownloadCompleted {
+		t.Fatalf("deliveries %+v, want one download.completed", ds)
+	}
+	var body struct {
+		Data struct {
+			Download struct {
+				GrantID   int64  `json:"grant_id"`
+				ProductID string `json:"product_id"`
+				BytesSent int64  `json:"bytes_sent"`
+			}
+		}
+	}
+	if err := json.Unmarshal(ds[0].Payload, &body); err != nil {
+		t.Fatal(err)
+	}
+	webhooktest.CheckWebhookPayload(t, ds[0].Payload)
+	if d := body.Data.Download; d.GrantID != done.ID || d.ProductID != "solo" || d.BytesSent != bigSize {
+		t.Errorf("download.completed body: %s", ds[0].Payload)
 	}
 }

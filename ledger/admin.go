@@ -71,6 +71,11 @@ func (l *Ledger) ChangeGrantWith(ctx context.Context, actor string, grantID int6
 		if err := tx.UpdateGrant(ctx, g); err != nil {
 			return err
 		}
+		if g.State != before.State {
+			if err := grantHook(ctx, tx, g); err != nil {
+				return err
+			}
+		}
 		after = g
 		return store.RecordAudit(ctx, tx, actor, "grant."+string(action), vend.OrderTarget(g.OrderID), &before, g)
 	})
@@ -149,9 +154,15 @@ func (l *Ledger) DeleteOrder(ctx context.Context, actor string, orderID int64) (
 			if g.State == vend.GrantRevoked && g.Reason == ReasonAdmin {
 				continue
 			}
+			wasActive := g.State == vend.GrantActive
 			g.State, g.Reason = vend.GrantRevoked, ReasonAdmin
 			if err := tx.UpdateGrant(ctx, g); err != nil {
 				return err
+			}
+			if wasActive {
+				if err := grantHook(ctx, tx, g); err != nil {
+					return err
+				}
 			}
 		}
 		before := *o

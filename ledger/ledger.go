@@ -765,10 +765,45 @@ func (l *Ledger) settle(ctx context.Context, tx store.Tx, o *vend.Order, res *Re
 	if len(items) > 0 {
 		st = vend.CombineStandings(standings)
 	}
+	before := o.Status
 	if err := updateOrderStatus(ctx, tx, o, st, res); err != nil {
 		return err
 	}
+	if err := orderHook(ctx, tx, o, items, before); err != nil {
+		return err
+	}
 	return l.syncGrants(ctx, tx, o, items, standings, res)
+}
+
+// orderHooks are the webhook events of an order's new status.
+var orderHooks = map[vend.OrderStatus]vend.WebhookEvent{
+	vend.OrderPaid:     vend.HookOrderPaid,
+	vend.OrderRefunded: vend.HookOrderRefunded,
+	vend.OrderReversed: vend.HookOrderChargedBack,
+}
+
+// orderHook tells the seller's webhooks when an order became paid, refunded
+// or charged back, with the order and its items.
+func orderHook(ctx context.Context, tx store.WebhookTx, o *vend.Order, items []*vend.Item, before vend.OrderStatus) error {
+	event, ok := orderHooks[o.Status]
+	if !ok || o.Status == before {
+		return nil
+	}
+	order := *o
+	order.Items, order.Transactions = items, nil
+	_, err := store.EnqueueWebhooks(ctx, tx, event, map[string]any{"order": &order})
+	return err
+}
+
+// grantHook tells the seller's webhooks that a buyer's access ended or came
+// back.
+func grantHook(ctx context.Context, tx store.WebhookTx, g *vend.Grant) error {
+	event := vend.HookAccessRevoked
+	if g.State == vend.GrantActive {
+		event = vend.HookAccessRestored
+	}
+	_, err := store.EnqueueWebhooks(ctx, tx, event, map[string]any{"grant": g})
+	return err
 }
 
 // scoped returns the transactions about one item, or with productID "" those
@@ -823,6 +858,7 @@ type granter interface {
 	store.Grants
 	store.Licenses
 	store.Outbox
+	store.Webhooks
 }
 
 func (l *Ledger) syncGrants(ctx context.Context, tx granter, o *vend.Order, items []*vend.Item, standings []vend.Standing, res *Result) error {
@@ -849,10 +885,16 @@ func (l *Ledger) syncGrants(ctx context.Context, tx granter, o *vend.Order, item
 			if err := tx.UpdateGrant(ctx, g); err != nil {
 				return err
 			}
+			if err := grantHook(ctx, tx, g); err != nil {
+				return err
+			}
 			res.Changes = append(res.Changes, "access restored to "+it.ProductID)
 		case !st.Active() && g != nil && g.State == vend.GrantActive:
 			g.State, g.Reason = vend.GrantRevoked, string(st.Status)
 			if err := tx.UpdateGrant(ctx, g); err != nil {
+				return err
+			}
+			if err := grantHook(ctx, tx, g); err != nil {
 				return err
 			}
 			if st.Status == vend.OrderRefunded || st.Status == vend.OrderReversed {

@@ -100,6 +100,16 @@ func (l *Ledger) NotifyOwner(ctx context.Context, kind vend.MailKind, key string
 	return l.enqueue(ctx, &vend.Mail{Key: string(kind) + "|" + key, Kind: kind, To: l.OwnerEmail, Data: data})
 }
 
+// NotifyOwnerIn is NotifyOwner in tx, the transaction of the change the
+// notice is about, so one is never without the other.
+func (l *Ledger) NotifyOwnerIn(ctx context.Context, tx store.Outbox, kind vend.MailKind, key string, data map[string]string) error {
+	if l.OwnerEmail == "" || !l.Mail {
+		return nil
+	}
+	_, err := tx.EnqueueMail(ctx, &vend.Mail{Key: string(kind) + "|" + key, Kind: kind, To: l.OwnerEmail, Data: data})
+	return err
+}
+
 func (l *Ledger) enqueue(ctx context.Context, m *vend.Mail) error {
 	if !l.Mail {
 		return nil

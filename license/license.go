@@ -99,7 +99,7 @@ func (s *Service) Activate(ctx context.Context, key, name, ip string) (*Answer, 
 		a.Instance = in
 		a.License.Activations++
 		a.Status = a.License.Status(a.Grant, tx.Now())
-		return nil
+		return licenseHook(ctx, tx, vend.HookLicenseActivated, a)
 	})
 	if err != nil {
 		return a, err
@@ -160,9 +160,16 @@ func (s *Service) Deactivate(ctx context.Context, key, instanceID string) (*Answ
 		a.Instance.DeactivatedAt = tx.Now()
 		a.License.Activations--
 		a.Status = a.License.Status(a.Grant, tx.Now())
-		return nil
+		return licenseHook(ctx, tx, vend.HookLicenseDeactivated, a)
 	})
 	return a, err
+}
+
+// licenseHook tells the seller's webhooks of an activation or deactivation.
+func licenseHook(ctx context.Context, tx store.WebhookTx, event vend.WebhookEvent, a *Answer) error {
+	_, err := store.EnqueueWebhooks(ctx, tx, event, map[string]any{
+		"license": Detail{License: a.License, Status: a.Status}, "instance": a.Instance})
+	return err
 }
 
 // find reads key with everything the answer tells. It looks the key up by

@@ -3,6 +3,7 @@ package license
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/vend-shop/vend/store/postgres"
 	"github.com/vend-shop/vend/store/postgres/pgtest"
 	"github.com/vend-shop/vend/store/sqlite/sqlitetest"
+	"github.com/vend-shop/vend/webhook/webhooktest"
 )
 
 var ctx = context.Background()
@@ -57,6 +59,10 @@ func onEveryStore(t *testing.T, test func(t *testing.T, db store.DB)) {
 func TestService_Lifecycle(t *testing.T) {
 	onEveryStore(t, func(t *testing.T, db store.DB) {
 		key := sold(t, db, 1)
+		hook := &vend.WebhookEndpoint{URL: "https://crm.example/", Events: vend.WebhookEvents(), Secret: "whsec_x"}
+		if err := db.Update(ctx, func(tx store.Tx) error { return tx.CreateEndpoint(ctx, hook) }); err != nil {
+			t.Fatal(err)
+		}
 		s := &Service{DB: db, Signer: NewSigner(testKey), Issuer: "https://shop.test"}
 		a, err := s.Activate(ctx, key, "laptop", "192.0.2.1")
 		if err != nil || a.Status != vend.LicenseActive || a.Instance == nil || a.Signed == "" || a.License.Activations != 1 {
@@ -73,6 +79,23 @@ func TestService_Lifecycle(t *testing.T) {
 		}
 		if _, err := s.Validate(ctx, "ZZZZZ", ""); !errors.Is(err, errKeyNotFound) {
 			t.Errorf("an unknown key: %v", err)
+		}
+		// The seller's webhooks heard of the activation and the
+		// deactivation, and of nothing refused.
+		var ds []*vend.WebhookDelivery
+		if err := db.View(ctx, func(tx store.Tx) error {
+			var err error
+			ds, err = tx.FindDeliveries(ctx, store.DeliveryFilter{})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range ds {
+			webhooktest.CheckWebhookPayload(t, d.Payload)
+		}
+		if len(ds) != 2 || ds[1].Event != vend.HookLicenseActivated || ds[0].Event != vend.HookLicenseDeactivated ||
+			!strings.Contains(string(ds[1].Payload), `"name":"laptop"`) || !strings.Contains(string(ds[1].Payload), `"status":"active"`) {
+			t.Errorf("deliveries %d: %+v", len(ds), ds)
 		}
 	})
 }

@@ -42,6 +42,11 @@ func (w *Worker) view(ctx context.Context, tx reader, m *vend.Mail) (View, error
 		v.Refused.Notification, _ = strconv.ParseInt(m.Data[vend.MailDataNotification], 10, 64)
 		v.Refused.AdminURL = fmt.Sprintf("%s/admin/notifications/%d", w.BaseURL, v.Refused.Notification)
 		return v, nil
+	case vend.MailWebhookOff:
+		v.Webhook.ID, _ = strconv.ParseInt(m.Data[vend.MailDataEndpoint], 10, 64)
+		v.Webhook.URL = m.Data[vend.MailDataURL]
+		v.Webhook.AdminURL = fmt.Sprintf("%s/admin/webhooks/%d", w.BaseURL, v.Webhook.ID)
+		return v, nil
 	}
 	if m.OrderID == 0 {
 		return v, permanent("A %s message needs an order, and this one has none.", m.Kind)

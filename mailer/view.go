@@ -45,6 +45,8 @@ type View struct {
 	Refused RefusedView
 	// Stock is a listed product's unused licence keys (owner-license-keys).
 	Stock StockView
+	// Webhook is the endpoint vend disabled (owner-webhook-disabled).
+	Webhook WebhookView
 	// Data is the outbox message's data, for overrides that want more.
 	Data map[string]string
 }
@@ -142,6 +144,14 @@ type StockView struct {
 	AdminURL      string
 }
 
+// WebhookView is a webhook endpoint vend disabled after its deliveries
+// failed: its id, URL and admin page.
+type WebhookView struct {
+	ID       int64
+	URL      string
+	AdminURL string
+}
+
 // RefusedView is a genuine message vend would not act on: its provider, the
 // notification and the admin page that shows it.
 type RefusedView struct {
@@ -170,6 +180,7 @@ func (v View) clean() View {
 	v.Reason, v.ReasonText = c(v.Reason), c(v.ReasonText)
 	v.Forgeries.Provider = c(v.Forgeries.Provider)
 	v.Refused.Provider = c(v.Refused.Provider)
+	v.Webhook.URL = c(v.Webhook.URL)
 	if v.Data != nil {
 		d := make(map[string]string, len(v.Data))
 		for k, s := range v.Data {
@@ -270,6 +281,10 @@ func sample(kind vend.MailKind, full bool) View {
 		v.Order, v.Items, v.Buyer = OrderView{}, nil, vend.Buyer{}
 		v.Reason = "the payment of 9.95 USD is less than the price of EBOOK-001, 19.95 USD"
 		v.Refused = RefusedView{Provider: "paypal", Notification: 4711, AdminURL: "https://shop.example.com/admin/notifications/4711"}
+	case vend.MailWebhookOff:
+		v.Order, v.Items, v.Buyer = OrderView{}, nil, vend.Buyer{}
+		v.Reason = "delivery 812 (order.paid) failed for 72h0m0s; the last answer: 503 Service Unavailable"
+		v.Webhook = WebhookView{ID: 3, URL: "https://crm.example.com/hooks/vend", AdminURL: "https://shop.example.com/admin/webhooks/3"}
 	}
 	if kind == vend.MailPending || kind == vend.MailEnded || isOwner(kind) {
 		for i := range v.Items {
@@ -325,7 +340,7 @@ func copyData(d map[string]string) map[string]string {
 
 func isOwner(kind vend.MailKind) bool {
 	switch kind {
-	case vend.MailSale, vend.MailRefund, vend.MailChargeback, vend.MailForgeries, vend.MailRefused, vend.MailKeysLow:
+	case vend.MailSale, vend.MailRefund, vend.MailChargeback, vend.MailForgeries, vend.MailRefused, vend.MailKeysLow, vend.MailWebhookOff:
 		return true
 	}
 	return false
@@ -334,5 +349,6 @@ func isOwner(kind vend.MailKind) bool {
 // kinds lists every kind of message, in the order `vend mail preview` shows them.
 func kinds() []vend.MailKind {
 	return []vend.MailKind{vend.MailReceipt, vend.MailPending, vend.MailEnded, vend.MailLinks, vend.MailNewVersion, vend.MailRenewal,
-		vend.MailLicenseKeys, vend.MailKeysLow, vend.MailSale, vend.MailRefund, vend.MailChargeback, vend.MailForgeries, vend.MailRefused}
+		vend.MailLicenseKeys, vend.MailKeysLow, vend.MailSale, vend.MailRefund, vend.MailChargeback, vend.MailForgeries, vend.MailRefused,
+		vend.MailWebhookOff}
 }

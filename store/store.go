@@ -8,6 +8,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -57,6 +58,56 @@ type Tx interface {
 	Releases
 	ImportedItems
 	Licenses
+	Webhooks
+}
+
+// Webhooks holds the seller's webhook endpoints, their deliveries and each
+// delivery's attempts.
+type Webhooks interface {
+	CreateEndpoint(ctx context.Context, e *vend.WebhookEndpoint) error
+	// UpdateEndpoint saves an endpoint's URL, description, events, secrets
+	// and whether it is disabled.
+	UpdateEndpoint(ctx context.Context, e *vend.WebhookEndpoint) error
+	// DeleteEndpoint removes an endpoint with its deliveries and attempts.
+	DeleteEndpoint(ctx context.Context, id int64) error
+	FindEndpoint(ctx context.Context, id int64) (*vend.WebhookEndpoint, error)
+	// FindEndpoints lists every endpoint, oldest first.
+	FindEndpoints(ctx context.Context) ([]*vend.WebhookEndpoint, error)
+
+	// CreateDelivery adds a pending delivery, due now.
+	CreateDelivery(ctx context.Context, d *vend.WebhookDelivery) error
+	// ClaimDeliveries returns up to limit deliveries due now, at most one per
+	// endpoint: the oldest pending one of an enabled endpoint, so each
+	// endpoint gets its events in order, a later one waiting for an earlier
+	// one. It moves their next attempt to now+lease, so no other worker (or
+	// instance) takes them meanwhile; on PostgreSQL with SKIP LOCKED.
+	// Recording the attempt (UpdateDelivery) ends the claim.
+	ClaimDeliveries(ctx context.Context, limit int, lease time.Duration) ([]*vend.WebhookDelivery, error)
+	// DeliveriesDue reports whether any delivery is due now, with a read
+	// only: a dispatcher asks before it claims, so an idle shop's poll never
+	// takes the writer.
+	DeliveriesDue(ctx context.Context) (bool, error)
+	// ReleaseDeliveries ends every claim, also those of a worker that died,
+	// and returns how many it ended. Only for a store no other worker uses
+	// at the same time (SQLite).
+	ReleaseDeliveries(ctx context.Context) (int, error)
+	// UpdateDelivery saves a delivery's status, attempts, next attempt, last
+	// status and error, and delivered time.
+	UpdateDelivery(ctx context.Context, d *vend.WebhookDelivery) error
+	FindDelivery(ctx context.Context, id int64) (*vend.WebhookDelivery, error)
+	// FindDeliveries lists deliveries, newest first.
+	FindDeliveries(ctx context.Context, f DeliveryFilter) ([]*vend.WebhookDelivery, error)
+	CreateWebhookAttempt(ctx context.Context, a *vend.WebhookAttempt) error
+	// FindWebhookAttempts lists a delivery's attempts, oldest first.
+	FindWebhookAttempts(ctx context.Context, deliveryID int64) ([]*vend.WebhookAttempt, error)
+}
+
+// DeliveryFilter selects webhook deliveries. Its fields combine.
+type DeliveryFilter struct {
+	EndpointID *int64
+	Status     *vend.WebhookStatus
+	Before     int64
+	Limit      int
 }
 
 // Licenses holds licence keys and their activations (instances).
@@ -539,4 +590,48 @@ func auditJSON(v any) (string, error) {
 		return out, nil
 	}
 	return "", nil
+}
+
+// WebhookPayload is the body of every outgoing webhook (docs/webhooks.md,
+// its JSON Schema in docs/webhook-event.schema.json): the event's type, when
+// it happened, and its data.
+type WebhookPayload struct {
+	Type      vend.WebhookEvent `json:"type"`
+	Timestamp time.Time         `json:"timestamp"`
+	Data      any               `json:"data"`
+}
+
+// WebhookTx is what enqueueing webhooks needs of a transaction.
+type WebhookTx interface {
+	Now() time.Time
+	Webhooks
+}
+
+// EnqueueWebhooks writes one delivery of event, with data, for every enabled
+// endpoint that asked for it, in tx: the transaction of the change, so a
+// crash can neither lose the message nor send it for a change rolled back.
+// It returns how many deliveries it wrote.
+func EnqueueWebhooks(ctx context.Context, tx WebhookTx, event vend.WebhookEvent, data any) (int, error) {
+	endpoints, err := tx.FindEndpoints(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var payload []byte
+	n := 0
+	for _, e := range endpoints {
+		if e.Disabled || !e.Wants(event) {
+			continue
+		}
+		if payload == nil {
+			if payload, err = json.Marshal(WebhookPayload{Type: event, Timestamp: tx.Now().UTC(), Data: data}); err != nil {
+				return n, fmt.Errorf("webhook %s: %w", event, err)
+			}
+		}
+		d := &vend.WebhookDelivery{EndpointID: e.ID, MessageID: "msg_" + rand.Text(), Event: event, Payload: payload}
+		if err := tx.CreateDelivery(ctx, d); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
 }

@@ -2,6 +2,8 @@ package web
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,6 +17,7 @@ import (
 	"github.com/vend-shop/vend/ledger"
 	"github.com/vend-shop/vend/mailer"
 	"github.com/vend-shop/vend/store"
+	"github.com/vend-shop/vend/webhook"
 )
 
 // phoneWidth is the narrowest screen the admin is made for: a common phone
@@ -75,7 +78,25 @@ func TestBrowser_AdminFits(t *testing.T) {
 	if err != nil || len(kept) != 1 {
 		t.Fatalf("mailbox: %v, %v", kept, err)
 	}
+	// A webhook endpoint whose receiver is down: a delivery with a failed attempt.
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "maintenance until 14:00", http.StatusServiceUnavailable)
+	}))
+	defer down.Close()
+	hook, err := webhook.Create(bg, e.DB, "user:alice", webhook.Fields{URL: down.URL + "/hooks/vend", Description: "CRM",
+		Events: []string{"order.paid", "access.revoked", "access.restored"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Ledger.ChangeGrantWith(bg, "user:alice", g.ID, ledger.GrantRevoke, ledger.GrantChange{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (&webhook.Dispatcher{DB: e.DB}).RunOnce(bg); err != nil {
+		t.Fatal(err)
+	}
 	samples := map[string]string{ // a record for each kind of {id}
+		"webhooks":      strconv.FormatInt(hook.ID, 10),
+		"deliveries":    "1",
 		"orders":        strconv.FormatInt(o.ID, 10),
 		"products":      "EBOOK-001",
 		"notifications": strconv.FormatInt(e.LastNotification().ID, 10),

@@ -29,6 +29,13 @@ var flashes = map[string]string{
 	"license-enable":  "The key is enabled: it follows its purchase again.",
 	"license-reset":   "Every activation of the key has ended.",
 	"license-limit":   "The activation limit is changed.",
+	"webhook-create":  "The endpoint is added. Give its signing secret to the receiver; events are sent from now on.",
+	"webhook-update":  "The endpoint is saved.",
+	"webhook-enable":  "The endpoint is on: its waiting events are sent, in order.",
+	"webhook-disable": "The endpoint is off: its events wait until it is on again.",
+	"webhook-rotate":  "The endpoint has a new secret. The old one signs too for 24 hours: switch the receiver within that time.",
+	"webhook-delete":  "The endpoint is deleted, with its deliveries.",
+	"webhook-replay":  "The event is queued again, as a new delivery.",
 }
 
 // redirectDone sends the browser on to path after an action, telling the

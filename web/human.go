@@ -26,6 +26,7 @@ var adminFuncs = template.FuncMap{
 	"money":        func(a vend.Amount, currency string) string { return a.String() + " " + currency },
 	"plural":       plural,
 	"changes":      auditChanges,
+	"wants":        func(e *vend.WebhookEndpoint, ev vend.WebhookEvent) bool { return e.Wants(ev) },
 }
 
 // when is the admin's one way to write a moment: ISO 8601's date and minute,

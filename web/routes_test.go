@@ -16,7 +16,7 @@ func samplePath(pattern string) (method, path string) {
 	if !ok {
 		method, path = "", pattern
 	}
-	r := strings.NewReplacer("{id}", "1", "{file}", "1", "{action}", "extend", "{name}", "f.pdf", "{token}", "t", "{$}", "")
+	r := strings.NewReplacer("{id}", "1", "{file}", "1", "{delivery}", "1", "{action}", "extend", "{name}", "f.pdf", "{token}", "t", "{$}", "")
 	path = r.Replace(path)
 	if strings.HasSuffix(path, "/") && path != "/" {
 		path += "nothing-here" // a catch-all

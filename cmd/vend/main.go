@@ -58,6 +58,7 @@ func newRootCmd(app *App) *cobra.Command {
 		newBenchCmd(app),
 		newGrantsCmd(app),
 		newLicensesCmd(app),
+		newWebhooksCmd(app),
 		newDoctorCmd(app),
 		newExportCmd(app),
 		newStatsCmd(app),

@@ -72,6 +72,7 @@ func (a *App) serve(ctx context.Context, demo *web.Demo) error {
 	sweepCtx, stopSweep := context.WithCancel(context.Background())
 	defer stopSweep()
 	go dl.Run(sweepCtx, time.Minute)
+	go a.newDispatcher(led).Run(sweepCtx)
 	go a.pruneRefused(sweepCtx, led)
 	if mw != nil {
 		// Sends what earlier runs left queued at once, then whatever commits

@@ -49,7 +49,7 @@ var (
 	Chromium = program("Chromium", "the browser tests", "VEND_TEST_CHROMIUM", "chromium", "chromium", "chromium-browser", "google-chrome")
 	Curl     = program("curl", "the resume tests with curl", "VEND_TEST_CURL", "curl", "curl")
 	Aria2c   = program("aria2c", "the multi-connection tests with aria2c", "VEND_TEST_ARIA2C", "aria2", "aria2c")
-	Node     = program("Node.js", "the signed-licence check in JavaScript", "VEND_TEST_NODE", "nodejs", "node", "nodejs")
+	Node     = program("Node.js", "the JavaScript licence check and webhook receiver", "VEND_TEST_NODE", "nodejs", "node", "nodejs")
 )
 
 // program is a service that is a program: the one env names, else the first of

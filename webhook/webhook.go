@@ -1,0 +1,354 @@
+// Package webhook sends the seller's outgoing webhooks: the deliveries the
+// ledger, delivery and license write in the transaction of each change
+// (store.EnqueueWebhooks) go out signed per Standard Webhooks, in order per
+// endpoint, retried with backoff for RetryFor, each attempt logged. An
+// endpoint whose delivery fails for the whole retry time is disabled and its
+// owner told. Two instances on one PostgreSQL never send a delivery at the
+// same time (store.ClaimDeliveries). It also holds the seller's operations on
+// endpoints (admin.go).
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/provider/generic"
+	"github.com/vend-shop/vend/store"
+)
+
+// Defaults of a Dispatcher's zero fields.
+const (
+	DefaultRetryFor = 72 * time.Hour
+	DefaultTimeout  = 15 * time.Second
+	DefaultLease    = time.Minute
+	DefaultPoll     = time.Second
+	DefaultBatch    = 20
+)
+
+// backoff is the wait after each failed attempt (Standard Webhooks' usual
+// schedule); after the last, every 10 hours until RetryFor ends.
+var backoff = []time.Duration{5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour, 10 * time.Hour}
+
+// Dispatcher sends due deliveries.
+type Dispatcher struct {
+	DB     store.DB
+	Client *http.Client // nil: one with DefaultTimeout
+	// RetryFor is how long a delivery is retried after it was written.
+	RetryFor time.Duration
+	Lease    time.Duration // how long a claimed delivery is this worker's
+	Poll     time.Duration // how often Run looks for due deliveries
+	Batch    int
+	// Backoff is the wait after each failed attempt, the last one repeated;
+	// nil: 5s, 5m, 30m, 2h, 5h, then every 10h.
+	Backoff []time.Duration
+	// Disabled is told of an endpoint disabled after a delivery failed for
+	// RetryFor, in the transaction that disables it (vend serve queues a
+	// mail to the owner there, so the notice is never lost); nil tells no one.
+	Disabled func(ctx context.Context, tx store.Tx, e *vend.WebhookEndpoint, reason string) error
+	// ReleaseAtStart makes Run first end every claim, also those a crashed
+	// process held: only for a store no other instance uses (SQLite).
+	ReleaseAtStart bool
+	Logger         *slog.Logger
+	Now            func() time.Time
+
+	kick chan struct{}
+}
+
+// Kick wakes Run, which then looks for due deliveries at once.
+func (d *Dispatcher) Kick() {
+	select {
+	case d.kicks() <- struct{}{}:
+	default:
+	}
+}
+
+func (d *Dispatcher) kicks() chan struct{} {
+	if d.kick == nil {
+		d.kick = make(chan struct{}, 1)
+	}
+	return d.kick
+}
+
+// Run sends due deliveries until ctx ends.
+func (d *Dispatcher) Run(ctx context.Context) {
+	if d.ReleaseAtStart {
+		err := d.DB.Update(ctx, func(tx store.Tx) error { _, err := tx.ReleaseDeliveries(ctx); return err })
+		if err != nil {
+			d.logger().Error("webhooks: release claims", "error", err)
+		}
+	}
+	kick := d.kicks()
+	t := time.NewTicker(d.or(d.Poll, DefaultPoll))
+	defer t.Stop()
+	for {
+		if _, err := d.RunOnce(ctx); err != nil && ctx.Err() == nil {
+			d.logger().Error("webhooks: send", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-kick:
+		}
+	}
+}
+
+// RunOnce sends what is due now, batch after batch, and returns how many
+// deliveries it completed.
+func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
+	done := 0
+	for ctx.Err() == nil {
+		var due bool
+		err := d.DB.View(ctx, func(tx store.Tx) error {
+			var err error
+			due, err = tx.DeliveriesDue(ctx)
+			return err
+		})
+		if err != nil || !due {
+			return done, err
+		}
+		var claimed []*vend.WebhookDelivery
+		err = d.DB.Update(ctx, func(tx store.Tx) error {
+			var err error
+			claimed, err = tx.ClaimDeliveries(ctx, d.orInt(d.Batch, DefaultBatch), d.or(d.Lease, DefaultLease))
+			return err
+		})
+		if err != nil {
+			return done, fmt.Errorf("webhook: claim: %w", err)
+		}
+		if len(claimed) == 0 {
+			return done, nil
+		}
+		progress := false
+		for _, del := range claimed {
+			ok, err := d.deliver(ctx, del)
+			if err != nil {
+				return done, err
+			}
+			if ok {
+				done++
+				progress = true
+			}
+		}
+		if !progress {
+			return done, nil // every one failed: their retries come later
+		}
+	}
+	return done, ctx.Err()
+}
+
+// deliver sends one claimed delivery and records the attempt and its
+// outcome. It reports whether the delivery went through.
+func (d *Dispatcher) deliver(ctx context.Context, del *vend.WebhookDelivery) (bool, error) {
+	var e *vend.WebhookEndpoint
+	err := d.DB.View(ctx, func(tx store.Tx) error {
+		var err error
+		e, err = tx.FindEndpoint(ctx, del.EndpointID)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("webhook: endpoint of delivery %d: %w", del.ID, err)
+	}
+	now := d.now()
+	attempt := d.send(ctx, e, del, now)
+	if ctx.Err() != nil {
+		// Shutting down: the claim runs out and the delivery is sent again,
+		// with the same webhook-id.
+		return false, ctx.Err()
+	}
+	del.Attempts++
+	ok := attempt.Status >= 200 && attempt.Status < 300
+	var disable string
+	switch {
+	case ok:
+		del.Status, del.DeliveredAt, del.LastError = vend.WebhookDelivered, now, ""
+	case !now.Before(del.CreatedAt.Add(d.or(d.RetryFor, DefaultRetryFor))):
+		del.Status = vend.WebhookFailed
+		disable = fmt.Sprintf("delivery %d (%s) failed for %s; the last answer: %s", del.ID, del.Event,
+			d.or(d.RetryFor, DefaultRetryFor), firstLine(attempt.Response))
+	default:
+		del.NextAttempt = now.Add(d.wait(del.Attempts))
+		if deadline := del.CreatedAt.Add(d.or(d.RetryFor, DefaultRetryFor)); del.NextAttempt.After(deadline) {
+			del.NextAttempt = deadline // one last try when the retry time ends
+		}
+	}
+	del.LastStatus = attempt.Status
+	if !ok {
+		del.LastError = attempt.Response
+	}
+	// The bookkeeping runs even if ctx ends now: a sent delivery must be marked.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	err = d.DB.Update(rctx, func(tx store.Tx) error {
+		if err := tx.CreateWebhookAttempt(rctx, attempt); err != nil {
+			return err
+		}
+		if err := tx.UpdateDelivery(rctx, del); err != nil {
+			return err
+		}
+		if disable == "" {
+			return nil
+		}
+		cur, err := tx.FindEndpoint(rctx, e.ID)
+		if err != nil {
+			return err
+		}
+		cur.Disabled, cur.DisabledReason = true, disable
+		if err := tx.UpdateEndpoint(rctx, cur); err != nil {
+			return err
+		}
+		if d.Disabled == nil {
+			return nil
+		}
+		return d.Disabled(rctx, tx, cur, disable)
+	})
+	if err != nil {
+		return false, fmt.Errorf("webhook: record delivery %d: %w", del.ID, err)
+	}
+	log := d.logger().With("endpoint", e.ID, "delivery", del.ID, "event", del.Event, "attempts", del.Attempts)
+	switch {
+	case ok:
+		log.Info("webhook delivered", "status", attempt.Status)
+	case disable != "":
+		log.Error("webhook failed for good; endpoint disabled", "reason", disable)
+	default:
+		log.Warn("webhook attempt failed", "status", attempt.Status, "error", attempt.Response, "next", del.NextAttempt)
+	}
+	return ok, nil
+}
+
+// wait is the backoff after the n-th failed attempt.
+func (d *Dispatcher) wait(n int) time.Duration {
+	b := d.Backoff
+	if len(b) == 0 {
+		b = backoff
+	}
+	return b[min(max(n-1, 0), len(b)-1)]
+}
+
+// maxResponse is how much of an answer an attempt keeps.
+const maxResponse = 2048
+
+// send POSTs the delivery, signed with the endpoint's secret (and the
+// previous one during a rotation), and returns the attempt as logged.
+func (d *Dispatcher) send(ctx context.Context, e *vend.WebhookEndpoint, del *vend.WebhookDelivery, now time.Time) *vend.WebhookAttempt {
+	a := &vend.WebhookAttempt{DeliveryID: del.ID, At: now}
+	sigs, err := Signatures(e, del.MessageID, now, del.Payload, now)
+	if err != nil {
+		a.Response = "cannot sign: " + err.Error()
+		return a
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.URL, bytes.NewReader(del.Payload))
+	if err != nil {
+		a.Response = "bad URL: " + err.Error()
+		return a
+	}
+	h := req.Header
+	h.Set("Content-Type", "application/json")
+	h.Set("User-Agent", "vend-webhooks/1")
+	h.Set("webhook-id", del.MessageID)
+	h.Set("webhook-timestamp", strconv.FormatInt(now.Unix(), 10))
+	h.Set("webhook-signature", sigs)
+	a.Request = fmt.Sprintf("POST %s\nwebhook-id: %s\nwebhook-timestamp: %d\nwebhook-signature: %s\n\n%s",
+		e.URL, del.MessageID, now.Unix(), shorten(sigs), del.Payload)
+	start := time.Now()
+	resp, err := d.client().Do(req)
+	a.Duration = time.Since(start)
+	if err != nil {
+		var ue interface{ Unwrap() error }
+		if errors.As(err, &ue) {
+			err = ue.Unwrap() // the URL is in the attempt already
+		}
+		a.Response = "no answer: " + err.Error()
+		return a
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20)) // let the connection be reused
+	a.Status = resp.StatusCode
+	a.Response = fmt.Sprintf("%d %s\n%s", resp.StatusCode, http.StatusText(resp.StatusCode), body)
+	return a
+}
+
+// Signatures is the webhook-signature header of a message: "v1,…" with the
+// endpoint's secret, and a second one with the previous secret while a
+// rotation runs (until PreviousUntil, at now).
+func Signatures(e *vend.WebhookEndpoint, id string, t time.Time, body []byte, now time.Time) (string, error) {
+	sig, err := generic.Sign(e.Secret, id, t, body)
+	if err != nil {
+		return "", err
+	}
+	if e.PreviousSecret != "" && now.Before(e.PreviousUntil) {
+		old, err := generic.Sign(e.PreviousSecret, id, t, body)
+		if err != nil {
+			return "", err
+		}
+		sig += " " + old
+	}
+	return sig, nil
+}
+
+// firstLine is the start of an answer, for a one-line reason.
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	if len(s) > 200 {
+		s = strings.ToValidUTF8(s[:200], "") + "…"
+	}
+	return s
+}
+
+// shorten keeps the start of each signature, for the log.
+func shorten(sigs string) string {
+	var out []string
+	for _, s := range strings.Fields(sigs) {
+		if len(s) > 12 {
+			s = s[:12] + "…"
+		}
+		out = append(out, s)
+	}
+	return strings.Join(out, " ")
+}
+
+func (d *Dispatcher) client() *http.Client {
+	if d.Client != nil {
+		return d.Client
+	}
+	return &http.Client{Timeout: DefaultTimeout}
+}
+
+func (d *Dispatcher) now() time.Time {
+	if d.Now == nil {
+		return time.Now()
+	}
+	return d.Now()
+}
+
+func (d *Dispatcher) logger() *slog.Logger {
+	if d.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return d.Logger
+}
+
+func (d *Dispatcher) or(v, def time.Duration) time.Duration {
+	if v > 0 {
+		return v
+	}
+	return def
+}
+
+func (d *Dispatcher) orInt(v, def int) int {
+	if v > 0 {
+		return v
+	}
+	return def
+}
