@@ -39,7 +39,7 @@ var mayImport = map[string][]string{
 	"report":   {"", "store"},
 	"license":  {"", "store"},
 	"metrics":  {"", "store"},
-	"webhook":  {"", "store", "provider/generic"},
+	"webhook":  {"", "store"},
 	"account":  {"", "store"},
 	"config":   {""},
 	"locale":   {""},

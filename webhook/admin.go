@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/vend-shop/vend"
-	"github.com/vend-shop/vend/provider/generic"
 	"github.com/vend-shop/vend/store"
 )
 
@@ -54,7 +53,7 @@ func auditOf(e *vend.WebhookEndpoint) map[string]any {
 
 // Create adds an endpoint with a new secret, in the audit trail by actor.
 func Create(ctx context.Context, db store.DB, actor string, f Fields) (*vend.WebhookEndpoint, error) {
-	e := &vend.WebhookEndpoint{Secret: generic.NewSecret()}
+	e := &vend.WebhookEndpoint{Secret: NewSecret()}
 	if err := f.apply(e); err != nil {
 		return nil, err
 	}
@@ -103,7 +102,7 @@ func Change(ctx context.Context, db store.DB, actor string, id int64, action Act
 		case action == Disable:
 			e.Disabled, e.DisabledReason = true, "disabled by "+actor
 		case action == Rotate:
-			e.PreviousSecret, e.PreviousUntil, e.Secret = e.Secret, now.Add(RotationOverlap), generic.NewSecret()
+			e.PreviousSecret, e.PreviousUntil, e.Secret = e.Secret, now.Add(RotationOverlap), NewSecret()
 		case action == Delete:
 			if err := tx.DeleteEndpoint(ctx, id); err != nil {
 				return err

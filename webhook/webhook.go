@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"github.com/vend-shop/vend"
-	"github.com/vend-shop/vend/provider/generic"
 	"github.com/vend-shop/vend/store"
 )
 
@@ -277,24 +276,6 @@ func (d *Dispatcher) send(ctx context.Context, e *vend.WebhookEndpoint, del *ven
 	a.Status = resp.StatusCode
 	a.Response = fmt.Sprintf("%d %s\n%s", resp.StatusCode, http.StatusText(resp.StatusCode), body)
 	return a
-}
-
-// Signatures is the webhook-signature header of a message: "v1,…" with the
-// endpoint's secret, and a second one with the previous secret while a
-// rotation runs (until PreviousUntil, at now).
-func Signatures(e *vend.WebhookEndpoint, id string, t time.Time, body []byte, now time.Time) (string, error) {
-	sig, err := generic.Sign(e.Secret, id, t, body)
-	if err != nil {
-		return "", err
-	}
-	if e.PreviousSecret != "" && now.Before(e.PreviousUntil) {
-		old, err := generic.Sign(e.PreviousSecret, id, t, body)
-		if err != nil {
-			return "", err
-		}
-		sig += " " + old
-	}
-	return sig, nil
 }
 
 // firstLine is the start of an answer, for a one-line reason.

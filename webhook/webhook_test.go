@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/provider/generic"
 	"github.com/vend-shop/vend/store"
 	"github.com/vend-shop/vend/store/sqlite/sqlitetest"
 	"github.com/vend-shop/vend/webhook"
@@ -421,5 +422,26 @@ func TestAdmin_AuditKeepsNoSecrets(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSignatures_VendVerifiesItsOwn: vend's own Standard Webhooks check (of
+// incoming messages, provider/generic) accepts what the dispatcher signs,
+// with either secret during a rotation.
+func TestSignatures_VendVerifiesItsOwn(t *testing.T) {
+	now := time.Now()
+	e := &vend.WebhookEndpoint{Secret: webhook.NewSecret(), PreviousSecret: webhook.NewSecret(), PreviousUntil: now.Add(time.Hour)}
+	body := []byte(`{"type":"order.paid"}`)
+	sigs, err := webhook.Signatures(e, "msg_1", now, body, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{e.Secret, e.PreviousSecret} {
+		if err := generic.VerifyMessage("msg_1", strconv.FormatInt(now.Unix(), 10), sigs, body, secret, now); err != nil {
+			t.Errorf("provider/generic refuses: %v", err)
+		}
+	}
+	if _, err := webhook.Signatures(&vend.WebhookEndpoint{Secret: "whsec_not base64!"}, "msg_1", now, body, now); err == nil {
+		t.Error("a broken secret signs")
 	}
 }
