@@ -21,6 +21,16 @@ type Session struct {
 	GivenBack bool      `json:"given_back"` // closed having delivered too little: charge returned
 }
 
+// PageVisit is one view of a buyer's download page: evidence, for a
+// dispute, that the buyer reached their purchase.
+type PageVisit struct {
+	ID        int64     `json:"id"`
+	GrantID   int64     `json:"grant_id"`
+	At        time.Time `json:"at"`
+	IP        string    `json:"ip"`
+	UserAgent string    `json:"user_agent"`
+}
+
 // Attempt is one request for a file, successful or not.
 type Attempt struct {
 	ID        int64     `json:"id"`

@@ -98,4 +98,7 @@ type Mail struct {
 	LastError   string            `json:"last_error,omitempty"`
 	CreatedAt   time.Time         `json:"created_at"`
 	SentAt      time.Time         `json:"sent_at,omitzero"`
+	// MessageID is the Message-ID the message went out with (without angle
+	// brackets), kept when it is sent: the buyer's mailbox has it too.
+	MessageID string `json:"message_id,omitempty"`
 }

@@ -50,8 +50,11 @@ type Order struct {
 	Test         bool        `json:"test"`
 	// Language is the buyer's language as the provider gave it ("de", "en-US";
 	// "" when it did not say): the buyer's mails and pages follow it.
-	Language     string         `json:"language,omitempty"`
-	Deleted      bool           `json:"deleted,omitempty"` // by an administrator: hidden from lists, grants revoked
+	Language string `json:"language,omitempty"`
+	Deleted  bool   `json:"deleted,omitempty"` // by an administrator: hidden from lists, grants revoked
+	// TermsVersion is the shop's terms (shop.terms_version) in force when the
+	// order was made: the ones the buyer agreed to at checkout.
+	TermsVersion string         `json:"terms_version,omitempty"`
 	CreatedAt    time.Time      `json:"created_at"`
 	UpdatedAt    time.Time      `json:"updated_at"`
 	Items        []*Item        `json:"items,omitempty"`

@@ -159,6 +159,11 @@ type Shop struct {
 	SupportEmail string // "": OwnerEmail, else the address of SMTP.From
 	URL          string // the shop's website; "" for none
 	Logo         string // an https URL of the logo; "" for none
+	// TermsVersion names the terms buyers agree to at checkout ("2026-11");
+	// each order keeps the version in force when it was made, for the
+	// evidence pack. TermsURL is where they are read.
+	TermsVersion string
+	TermsURL     string
 }
 
 // ShopIdentity returns Shop with its defaults filled in: the name falls back

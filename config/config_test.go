@@ -654,8 +654,8 @@ func TestKeys(t *testing.T) {
 		}
 		seen[k.Env] = true
 	}
-	if len(seen) != 60 {
-		t.Errorf("got %d keys, want 60", len(seen))
+	if len(seen) != 62 {
+		t.Errorf("got %d keys, want 62", len(seen))
 	}
 }
 

@@ -188,6 +188,13 @@ func Keys() []Key {
 		newKey("shop.logo", "",
 			"An https URL of the shop's logo, shown beside its name on every buyer page (at most 40 px high).",
 			textKind, func(c *Config) *string { return &c.Shop.Logo }, checkLogo),
+		newKey("shop.terms_version", "",
+			"The version of the terms buyers agree to at your checkout (\"2026-11\", \"v3\"). Each order keeps the version in force when it "+
+				"was made; the chargeback evidence pack shows it. Change it when you change the terms.",
+			textKind, func(c *Config) *string { return &c.Shop.TermsVersion }, checkTermsVersion),
+		newKey("shop.terms_url", "",
+			"Where those terms are read (http or https); the evidence pack links it.",
+			textKind, func(c *Config) *string { return &c.Shop.TermsURL }, checkHTTPURL),
 
 		invertedBoolKey("delivery.legacy_links", "true",
 			"Keep the old /cgi-bin/download.cgi links working; false turns them off.",
@@ -621,6 +628,13 @@ func checkShopName(s string) error {
 
 // checkLogo accepts https URLs only: the buyer pages are served over https in
 // production, and an http image there would be blocked as mixed content.
+func checkTermsVersion(s string) error {
+	if len(s) > 100 || strings.ContainsFunc(s, unicode.IsControl) {
+		return fmt.Errorf("must be a short label such as 2026-11 (at most 100 characters, no control characters)")
+	}
+	return nil
+}
+
 func checkLogo(s string) error {
 	if u, err := url.Parse(s); err != nil || u.Scheme != "https" || u.Host == "" {
 		return fmt.Errorf("must be an https URL such as https://shop.example.com/logo.png")

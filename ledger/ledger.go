@@ -33,6 +33,9 @@ type Ledger struct {
 	// ReleaseBatch is how many grants one step of a release handles; zero
 	// means DefaultReleaseBatch.
 	ReleaseBatch int
+	// TermsVersion is the shop's terms in force (shop.terms_version): every
+	// new order keeps it.
+	TermsVersion string
 }
 
 // New returns a Ledger over db.
@@ -592,7 +595,7 @@ func recordTxn(ctx context.Context, tx store.Transactions, order *vend.Order, ev
 
 func (l *Ledger) createOrder(ctx context.Context, tx store.Tx, ev vend.Event, res *Result) (*vend.Order, error) {
 	o := &vend.Order{Provider: ev.Provider, Ref: orderRef(ev), Custom: ev.Custom, Buyer: ev.Buyer, Currency: ev.Currency,
-		Status: vend.OrderPending, Test: ev.Test, Language: buyerLanguage(ev.Language)}
+		Status: vend.OrderPending, Test: ev.Test, Language: buyerLanguage(ev.Language), TermsVersion: l.TermsVersion}
 	items, err := eventItems(ctx, tx, o, ev)
 	if err != nil {
 		return nil, err

@@ -210,7 +210,7 @@ func (w *Worker) deliver(ctx context.Context, m *vend.Mail) (bool, error) {
 	var se *SendError
 	switch {
 	case err == nil:
-		m.Status, m.SentAt, m.LastError = vend.MailSent, now, ""
+		m.Status, m.SentAt, m.LastError, m.MessageID = vend.MailSent, now, "", msg.MessageID
 		log.InfoContext(ctx, "mail sent")
 	case errors.As(err, &skip):
 		m.Status, m.LastError = vend.MailSkipped, skip.reason

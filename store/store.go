@@ -529,6 +529,10 @@ type Downloads interface {
 	CreateAttempts(ctx context.Context, as []*vend.Attempt) error
 	FindAttempts(ctx context.Context, f AttemptFilter) ([]*vend.Attempt, error)
 	FindSessionsByGrant(ctx context.Context, grantID int64) ([]*vend.Session, error)
+	// CreatePageVisits records views of buyers' download pages.
+	CreatePageVisits(ctx context.Context, vs []*vend.PageVisit) error
+	// FindPageVisits lists a grant's page visits, oldest first, at most limit.
+	FindPageVisits(ctx context.Context, grantID int64, limit int) ([]*vend.PageVisit, error)
 	// CompletedDownloads counts completed download sessions per product id.
 	CompletedDownloads(ctx context.Context) (map[string]int, error)
 }

@@ -108,7 +108,8 @@ func TestBrowser_AdminFits(t *testing.T) {
 	_, admin := e.Server.routes()
 	for _, r := range admin {
 		path, ok := strings.CutPrefix(r.pattern, "GET ")
-		if !ok || !strings.HasPrefix(path, "/admin") || strings.HasSuffix(path, ".csv") || strings.HasSuffix(path, "/raw") { // exports and .eml are files
+		if !ok || !strings.HasPrefix(path, "/admin") || strings.HasSuffix(path, ".csv") || strings.HasSuffix(path, ".zip") ||
+			strings.HasSuffix(path, "/raw") { // exports, evidence packs and .eml are files
 			continue
 		}
 		parts := strings.Split(path, "/")

@@ -59,6 +59,11 @@ func (s buyerPages) handleDownloadPage(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
+	if r.Method == http.MethodGet {
+		// Evidence that the buyer reached the purchase (a link checker's
+		// visit is logged too, with its user agent).
+		s.Delivery.RecordVisit(p.Grant.ID, delivery.ClientIP(r), r.UserAgent())
+	}
 	v := downloadView{view: s.buyerView(pageLang(r, p.Order.Language), ""), Page: p}
 	v.Title = p.Product.Name
 	v.Problem = v.problemText(p)

@@ -1,9 +1,11 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -587,4 +589,30 @@ func (s orderAdmin) orderDetail(ctx context.Context, id int64) (*orderView, erro
 		return err
 	})
 	return v, err
+}
+
+// handleEvidence answers an order's chargeback evidence pack, a ZIP
+// (report.Evidence, docs/evidence.md), for the admin and the API alike.
+func (s orderAdmin) handleEvidence(w http.ResponseWriter, r *http.Request) error {
+	id, err := orderID(r)
+	if err != nil {
+		return err
+	}
+	ev, err := report.FindEvidence(r.Context(), s.DB, id, s.Now())
+	if err != nil {
+		return err
+	}
+	// Built whole before the first byte, so a failure is still an error page.
+	var buf bytes.Buffer
+	if err := ev.WriteZip(&buf, report.Shop{Name: s.Shop.Name, URL: s.BaseURL, SupportEmail: s.Shop.SupportEmail,
+		TermsURL: s.Shop.TermsURL}); err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/zip")
+	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="evidence-order-%d.zip"`, id))
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	_, err = buf.WriteTo(w)
+	return err
 }

@@ -15,6 +15,8 @@ type Shop struct {
 	SupportEmail string // "" when the seller gave no address
 	URL          string // the shop's website; "" for none
 	Logo         string // an https URL; "" for none
+	TermsVersion string // the terms in force (shop.terms_version); "" for none
+	TermsURL     string
 }
 
 // view is what the layout needs from every page.

@@ -24,7 +24,7 @@ import (
 func newOrdersCmd(app *App) *cobra.Command {
 	cmd := &cobra.Command{Use: "orders", Short: "Look at orders, or make one by hand"}
 	cmd.AddCommand(newOrdersListCmd(app), newOrdersShowCmd(app), newOrdersCreateCmd(app), newOrdersEditCmd(app), newOrdersDeleteCmd(app),
-		newOrdersRefundCmd(app))
+		newOrdersRefundCmd(app), newOrdersEvidenceCmd(app))
 	return cmd
 }
 
@@ -125,6 +125,7 @@ func newOrdersCreateCmd(app *App) *cobra.Command {
 			}
 			defer app.close()
 			led := ledger.New(app.DB)
+			led.TermsVersion = app.Config.Shop.TermsVersion
 			if req.SendReceipt {
 				// Queue the receipt; a running vend serve sends it.
 				led.Mail = app.Config.SMTP.URL != ""

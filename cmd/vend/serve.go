@@ -284,6 +284,7 @@ func (a *App) checkServe() error {
 // either way once smtp.url is set, whether or not the caller runs the worker.
 func (a *App) newLedger() (*ledger.Ledger, *mailer.Worker, error) {
 	led := ledger.New(a.DB)
+	led.TermsVersion = a.Config.Shop.TermsVersion
 	mw, err := a.mailWorker(led)
 	if err != nil {
 		return nil, nil, err

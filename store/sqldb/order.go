@@ -11,13 +11,13 @@ import (
 	"github.com/vend-shop/vend/store"
 )
 
-const orderColumns = `id, provider, ref, custom, buyer_email, buyer_name, currency, total, status, status_reason, review, test, language, deleted, created_at, updated_at`
+const orderColumns = `id, provider, ref, custom, buyer_email, buyer_name, currency, total, status, status_reason, review, test, language, deleted, terms_version, created_at, updated_at`
 
 func scanOrder(row interface{ Scan(...any) error }) (*vend.Order, error) {
 	var o vend.Order
 	var created, updated int64
 	if err := row.Scan(&o.ID, &o.Provider, &o.Ref, &o.Custom, &o.Buyer.Email, &o.Buyer.Name, &o.Currency, &o.Total,
-		&o.Status, &o.StatusReason, &o.Review, &o.Test, &o.Language, &o.Deleted, &created, &updated); err != nil {
+		&o.Status, &o.StatusReason, &o.Review, &o.Test, &o.Language, &o.Deleted, &o.TermsVersion, &created, &updated); err != nil {
 		return nil, err
 	}
 	o.CreatedAt, o.UpdatedAt = fromMS(created), fromMS(updated)
@@ -65,10 +65,11 @@ func (tx *Tx) CreateOrder(ctx context.Context, o *vend.Order) error {
 	}
 	o.CreatedAt, o.UpdatedAt = tx.now, tx.now
 	err = tx.queryRow(ctx, `
-		INSERT INTO orders (provider, ref, custom, buyer_id, buyer_email, buyer_name, currency, total, status, status_reason, review, test, language, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id`,
+		INSERT INTO orders (provider, ref, custom, buyer_id, buyer_email, buyer_name, currency, total, status, status_reason, review, test, language,
+			terms_version, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id`,
 		o.Provider, o.Ref, o.Custom, buyerID, o.Buyer.Email, o.Buyer.Name, o.Currency, o.Total, o.Status, o.StatusReason,
-		o.Review, o.Test, o.Language, ms(o.CreatedAt), ms(o.UpdatedAt)).Scan(&o.ID)
+		o.Review, o.Test, o.Language, o.TermsVersion, ms(o.CreatedAt), ms(o.UpdatedAt)).Scan(&o.ID)
 	if err != nil {
 		return fmt.Errorf("create order %s %s: %w", o.Provider, o.Ref, err)
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/vend-shop/vend/store"
 )
 
-const mailColumns = `id, mail_key, kind, recipient, language, order_id, data, status, attempts, next_attempt, last_error, created_at, sent_at`
+const mailColumns = `id, mail_key, kind, recipient, language, order_id, data, status, attempts, next_attempt, last_error, created_at, sent_at, message_id`
 
 func scanMail(row interface{ Scan(...any) error }) (*vend.Mail, error) {
 	var m vend.Mail
@@ -23,7 +23,7 @@ func scanMail(row interface{ Scan(...any) error }) (*vend.Mail, error) {
 	var data string
 	var next, created, sent int64
 	if err := row.Scan(&m.ID, &m.Key, &m.Kind, &m.To, &m.Language, &orderID, &data, &m.Status, &m.Attempts, &next,
-		&m.LastError, &created, &sent); err != nil {
+		&m.LastError, &created, &sent, &m.MessageID); err != nil {
 		return nil, err
 	}
 	m.OrderID = orderID.Int64
@@ -107,8 +107,8 @@ func (tx *Tx) ReleaseMails(ctx context.Context) (int, error) {
 
 func (tx *Tx) UpdateMail(ctx context.Context, m *vend.Mail) error {
 	res, err := tx.exec(ctx, `
-		UPDATE outbox SET status = $1, attempts = $2, next_attempt = $3, last_error = $4, sent_at = $5 WHERE id = $6`,
-		m.Status, m.Attempts, ms(m.NextAttempt), m.LastError, ms(m.SentAt), m.ID)
+		UPDATE outbox SET status = $1, attempts = $2, next_attempt = $3, last_error = $4, sent_at = $5, message_id = $6 WHERE id = $7`,
+		m.Status, m.Attempts, ms(m.NextAttempt), m.LastError, ms(m.SentAt), m.MessageID, m.ID)
 	return updated(res, err, "mail", m.ID)
 }
 

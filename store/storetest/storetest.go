@@ -44,6 +44,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("ImportedItems", func(t *testing.T) { testImportedItems(t, open) })
 	t.Run("Licenses", func(t *testing.T) { testLicenses(t, open) })
 	t.Run("Webhooks", func(t *testing.T) { testWebhooks(t, open) })
+	t.Run("Evidence", func(t *testing.T) { testEvidence(t, open) })
 }
 
 // subtests runs each case in parallel with its own database.
