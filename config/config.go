@@ -74,6 +74,9 @@ type Config struct {
 	Delivery       Delivery
 	Limits         Limits
 	Metrics        Metrics
+	// WebhooksAllowPrivate lets outgoing webhook endpoints be on this
+	// machine or a private network (webhooks.allow_private_networks).
+	WebhooksAllowPrivate bool
 }
 
 // Metrics says where Prometheus scrapes /metrics: on the main listener for

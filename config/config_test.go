@@ -654,8 +654,8 @@ func TestKeys(t *testing.T) {
 		}
 		seen[k.Env] = true
 	}
-	if len(seen) != 62 {
-		t.Errorf("got %d keys, want 62", len(seen))
+	if len(seen) != 63 {
+		t.Errorf("got %d keys, want 63", len(seen))
 	}
 }
 

@@ -245,6 +245,10 @@ func Keys() []Key {
 			"Bearer token Prometheus sends to scrape /metrics on the main listener (Authorization: Bearer …). Empty: "+
 				"no /metrics there.",
 			textKind, func(c *Config) *string { return &c.Metrics.Token }, minLength(16)),
+		newKey("webhooks.allow_private_networks", "false",
+			"Let outgoing webhook endpoints be on this machine or a private network (127.0.0.1, 10.x, 192.168.x, fd00::/8…). "+
+				"Off, vend refuses to connect there, so an admin account cannot be used to probe your internal network.",
+			boolKind, func(c *Config) *bool { return &c.WebhooksAllowPrivate }, nil),
 		newKey("metrics.listen", "",
 			"A second address (host:port) that serves only /metrics, without a token: bind it where only the monitoring "+
 				"network reaches. Empty: none.",

@@ -56,7 +56,7 @@ func TestDispatcher_NodeReceiver(t *testing.T) {
 	}
 	enqueue(t, db, vend.HookOrderPaid, 0, 2)
 	enqueue(t, db, vend.HookOrderRefunded, 2, 1)
-	if n, err := (&webhook.Dispatcher{DB: db}).RunOnce(ctx); n != 3 || err != nil {
+	if n, err := (&webhook.Dispatcher{AllowPrivate: true, DB: db}).RunOnce(ctx); n != 3 || err != nil {
 		t.Fatalf("sent %d, %v; want 3 accepted", n, err)
 	}
 	lines := bufio.NewScanner(stdout)
@@ -129,7 +129,7 @@ func TestDispatcher_TwoInstancesOnPostgres(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			d := &webhook.Dispatcher{DB: db, Batch: 2}
+			d := &webhook.Dispatcher{AllowPrivate: true, DB: db, Batch: 2}
 			for range 1000 {
 				if _, err := d.RunOnce(ctx); err != nil {
 					errs <- err

@@ -15,9 +15,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/vend-shop/vend"
@@ -39,8 +43,17 @@ var backoff = []time.Duration{5 * time.Second, 5 * time.Minute, 30 * time.Minute
 
 // Dispatcher sends due deliveries.
 type Dispatcher struct {
-	DB     store.DB
-	Client *http.Client // nil: one with DefaultTimeout
+	DB store.DB
+	// Client sends the requests; nil: one with DefaultTimeout that follows
+	// no redirect and, unless AllowPrivate, connects to public addresses
+	// only.
+	Client *http.Client
+	// AllowPrivate lets endpoints be on this machine or a private network
+	// (webhooks.allow_private_networks). Off, an endpoint that resolves to a
+	// loopback, private, link-local or unspecified address is refused at
+	// connect time, so an admin account cannot be made to probe the
+	// seller's internal network.
+	AllowPrivate bool
 	// RetryFor is how long a delivery is retried after it was written.
 	RetryFor time.Duration
 	Lease    time.Duration // how long a claimed delivery is this worker's
@@ -59,7 +72,9 @@ type Dispatcher struct {
 	Logger         *slog.Logger
 	Now            func() time.Time
 
-	kick chan struct{}
+	kick       chan struct{}
+	clientOnce sync.Once
+	httpClient *http.Client
 }
 
 // Kick wakes Run, which then looks for due deliveries at once.
@@ -303,7 +318,39 @@ func (d *Dispatcher) client() *http.Client {
 	if d.Client != nil {
 		return d.Client
 	}
-	return &http.Client{Timeout: DefaultTimeout}
+	d.clientOnce.Do(func() {
+		dialer := &net.Dialer{Timeout: DefaultTimeout}
+		if !d.AllowPrivate {
+			dialer.Control = publicOnly
+		}
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		// No proxy: the address checked must be the endpoint's own.
+		t.Proxy, t.DialContext = nil, dialer.DialContext
+		d.httpClient = &http.Client{Timeout: DefaultTimeout, Transport: t,
+			// A redirect is an answer like any other not-2xx: the seller
+			// fixes the URL rather than vend following it elsewhere.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	})
+	return d.httpClient
+}
+
+// publicOnly refuses a connection to an address of this machine or of a
+// private network; it runs after DNS resolution, on the address dialled.
+func publicOnly(network, address string, _ syscall.RawConn) error {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return err
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return err
+	}
+	ip = ip.Unmap()
+	if ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsUnspecified() ||
+		ip.IsMulticast() || ip.IsInterfaceLocalMulticast() {
+		return fmt.Errorf("%s is a private address; set webhooks.allow_private_networks to send there", ip)
+	}
+	return nil
 }
 
 func (d *Dispatcher) now() time.Time {

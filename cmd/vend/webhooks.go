@@ -20,8 +20,9 @@ import (
 // transaction.
 func (a *App) newDispatcher(led *ledger.Ledger) *webhook.Dispatcher {
 	return &webhook.Dispatcher{
-		DB:     a.DB,
-		Logger: a.Logger,
+		DB:           a.DB,
+		Logger:       a.Logger,
+		AllowPrivate: a.Config.WebhooksAllowPrivate,
 		// With SQLite this is the only server: what a crash left claimed is
 		// sent again at once instead of after its lease.
 		ReleaseAtStart: a.Config.Database == "",
