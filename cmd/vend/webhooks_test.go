@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -71,7 +73,7 @@ func (r *hookReceiver) serve(w http.ResponseWriter, req *http.Request) {
 func (r *hookReceiver) state() (requests []string, processed map[string]string, refused []string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]string(nil), r.requests...), r.processed, append([]string(nil), r.refused...)
+	return slices.Clone(r.requests), maps.Clone(r.processed), slices.Clone(r.refused)
 }
 
 // TestServe_WebhookSurvivesKill: vend is killed with SIGKILL while its
