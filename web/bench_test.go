@@ -11,7 +11,7 @@ import (
 // with the verifier on loopback. docs/benchmarks.md has the end-to-end numbers of
 // separate processes (go run ./bench ipn); this one is for profiling.
 func BenchmarkPayPalIPN(b *testing.B) {
-	e := newTestEnv(b)
+	e := newTestEnv(b, ds24Unlimited) // the per-address budget is not what is measured
 	b.SetParallelism(8)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
