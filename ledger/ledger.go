@@ -189,7 +189,10 @@ func (l *Ledger) apply(ctx context.Context, tx store.Tx, n *vend.Notification, e
 			return nil, err
 		}
 	}
-	if reason, err := checkEvent(ctx, tx, ev); err != nil {
+	// The order checkEvent finds is the one record writes to: the lock on
+	// its reference holds it still in between, so it is read once.
+	known, reason, err := checkEvent(ctx, tx, ev)
+	if err != nil {
 		return nil, err
 	} else if reason != "" {
 		res := &Result{Verdict: vend.VerdictRejected, Reason: reason}
@@ -203,7 +206,7 @@ func (l *Ledger) apply(ctx context.Context, tx store.Tx, n *vend.Notification, e
 		return l.duplicate(ctx, tx, n, ev)
 	}
 	res := &Result{Verdict: vend.VerdictApplied}
-	order, err := l.record(ctx, tx, ev, res)
+	order, err := l.record(ctx, tx, ev, known, res)
 	if err != nil {
 		return nil, err
 	}
@@ -344,42 +347,45 @@ type orderCatalog interface {
 	store.Products
 }
 
-// checkEvent compares what was paid with what the catalog asks. It returns a
-// reason when the event must be refused; the error is for storage failures.
-func checkEvent(ctx context.Context, tx orderCatalog, ev vend.Event) (string, error) {
+// checkEvent compares what was paid with what the catalog asks. It returns the
+// order the event belongs to (nil when there is none yet) and a reason when
+// the event must be refused; the error is for storage failures.
+func checkEvent(ctx context.Context, tx orderCatalog, ev vend.Event) (*vend.Order, string, error) {
 	if ev.TxnID == "" || ev.Key == "" {
-		return "no transaction id", nil
+		return nil, "no transaction id", nil
 	}
 	if !isPayment(ev.Kind) && orderRef(ev) == "" {
-		return fmt.Sprintf("%s without the order it belongs to", ev.Kind), nil
+		return nil, fmt.Sprintf("%s without the order it belongs to", ev.Kind), nil
 	}
 	o, err := tx.FindOrderByRef(ctx, ev.Provider, orderRef(ev))
 	if vend.ErrorCode(err) == vend.ENOTFOUND {
 		if isPayment(ev.Kind) {
-			return checkItems(ctx, tx, ev, "")
+			reason, err := checkItems(ctx, tx, ev, "")
+			return nil, reason, err
 		}
-		return "", nil // kept until its payment arrives
+		return nil, "", nil // kept until its payment arrives
 	} else if err != nil {
-		return "", err
+		return nil, "", err
 	}
 	items, err := tx.FindItems(ctx, o.ID)
 	if err != nil {
-		return "", err
+		return nil, "", err
 	}
 	it := findItem(items, ev.ProductID)
+	var reason string
 	switch {
 	case ev.ProductID != "" && it == nil && !isPayment(ev.Kind):
 		// Applied to nothing it would change nothing, silently: a product map
 		// changed since the sale, say. Refused, it shows and is resent.
-		return fmt.Sprintf("%s for %s, which order %d does not have", ev.Kind, ev.ProductID, o.ID), nil
+		reason = fmt.Sprintf("%s for %s, which order %d does not have", ev.Kind, ev.ProductID, o.ID)
 	case ev.ProductID != "" && it == nil:
 		// A further item of a known order (an upsell): priced like a new
 		// order, in the order's currency.
-		return checkItems(ctx, tx, ev, o.Currency)
+		reason, err = checkItems(ctx, tx, ev, o.Currency)
 	case isPayment(ev.Kind):
-		return checkAgainstOrder(ctx, tx, ev, o, it)
+		reason, err = checkAgainstOrder(ctx, tx, ev, o, it)
 	}
-	return "", nil
+	return o, reason, err
 }
 
 // checkItems checks a payment's items against the catalog; currency, if set, is
@@ -507,18 +513,17 @@ func txnStatus(k vend.EventKind) vend.TxnStatus {
 // (and the item, for a further item of a known order). It returns a nil order for
 // a change whose payment has not arrived yet: the row waits, and is adopted when
 // the payment comes.
-func (l *Ledger) record(ctx context.Context, tx store.Tx, ev vend.Event, res *Result) (*vend.Order, error) {
-	order, err := tx.FindOrderByRef(ctx, ev.Provider, orderRef(ev))
+// known is the order checkEvent found for the event, nil for none.
+func (l *Ledger) record(ctx context.Context, tx store.Tx, ev vend.Event, known *vend.Order, res *Result) (*vend.Order, error) {
+	order := known
 	switch {
-	case vend.ErrorCode(err) == vend.ENOTFOUND:
-		order = nil
+	case order == nil:
 		if isPayment(ev.Kind) {
+			var err error
 			if order, err = l.createOrder(ctx, tx, ev, res); err != nil {
 				return nil, err
 			}
 		}
-	case err != nil:
-		return nil, err
 	case isPayment(ev.Kind) && ev.ProductID != "":
 		if err := addItems(ctx, tx, order, ev, res); err != nil {
 			return nil, err
@@ -541,31 +546,31 @@ func recordTxn(ctx context.Context, tx store.Transactions, order *vend.Order, ev
 	if order != nil {
 		orderID = order.ID
 	}
-	t, err := tx.FindTransaction(ctx, ev.Provider, txnIDOf(ev))
-	switch {
-	case vend.ErrorCode(err) == vend.ENOTFOUND:
-		t = &vend.Transaction{OrderID: orderID, Provider: ev.Provider, TxnID: txnIDOf(ev), ParentTxnID: ev.ParentTxnID,
-			OrderRef: orderRef(ev), ProductID: ev.ProductID, Kind: txnKind(ev.Kind), Full: ev.Full,
-			Status: txnStatus(ev.Kind), RawStatus: ev.RawStatus, Reason: ev.Reason, Amount: ev.Total, Currency: ev.Currency, At: ev.At}
-		if isHold(ev.Kind) {
-			t.Amount = 0 // a hold moves no money, whatever the message says it is about
+	t := &vend.Transaction{OrderID: orderID, Provider: ev.Provider, TxnID: txnIDOf(ev), ParentTxnID: ev.ParentTxnID,
+		OrderRef: orderRef(ev), ProductID: ev.ProductID, Kind: txnKind(ev.Kind), Full: ev.Full,
+		Status: txnStatus(ev.Kind), RawStatus: ev.RawStatus, Reason: ev.Reason, Amount: ev.Total, Currency: ev.Currency, At: ev.At}
+	if isHold(ev.Kind) {
+		t.Amount = 0 // a hold moves no money, whatever the message says it is about
+	}
+	if ev.Unpriced && order != nil {
+		t.Amount, t.Currency = ev.Total, order.Currency
+		if it := findItem(order.Items, ev.ProductID); it != nil {
+			t.Amount = it.Amount
 		}
-		if ev.Unpriced && order != nil {
-			t.Amount, t.Currency = ev.Total, order.Currency
-			if it := findItem(order.Items, ev.ProductID); it != nil {
-				t.Amount = it.Amount
-			}
-		}
-		if err := tx.CreateTransaction(ctx, t); err != nil {
-			return err
-		}
+	}
+	created, err := tx.CreateTransactionIfNew(ctx, t)
+	if err != nil {
+		return err
+	}
+	if created {
 		if isHold(ev.Kind) {
 			res.Changes = append(res.Changes, fmt.Sprintf("%s %s recorded", holdWords[t.Kind], ev.TxnID))
 		} else {
 			res.Changes = append(res.Changes, fmt.Sprintf("%s %s recorded (%s)", t.Kind, t.TxnID, t.Status))
 		}
 		return nil
-	case err != nil:
+	}
+	if t, err = tx.FindTransaction(ctx, ev.Provider, txnIDOf(ev)); err != nil {
 		return err
 	}
 	res.known = t

@@ -479,6 +479,10 @@ type OrderFilter struct {
 type Transactions interface {
 	FindTransaction(ctx context.Context, provider, txnID string) (*vend.Transaction, error)
 	CreateTransaction(ctx context.Context, t *vend.Transaction) error
+	// CreateTransactionIfNew inserts t unless (provider, txn id) is taken, in
+	// one statement, and reports whether it did: the ledger's common case, a
+	// transaction seen for the first time, costs no lookup first.
+	CreateTransactionIfNew(ctx context.Context, t *vend.Transaction) (bool, error)
 	UpdateTransaction(ctx context.Context, t *vend.Transaction) error
 	// FindTransactionsByOrder returns the order's transactions, oldest first.
 	FindTransactionsByOrder(ctx context.Context, orderID int64) ([]*vend.Transaction, error)

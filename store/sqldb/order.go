@@ -209,6 +209,27 @@ func (tx *Tx) CreateTransaction(ctx context.Context, t *vend.Transaction) error 
 	return nil
 }
 
+func (tx *Tx) CreateTransactionIfNew(ctx context.Context, t *vend.Transaction) (bool, error) {
+	created, updated, at := t.CreatedAt, t.UpdatedAt, t.At
+	t.CreatedAt, t.UpdatedAt = tx.now, tx.now
+	if t.At.IsZero() {
+		t.At = tx.now
+	}
+	err := tx.queryRow(ctx, `
+		INSERT INTO transactions (order_id, provider, txn_id, parent_txn_id, order_ref, product_id, kind, full_refund, status, raw_status, reason, amount, currency, at, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+		ON CONFLICT (provider, txn_id) DO NOTHING RETURNING id`,
+		nullID(t.OrderID), t.Provider, t.TxnID, t.ParentTxnID, t.OrderRef, t.ProductID, t.Kind, t.Full, t.Status, t.RawStatus, t.Reason, t.Amount, t.Currency,
+		ms(t.At), ms(t.CreatedAt), ms(t.UpdatedAt)).Scan(&t.ID)
+	if errors.Is(err, sql.ErrNoRows) {
+		t.CreatedAt, t.UpdatedAt, t.At = created, updated, at
+		return false, nil
+	} else if err != nil {
+		return false, fmt.Errorf("create transaction %s %s: %w", t.Provider, t.TxnID, err)
+	}
+	return true, nil
+}
+
 func (tx *Tx) UpdateTransaction(ctx context.Context, t *vend.Transaction) error {
 	t.UpdatedAt = tx.now
 	res, err := tx.exec(ctx, `

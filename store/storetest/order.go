@@ -217,6 +217,37 @@ func sameTxn(a, b *vend.Transaction) bool {
 
 func testTransactions(t *testing.T, open Opener) {
 	subtests(t, open, map[string]func(t *testing.T, db store.DB){
+		"CreateTransactionIfNew inserts once per (provider, txn_id) and leaves a taken one alone": func(t *testing.T, db store.DB) {
+			o := createOrder(t, db, &vend.Order{Provider: "paypal", Ref: "PAY", Currency: "USD", Status: vend.OrderPaid})
+			first := &vend.Transaction{OrderID: o.ID, Provider: "paypal", TxnID: "PAY", OrderRef: "PAY", Kind: vend.TxnPayment,
+				Status: vend.TxnPending, Amount: 1995, Currency: "USD"}
+			again := *first
+			again.Status, again.Amount = vend.TxnCompleted, 999
+			var created [3]bool
+			update(t, db, func(tx store.Tx) error {
+				var err error
+				if created[0], err = tx.CreateTransactionIfNew(ctx, first); err != nil {
+					return err
+				}
+				if created[1], err = tx.CreateTransactionIfNew(ctx, &again); err != nil {
+					return err
+				}
+				other := *first
+				other.Provider = "stripe"
+				created[2], err = tx.CreateTransactionIfNew(ctx, &other)
+				return err
+			})
+			if created != [3]bool{true, false, true} || first.ID == 0 || again.ID != 0 || !again.CreatedAt.IsZero() { // not inserted: as it was
+				t.Fatalf("created %v, ids %d %d", created, first.ID, again.ID)
+			}
+			view(t, db, func(tx store.Tx) error {
+				got, err := tx.FindTransaction(ctx, "paypal", "PAY")
+				if err == nil && (got.ID != first.ID || got.Status != vend.TxnPending || got.Amount != 1995) {
+					t.Errorf("the taken transaction changed: %+v", got)
+				}
+				return err
+			})
+		},
 		"CreateTransaction stores every field, found by (provider, txn_id)": func(t *testing.T, db store.DB) {
 			o := createOrder(t, db, &vend.Order{Provider: "paypal", Ref: "PAY", Currency: "USD", Status: vend.OrderPaid})
 			want := createTxn(t, db, &vend.Transaction{OrderID: o.ID, Provider: "paypal", TxnID: "REF1", ParentTxnID: "PAY",
