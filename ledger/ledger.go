@@ -56,6 +56,9 @@ type Result struct {
 	// known is the transaction the event was about when it was already
 	// recorded before it: with no changes, the event repeated it.
 	known *vend.Transaction
+	// newOrder is the order this event created, if it did: it has no grants
+	// to look up yet.
+	newOrder int64
 }
 
 // Receive stores a raw notification (verdict "received") and sets its ID. Callers
@@ -157,7 +160,8 @@ func (l *Ledger) applyWith(ctx context.Context, n *vend.Notification, ev vend.Ev
 
 // catalogCache remembers the products one Apply reads: the catalog check and
 // the grants need the same ones, and the catalog does not change under a
-// write transaction.
+// write transaction. Its products come without their files (Files is nil):
+// applying an event never reads them, and reading them is a query each.
 type catalogCache struct {
 	store.Tx
 	products map[string]*vend.Product
@@ -167,7 +171,7 @@ func (c *catalogCache) FindProductByID(ctx context.Context, id string) (*vend.Pr
 	if p, ok := c.products[id]; ok {
 		return p, nil
 	}
-	p, err := c.Tx.FindProductByID(ctx, id)
+	p, err := c.Tx.FindProductInfo(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -620,6 +624,7 @@ func (l *Ledger) createOrder(ctx context.Context, tx store.Tx, ev vend.Event, re
 	}
 	o.Items = items
 	res.Changes = append(res.Changes, fmt.Sprintf("order %d created", o.ID))
+	res.newOrder = o.ID
 	if n, err := tx.AdoptTransactions(ctx, ev.Provider, o.Ref, o.ID); err != nil {
 		return nil, err
 	} else if n > 0 {
@@ -870,9 +875,12 @@ type granter interface {
 }
 
 func (l *Ledger) syncGrants(ctx context.Context, tx granter, o *vend.Order, items []*vend.Item, standings []vend.Standing, res *Result) error {
-	grants, err := tx.FindGrantsByOrder(ctx, o.ID)
-	if err != nil {
-		return err
+	var grants []*vend.Grant
+	if o.ID != res.newOrder {
+		var err error
+		if grants, err = tx.FindGrantsByOrder(ctx, o.ID); err != nil {
+			return err
+		}
 	}
 	byItem := map[int64]*vend.Grant{}
 	for _, g := range grants {

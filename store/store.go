@@ -398,6 +398,9 @@ type Settings interface {
 // Products is the catalog.
 type Products interface {
 	FindProductByID(ctx context.Context, id string) (*vend.Product, error)
+	// FindProductInfo is FindProductByID without the files (Files is nil):
+	// one query, for the ledger, which checks prices and policies only.
+	FindProductInfo(ctx context.Context, id string) (*vend.Product, error)
 	FindProducts(ctx context.Context) ([]*vend.Product, error)
 	// SaveProduct creates the product or updates its fields (not its files,
 	// and not whether it is archived: an import must not sell an archived

@@ -28,12 +28,20 @@ func scanProduct(row interface{ Scan(...any) error }) (*vend.Product, error) {
 }
 
 func (tx *Tx) FindProductByID(ctx context.Context, id string) (*vend.Product, error) {
-	p, err := scanProduct(tx.queryRow(ctx, `SELECT `+productColumns+` FROM products WHERE id = $1`, id))
+	p, err := tx.FindProductInfo(ctx, id)
 	if err != nil {
-		return nil, notFound(err, "product", id)
+		return nil, err
 	}
 	if p.Files, err = tx.findFiles(ctx, p.ID); err != nil {
 		return nil, err
+	}
+	return p, nil
+}
+
+func (tx *Tx) FindProductInfo(ctx context.Context, id string) (*vend.Product, error) {
+	p, err := scanProduct(tx.queryRow(ctx, `SELECT `+productColumns+` FROM products WHERE id = $1`, id))
+	if err != nil {
+		return nil, notFound(err, "product", id)
 	}
 	return p, nil
 }

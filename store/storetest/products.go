@@ -47,6 +47,24 @@ func testProducts(t *testing.T, open Opener) {
 				t.Errorf("files = %v, want none", got.Files)
 			}
 		},
+		"FindProductInfo reads the product as FindProductByID does, without its files": func(t *testing.T, db store.DB) {
+			mustProduct(t, db, "ebook")
+			full := findProduct(t, db, "ebook")
+			var info *vend.Product
+			view(t, db, func(tx store.Tx) error {
+				var err error
+				info, err = tx.FindProductInfo(ctx, "ebook")
+				return err
+			})
+			if len(full.Files) != 1 || info.Files != nil || info.Name != full.Name || info.Price != full.Price ||
+				info.DownloadLimit != full.DownloadLimit || !info.UpdatedAt.Equal(full.UpdatedAt) {
+				t.Errorf("info %+v, full %+v", info, full)
+			}
+			err := db.View(ctx, func(tx store.Tx) error { _, err := tx.FindProductInfo(ctx, "nope"); return err })
+			if vend.ErrorCode(err) != vend.ENOTFOUND {
+				t.Errorf("a missing product: %v", err)
+			}
+		},
 		"unlimited downloads and forever are kept as such": func(t *testing.T, db store.DB) {
 			update(t, db, func(tx store.Tx) error {
 				return tx.SaveProduct(ctx, &vend.Product{ID: "free", Name: "Free", Currency: "USD", DownloadLimit: vend.Unlimited, Lifetime: vend.Forever})
