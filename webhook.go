@@ -82,6 +82,11 @@ func (e *WebhookEndpoint) Validate() error {
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || len(e.URL) > 2000 {
 		return Errorf(EINVALID, "The endpoint URL %q: use an absolute https:// address.", e.URL)
 	}
+	if u.User != nil {
+		// It would sit in the delivery log, the audit trail and the owner's
+		// mail; every message is signed, which is what proves it is vend's.
+		return Errorf(EINVALID, "The endpoint URL: leave the user and password out (a token in the path or query works).")
+	}
 	if u.Scheme == "http" && !isLocalHost(u.Hostname()) {
 		return Errorf(EINVALID, "The endpoint URL %q: use https (plain http only for this machine, for tests).", e.URL)
 	}
@@ -131,10 +136,17 @@ type WebhookDelivery struct {
 	Status      WebhookStatus   `json:"status"`
 	Attempts    int             `json:"attempts"`
 	NextAttempt time.Time       `json:"next_attempt,omitzero"`
-	LastStatus  int             `json:"last_status,omitempty"` // the endpoint's HTTP status
-	LastError   string          `json:"last_error,omitempty"`
-	CreatedAt   time.Time       `json:"created_at"`
-	DeliveredAt time.Time       `json:"delivered_at,omitzero"`
+	// FirstAttempt is when it was first sent: the retry time counts from
+	// there, so an event that waited behind an earlier one, or for its
+	// endpoint to be turned on, still gets all its tries.
+	FirstAttempt time.Time `json:"first_attempt,omitzero"`
+	// ClaimedUntil is the claim this worker holds (ClaimDeliveries); saving
+	// the delivery fails once another worker claimed it since.
+	ClaimedUntil time.Time `json:"-"`
+	LastStatus   int       `json:"last_status,omitempty"` // the endpoint's HTTP status
+	LastError    string    `json:"last_error,omitempty"`
+	CreatedAt    time.Time `json:"created_at"`
+	DeliveredAt  time.Time `json:"delivered_at,omitzero"`
 }
 
 // WebhookAttempt is one try of a delivery: what was sent and what came back.

@@ -155,6 +155,7 @@ type Service struct {
 	Logger *slog.Logger
 	// Metrics counts downloads (package metrics); nil counts nothing.
 	Metrics Metrics
+	visits  visits // download page views already logged (RecordVisit)
 }
 
 // Metrics is what delivery reports: a download counted against a limit

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -175,13 +176,47 @@ func writeBatch(ctx context.Context, tx store.Downloads, batch []record) error {
 // maxVisitAgent bounds the user agent a page visit keeps.
 const maxVisitAgent = 512
 
+// visitEvery is how often one address's views of one page are logged: a
+// reload, or someone refreshing a link in a loop, is one visit a minute.
+const visitEvery = time.Minute
+
+// maxVisitMemory bounds the addresses visits remembers; when full, it
+// starts over (a few more rows at worst).
+const maxVisitMemory = 10000
+
+// visits remembers when each (grant, address) was last logged.
+type visits struct {
+	mu   sync.Mutex
+	last map[string]time.Time
+}
+
+// due reports whether a view of grant's page from ip at now is logged.
+func (v *visits) due(grantID int64, ip string, now time.Time) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	key := strconv.FormatInt(grantID, 10) + " " + ip
+	if at, ok := v.last[key]; ok && now.Sub(at) < visitEvery {
+		return false
+	}
+	if v.last == nil || len(v.last) >= maxVisitMemory {
+		v.last = map[string]time.Time{}
+	}
+	v.last[key] = now
+	return true
+}
+
 // RecordVisit logs a view of grant's download page, with the download log's
-// next batch: the chargeback evidence pack lists every visit.
+// next batch, at most once a minute per address: the chargeback evidence
+// pack lists the visits.
 func (s *Service) RecordVisit(grantID int64, ip, userAgent string) {
+	now := s.Now().UTC()
+	if !s.visits.due(grantID, ip, now) {
+		return
+	}
 	if len(userAgent) > maxVisitAgent {
 		userAgent = strings.ToValidUTF8(userAgent[:maxVisitAgent], "")
 	}
-	s.rec.add(record{visit: &vend.PageVisit{GrantID: grantID, At: s.Now().UTC(), IP: ip, UserAgent: userAgent}})
+	s.rec.add(record{visit: &vend.PageVisit{GrantID: grantID, At: now, IP: ip, UserAgent: userAgent}})
 }
 
 // keepAlive reports the progress of a transfer in session sess every quarter of

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -75,5 +76,30 @@ func TestRecorder_SessionGone(t *testing.T) {
 	}
 	if as := e.Attempts(gone); len(as) != 1+n/2 {
 		t.Errorf("the gone session's grant has %d attempts logged, want %d", len(as), 1+n/2)
+	}
+}
+
+// TestRecordVisit_OncePerMinute: reloads of a download page from one
+// address are one visit a minute, so a loop on a leaked link cannot grow
+// the log without bound; other addresses and later minutes count.
+func TestRecordVisit_OncePerMinute(t *testing.T) {
+	t.Parallel()
+	e := MustOpenEnv(t, delivery.Config{}, nil)
+	g := e.MustCreateGrant(e.Solo, nil)
+	for range 50 {
+		e.Service.RecordVisit(g.ID, "203.0.113.7", "reloading")
+	}
+	e.Service.RecordVisit(g.ID, "198.51.100.1", "another address")
+	e.Clock.Add(2 * time.Minute)
+	e.Service.RecordVisit(g.ID, "203.0.113.7", strings.Repeat("x", 2000))
+	e.Settle()
+	var vs []*vend.PageVisit
+	e.view(func(ctx context.Context, tx store.Tx) error {
+		var err error
+		vs, err = tx.FindPageVisits(ctx, g.ID, 0)
+		return err
+	})
+	if len(vs) != 3 || vs[0].IP != "203.0.113.7" || vs[1].IP != "198.51.100.1" || len(vs[2].UserAgent) != 512 {
+		t.Errorf("visits: %d %+v", len(vs), vs)
 	}
 }

@@ -134,7 +134,9 @@ func (e *Evidence) readDownloads(ctx context.Context, tx store.Tx) error {
 		for _, s := range sessions {
 			completed[s.ID] = s.Completed
 		}
-		as, err := tx.FindAttempts(ctx, store.AttemptFilter{GrantID: &g.ID, Limit: MaxEvidenceRows})
+		// Oldest first: cut, the pack keeps the first downloads, which a
+		// dispute is about.
+		as, err := tx.FindAttempts(ctx, store.AttemptFilter{GrantID: &g.ID, Limit: MaxEvidenceRows, OldestFirst: true})
 		if err != nil {
 			return err
 		}
@@ -216,15 +218,50 @@ func (e *Evidence) WriteZip(w io.Writer, shop Shop) error {
 		{EvidenceLicenses, e.writeLicenses},
 		{EvidenceLog, func(w io.Writer) error { _, err := io.WriteString(w, e.AccessLog()); return err }},
 	} {
-		fw, err := z.CreateHeader(&zip.FileHeader{Name: dir + f.name, Method: zip.Deflate, Modified: e.Generated})
-		if err != nil {
+		if err := addFile(z, dir+f.name, e.Generated, f.write); err != nil {
 			return err
 		}
-		if err := f.write(fw); err != nil {
-			return fmt.Errorf("evidence %s: %w", f.name, err)
+	}
+	// The provider's messages as they came, byte for byte, so each matches
+	// its body_sha256 (a CSV cell would be altered to be spreadsheet-safe).
+	for _, n := range e.Notifications {
+		if name := bodyFile(n); name != "" {
+			if err := addFile(z, dir+name, e.Generated, func(w io.Writer) error { _, err := w.Write(n.Body); return err }); err != nil {
+				return err
+			}
 		}
 	}
 	return z.Close()
+}
+
+func addFile(z *zip.Writer, name string, at time.Time, write func(io.Writer) error) error {
+	fw, err := z.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: at})
+	if err != nil {
+		return err
+	}
+	if err := write(fw); err != nil {
+		return fmt.Errorf("evidence %s: %w", name, err)
+	}
+	return nil
+}
+
+// bodyFile is where a notification's raw body goes in the pack; "" for a
+// WEBSALE link, whose body is a working download link and no proof of
+// payment.
+func bodyFile(n *vend.Notification) string {
+	if n.Provider == "websale" || len(n.Body) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("notifications/%d.txt", n.ID)
+}
+
+// maskKey shows enough of a licence key to recognize it, not to use it: the
+// pack goes to a payment provider.
+func maskKey(k string) string {
+	if len(k) <= 10 {
+		return "…"
+	}
+	return k[:5] + "…" + k[len(k)-4:]
 }
 
 // writeCSV writes a header and rows, every field made safe for spreadsheets.
@@ -261,9 +298,9 @@ func (e *Evidence) writeNotifications(w io.Writer) error {
 	var rows [][]string
 	for _, n := range e.Notifications {
 		rows = append(rows, []string{csvID(n.ID), csvTime(n.ReceivedAt), n.Provider, string(n.Verdict), n.Reason, n.Changes,
-			n.RemoteAddr, n.SHA256, string(n.Body)})
+			n.RemoteAddr, n.SHA256, bodyFile(n)})
 	}
-	return writeCSV(w, []string{"id", "received_at_utc", "provider", "verdict", "reason", "changes", "from_address", "body_sha256", "body"}, rows)
+	return writeCSV(w, []string{"id", "received_at_utc", "provider", "verdict", "reason", "changes", "from_address", "body_sha256", "body_file"}, rows)
 }
 
 func (e *Evidence) writeMails(w io.Writer) error {
@@ -309,7 +346,7 @@ func (e *Evidence) writeLicenses(w io.Writer) error {
 	var rows [][]string
 	for _, l := range e.Licenses {
 		for _, in := range l.Instances {
-			rows = append(rows, []string{l.Key, l.ProductID, in.InstanceID, in.Name, in.IP, csvTime(in.CreatedAt), csvTime(in.DeactivatedAt)})
+			rows = append(rows, []string{maskKey(l.Key), l.ProductID, in.InstanceID, in.Name, in.IP, csvTime(in.CreatedAt), csvTime(in.DeactivatedAt)})
 		}
 	}
 	return writeCSV(w, []string{"license_key", "product_id", "instance_id", "instance_name", "ip", "activated_at_utc", "deactivated_at_utc"}, rows)
@@ -392,9 +429,9 @@ func (e *Evidence) Timeline() []Event {
 	}
 	for _, l := range e.Licenses {
 		for _, in := range l.Instances {
-			evs = append(evs, Event{At: in.CreatedAt, What: fmt.Sprintf("licence key %s activated on %q", l.Key, oneLine(in.Name)), IP: in.IP, Access: true})
+			evs = append(evs, Event{At: in.CreatedAt, What: fmt.Sprintf("licence key %s activated on %q", maskKey(l.Key), oneLine(in.Name)), IP: in.IP, Access: true})
 			if !in.DeactivatedAt.IsZero() {
-				evs = append(evs, Event{At: in.DeactivatedAt, What: fmt.Sprintf("licence key %s deactivated on %q", l.Key, oneLine(in.Name)), Access: true})
+				evs = append(evs, Event{At: in.DeactivatedAt, What: fmt.Sprintf("licence key %s deactivated on %q", maskKey(l.Key), oneLine(in.Name)), Access: true})
 			}
 		}
 	}
@@ -483,6 +520,7 @@ var summaryTemplate = template.Must(template.New("summary").Funcs(template.FuncM
 		return t.UTC().Format("2006-01-02 15:04:05") + " UTC"
 	},
 	"messageID": messageID,
+	"maskKey":   maskKey,
 }).Parse(summaryHTML))
 
 func (e *Evidence) writeSummary(w io.Writer, shop Shop) error {

@@ -91,8 +91,11 @@ type Webhooks interface {
 	// and returns how many it ended. Only for a store no other worker uses
 	// at the same time (SQLite).
 	ReleaseDeliveries(ctx context.Context) (int, error)
-	// UpdateDelivery saves a delivery's status, attempts, next attempt, last
-	// status and error, and delivered time.
+	// UpdateDelivery saves a delivery's status, attempts, next and first
+	// attempt, last status and error, and delivered time, and ends its
+	// claim. It fails with ECONFLICT unless d.ClaimedUntil is still the
+	// delivery's claim: a worker whose claim ran out and was taken by
+	// another never overwrites what that one recorded.
 	UpdateDelivery(ctx context.Context, d *vend.WebhookDelivery) error
 	FindDelivery(ctx context.Context, id int64) (*vend.WebhookDelivery, error)
 	// FindDeliveries lists deliveries, newest first.
@@ -562,11 +565,12 @@ type Admission struct {
 	ProductSize int64
 }
 
-// AttemptFilter selects attempts, newest first.
+// AttemptFilter selects attempts, newest first (OldestFirst: oldest first).
 type AttemptFilter struct {
-	GrantID *int64
-	OrderID *int64
-	Limit   int
+	GrantID     *int64
+	OrderID     *int64
+	Limit       int
+	OldestFirst bool
 }
 
 // RecordAudit records in tx that actor did action to target, whose record was
@@ -618,10 +622,11 @@ type WebhookTx interface {
 	Webhooks
 }
 
-// EnqueueWebhooks writes one delivery of event, with data, for every enabled
-// endpoint that asked for it, in tx: the transaction of the change, so a
-// crash can neither lose the message nor send it for a change rolled back.
-// It returns how many deliveries it wrote.
+// EnqueueWebhooks writes one delivery of event, with data, for every endpoint
+// that asked for it, in tx: the transaction of the change, so a crash can
+// neither lose the message nor send it for a change rolled back. An endpoint
+// that is turned off gets its deliveries too: they wait, in order, until it
+// is on again. It returns how many deliveries it wrote.
 func EnqueueWebhooks(ctx context.Context, tx WebhookTx, event vend.WebhookEvent, data any) (int, error) {
 	endpoints, err := tx.FindEndpoints(ctx)
 	if err != nil {
@@ -630,7 +635,7 @@ func EnqueueWebhooks(ctx context.Context, tx WebhookTx, event vend.WebhookEvent,
 	var payload []byte
 	n := 0
 	for _, e := range endpoints {
-		if e.Disabled || !e.Wants(event) {
+		if !e.Wants(event) {
 			continue
 		}
 		if payload == nil {

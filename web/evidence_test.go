@@ -4,7 +4,9 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/csv"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -148,13 +150,26 @@ func TestEvidencePack(t *testing.T) {
 	if len(order) != 1 || order[0]["terms_version"] != "2026-11" || order[0]["buyer_name"] != "Jörg <b>Müller</b>" || order[0]["total"] != "19.95" {
 		t.Errorf("order: %v", order)
 	}
+	// The provider's message is in the pack byte for byte: its SHA-256 is
+	// the one vend recorded when it arrived.
 	notes := csvRows(t, files["notifications.csv"])
-	if len(notes) != 1 || notes[0]["verdict"] != string(vend.VerdictApplied) || !strings.Contains(notes[0]["body"], "txn_id=EVIDENCE00000001") {
-		t.Errorf("notifications: %v", notes)
+	if len(notes) != 1 || notes[0]["verdict"] != string(vend.VerdictApplied) || !strings.HasPrefix(notes[0]["body_file"], "notifications/") {
+		t.Fatalf("notifications: %v", notes)
 	}
+	body := files[filepath.Base(notes[0]["body_file"])]
+	if sum := sha256.Sum256([]byte(body)); hex.EncodeToString(sum[:]) != notes[0]["body_sha256"] || !strings.Contains(body, "txn_id=EVIDENCE00000001") {
+		t.Errorf("the message's body does not match its SHA-256: %q", body)
+	}
+	// A licence key is shown to be recognized, not to be used.
 	acts := csvRows(t, files["license_activations.csv"])
-	if len(acts) != 1 || acts[0]["license_key"] != key || acts[0]["instance_name"] != "Jörg's laptop" {
+	masked := key[:5] + "…" + key[len(key)-4:]
+	if len(acts) != 1 || acts[0]["license_key"] != masked || acts[0]["instance_name"] != "Jörg's laptop" {
 		t.Errorf("activations: %v", acts)
+	}
+	for name, f := range files {
+		if strings.Contains(f, key) {
+			t.Errorf("%s holds the whole licence key", name)
+		}
 	}
 
 	summary := files["summary.html"]
@@ -176,7 +191,7 @@ func TestEvidencePack(t *testing.T) {
 	}
 
 	api := newAPIClient(e).call(http.MethodGet, fmt.Sprintf("/api/v1/orders/%d/evidence.zip", o.ID), "")
-	if api.Status != http.StatusOK || len(evidenceFiles(t, api.Body)) != 8 {
+	if api.Status != http.StatusOK || len(evidenceFiles(t, api.Body)) != 9 {
 		t.Errorf("API evidence.zip: %d", api.Status)
 	}
 	newAPIClient(e).wantError(http.MethodGet, "/api/v1/orders/99999/evidence.zip", "", http.StatusNotFound, "not_found")

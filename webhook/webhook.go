@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -54,11 +55,13 @@ type Dispatcher struct {
 	// connect time, so an admin account cannot be made to probe the
 	// seller's internal network.
 	AllowPrivate bool
-	// RetryFor is how long a delivery is retried after it was written.
+	// RetryFor is how long a delivery is retried after its first attempt.
 	RetryFor time.Duration
-	Lease    time.Duration // how long a claimed delivery is this worker's
-	Poll     time.Duration // how often Run looks for due deliveries
-	Batch    int
+	// Lease is how long a claim outlasts the sends of its batch (each up to
+	// DefaultTimeout): a worker that died lets go after it.
+	Lease time.Duration
+	Poll  time.Duration // how often Run looks for due deliveries
+	Batch int
 	// Backoff is the wait after each failed attempt, the last one repeated;
 	// nil: 5s, 5m, 30m, 2h, 5h, then every 10h.
 	Backoff []time.Duration
@@ -73,6 +76,7 @@ type Dispatcher struct {
 	Now            func() time.Time
 
 	kick       chan struct{}
+	kickOnce   sync.Once
 	clientOnce sync.Once
 	httpClient *http.Client
 }
@@ -86,9 +90,7 @@ func (d *Dispatcher) Kick() {
 }
 
 func (d *Dispatcher) kicks() chan struct{} {
-	if d.kick == nil {
-		d.kick = make(chan struct{}, 1)
-	}
+	d.kickOnce.Do(func() { d.kick = make(chan struct{}, 1) })
 	return d.kick
 }
 
@@ -130,10 +132,13 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 		if err != nil || !due {
 			return done, err
 		}
+		// The claim covers sending the whole batch, one after another.
+		batch := d.orInt(d.Batch, DefaultBatch)
+		lease := d.or(d.Lease, DefaultLease) + time.Duration(batch)*DefaultTimeout
 		var claimed []*vend.WebhookDelivery
 		err = d.DB.Update(ctx, func(tx store.Tx) error {
 			var err error
-			claimed, err = tx.ClaimDeliveries(ctx, d.orInt(d.Batch, DefaultBatch), d.or(d.Lease, DefaultLease))
+			claimed, err = tx.ClaimDeliveries(ctx, batch, lease)
 			return err
 		})
 		if err != nil {
@@ -169,8 +174,13 @@ func (d *Dispatcher) deliver(ctx context.Context, del *vend.WebhookDelivery) (bo
 		e, err = tx.FindEndpoint(ctx, del.EndpointID)
 		return err
 	})
-	if err != nil {
+	if vend.ErrorCode(err) == vend.ENOTFOUND {
+		return false, nil // deleted since the claim, with its deliveries
+	} else if err != nil {
 		return false, fmt.Errorf("webhook: endpoint of delivery %d: %w", del.ID, err)
+	}
+	if e.Disabled {
+		return false, nil // turned off since the claim: it waits, as its others do
 	}
 	now := d.now()
 	attempt := d.send(ctx, e, del, now)
@@ -180,18 +190,22 @@ func (d *Dispatcher) deliver(ctx context.Context, del *vend.WebhookDelivery) (bo
 		return false, ctx.Err()
 	}
 	del.Attempts++
+	if del.FirstAttempt.IsZero() {
+		del.FirstAttempt = now
+	}
+	deadline := del.FirstAttempt.Add(d.or(d.RetryFor, DefaultRetryFor))
 	ok := attempt.Status >= 200 && attempt.Status < 300
 	var disable string
 	switch {
 	case ok:
 		del.Status, del.DeliveredAt, del.LastError = vend.WebhookDelivered, now, ""
-	case !now.Before(del.CreatedAt.Add(d.or(d.RetryFor, DefaultRetryFor))):
+	case !now.Before(deadline):
 		del.Status = vend.WebhookFailed
 		disable = fmt.Sprintf("delivery %d (%s) failed for %s; the last answer: %s", del.ID, del.Event,
 			d.or(d.RetryFor, DefaultRetryFor), firstLine(attempt.Response))
 	default:
 		del.NextAttempt = now.Add(d.wait(del.Attempts))
-		if deadline := del.CreatedAt.Add(d.or(d.RetryFor, DefaultRetryFor)); del.NextAttempt.After(deadline) {
+		if del.NextAttempt.After(deadline) {
 			del.NextAttempt = deadline // one last try when the retry time ends
 		}
 	}
@@ -225,7 +239,12 @@ func (d *Dispatcher) deliver(ctx context.Context, del *vend.WebhookDelivery) (bo
 		}
 		return d.Disabled(rctx, tx, cur, disable)
 	})
-	if err != nil {
+	if vend.ErrorCode(err) == vend.ECONFLICT {
+		// Another worker holds it now (this one's claim ran out): what it
+		// records stands, and the receiver dedups by webhook-id.
+		d.logger().Warn("webhook claim lost; the other worker records the delivery", "delivery", del.ID)
+		return false, nil
+	} else if err != nil {
 		return false, fmt.Errorf("webhook: record delivery %d: %w", del.ID, err)
 	}
 	log := d.logger().With("endpoint", e.ID, "delivery", del.ID, "event", del.Event, "attempts", del.Attempts)
@@ -346,11 +365,23 @@ func publicOnly(network, address string, _ syscall.RawConn) error {
 		return err
 	}
 	ip = ip.Unmap()
-	if ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsUnspecified() ||
-		ip.IsMulticast() || ip.IsInterfaceLocalMulticast() {
+	if !ip.IsGlobalUnicast() || ip.IsPrivate() || slices.ContainsFunc(notPublic, func(p netip.Prefix) bool { return p.Contains(ip) }) {
 		return fmt.Errorf("%s is a private address; set webhooks.allow_private_networks to send there", ip)
 	}
 	return nil
+}
+
+// notPublic are the ranges IsGlobalUnicast and IsPrivate let through that
+// still lead inside a network: carrier-grade NAT (cloud metadata services
+// live there too), benchmarking, reserved, NAT64 and site-local addresses.
+var notPublic = []netip.Prefix{
+	netip.MustParsePrefix("100.64.0.0/10"),
+	netip.MustParsePrefix("192.0.0.0/24"),
+	netip.MustParsePrefix("198.18.0.0/15"),
+	netip.MustParsePrefix("240.0.0.0/4"),
+	netip.MustParsePrefix("64:ff9b::/96"),
+	netip.MustParsePrefix("64:ff9b:1::/48"),
+	netip.MustParsePrefix("fec0::/10"),
 }
 
 func (d *Dispatcher) now() time.Time {

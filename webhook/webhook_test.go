@@ -283,10 +283,10 @@ func TestDispatcher_GivesUpAndDisables(t *testing.T) {
 	// Unless the first try already came at the end of the retry time (a
 	// slow machine), the next one is not in an hour but when it ends.
 	first := deliveries(t, db)[0]
-	if first.Status == vend.WebhookPending && first.NextAttempt.After(first.CreatedAt.Add(retryFor)) {
+	if first.Status == vend.WebhookPending && first.NextAttempt.After(first.FirstAttempt.Add(retryFor)) {
 		t.Errorf("the next try at %v is after the retry time", first.NextAttempt)
 	}
-	time.Sleep(time.Until(first.CreatedAt.Add(retryFor + 5*time.Millisecond)))
+	time.Sleep(time.Until(first.FirstAttempt.Add(retryFor + 5*time.Millisecond)))
 	if _, err := d.RunOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -309,12 +309,16 @@ func TestDispatcher_GivesUpAndDisables(t *testing.T) {
 	if now, _ := r.count(); now != requests {
 		t.Errorf("a disabled endpoint got %d more requests", now-requests)
 	}
-	// Enabled again, the waiting message goes out.
+	// An event while it is off waits too. Turned on again, the waiting
+	// ones go out in order, each with all its tries: their retry time
+	// starts at their first attempt, not when they were written.
+	enqueue(t, db, vend.HookOrderPaid, 2, 1)
+	time.Sleep(retryFor)
 	r.set(e.Secret, nil)
 	if _, err := webhook.Change(ctx, db, "user:alice", e.ID, webhook.Enable, nil, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := d.RunOnce(ctx); n != 1 || err != nil || !slices.Equal(numbers(t, r.accepted()), []int{1}) {
+	if n, err := d.RunOnce(ctx); n != 2 || err != nil || !slices.Equal(numbers(t, r.accepted()), []int{1, 2}) {
 		t.Errorf("after enabling: sent %d (%v), accepted %v", n, err, numbers(t, r.accepted()))
 	}
 }
@@ -395,6 +399,7 @@ func TestAdmin_AuditKeepsNoSecrets(t *testing.T) {
 	for _, f := range []webhook.Fields{
 		{URL: "ftp://crm.example/"},
 		{URL: "http://crm.example/hook"},
+		{URL: "https://user:secret@crm.example/hook", Events: []string{"order.paid"}},
 		{URL: "https://crm.example/", Events: []string{"order.exploded"}},
 		{URL: "https://crm.example/", Events: []string{}},
 	} {

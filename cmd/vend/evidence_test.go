@@ -51,7 +51,7 @@ func TestOrdersEvidenceCLI(t *testing.T) {
 			orderCSV = string(b[:n])
 		}
 	}
-	if len(names) != 8 || names[0] != "evidence-order-1/summary.html" || !strings.Contains(orderCSV, ",v3,BOOK,") {
+	if len(names) != 9 || names[0] != "evidence-order-1/summary.html" || !strings.HasPrefix(names[8], "evidence-order-1/notifications/") || !strings.Contains(orderCSV, ",v3,BOOK,") {
 		t.Errorf("the pack holds %v; order.csv:\n%s", names, orderCSV)
 	}
 	if _, errOut, code := runMain(t, env, "orders", "evidence", "999"); code == 0 || !strings.Contains(errOut, "999") {

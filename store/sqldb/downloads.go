@@ -209,7 +209,11 @@ func (tx *Tx) FindAttempts(ctx context.Context, f store.AttemptFilter) ([]*vend.
 		args = append(args, *f.OrderID)
 	}
 	args = append(args, limit(f.Limit, 100))
-	q += fmt.Sprintf(` ORDER BY a.id DESC LIMIT $%d`, len(args))
+	order := "DESC"
+	if f.OldestFirst {
+		order = "ASC"
+	}
+	q += fmt.Sprintf(` ORDER BY a.id %s LIMIT $%d`, order, len(args))
 	rows, err := tx.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("find attempts: %w", err)

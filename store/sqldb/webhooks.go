@@ -100,18 +100,19 @@ func (tx *Tx) FindEndpoints(ctx context.Context) ([]*vend.WebhookEndpoint, error
 }
 
 const deliveryColumns = `d.id, d.endpoint_id, d.message_id, d.event, d.payload, d.status, d.attempts, d.next_attempt, d.last_status,
-	d.last_error, d.created_at, d.delivered_at`
+	d.last_error, d.created_at, d.delivered_at, d.first_attempt, d.claimed_until`
 
 func scanDelivery(row interface{ Scan(...any) error }) (*vend.WebhookDelivery, error) {
 	var d vend.WebhookDelivery
 	var payload string
-	var next, created, delivered int64
+	var next, created, delivered, first, claimed int64
 	if err := row.Scan(&d.ID, &d.EndpointID, &d.MessageID, &d.Event, &payload, &d.Status, &d.Attempts, &next, &d.LastStatus,
-		&d.LastError, &created, &delivered); err != nil {
+		&d.LastError, &created, &delivered, &first, &claimed); err != nil {
 		return nil, err
 	}
 	d.Payload = []byte(payload)
 	d.NextAttempt, d.CreatedAt, d.DeliveredAt = fromMS(next), fromMS(created), fromMS(delivered)
+	d.FirstAttempt, d.ClaimedUntil = fromMS(first), fromMS(claimed)
 	return &d, nil
 }
 
@@ -119,7 +120,7 @@ func (tx *Tx) CreateDelivery(ctx context.Context, d *vend.WebhookDelivery) error
 	d.CreatedAt, d.NextAttempt, d.Status = tx.now, tx.now, vend.WebhookPending
 	err := tx.queryRow(ctx, `
 		INSERT INTO webhook_deliveries (endpoint_id, message_id, event, payload, status, attempts, next_attempt, claimed_until,
-			last_status, last_error, created_at, delivered_at) VALUES ($1, $2, $3, $4, $5, 0, $6, 0, 0, '', $6, 0) RETURNING id`,
+			first_attempt, last_status, last_error, created_at, delivered_at) VALUES ($1, $2, $3, $4, $5, 0, $6, 0, 0, 0, '', $6, 0) RETURNING id`,
 		d.EndpointID, d.MessageID, d.Event, string(d.Payload), d.Status, ms(tx.now)).Scan(&d.ID)
 	if err != nil {
 		return fmt.Errorf("create webhook delivery: %w", err)
@@ -158,10 +159,12 @@ func (tx *Tx) ClaimDeliveries(ctx context.Context, n int, lease time.Duration) (
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
+	until := tx.now.Add(lease)
 	for _, d := range out {
-		if _, err := tx.exec(ctx, `UPDATE webhook_deliveries SET claimed_until = $1 WHERE id = $2`, ms(tx.now.Add(lease)), d.ID); err != nil {
+		if _, err := tx.exec(ctx, `UPDATE webhook_deliveries SET claimed_until = $1 WHERE id = $2`, ms(until), d.ID); err != nil {
 			return nil, fmt.Errorf("claim webhook delivery %d: %w", d.ID, err)
 		}
+		d.ClaimedUntil = fromMS(ms(until))
 	}
 	return out, nil
 }
@@ -187,8 +190,18 @@ func (tx *Tx) ReleaseDeliveries(ctx context.Context) (int, error) {
 func (tx *Tx) UpdateDelivery(ctx context.Context, d *vend.WebhookDelivery) error {
 	res, err := tx.exec(ctx, `
 		UPDATE webhook_deliveries SET status = $1, attempts = $2, next_attempt = $3, last_status = $4, last_error = $5, delivered_at = $6,
-			claimed_until = 0 WHERE id = $7`, d.Status, d.Attempts, ms(d.NextAttempt), d.LastStatus, d.LastError, ms(d.DeliveredAt), d.ID)
-	return updated(res, err, "webhook delivery", d.ID)
+			first_attempt = $7, claimed_until = 0 WHERE id = $8 AND claimed_until = $9`,
+		d.Status, d.Attempts, ms(d.NextAttempt), d.LastStatus, d.LastError, ms(d.DeliveredAt), ms(d.FirstAttempt), d.ID, ms(d.ClaimedUntil))
+	if err != nil {
+		return fmt.Errorf("update webhook delivery %d: %w", d.ID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return vend.Errorf(vend.ECONFLICT, "Webhook delivery %d is gone or claimed by another worker.", d.ID)
+	}
+	d.ClaimedUntil = time.Time{}
+	return nil
 }
 
 func (tx *Tx) FindDelivery(ctx context.Context, id int64) (*vend.WebhookDelivery, error) {

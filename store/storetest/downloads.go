@@ -429,6 +429,7 @@ func testAttempts(t *testing.T, open Opener) {
 				{"by grant", store.AttemptFilter{GrantID: &f.Grant.ID}, []*vend.Attempt{made[2], made[0]}},
 				{"by order", store.AttemptFilter{OrderID: &g.Order.ID}, []*vend.Attempt{made[1]}},
 				{"limit", store.AttemptFilter{GrantID: &f.Grant.ID, Limit: 1}, []*vend.Attempt{made[2]}},
+				{"oldest first, within the limit", store.AttemptFilter{GrantID: &f.Grant.ID, Limit: 1, OldestFirst: true}, []*vend.Attempt{made[0]}},
 				{"missing grant", store.AttemptFilter{GrantID: ptr(f.Grant.ID + 1000)}, nil},
 				{"missing order", store.AttemptFilter{OrderID: ptr(f.Order.ID + 1000)}, nil},
 			}

@@ -138,6 +138,40 @@ func testWebhooks(t *testing.T, open Opener) {
 				t.Errorf("after a1 was delivered, claimed %v; want a2", got)
 			}
 		},
+		"UpdateDelivery needs the claim it was given; a claim taken over since wins": func(t *testing.T, db store.DB) {
+			a := mustEndpoint(t, db, "https://a.example/", vend.HookOrderPaid)
+			mustDelivery(t, db, a, "a1")
+			var mine, theirs []*vend.WebhookDelivery
+			update(t, db, func(tx store.Tx) error {
+				var err error
+				mine, err = tx.ClaimDeliveries(ctx, 10, -time.Second) // runs out at once
+				return err
+			})
+			update(t, db, func(tx store.Tx) error {
+				var err error
+				theirs, err = tx.ClaimDeliveries(ctx, 10, time.Hour)
+				return err
+			})
+			if len(mine) != 1 || len(theirs) != 1 || mine[0].ClaimedUntil.Equal(theirs[0].ClaimedUntil) {
+				t.Fatalf("claims %+v and %+v", mine, theirs)
+			}
+			mine[0].Status, mine[0].Attempts = vend.WebhookFailed, 1
+			err := db.Update(ctx, func(tx store.Tx) error { return tx.UpdateDelivery(ctx, mine[0]) })
+			if vend.ErrorCode(err) != vend.ECONFLICT {
+				t.Errorf("saving with a claim taken over: %v, want ECONFLICT", err)
+			}
+			theirs[0].Status, theirs[0].Attempts, theirs[0].FirstAttempt = vend.WebhookDelivered, 1, time.UnixMilli(time.Now().UnixMilli())
+			update(t, db, func(tx store.Tx) error { return tx.UpdateDelivery(ctx, theirs[0]) })
+			var got *vend.WebhookDelivery
+			view(t, db, func(tx store.Tx) error {
+				var err error
+				got, err = tx.FindDelivery(ctx, theirs[0].ID)
+				return err
+			})
+			if got.Status != vend.WebhookDelivered || !got.FirstAttempt.Equal(theirs[0].FirstAttempt) || !got.ClaimedUntil.IsZero() {
+				t.Errorf("read back %+v", got)
+			}
+		},
 		"a failed delivery no longer holds up its endpoint": func(t *testing.T, db store.DB) {
 			a := mustEndpoint(t, db, "https://a.example/", vend.HookOrderPaid)
 			mustDelivery(t, db, a, "a1")
@@ -246,7 +280,7 @@ func testWebhooks(t *testing.T, open Opener) {
 				t.Errorf("attempts read back as %+v", attempts)
 			}
 		},
-		"EnqueueWebhooks writes one delivery per enabled endpoint that wants the event": func(t *testing.T, db store.DB) {
+		"EnqueueWebhooks writes one delivery per endpoint that wants the event, one turned off too": func(t *testing.T, db store.DB) {
 			mustEndpoint(t, db, "https://paid.example/", vend.HookOrderPaid)
 			mustEndpoint(t, db, "https://both.example/", vend.HookOrderPaid, vend.HookOrderRefunded)
 			mustEndpoint(t, db, "https://other.example/", vend.HookDownloadCompleted)
@@ -265,8 +299,8 @@ func testWebhooks(t *testing.T, open Opener) {
 				ds, err = tx.FindDeliveries(ctx, store.DeliveryFilter{})
 				return err
 			})
-			if n != 2 || len(ds) != 2 || ds[0].MessageID == ds[1].MessageID {
-				t.Fatalf("wrote %d deliveries %+v; want 2 with their own message ids", n, ds)
+			if n != 3 || len(ds) != 3 || ds[0].MessageID == ds[1].MessageID || ds[0].EndpointID != off.ID {
+				t.Fatalf("wrote %d deliveries %+v; want 3 with their own message ids, the last for the endpoint turned off", n, ds)
 			}
 			if s := string(ds[0].Payload); !regexp.MustCompile(`^\{"type":"order.paid","timestamp":"[^"]+Z","data":\{"order":\{"id":7\}\}\}$`).MatchString(s) {
 				t.Errorf("payload %s", s)

@@ -26,6 +26,7 @@ CREATE TABLE webhook_deliveries (
     attempts     INTEGER NOT NULL,
     next_attempt BIGINT  NOT NULL,
     claimed_until BIGINT NOT NULL,
+    first_attempt BIGINT NOT NULL,
     last_status  INTEGER NOT NULL,
     last_error   TEXT    NOT NULL,
     created_at   BIGINT  NOT NULL,
