@@ -238,15 +238,16 @@ type Reports interface {
 	// at most q.Limit. fn must not use the transaction.
 	ExportAttempts(ctx context.Context, q ExportQuery, fn func(*vend.Attempt) error) error
 	// AttemptsPerBuyer counts the download attempts of each buyer (one email
-	// address, whatever its case, over all their orders) made within [q.From,
-	// q.To), in q.Sort's order, the first q.Limit. It reads every attempt of
-	// the window once and looks up each grant used in it (with SortEmail, each
-	// buyer too): its cost grows with the window, not with the whole log.
+	// address, whatever its case, over all their orders) made on the UTC days
+	// of q.From and q.To and those between, in q.Sort's order, the first
+	// q.Limit. It reads a row per buyer and day of the window, kept with the
+	// attempts, not the attempts themselves.
 	AttemptsPerBuyer(ctx context.Context, q BuyerQuery) ([]BuyerAttempts, error)
 	// DownloadsPerProduct counts, for every product of the catalog (and any
 	// other product id downloads name), the download sessions started and the
-	// attempts made within [from, to), ordered by product id. A zero from or
-	// to leaves that end open.
+	// attempts made on the UTC days of from and to and those between, ordered
+	// by product id. A zero from or to leaves that end open. It reads a row
+	// per product and day, kept with the sessions and attempts.
 	DownloadsPerProduct(ctx context.Context, from, to time.Time) ([]ProductDownloads, error)
 }
 
@@ -263,7 +264,7 @@ type ExportQuery struct {
 
 // BuyerQuery selects the lines of AttemptsPerBuyer.
 type BuyerQuery struct {
-	From, To time.Time // attempts within [From, To); zero leaves that end open
+	From, To time.Time // the UTC days of From and To and those between; zero leaves that end open
 	Sort     string    // SortAttempts (when ""), SortDownloads, SortLast or SortEmail
 	Limit    int
 }

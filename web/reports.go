@@ -189,8 +189,10 @@ func (s reportAdmin) handleAdminCounters(w http.ResponseWriter, r *http.Request)
 	if productSort == "" {
 		productSort = "product"
 	}
-	now := s.Now()
-	from := now.Add(-time.Duration(days) * 24 * time.Hour)
+	// Whole UTC days, today included, as `vend stats` counts: the counters
+	// are kept by day.
+	y, m, d := s.Now().UTC().AddDate(0, 0, -(days - 1)).Date()
+	from := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 	cv := countersView{Days: days, From: from, Statuses: allStatuses}
 	ctx := r.Context()
 	err := s.DB.View(ctx, func(tx store.Tx) error {

@@ -221,6 +221,23 @@ func TestBenchSeed_Bulk(t *testing.T) {
 	if b.Sales != s.Sales || b.Sales != 300 || b.Revenue["EUR"] < 300*500 || len(b.Products) != 3 || len(b.Buyers) == 0 || b.Downloads < 300 || b.Downloads > 700 {
 		t.Errorf("stats of the bulk seed %+v\nof the store's seed %+v", b, s)
 	}
+	// The counters by day hold every attempt the bulk seed wrote.
+	if conn, err := sql.Open("sqlite", "file:"+filepath.Join(dirOf(bulk), "vend.db")+"?mode=ro"); err != nil {
+		t.Error(err)
+	} else {
+		var n int
+		if err := conn.QueryRow(`SELECT COUNT(*) FROM attempts WHERE at >= ?`, b.Since.UnixMilli()).Scan(&n); err != nil {
+			t.Error(err)
+		}
+		conn.Close()
+		sum := 0
+		for _, p := range b.Products {
+			sum += p.Attempts
+		}
+		if sum != n || n == 0 {
+			t.Errorf("the bulk seed's products have %d attempts in the last 30 days, the log %d", sum, n)
+		}
+	}
 	indexes := func(env []string) []string {
 		conn, err := sql.Open("sqlite", "file:"+filepath.Join(dirOf(env), "vend.db")+"?mode=ro")
 		if err != nil {

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"database/sql"
 	"sync"
 	"testing"
 
@@ -35,4 +36,34 @@ func TestDB_Migrate_Concurrent(t *testing.T) {
 			t.Errorf("instance %d: %v", i, err)
 		}
 	}
+}
+
+// TestDB_CounterMigration: migration 00021 counts the attempts and sessions
+// a ledger already holds.
+func TestDB_CounterMigration(t *testing.T) {
+	url := pgtest.URL(t)
+	db := postgres.NewDB(url)
+	if err := db.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	storetest.RunCounterMigration(t, db, func(t *testing.T) store.DB {
+		db.Close()
+		raw, err := sql.Open("pgx", url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer raw.Close()
+		for _, q := range append([]string{`DROP TRIGGER download_sessions_days ON download_sessions`, `DROP FUNCTION download_sessions_days`},
+			storetest.UndoCounterDays...) {
+			if _, err := raw.Exec(q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		db := postgres.NewDB(url)
+		if err := db.Open(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	})
 }

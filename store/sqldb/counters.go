@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -13,14 +14,94 @@ import (
 	"github.com/vend-shop/vend/store"
 )
 
-// The counters read every attempt of their window, and that is their cost: one
-// step through the index of migration 00009 per attempt, never the table. They
-// add the attempts up here, in maps, rather than with GROUP BY: SQLite has no
-// hash aggregate and sorts every row of the window for a GROUP BY (in memory,
-// with temp_store=MEMORY: hundreds of MiB for a year of ten million attempts),
-// which took two to three times as long as reading the rows out. What the attempts
-// name (grants and their orders' buyers, files and their products) is then
-// looked up once per distinct grant or file, in id order and in batches.
+// The counters add up rows of buyer_days and product_days (migration 00021) in
+// Go maps rather than with GROUP BY: SQLite has no hash aggregate and sorts the
+// window's rows for a GROUP BY. A window is whole UTC days.
+
+// The counters read buyer_days and product_days (migration 00021), a row per
+// UTC day and buyer or product, kept in the transaction that writes what they
+// count: the attempts here, the download sessions by the migration's triggers.
+
+// attemptDay is what a batch of attempts adds to the counters for one day,
+// grant and file.
+type attemptDay struct {
+	day, grant, file int64
+}
+
+type attemptSum struct{ n, counted, last int64 }
+
+// countAttempts adds as to the day counters: one statement for the buyers and
+// one for the products, whatever the batch holds, each writing its rows in
+// key order (so that two instances' batches on PostgreSQL take the rows'
+// locks in the same order).
+func (tx *Tx) countAttempts(ctx context.Context, as []*vend.Attempt) error {
+	if len(as) == 0 {
+		return nil
+	}
+	sums := map[attemptDay]attemptSum{}
+	for _, a := range as {
+		at := ms(a.At)
+		k := attemptDay{at / dayMS, a.GrantID, a.FileID}
+		s := sums[k]
+		s.n++
+		if a.Counted {
+			s.counted++
+		}
+		s.last = max(s.last, at)
+		sums[k] = s
+	}
+	rows := make([][6]int64, 0, len(sums))
+	for k, s := range sums {
+		rows = append(rows, [6]int64{k.day, k.grant, k.file, s.n, s.counted, s.last})
+	}
+	list, err := json.Marshal(rows)
+	if err != nil {
+		return err
+	}
+	batch := `(SELECT CAST(value->>0 AS BIGINT) AS day, CAST(value->>1 AS BIGINT) AS grant_id, CAST(value->>2 AS BIGINT) AS file_id,
+		CAST(value->>3 AS BIGINT) AS n, CAST(value->>4 AS BIGINT) AS counted, CAST(value->>5 AS BIGINT) AS last FROM ` + tx.jsonElements() + `) a`
+	if _, err := tx.exec(ctx, `
+		INSERT INTO buyer_days (day, buyer_id, attempts, downloads, last_at)
+		SELECT a.day, COALESCE(o.buyer_id, 0), SUM(a.n), SUM(a.counted), MAX(a.last)
+		FROM `+batch+` JOIN grants g ON g.id = a.grant_id JOIN orders o ON o.id = g.order_id
+		WHERE true GROUP BY a.day, COALESCE(o.buyer_id, 0) ORDER BY 1, 2
+		ON CONFLICT (day, buyer_id) DO UPDATE SET attempts = buyer_days.attempts + excluded.attempts,
+			downloads = buyer_days.downloads + excluded.downloads,
+			last_at = CASE WHEN excluded.last_at > buyer_days.last_at THEN excluded.last_at ELSE buyer_days.last_at END`,
+		string(list)); err != nil {
+		return fmt.Errorf("count %d attempts per buyer: %w", len(as), err)
+	}
+	if _, err := tx.exec(ctx, `
+		INSERT INTO product_days (day, product_id, attempts, completed, charged)
+		SELECT a.day, f.product_id, SUM(a.n), 0, 0 FROM `+batch+` JOIN files f ON f.id = a.file_id
+		WHERE true GROUP BY a.day, f.product_id ORDER BY 1, 2
+		ON CONFLICT (day, product_id) DO UPDATE SET attempts = product_days.attempts + excluded.attempts`,
+		string(list)); err != nil {
+		return fmt.Errorf("count %d attempts per product: %w", len(as), err)
+	}
+	return nil
+}
+
+// dayRange is the first and last UTC day of a window of whole days: the days
+// of from and of to, both included; a zero from or to leaves that end open.
+func dayRange(from, to time.Time) (lo, hi int64) {
+	lo, hi = math.MinInt64, math.MaxInt64
+	if !from.IsZero() {
+		lo = dayOf(from)
+	}
+	if !to.IsZero() {
+		hi = dayOf(to)
+	}
+	return lo, hi
+}
+
+// jsonElements is the table of the elements of the JSON array $1.
+func (tx *Tx) jsonElements() string {
+	if tx.postgres {
+		return `jsonb_array_elements(CAST($1 AS jsonb))`
+	}
+	return `json_each($1)`
+}
 
 // lookupBatch is how many ids one lookup statement takes.
 const lookupBatch = 5000
@@ -85,60 +166,33 @@ func (tx *Tx) AttemptsPerBuyer(ctx context.Context, q store.BuyerQuery) ([]store
 	if !ok {
 		return nil, vend.Errorf(vend.EINVALID, "Sort by attempts, downloads, last or email (got %q).", q.Sort)
 	}
-	type grantLine struct {
-		attempts, downloads int
-		last                int64
-	}
-	grants := map[int64]grantLine{}
-	rows, err := tx.query(ctx, `SELECT grant_id, counted, at FROM attempts WHERE at >= $1 AND at < $2`, ms(q.From), msOrMax(q.To))
+	lo, hi := dayRange(q.From, q.To)
+	buyers := map[int64]*buyerLine{}
+	rows, err := tx.query(ctx, `SELECT buyer_id, attempts, downloads, last_at FROM buyer_days WHERE day >= $1 AND day <= $2`, lo, hi)
 	if err != nil {
 		return nil, fmt.Errorf("count attempts per buyer: %w", err)
 	}
 	for rows.Next() {
-		var id, at int64
-		var counted bool
-		if err := rows.Scan(&id, &counted, &at); err != nil {
+		var buyer, last int64
+		var attempts, downloads int
+		if err := rows.Scan(&buyer, &attempts, &downloads, &last); err != nil {
 			rows.Close()
-			return nil, fmt.Errorf("scan attempt: %w", err)
+			return nil, fmt.Errorf("scan attempts per buyer: %w", err)
 		}
-		g := grants[id]
-		g.attempts++
-		if counted {
-			g.downloads++
+		b := buyers[buyer]
+		if b == nil {
+			b = &buyerLine{buyer: buyer}
+			buyers[buyer] = b
 		}
-		g.last = max(g.last, at)
-		grants[id] = g
+		b.Attempts += attempts
+		b.Downloads += downloads
+		if last := fromMS(last); last.After(b.LastAttempt) {
+			b.LastAttempt = last
+		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("count attempts per buyer: %w", err)
-	}
-
-	buyers := map[int64]*buyerLine{}
-	ids := make([]int64, 0, len(grants))
-	for id := range grants {
-		ids = append(ids, id)
-	}
-	err = tx.lookup(ctx, `SELECT g.id, COALESCE(o.buyer_id, 0) FROM grants g JOIN orders o ON o.id = g.order_id WHERE g.id IN (`+tx.inIDs()+`)`, ids,
-		func(scan func(...any) error) error {
-			var grant, buyer int64
-			if err := scan(&grant, &buyer); err != nil {
-				return err
-			}
-			g, b := grants[grant], buyers[buyer]
-			if b == nil {
-				b = &buyerLine{buyer: buyer}
-				buyers[buyer] = b
-			}
-			b.Attempts += g.attempts
-			b.Downloads += g.downloads
-			if last := fromMS(g.last); last.After(b.LastAttempt) {
-				b.LastAttempt = last
-			}
-			return nil
-		})
-	if err != nil {
-		return nil, fmt.Errorf("find the buyers of attempts: %w", err)
 	}
 
 	// Only the lines that can make the first q.Limit need their email address:
@@ -156,7 +210,7 @@ func (tx *Tx) AttemptsPerBuyer(ctx context.Context, q store.BuyerQuery) ([]store
 		}
 		lines = lines[:cut]
 	}
-	ids = ids[:0]
+	ids := make([]int64, 0, len(lines))
 	for _, b := range lines {
 		if b.buyer != 0 {
 			ids = append(ids, b.buyer)
@@ -189,11 +243,9 @@ func (tx *Tx) AttemptsPerBuyer(ctx context.Context, q store.BuyerQuery) ([]store
 	return out, nil
 }
 
-// DownloadsPerProduct counts sessions through their index on started_at, and
-// attempts by file (a product's files are few) through the index of migration
-// 00009, so neither reads a grant.
+// DownloadsPerProduct reads product_days, and the catalog for the names.
 func (tx *Tx) DownloadsPerProduct(ctx context.Context, from, to time.Time) ([]store.ProductDownloads, error) {
-	lo, hi := ms(from), msOrMax(to)
+	lo, hi := dayRange(from, to)
 	byID := map[string]*store.ProductDownloads{}
 	line := func(id string) *store.ProductDownloads {
 		p := byID[id]
@@ -203,23 +255,23 @@ func (tx *Tx) DownloadsPerProduct(ctx context.Context, from, to time.Time) ([]st
 		}
 		return p
 	}
-	each := func(what, query string, scan func(scan func(...any) error) error, args ...any) error {
+	each := func(query string, scan func(scan func(...any) error) error, args ...any) error {
 		rows, err := tx.query(ctx, query, args...)
 		if err != nil {
-			return fmt.Errorf("count %s per product: %w", what, err)
+			return fmt.Errorf("count downloads per product: %w", err)
 		}
 		defer rows.Close()
 		for rows.Next() {
 			if err := scan(rows.Scan); err != nil {
-				return fmt.Errorf("scan %s per product: %w", what, err)
+				return fmt.Errorf("scan downloads per product: %w", err)
 			}
 		}
 		if err := rows.Err(); err != nil {
-			return fmt.Errorf("count %s per product: %w", what, err)
+			return fmt.Errorf("count downloads per product: %w", err)
 		}
 		return nil
 	}
-	err := each("products", `SELECT id, name FROM products`, func(scan func(...any) error) error {
+	err := each(`SELECT id, name FROM products`, func(scan func(...any) error) error {
 		var id, name string
 		err := scan(&id, &name)
 		line(id).Name = name
@@ -228,45 +280,17 @@ func (tx *Tx) DownloadsPerProduct(ctx context.Context, from, to time.Time) ([]st
 	if err != nil {
 		return nil, err
 	}
-	err = each("download sessions", `
-		SELECT product_id, COUNT(*) FILTER (WHERE completed), COUNT(*) FILTER (WHERE charged AND NOT given_back)
-		FROM download_sessions WHERE started_at >= $1 AND started_at < $2 GROUP BY product_id`,
+	err = each(`SELECT product_id, attempts, completed, charged FROM product_days WHERE day >= $1 AND day <= $2`,
 		func(scan func(...any) error) error {
 			var id string
-			var completed, charged int
-			err := scan(&id, &completed, &charged)
+			var attempts, completed, charged int
+			err := scan(&id, &attempts, &completed, &charged)
 			p := line(id)
-			p.Completed, p.Charged = p.Completed+completed, p.Charged+charged
+			p.Attempts, p.Completed, p.Charged = p.Attempts+attempts, p.Completed+completed, p.Charged+charged
 			return err
 		}, lo, hi)
 	if err != nil {
 		return nil, err
-	}
-	files := map[int64]int{}
-	err = each("attempts", `SELECT file_id FROM attempts WHERE at >= $1 AND at < $2`, func(scan func(...any) error) error {
-		var id int64
-		err := scan(&id)
-		files[id]++
-		return err
-	}, lo, hi)
-	if err != nil {
-		return nil, err
-	}
-	if len(files) > 0 {
-		err = each("attempts", `SELECT id, product_id FROM files`, func(scan func(...any) error) error {
-			var id int64
-			var product string
-			if err := scan(&id, &product); err != nil {
-				return err
-			}
-			if n := files[id]; n > 0 {
-				line(product).Attempts += n
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
 	}
 	out := make([]store.ProductDownloads, 0, len(byID))
 	for _, p := range byID {

@@ -162,7 +162,7 @@ func (tx *Tx) CreateAttempt(ctx context.Context, a *vend.Attempt) error {
 	if err != nil {
 		return fmt.Errorf("record attempt on grant %d: %w", a.GrantID, err)
 	}
-	return nil
+	return tx.countAttempts(ctx, []*vend.Attempt{a})
 }
 
 // attemptRows is how many attempts one INSERT writes: one statement per row would
@@ -171,6 +171,9 @@ func (tx *Tx) CreateAttempt(ctx context.Context, a *vend.Attempt) error {
 const attemptRows = 8
 
 func (tx *Tx) CreateAttempts(ctx context.Context, as []*vend.Attempt) error {
+	if err := tx.countAttempts(ctx, as); err != nil {
+		return err
+	}
 	for len(as) > 0 {
 		n := min(len(as), attemptRows)
 		var q strings.Builder

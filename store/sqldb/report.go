@@ -195,9 +195,7 @@ func (tx *Tx) DailyStats(ctx context.Context, from, to time.Time, withTest bool)
 		return nil, err
 	}
 
-	rows, err = tx.query(ctx, `
-		SELECT started_at / `+strconv.FormatInt(dayMS, 10)+` AS day, count(*) FROM download_sessions
-		WHERE started_at >= $1 AND started_at < $2 AND charged AND NOT given_back GROUP BY day`, lo, hi)
+	rows, err = tx.query(ctx, `SELECT day, charged FROM product_days WHERE day >= $1 AND day <= $2`, first, last)
 	if err != nil {
 		return nil, fmt.Errorf("daily downloads: %w", err)
 	}

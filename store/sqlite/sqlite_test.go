@@ -309,3 +309,27 @@ func TestDB_FileModes(t *testing.T) {
 		wantPrivate(t, path)
 	})
 }
+
+// TestDB_CounterMigration: migration 00021 counts the attempts and sessions
+// a ledger already holds.
+func TestDB_CounterMigration(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "vend.db")
+	db := sqlite.NewDB(path)
+	if err := db.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	storetest.RunCounterMigration(t, db, func(t *testing.T) store.DB {
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+		raw := rawOpen(t, path)
+		for _, q := range append([]string{`DROP TRIGGER download_sessions_days_insert`, `DROP TRIGGER download_sessions_days_update`},
+			storetest.UndoCounterDays...) {
+			if _, err := raw.ExecContext(ctx, q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		raw.Close()
+		return mustOpen(t, path)
+	})
+}

@@ -2,7 +2,9 @@ package storetest
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -283,9 +285,9 @@ func testExports(t *testing.T, open Opener) {
 				attempt(ann2, 4, true), attempt(ann2, 5, false),
 				attempt(bob, 10, false), attempt(bob, 11, false), attempt(bob, 12, false), attempt(bob, 30, false),
 				attempt(carl, 20, true),
-				attempt(carl, -60, true), attempt(bob, 120, true), // outside the window
+				attempt(carl, -24*60, true), attempt(bob, 24*60, true), // the days before and after
 			)
-			window := store.BuyerQuery{From: at(0), To: at(60)}
+			window := store.BuyerQuery{From: at(0), To: at(60)} // whole days: 3 March
 			ann := store.BuyerAttempts{Email: "ann@example.com", Name: "Ann B.", Attempts: 5, Downloads: 2, LastAttempt: at(5)}
 			bobs := store.BuyerAttempts{Email: "bob@example.com", Name: "Bob", Attempts: 4, Downloads: 0, LastAttempt: at(30)}
 			carls := store.BuyerAttempts{Email: "carl@example.com", Name: `=HYPERLINK("x")`, Attempts: 1, Downloads: 1, LastAttempt: at(20)}
@@ -308,11 +310,11 @@ func testExports(t *testing.T, open Opener) {
 				}
 			}
 			everything := buyersBy(t, db, store.BuyerQuery{Sort: store.SortEmail})
-			if len(everything) != 3 || everything[1].Attempts != 5 || everything[1].Downloads != 1 || !everything[1].LastAttempt.Equal(at(120)) ||
+			if len(everything) != 3 || everything[1].Attempts != 5 || everything[1].Downloads != 1 || !everything[1].LastAttempt.Equal(at(24*60)) ||
 				everything[2].Attempts != 2 {
 				t.Errorf("without a window: %+v", everything)
 			}
-			if got := buyersBy(t, db, store.BuyerQuery{From: at(200)}); len(got) != 0 {
+			if got := buyersBy(t, db, store.BuyerQuery{From: at(2 * 24 * 60)}); len(got) != 0 {
 				t.Errorf("an empty window: %+v", got)
 			}
 			view(t, db, func(tx store.Tx) error {
@@ -359,6 +361,88 @@ func testExports(t *testing.T, open Opener) {
 				}
 			}
 		},
+		"The day counters agree with the attempts they count, for every window of days": func(t *testing.T, db store.DB) {
+			p, q := mustProduct(t, db, "p"), mustProduct(t, db, "q")
+			grants := []*vend.Grant{
+				buyerGrant(t, db, "A1", "ann@example.com", "Ann", p), buyerGrant(t, db, "A2", "ANN@example.com", "Ann", q),
+				buyerGrant(t, db, "B1", "bob@example.com", "Bob", p), buyerGrant(t, db, "N1", "", "", q), buyerGrant(t, db, "N2", "", "", p),
+			}
+			emails := []string{"ann@example.com", "ann@example.com", "bob@example.com", "", ""}
+			products := []string{"p", "q", "p", "q", "p"}
+			files := map[string]int64{"p": p.Files[0].ID, "q": q.Files[0].ID}
+			base := time.Date(2025, 3, 3, 0, 0, 0, 0, time.UTC)
+			r := rand.New(rand.NewPCG(16, 21))
+			var all []*vend.Attempt
+			for len(all) < 400 {
+				batch := make([]*vend.Attempt, 1+r.IntN(40))
+				for i := range batch {
+					k := r.IntN(len(grants))
+					at := base.Add(time.Duration(r.Int64N(int64(5 * 24 * time.Hour)))).Truncate(time.Millisecond)
+					batch[i] = &vend.Attempt{GrantID: grants[k].ID, FileID: files[products[k]], At: at, IP: "192.0.2.1", Method: "GET",
+						Status: 200, Counted: r.IntN(3) == 0}
+				}
+				if len(batch) == 1 {
+					update(t, db, func(tx store.Tx) error { return tx.CreateAttempt(ctx, batch[0]) })
+				} else {
+					createAttempts(t, db, batch...)
+				}
+				all = append(all, batch...)
+			}
+			day := func(d int) time.Time {
+				if d < 0 || d > 4 {
+					return time.Time{} // open
+				}
+				return base.AddDate(0, 0, d).Add(time.Duration(d) * time.Hour) // any time of the day
+			}
+			for from := -1; from <= 4; from++ {
+				for to := max(from, 0); to <= 5; to++ {
+					lo, hi := day(from), day(to)
+					buyers := map[string]*store.BuyerAttempts{}
+					attempts := map[string]int{}
+					for _, a := range all {
+						d := int(a.At.Sub(base) / (24 * time.Hour))
+						if from >= 0 && d < from || to <= 4 && d > to {
+							continue
+						}
+						k := slices.IndexFunc(grants, func(g *vend.Grant) bool { return g.ID == a.GrantID })
+						b := buyers[emails[k]]
+						if b == nil {
+							b = &store.BuyerAttempts{Email: emails[k]}
+							buyers[emails[k]] = b
+						}
+						b.Attempts++
+						if a.Counted {
+							b.Downloads++
+						}
+						if a.At.After(b.LastAttempt) {
+							b.LastAttempt = a.At
+						}
+						attempts[products[k]]++
+					}
+					got := buyersBy(t, db, store.BuyerQuery{From: lo, To: hi, Sort: store.SortEmail})
+					if len(got) != len(buyers) {
+						t.Errorf("days %d to %d: %d buyers, want %d: %+v", from, to, len(got), len(buyers), got)
+					}
+					for _, b := range got {
+						w := buyers[strings.ToLower(b.Email)]
+						if w == nil || b.Attempts != w.Attempts || b.Downloads != w.Downloads || !b.LastAttempt.Equal(w.LastAttempt) {
+							t.Errorf("days %d to %d: %+v, want %+v", from, to, b, w)
+						}
+					}
+					var ps []store.ProductDownloads
+					view(t, db, func(tx store.Tx) error {
+						var err error
+						ps, err = tx.DownloadsPerProduct(ctx, lo, hi)
+						return err
+					})
+					for _, p := range ps {
+						if p.Attempts != attempts[p.ProductID] {
+							t.Errorf("days %d to %d: product %s has %d attempts, want %d", from, to, p.ProductID, p.Attempts, attempts[p.ProductID])
+						}
+					}
+				}
+			}
+		},
 		"DownloadsPerProduct counts completed and charged sessions and attempts of every product": func(t *testing.T, db store.DB) {
 			f := mustFixture(t, db, "p")
 			g := mustFixture(t, db, "q")
@@ -380,9 +464,12 @@ func testExports(t *testing.T, open Opener) {
 				update(t, db, func(tx store.Tx) error { return tx.CreateSession(ctx, sess) })
 				if s.completed {
 					progress(t, db, sess.ID, s.f.File.Size, sess.StartedAt)
+					progress(t, db, sess.ID, 1, sess.StartedAt) // completed once, counted once
 				}
 				if s.givenBack {
 					closeSession(t, db, sess.ID, true)
+				} else {
+					closeSession(t, db, sess.ID, false)
 				}
 			}
 			now := time.Now()
@@ -404,16 +491,16 @@ func testExports(t *testing.T, open Opener) {
 				{ProductID: "q", Name: "Product q", Completed: 1, Charged: 2, Attempts: 1},
 				{ProductID: "r", Name: "Product r"},
 			}
-			if got := count(now.Add(-time.Hour), now.Add(time.Hour)); !reflect.DeepEqual(got, want) {
-				t.Errorf("the last hour:\n got %+v\nwant %+v", got, want)
+			if got := count(now, now); !reflect.DeepEqual(got, want) {
+				t.Errorf("today:\n got %+v\nwant %+v", got, want)
 			}
 			want[1].Attempts = 2
 			if got := count(time.Time{}, time.Time{}); !reflect.DeepEqual(got, want) {
 				t.Errorf("all time:\n got %+v\nwant %+v", got, want)
 			}
-			before := count(time.Time{}, now.Add(-time.Hour))
+			before := count(time.Time{}, now.Add(-24*time.Hour))
 			if len(before) != 3 || before[0] != (store.ProductDownloads{ProductID: "p", Name: "Product p"}) || before[1].Attempts != 1 || before[1].Completed != 0 {
-				t.Errorf("before the last hour: %+v", before)
+				t.Errorf("before today: %+v", before)
 			}
 		},
 	})
