@@ -4,10 +4,13 @@
 //	go run ./bench ds24    # durable Digistore24 IPN ingest, the same way
 //	go run ./bench -data DIR admin  # the admin's order list, search and order page on a seeded ledger
 //	go run ./bench serve   # a 10 KiB and a 1 GiB file through a grant, against nginx serving the same file
+//	go run ./bench slow    # 10,000 slow downloads held at once: vend's memory, and other requests meanwhile
 //
 // It builds the vend binary, makes a data directory under a temp dir, imports the
 // products, starts `vend serve` with PayPal verification pointed at a verifier in
 // this process, and buys through a real IPN. `serve` needs nginx, wrk and curl.
+// `serve` also reads the CPU time of vend's and nginx's processes from /proc, and
+// `slow` vend's memory, so both need Linux.
 // Results go to stdout as Markdown rows for docs/benchmarks.md.
 package main
 
@@ -45,7 +48,7 @@ import (
 
 func main() {
 	log.SetFlags(0)
-	dur := flag.Duration("d", 10*time.Second, "duration of each load run")
+	dur := flag.Duration("d", 10*time.Second, "duration of each load run; slow: how long all downloads are held before they are measured")
 	runs := flag.Int("runs", 5, "runs per measurement (the median is reported)")
 	conc := flag.Int("c", 16, "concurrent IPN senders / wrk connections ×4")
 	pg := flag.String("postgres", "", "run vend on this PostgreSQL (a postgres:// URL; a fresh schema is made in it) instead of SQLite")
@@ -55,9 +58,10 @@ func main() {
 	orders := flag.Int("orders", 1_000_000, "admin: orders to seed")
 	attempts := flag.Int("attempts", 10_000_000, "admin: download attempts to seed")
 	requests := flag.Int("n", 200, "admin: requests per measurement")
+	slowN := flag.Int("slow", 10_000, "slow: downloads held open at once")
 	flag.Parse()
 	if flag.NArg() != 1 {
-		log.Fatal("usage: go run ./bench [-d 10s] [-runs 5] ipn|ds24|serve, or go run ./bench -data DIR admin")
+		log.Fatal("usage: go run ./bench [-d 10s] [-runs 5] ipn|ds24|serve, go run ./bench [-slow 10000] slow, or go run ./bench -data DIR admin")
 	}
 	if flag.Arg(0) == "admin" {
 		if *data == "" {
@@ -68,7 +72,14 @@ func main() {
 		}
 		return
 	}
-	b, err := setup(*pg, *mode, *s3gw)
+	var env []string
+	metricsAddr := ""
+	if flag.Arg(0) == "slow" {
+		// vend's goroutines and transfers in progress, on a listener of their own.
+		metricsAddr = freeAddr()
+		env = append(env, "VEND_METRICS_LISTEN="+metricsAddr)
+	}
+	b, err := setup(*pg, *mode, *s3gw, env...)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -84,6 +95,8 @@ func main() {
 		})
 	case "serve":
 		err = b.serve(*dur, *runs)
+	case "slow":
+		err = b.slow(*slowN, *dur, metricsAddr)
 	default:
 		err = fmt.Errorf("unknown benchmark %q", flag.Arg(0))
 	}
@@ -96,20 +109,27 @@ func main() {
 type bench struct {
 	dir, bin, data, addr string
 	mode                 string
-	files                string // where the stored files are on disk (for nginx)
-	front                string // nginx in front of vend (x-accel), if any
+	files                string     // where the stored files are on disk (for nginx)
+	front                *nginxProc // nginx in front of vend (x-accel), if any
 	stops                []func()
 	vend                 *exec.Cmd
 	verifier             *http.Server
 	env                  []string
 }
 
-func setup(pg, mode, s3gw string) (*bench, error) {
+// setup builds vend and starts it with env added to its environment. On an error
+// it stops whatever it started.
+func setup(pg, mode, s3gw string, env ...string) (_ *bench, err error) {
 	dir, err := os.MkdirTemp("", "vend-bench-")
 	if err != nil {
 		return nil, err
 	}
 	b := &bench{dir: dir, bin: filepath.Join(dir, "vend"), data: filepath.Join(dir, "data"), mode: mode}
+	defer func() {
+		if err != nil {
+			b.stop()
+		}
+	}()
 	b.files = filepath.Join(b.data, "files")
 	log.Printf("# building vend into %s", dir)
 	if out, err := exec.Command("go", "build", "-o", b.bin, "./cmd/vend").CombinedOutput(); err != nil {
@@ -131,6 +151,7 @@ func setup(pg, mode, s3gw string) (*bench, error) {
 		"VEND_PAYPAL_SANDBOX=true", "VEND_LIMITS_IPN_PER_SECOND=1000000", "VEND_LIMITS_IPN_BURST=1000000",
 		"VEND_DIGISTORE24_PASSPHRASE="+ds24Passphrase, "VEND_DIGISTORE24_SANDBOX=true")
 	b.env = append(b.env, "VEND_DELIVERY_MODE="+mode)
+	b.env = append(b.env, env...)
 	if s3gw != "" {
 		storage, err := b.startS3(s3gw)
 		if err != nil {
@@ -166,11 +187,11 @@ func setup(pg, mode, s3gw string) (*bench, error) {
 	}
 	go io.Copy(io.Discard, out)
 	if mode == "x-accel" {
-		front, stop, err := b.nginxFront()
+		front, err := b.nginxFront()
 		if err != nil {
 			return nil, err
 		}
-		b.front, b.stops = front, append(b.stops, stop)
+		b.front, b.stops = front, append(b.stops, front.stop)
 	}
 	return b, nil
 }
@@ -207,7 +228,7 @@ func waitListening(addr string) {
 
 // nginxFront runs nginx in front of vend for x-accel mode: it proxies to vend and
 // serves the files vend hands it from an internal location.
-func (b *bench) nginxFront() (string, func(), error) {
+func (b *bench) nginxFront() (*nginxProc, error) {
 	return b.startNginx("front", fmt.Sprintf(`server {
     listen %%[2]s;
     location / { proxy_pass http://%s; proxy_http_version 1.1; proxy_set_header Connection ""; }
@@ -399,7 +420,8 @@ func (b *bench) buy(product string, price vend.Amount) (string, string, error) {
 	}
 	html, _ := io.ReadAll(page.Body)
 	page.Body.Close()
-	m := regexp.MustCompile(`href="(/d/[^"]+/[0-9]+/[^"]+)"`).FindSubmatch(html)
+	// A file is a link, or a button whose form posts to its link.
+	m := regexp.MustCompile(`(?:href|action)="(/d/[^"]+/[0-9]+/[^"]+)"`).FindSubmatch(html)
 	if m == nil {
 		return "", "", fmt.Errorf("no file link on the download page")
 	}
@@ -409,8 +431,8 @@ func (b *bench) buy(product string, price vend.Amount) (string, string, error) {
 	for _, p := range matches {
 		if st, err := os.Stat(p); err == nil && st.Size() == int64(len(want)) {
 			base := "http://" + b.addr
-			if b.front != "" {
-				base = b.front // x-accel: buyers reach vend through nginx
+			if b.front != nil {
+				base = b.front.base // x-accel: buyers reach vend through nginx
 			}
 			return base + string(m[1]), p, nil
 		}
@@ -418,17 +440,25 @@ func (b *bench) buy(product string, price vend.Amount) (string, string, error) {
 	return "", "", fmt.Errorf("stored file of %s not found", product)
 }
 
-func (b *bench) nginx(root string) (string, func(), error) {
+func (b *bench) nginx(root string) (*nginxProc, error) {
 	return b.startNginx("files", fmt.Sprintf(`server { listen %%[2]s; root %s; }`, root))
 }
 
+// nginxProc is an nginx the harness started.
+type nginxProc struct {
+	base string // http://host:port
+	cmd  *exec.Cmd
+}
+
+func (n *nginxProc) stop() { n.cmd.Process.Signal(os.Interrupt); n.cmd.Wait() }
+
 // startNginx runs nginx with one http block holding server (whose listen address
-// is %[2]s) and returns its base URL and how to stop it.
-func (b *bench) startNginx(name, server string) (string, func(), error) {
+// is %[2]s).
+func (b *bench) startNginx(name, server string) (*nginxProc, error) {
 	addr := freeAddr()
 	dir := filepath.Join(b.dir, "nginx-"+name)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	conf := filepath.Join(dir, "nginx.conf")
 	user := ""
@@ -449,15 +479,15 @@ http {
 }
 `, dir, addr, user)
 	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	cmd := exec.Command("nginx", "-c", conf, "-g", "daemon off;")
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
-		return "", nil, fmt.Errorf("nginx: %w", err)
+		return nil, fmt.Errorf("nginx: %w", err)
 	}
 	waitListening(addr)
-	return "http://" + addr, func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }, nil
+	return &nginxProc{base: "http://" + addr, cmd: cmd}, nil
 }
 
 func (b *bench) serve(dur time.Duration, runs int) error {
@@ -469,13 +499,18 @@ func (b *bench) serve(dur time.Duration, runs int) error {
 	if err != nil {
 		return err
 	}
-	nginxBase, stopNginx, err := b.nginx(b.files)
+	st, err := os.Stat(smallPath)
 	if err != nil {
 		return err
 	}
-	defer stopNginx()
+	smallSize := st.Size()
+	ng, err := b.nginx(b.files)
+	if err != nil {
+		return err
+	}
+	defer ng.stop()
 	rel := func(p string) string { r, _ := filepath.Rel(b.files, p); return "/" + r }
-	nginxSmall, nginxBig := nginxBase+rel(smallPath), nginxBase+rel(bigPath)
+	nginxSmall, nginxBig := ng.base+rel(smallPath), ng.base+rel(bigPath)
 
 	// The ceiling for Go: the standard library's ServeContent on the same file, no
 	// grant, no counting, no log.
@@ -485,14 +520,16 @@ func (b *bench) serve(dur time.Duration, runs int) error {
 	}
 	defer stopGo()
 
+	vendCPU, nginxCPU := b.cpuMeter(), cpuMeter{ng.cmd.Process.Pid}
 	fmt.Printf("| run | 10 KiB vend req/s | 10 KiB nginx req/s | ratio | 10 KiB bare Go req/s | 1 GiB vend MiB/s | 1 GiB nginx MiB/s | ratio |\n|---|---|---|---|---|---|---|---|\n")
 	var smallRatio, bigRatio, vs, ns, gs, vb, nb []float64
+	var cpu []cpuRow
 	for run := 1; run <= runs; run++ {
-		v1, err := wrk(smallURL, dur)
+		v1, vc1, err := wrkCost(vendCPU, smallURL, dur, smallSize)
 		if err != nil {
 			return err
 		}
-		n1, err := wrk(nginxSmall, dur)
+		n1, nc1, err := wrkCost(nginxCPU, nginxSmall, dur, smallSize)
 		if err != nil {
 			return err
 		}
@@ -502,25 +539,69 @@ func (b *bench) serve(dur time.Duration, runs int) error {
 		}
 		// A single download is noisy: three of each, alternating, median.
 		var v2s, n2s []float64
+		var vc2, nc2 cost
 		for range 3 {
-			v, err := curlSpeed(bigURL)
+			v, vc, err := curlCost(vendCPU, bigURL)
 			if err != nil {
 				return err
 			}
-			n, err := curlSpeed(nginxBig)
+			n, nc, err := curlCost(nginxCPU, nginxBig)
 			if err != nil {
 				return err
 			}
 			v2s, n2s = append(v2s, v), append(n2s, n)
+			vc2, nc2 = vc2.plus(vc), nc2.plus(nc)
 		}
 		v2, n2 := median(v2s), median(n2s)
-		vs, ns, gs, vb, nb = append(vs, v1), append(ns, n1), append(gs, g1), append(vb, v2), append(nb, n2)
+		vs, ns, gs, vb, nb = append(vs, v1), append(ns, n1), append(gs, g1.rate), append(vb, v2), append(nb, n2)
 		smallRatio, bigRatio = append(smallRatio, v1/n1), append(bigRatio, v2/n2)
-		fmt.Printf("| %d | %.0f | %.0f | %.2f | %.0f | %.0f | %.0f | %.2f |\n", run, v1, n1, v1/n1, g1, v2, n2, v2/n2)
+		cpu = append(cpu, cpuRow{vc1.perGiB(), nc1.perGiB(), vc2.perGiB(), nc2.perGiB()})
+		fmt.Printf("| %d | %.0f | %.0f | %.2f | %.0f | %.0f | %.0f | %.2f |\n", run, v1, n1, v1/n1, g1.rate, v2, n2, v2/n2)
 	}
 	fmt.Printf("\nmedians: 10 KiB vend %.0f req/s, nginx %.0f req/s, ratio %.2f (bare Go %.0f, %.2f of nginx); 1 GiB vend %.0f MiB/s, nginx %.0f MiB/s, ratio %.2f\n",
 		median(vs), median(ns), median(smallRatio), median(gs), median(gs)/median(ns), median(vb), median(nb), median(bigRatio))
+	b.printCPU(cpu)
 	return nil
+}
+
+// cpuRow is one run's CPU seconds per GiB of file bodies served, by vend and by
+// nginx, for the 10 KiB and the 1 GiB file.
+type cpuRow struct{ vendSmall, nginxSmall, vendBig, nginxBig float64 }
+
+// printCPU prints the CPU cost of serving as a second table, one row per run,
+// and its medians.
+func (b *bench) printCPU(rows []cpuRow) {
+	fmt.Printf("\n| run | 10 KiB vend CPU s/GiB | 10 KiB nginx CPU s/GiB | ratio | 1 GiB vend CPU s/GiB | 1 GiB nginx CPU s/GiB | ratio |\n|---|---|---|---|---|---|---|\n")
+	var vs, ns, sr, vb, nb, br []float64
+	for i, r := range rows {
+		vs, ns, sr = append(vs, r.vendSmall), append(ns, r.nginxSmall), append(sr, r.vendSmall/r.nginxSmall)
+		vb, nb, br = append(vb, r.vendBig), append(nb, r.nginxBig), append(br, r.vendBig/r.nginxBig)
+		fmt.Printf("| %d | %.3f | %.3f | %.2f | %.3f | %.3f | %.2f |\n", i+1, r.vendSmall, r.nginxSmall, r.vendSmall/r.nginxSmall,
+			r.vendBig, r.nginxBig, r.vendBig/r.nginxBig)
+	}
+	fmt.Printf("\nCPU seconds per GiB served, medians: 10 KiB vend %.3f, nginx %.3f, ratio %.2f; 1 GiB vend %.3f, nginx %.3f, ratio %.2f (aim: ratio ≤ 1.10)\n",
+		median(vs), median(ns), median(sr), median(vb), median(nb), median(br))
+	fmt.Printf("(user + system time of the server processes from /proc, over file bodies served: wrk's requests × the file's size, curl's bytes; nginx is master and worker")
+	switch {
+	case b.front != nil:
+		fmt.Printf("; vend's figures include the nginx in front of it")
+	case b.mode == "redirect":
+		fmt.Printf("; in redirect mode vend sends no bodies: its figures are per GiB it redirected to")
+	}
+	if b.files != filepath.Join(b.data, "files") {
+		fmt.Printf("; the object store's CPU is not counted")
+	}
+	fmt.Printf(")\n")
+}
+
+// cpuMeter returns the meter of vend's serving processes: vend, and the nginx in
+// front of it if there is one.
+func (b *bench) cpuMeter() cpuMeter {
+	m := cpuMeter{b.vend.Process.Pid}
+	if b.front != nil {
+		m = append(m, b.front.cmd.Process.Pid)
+	}
+	return m
 }
 
 // serveContent serves one file with http.ServeContent and nothing else.
@@ -543,28 +624,72 @@ func serveContent(path string) (string, func(), error) {
 	return "http://" + ln.Addr().String() + "/", func() { srv.Close() }, nil
 }
 
-var wrkRate = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+var (
+	wrkRate     = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+	wrkRequests = regexp.MustCompile(`([0-9]+) requests in`)
+)
 
-func wrk(url string, dur time.Duration) (float64, error) {
-	out, err := exec.Command("wrk", "-t1", "-c64", "-d"+strconv.Itoa(int(dur.Seconds()))+"s", url).CombinedOutput()
-	if err != nil {
-		return 0, fmt.Errorf("wrk: %v\n%s", err, out)
-	}
-	if bytes.Contains(out, []byte("Non-2xx")) {
-		return 0, fmt.Errorf("wrk saw errors:\n%s", out)
-	}
-	m := wrkRate.FindSubmatch(out)
-	if m == nil {
-		return 0, fmt.Errorf("wrk output: %s", out)
-	}
-	return strconv.ParseFloat(string(m[1]), 64)
+// wrkResult is what one wrk run reports.
+type wrkResult struct {
+	rate     float64 // requests per second
+	requests int64
 }
 
-func curlSpeed(url string) (float64, error) {
-	out, err := exec.Command("curl", "-sfL", "-o", "/dev/null", "-w", "%{speed_download}", url).Output()
+func wrk(url string, dur time.Duration) (wrkResult, error) {
+	out, err := exec.Command("wrk", "-t1", "-c64", "-d"+strconv.Itoa(int(dur.Seconds()))+"s", url).CombinedOutput()
 	if err != nil {
-		return 0, fmt.Errorf("curl %s: %w", url, err)
+		return wrkResult{}, fmt.Errorf("wrk: %v\n%s", err, out)
 	}
-	bps, err := strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
-	return bps / (1 << 20), err
+	if bytes.Contains(out, []byte("Non-2xx")) {
+		return wrkResult{}, fmt.Errorf("wrk saw errors:\n%s", out)
+	}
+	rate, requests := wrkRate.FindSubmatch(out), wrkRequests.FindSubmatch(out)
+	if rate == nil || requests == nil {
+		return wrkResult{}, fmt.Errorf("wrk output: %s", out)
+	}
+	var res wrkResult
+	res.rate, err = strconv.ParseFloat(string(rate[1]), 64)
+	if err != nil {
+		return wrkResult{}, fmt.Errorf("wrk rate: %w", err)
+	}
+	res.requests, err = strconv.ParseInt(string(requests[1]), 10, 64)
+	if err != nil {
+		return wrkResult{}, fmt.Errorf("wrk requests: %w", err)
+	}
+	return res, nil
+}
+
+// wrkCost runs wrk against url, a file of size bytes, and returns its rate and
+// what m's processes spent on the bodies it was sent.
+func wrkCost(m cpuMeter, url string, dur time.Duration, size int64) (float64, cost, error) {
+	var res wrkResult
+	cpu, err := m.during(func() error {
+		var err error
+		res, err = wrk(url, dur)
+		return err
+	})
+	return res.rate, cost{cpu: cpu, bytes: res.requests * size}, err
+}
+
+// curlCost downloads url once and returns its speed in MiB/s and what m's
+// processes spent on it.
+func curlCost(m cpuMeter, url string) (float64, cost, error) {
+	var out []byte
+	cpu, err := m.during(func() error {
+		var err error
+		out, err = exec.Command("curl", "-sfL", "-o", "/dev/null", "-w", "%{speed_download} %{size_download}", url).Output()
+		if err != nil {
+			return fmt.Errorf("curl %s: %w", url, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, cost{}, err
+	}
+	var bps float64
+	var size int64
+	if _, err := fmt.Sscan(string(out), &bps, &size); err != nil {
+		return 0, cost{}, fmt.Errorf("curl output %q: %w", out, err)
+	}
+	return bps / (1 << 20), cost{cpu: cpu, bytes: size}, nil
 }
