@@ -19,6 +19,9 @@ const (
 	// be, where an API says so apart from other bad requests (the licence
 	// API, as Lemon Squeezy's does).
 	EUNPROCESSABLE = "unprocessable"
+	// EUNAVAILABLE is a request vend cannot serve now but can later: the
+	// server is out of a resource (open files), not the request wrong.
+	EUNAVAILABLE = "unavailable"
 )
 
 // Error is an error whose message is safe to show to the person who caused it.
@@ -78,6 +81,8 @@ func HTTPStatus(err error) int {
 		return 413 // Content Too Large
 	case EUNPROCESSABLE:
 		return 422 // Unprocessable Content
+	case EUNAVAILABLE:
+		return 503 // Service Unavailable
 	}
 	return 500 // Internal Server Error
 }

@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/vend-shop/vend"
@@ -95,10 +97,14 @@ func (s *Service) serveDirect(w http.ResponseWriter, r *http.Request, file *vend
 		return nil
 	}
 	if err != nil {
-		a.Refused, a.Status = "file missing from storage", http.StatusInternalServerError
+		answer := openFailed(err)
+		a.Refused, a.Status = answer.reason, vend.HTTPStatus(answer.err)
 		s.rec.add(record{attempt: a, session: sess, at: a.At})
 		s.Logger.ErrorContext(ctx, "download: open file", "file", file.ID, "error", err)
-		return errUnreadable
+		if vend.ErrorCode(answer.err) == vend.EUNAVAILABLE {
+			w.Header().Set("Retry-After", retryBusy)
+		}
+		return answer.err
 	}
 	defer obj.Reader.Close()
 
@@ -244,6 +250,32 @@ func (s *Service) findAdmission(ctx context.Context, q store.AdmissionQuery, now
 // errUnreadable is the buyer's word for a file storage cannot open; the
 // cause is in the log.
 var errUnreadable = vend.Errorf(vend.EINTERNAL, "This file is not available right now. Please try again later.")
+
+// errBusy answers a download while the process has no file descriptor to
+// spare (each download in progress holds its socket and its file): a 503
+// with Retry-After, which download managers wait for and retry.
+var errBusy = vend.Errorf(vend.EUNAVAILABLE, "Too many downloads are in progress right now. Please try again in a minute.")
+
+// retryBusy is errBusy's Retry-After, in seconds.
+const retryBusy = "30"
+
+// openFailed is what a failed open of a stored file answers, and the reason
+// the attempt log gives: a file that is not there is missing; a process out
+// of file descriptors is busy, and nothing is missing.
+func openFailed(err error) (answer struct {
+	err    error
+	reason string
+}) {
+	switch {
+	case vend.ErrorCode(err) == vend.ENOTFOUND:
+		answer.err, answer.reason = errUnreadable, "file missing from storage"
+	case errors.Is(err, syscall.EMFILE), errors.Is(err, syscall.ENFILE):
+		answer.err, answer.reason = errBusy, "server out of open files"
+	default:
+		answer.err, answer.reason = errUnreadable, "storage could not open the file"
+	}
+	return answer
+}
 
 // ErrUpdatesEnded refuses a version of the files released after the
 // grant's updates ended: the buyer keeps the versions from before.
