@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"fmt"
 	"io"
 	"log"
@@ -16,8 +17,8 @@ import (
 	"time"
 )
 
-// adminBench measures the admin's order list, search by email and order page
-// on a data directory seeded with `vend bench seed` (made here if it holds
+// adminBench measures the admin's order list, search by email, order page,
+// dashboard and counters on a data directory seeded with `vend bench seed` (made here if it holds
 // nothing yet): requests one after another, p50 and p95 of each.
 func adminBench(dataDir string, orders, attempts, n int) error {
 	dir, err := os.MkdirTemp("", "vend-bench-admin-")
@@ -84,27 +85,32 @@ func adminBench(dataDir string, orders, attempts, n int) error {
 	cases := []struct {
 		name string
 		path func() string
+		n    int // requests, when not n: the counters add up a whole window each
 	}{
-		{"order list", func() string { return "/admin/orders" }},
-		{"order list, page 1000", func() string { return fmt.Sprintf("/admin/orders?before=%d", max(orders-1000*50, 2)) }},
-		{"search by email", func() string { return fmt.Sprintf("/admin/orders?q=buyer%d@example.com", r.IntN(300_000)) }},
-		{"search by email prefix", func() string { return fmt.Sprintf("/admin/orders?q=buyer%d", r.IntN(300_000)) }},
-		{"order page", func() string { return fmt.Sprintf("/admin/orders/%d", 1+r.IntN(orders)) }},
+		{"order list", func() string { return "/admin/orders" }, 0},
+		{"order list, page 1000", func() string { return fmt.Sprintf("/admin/orders?before=%d", max(orders-1000*50, 2)) }, 0},
+		{"search by email", func() string { return fmt.Sprintf("/admin/orders?q=buyer%d@example.com", r.IntN(300_000)) }, 0},
+		{"search by email prefix", func() string { return fmt.Sprintf("/admin/orders?q=buyer%d", r.IntN(300_000)) }, 0},
+		{"order page", func() string { return fmt.Sprintf("/admin/orders/%d", 1+r.IntN(orders)) }, 0},
 		{"30 days of a year, by date", func() string {
 			from := time.Now().AddDate(0, 0, -30-r.IntN(330))
 			return "/admin/orders?from=" + from.Format(time.DateOnly) + "&to=" + from.AddDate(0, 0, 29).Format(time.DateOnly)
-		}},
+		}, 0},
 		{"30 days of a year, by date, a page in the middle", func() string {
 			ago := 30 + r.IntN(330)
 			from := time.Now().AddDate(0, 0, -ago)
 			before := max(orders*(365-ago+15)/365, 2) // seeded orders are spread evenly over the year
 			return fmt.Sprintf("/admin/orders?from=%s&to=%s&before=%d", from.Format(time.DateOnly), from.AddDate(0, 0, 29).Format(time.DateOnly), before)
-		}},
-		{"one product (of 20)", func() string { return fmt.Sprintf("/admin/orders?product=SEED-%03d", r.IntN(20)) }},
-		{"status refunded", func() string { return "/admin/orders?status=refunded" }},
+		}, 0},
+		{"one product (of 20)", func() string { return fmt.Sprintf("/admin/orders?product=SEED-%03d", r.IntN(20)) }, 0},
+		{"status refunded", func() string { return "/admin/orders?status=refunded" }, 0},
+		{"dashboard (14 days of sums)", func() string { return "/admin" }, 0},
+		{"counters, 7 days", func() string { return "/admin/counters?days=7" }, 20},
+		{"counters, 30 days", func() string { return "/admin/counters?days=30" }, 20},
 	}
 	fmt.Printf("| request | n | p50 | p95 | max |\n|---|---|---|---|---|\n")
 	for _, c := range cases {
+		n := cmp.Or(c.n, n)
 		var lat []time.Duration
 		for range n {
 			req, _ := http.NewRequest(http.MethodGet, base+c.path(), nil)

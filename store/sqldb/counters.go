@@ -18,9 +18,10 @@ import (
 // Go maps rather than with GROUP BY: SQLite has no hash aggregate and sorts the
 // window's rows for a GROUP BY. A window is whole UTC days.
 
-// The counters read buyer_days and product_days (migration 00021), a row per
+// The counters read buyer_days and product_days (migration 00021), rows per
 // UTC day and buyer or product, kept in the transaction that writes what they
-// count: the attempts here, the download sessions by the migration's triggers.
+// count: the attempts here (in one shard: one recorder per instance writes
+// them), the download sessions by the migration's triggers.
 
 // attemptDay is what a batch of attempts adds to the counters for one day,
 // grant and file.
@@ -72,10 +73,10 @@ func (tx *Tx) countAttempts(ctx context.Context, as []*vend.Attempt) error {
 		return fmt.Errorf("count %d attempts per buyer: %w", len(as), err)
 	}
 	if _, err := tx.exec(ctx, `
-		INSERT INTO product_days (day, product_id, attempts, completed, charged)
-		SELECT a.day, f.product_id, SUM(a.n), 0, 0 FROM `+batch+` JOIN files f ON f.id = a.file_id
+		INSERT INTO product_days (day, product_id, shard, attempts, completed, charged)
+		SELECT a.day, f.product_id, 0, SUM(a.n), 0, 0 FROM `+batch+` JOIN files f ON f.id = a.file_id
 		WHERE true GROUP BY a.day, f.product_id ORDER BY 1, 2
-		ON CONFLICT (day, product_id) DO UPDATE SET attempts = product_days.attempts + excluded.attempts`,
+		ON CONFLICT (day, product_id, shard) DO UPDATE SET attempts = product_days.attempts + excluded.attempts`,
 		string(list)); err != nil {
 		return fmt.Errorf("count %d attempts per product: %w", len(as), err)
 	}

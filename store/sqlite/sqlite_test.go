@@ -323,7 +323,8 @@ func TestDB_CounterMigration(t *testing.T) {
 			t.Fatal(err)
 		}
 		raw := rawOpen(t, path)
-		for _, q := range append([]string{`DROP TRIGGER download_sessions_days_insert`, `DROP TRIGGER download_sessions_days_update`},
+		for _, q := range append([]string{`DROP TRIGGER download_sessions_days_insert`, `DROP TRIGGER download_sessions_days_update`,
+			`DROP TRIGGER transactions_days_insert`, `DROP TRIGGER transactions_days_update`, `DROP TRIGGER orders_days_test`},
 			storetest.UndoCounterDays...) {
 			if _, err := raw.ExecContext(ctx, q); err != nil {
 				t.Fatalf("%s: %v", q, err)

@@ -14,6 +14,7 @@ import (
 // migration 00021 (the counters by day), once its triggers are dropped: the
 // tables and the version.
 var UndoCounterDays = []string{
+	`DROP TABLE sales_days`,
 	`DROP TABLE buyer_days`,
 	`DROP TABLE product_days`,
 	`DELETE FROM goose_db_version WHERE version_id >= 21`,
@@ -50,6 +51,19 @@ func RunCounterMigration(t *testing.T, db store.DB, remigrate func(t *testing.T)
 		}
 	}
 	createAttempts(t, db, as...)
+	test := &vend.Order{Provider: "stripe", Ref: "pi_test", Currency: "USD", Status: vend.OrderPaid, Test: true}
+	update(t, db, func(tx store.Tx) error { return tx.CreateOrder(ctx, test) })
+	for i, tr := range []*vend.Transaction{
+		{OrderID: grants[0].OrderID, Kind: vend.TxnPayment, Status: vend.TxnCompleted, Amount: 1995, Currency: "USD"},
+		{OrderID: grants[1].OrderID, Kind: vend.TxnPayment, Status: vend.TxnCompleted, Amount: 500, Currency: "EUR"},
+		{OrderID: grants[2].OrderID, Kind: vend.TxnPayment, Status: vend.TxnPending, Amount: 700, Currency: "USD"},
+		{OrderID: grants[0].OrderID, Kind: vend.TxnRefund, Status: vend.TxnCompleted, Amount: -1995, Currency: "USD"},
+		{OrderRef: "later", Kind: vend.TxnRefund, Status: vend.TxnCompleted, Amount: -300, Currency: "USD"},
+		{OrderID: test.ID, Kind: vend.TxnPayment, Status: vend.TxnCompleted, Amount: 900, Currency: "USD"},
+	} {
+		tr.Provider, tr.TxnID = "paypal", fmt.Sprintf("M%d", i)
+		createTxn(t, db, tr)
+	}
 	counters := func(db store.DB) (out []any) {
 		view(t, db, func(tx store.Tx) error {
 			for _, sort := range []string{store.SortAttempts, store.SortEmail} {
@@ -64,7 +78,11 @@ func RunCounterMigration(t *testing.T, db store.DB, remigrate func(t *testing.T)
 				return err
 			}
 			days, err := tx.DailyStats(ctx, now.AddDate(0, 0, -20), now, false)
-			out = append(out, ps, days)
+			if err != nil {
+				return err
+			}
+			all, err := tx.DailyStats(ctx, now.AddDate(0, 0, -20), now, true)
+			out = append(out, ps, days, all)
 			return err
 		})
 		return out

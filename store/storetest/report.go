@@ -117,6 +117,67 @@ func testReports(t *testing.T, open Opener) {
 				}
 			}
 		},
+		"DailyStats follows transactions and orders as they change": func(t *testing.T, db store.DB) {
+			now := time.Now()
+			type sums struct {
+				sales, refunds int
+				usd            vend.Amount
+			}
+			check := func(step string, live, all sums) {
+				t.Helper()
+				for _, withTest := range []bool{false, true} {
+					var days []store.DayStats
+					view(t, db, func(tx store.Tx) error {
+						var err error
+						days, err = tx.DailyStats(ctx, now, now, withTest)
+						return err
+					})
+					want := live
+					if withTest {
+						want = all
+					}
+					got := sums{days[0].Sales, days[0].Refunds, days[0].Revenue["USD"]}
+					if got != want {
+						t.Errorf("%s, with test orders %v: %+v, want %+v", step, withTest, got, want)
+					}
+				}
+			}
+			// A refund that comes before its payment, with no order yet: live.
+			refund := createTxn(t, db, &vend.Transaction{Provider: "paypal", TxnID: "R1", OrderRef: "O1", Kind: vend.TxnRefund,
+				Status: vend.TxnCompleted, Amount: -500, Currency: "USD"})
+			check("a refund without its order", sums{0, 1, 0}, sums{0, 1, 0})
+			// A pending payment counts once it completes, at its amount then.
+			pay := createTxn(t, db, &vend.Transaction{Provider: "paypal", TxnID: "P1", OrderRef: "O1", Kind: vend.TxnPayment,
+				Status: vend.TxnPending, Amount: 500, Currency: "USD"})
+			check("a pending payment", sums{0, 1, 0}, sums{0, 1, 0})
+			pay.Status, pay.Amount = vend.TxnCompleted, 700
+			update(t, db, func(tx store.Tx) error { return tx.UpdateTransaction(ctx, pay) })
+			check("the payment completed", sums{1, 1, 700}, sums{1, 1, 700})
+			// Their order turns out a test order: adopted, they leave the live sums.
+			o := &vend.Order{Provider: "paypal", Ref: "O1", Currency: "USD", Status: vend.OrderPaid, Test: true}
+			update(t, db, func(tx store.Tx) error {
+				if err := tx.CreateOrder(ctx, o); err != nil {
+					return err
+				}
+				_, err := tx.AdoptTransactions(ctx, "paypal", "O1", o.ID)
+				return err
+			})
+			check("adopted by a test order", sums{0, 0, 0}, sums{1, 1, 700})
+			// The order is marked live after all, then test again.
+			o.Test = false
+			update(t, db, func(tx store.Tx) error { return tx.UpdateOrder(ctx, o) })
+			check("the order made live", sums{1, 1, 700}, sums{1, 1, 700})
+			o.Test = true
+			update(t, db, func(tx store.Tx) error { return tx.UpdateOrder(ctx, o) })
+			check("the order made a test order again", sums{0, 0, 0}, sums{1, 1, 700})
+			// A payment that fails after all leaves the sums; the refund stays.
+			pay.Status = vend.TxnFailed
+			update(t, db, func(tx store.Tx) error { return tx.UpdateTransaction(ctx, pay) })
+			check("the payment failed", sums{0, 0, 0}, sums{0, 1, 0})
+			refund.OrderID = 0
+			update(t, db, func(tx store.Tx) error { return tx.UpdateTransaction(ctx, refund) })
+			check("the refund let go of its order", sums{0, 1, 0}, sums{0, 1, 0})
+		},
 		"DailyStats counts payments, revenue, refunds and downloads per day": func(t *testing.T, db store.DB) {
 			f := mustFixture(t, db, "ebook")
 			for i, tr := range []*vend.Transaction{
