@@ -104,7 +104,7 @@ func adminBench(dataDir string, orders, attempts, n int) error {
 		}, 0},
 		{"one product (of 20)", func() string { return fmt.Sprintf("/admin/orders?product=SEED-%03d", r.IntN(20)) }, 0},
 		{"status refunded", func() string { return "/admin/orders?status=refunded" }, 0},
-		{"dashboard (14 days of sums)", func() string { return "/admin" }, 0},
+		{"dashboard (30 days of sums)", func() string { return "/admin" }, 0},
 		{"counters, 7 days", func() string { return "/admin/counters?days=7" }, 20},
 		{"counters, 30 days", func() string { return "/admin/counters?days=30" }, 20},
 	}

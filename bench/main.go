@@ -533,10 +533,20 @@ func (b *bench) serve(dur time.Duration, runs int) error {
 		if err != nil {
 			return err
 		}
+		// The bare Go server runs in this process, idle otherwise.
+		g0cpu, err := processCPU(os.Getpid())
+		if err != nil {
+			return err
+		}
 		g1, err := wrk(goBase, dur)
 		if err != nil {
 			return err
 		}
+		g1cpu, err := processCPU(os.Getpid())
+		if err != nil {
+			return err
+		}
+		gc1 := cost{cpu: g1cpu - g0cpu, bytes: g1.requests * smallSize}
 		// A single download is noisy: three of each, alternating, median.
 		var v2s, n2s []float64
 		var vc2, nc2 cost
@@ -555,7 +565,7 @@ func (b *bench) serve(dur time.Duration, runs int) error {
 		v2, n2 := median(v2s), median(n2s)
 		vs, ns, gs, vb, nb = append(vs, v1), append(ns, n1), append(gs, g1.rate), append(vb, v2), append(nb, n2)
 		smallRatio, bigRatio = append(smallRatio, v1/n1), append(bigRatio, v2/n2)
-		cpu = append(cpu, cpuRow{vc1.perGiB(), nc1.perGiB(), vc2.perGiB(), nc2.perGiB()})
+		cpu = append(cpu, cpuRow{vc1.perGiB(), nc1.perGiB(), gc1.perGiB(), vc2.perGiB(), nc2.perGiB()})
 		fmt.Printf("| %d | %.0f | %.0f | %.2f | %.0f | %.0f | %.0f | %.2f |\n", run, v1, n1, v1/n1, g1.rate, v2, n2, v2/n2)
 	}
 	fmt.Printf("\nmedians: 10 KiB vend %.0f req/s, nginx %.0f req/s, ratio %.2f (bare Go %.0f, %.2f of nginx); 1 GiB vend %.0f MiB/s, nginx %.0f MiB/s, ratio %.2f\n",
@@ -566,21 +576,21 @@ func (b *bench) serve(dur time.Duration, runs int) error {
 
 // cpuRow is one run's CPU seconds per GiB of file bodies served, by vend and by
 // nginx, for the 10 KiB and the 1 GiB file.
-type cpuRow struct{ vendSmall, nginxSmall, vendBig, nginxBig float64 }
+type cpuRow struct{ vendSmall, nginxSmall, goSmall, vendBig, nginxBig float64 }
 
 // printCPU prints the CPU cost of serving as a second table, one row per run,
 // and its medians.
 func (b *bench) printCPU(rows []cpuRow) {
-	fmt.Printf("\n| run | 10 KiB vend CPU s/GiB | 10 KiB nginx CPU s/GiB | ratio | 1 GiB vend CPU s/GiB | 1 GiB nginx CPU s/GiB | ratio |\n|---|---|---|---|---|---|---|\n")
-	var vs, ns, sr, vb, nb, br []float64
+	fmt.Printf("\n| run | 10 KiB vend CPU s/GiB | 10 KiB nginx CPU s/GiB | ratio | 10 KiB bare Go CPU s/GiB | 1 GiB vend CPU s/GiB | 1 GiB nginx CPU s/GiB | ratio |\n|---|---|---|---|---|---|---|---|\n")
+	var vs, ns, sr, gs, vb, nb, br []float64
 	for i, r := range rows {
-		vs, ns, sr = append(vs, r.vendSmall), append(ns, r.nginxSmall), append(sr, r.vendSmall/r.nginxSmall)
+		vs, ns, sr, gs = append(vs, r.vendSmall), append(ns, r.nginxSmall), append(sr, r.vendSmall/r.nginxSmall), append(gs, r.goSmall)
 		vb, nb, br = append(vb, r.vendBig), append(nb, r.nginxBig), append(br, r.vendBig/r.nginxBig)
-		fmt.Printf("| %d | %.3f | %.3f | %.2f | %.3f | %.3f | %.2f |\n", i+1, r.vendSmall, r.nginxSmall, r.vendSmall/r.nginxSmall,
-			r.vendBig, r.nginxBig, r.vendBig/r.nginxBig)
+		fmt.Printf("| %d | %.3f | %.3f | %.2f | %.3f | %.3f | %.3f | %.2f |\n", i+1, r.vendSmall, r.nginxSmall, r.vendSmall/r.nginxSmall,
+			r.goSmall, r.vendBig, r.nginxBig, r.vendBig/r.nginxBig)
 	}
-	fmt.Printf("\nCPU seconds per GiB served, medians: 10 KiB vend %.3f, nginx %.3f, ratio %.2f; 1 GiB vend %.3f, nginx %.3f, ratio %.2f (aim: ratio ≤ 1.10)\n",
-		median(vs), median(ns), median(sr), median(vb), median(nb), median(br))
+	fmt.Printf("\nCPU seconds per GiB served, medians: 10 KiB vend %.3f, nginx %.3f, ratio %.2f (bare Go %.3f, %.2f of nginx); 1 GiB vend %.3f, nginx %.3f, ratio %.2f (aim: ratio ≤ 1.10)\n",
+		median(vs), median(ns), median(sr), median(gs), median(gs)/median(ns), median(vb), median(nb), median(br))
 	fmt.Printf("(user + system time of the server processes from /proc, over file bodies served: wrk's requests × the file's size, curl's bytes; nginx is master and worker")
 	switch {
 	case b.front != nil:
