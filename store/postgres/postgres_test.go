@@ -53,9 +53,7 @@ func TestDB_CounterMigration(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer raw.Close()
-		for _, q := range append([]string{`DROP TRIGGER download_sessions_days ON download_sessions`, `DROP FUNCTION download_sessions_days`,
-			`DROP TRIGGER transactions_days ON transactions`, `DROP FUNCTION transactions_days`, `DROP FUNCTION sales_days_add`,
-			`DROP TRIGGER orders_days ON orders`, `DROP FUNCTION orders_days`},
+		for _, q := range append([]string{`DROP TRIGGER download_sessions_days ON download_sessions`, `DROP FUNCTION download_sessions_days`},
 			storetest.UndoCounterDays...) {
 			if _, err := raw.Exec(q); err != nil {
 				t.Fatalf("%s: %v", q, err)

@@ -14,7 +14,7 @@ import (
 // migration 00021 (the counters by day), once its triggers are dropped: the
 // tables and the version.
 var UndoCounterDays = []string{
-	`DROP TABLE sales_days`,
+	`DROP TABLE IF EXISTS sales_days`, // SQLite's alone
 	`DROP TABLE buyer_days`,
 	`DROP TABLE product_days`,
 	`DELETE FROM goose_db_version WHERE version_id >= 21`,
