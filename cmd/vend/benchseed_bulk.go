@@ -169,7 +169,7 @@ func bulkSteps(o seedOptions, now time.Time) []bulkStep {
 			FROM attempts a JOIN grants g ON g.id = a.grant_id JOIN orders o ON o.id = g.order_id
 			GROUP BY 1, 2`},
 		{"", `INSERT INTO product_days (day, product_id, shard, attempts, completed, charged)
-			SELECT a.at / 86400000, f.product_id, 0, count(*), 0, 0 FROM attempts a JOIN files f ON f.id = a.file_id
+			SELECT a.at / 86400000, f.product_id, -1, count(*), 0, 0 FROM attempts a JOIN files f ON f.id = a.file_id
 			WHERE true GROUP BY 1, 2
 			ON CONFLICT (day, product_id, shard) DO UPDATE SET attempts = product_days.attempts + excluded.attempts`},
 		// Sales and sessions are counted by day by migration 00021's triggers.

@@ -53,8 +53,7 @@ func TestDB_CounterMigration(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer raw.Close()
-		for _, q := range append([]string{`DROP TRIGGER download_sessions_days ON download_sessions`, `DROP FUNCTION download_sessions_days`},
-			storetest.UndoCounterDays...) {
+		for _, q := range storetest.UndoCounterDays {
 			if _, err := raw.Exec(q); err != nil {
 				t.Fatalf("%s: %v", q, err)
 			}

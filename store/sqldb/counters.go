@@ -14,14 +14,14 @@ import (
 	"github.com/vend-shop/vend/store"
 )
 
-// The counters add up rows of buyer_days and product_days (migration 00021) in
-// Go maps rather than with GROUP BY: SQLite has no hash aggregate and sorts the
-// window's rows for a GROUP BY. A window is whole UTC days.
-
-// The counters read buyer_days and product_days (migration 00021), rows per
-// UTC day and buyer or product, kept in the transaction that writes what they
-// count: the attempts here (in one shard: one recorder per instance writes
-// them), the download sessions by the migration's triggers.
+// The counters add up rows of buyer_days and product_days (migration 00021),
+// rows per UTC day and buyer or product, in Go maps rather than with GROUP BY:
+// SQLite has no hash aggregate and sorts the window's rows for a GROUP BY. A
+// window is whole UTC days. The attempts are counted here, in the attempts'
+// transaction; on SQLite the download sessions by the migration's triggers,
+// on PostgreSQL they are added up when read (a trigger there would lock a
+// product's day row for every session, in an order two instances' batches
+// could cross).
 
 // attemptDay is what a batch of attempts adds to the counters for one day,
 // grant and file.
@@ -33,8 +33,9 @@ type attemptSum struct{ n, counted, last int64 }
 
 // countAttempts adds as to the day counters: one statement for the buyers and
 // one for the products, whatever the batch holds, each writing its rows in
-// key order (so that two instances' batches on PostgreSQL take the rows'
-// locks in the same order).
+// key order, buyers first, so that two instances' batches on PostgreSQL take
+// the rows' locks in the same order. The attempts' part of product_days is
+// its shard -1, apart from the sessions' shards (0 to 255, SQLite).
 func (tx *Tx) countAttempts(ctx context.Context, as []*vend.Attempt) error {
 	if len(as) == 0 {
 		return nil
@@ -74,7 +75,7 @@ func (tx *Tx) countAttempts(ctx context.Context, as []*vend.Attempt) error {
 	}
 	if _, err := tx.exec(ctx, `
 		INSERT INTO product_days (day, product_id, shard, attempts, completed, charged)
-		SELECT a.day, f.product_id, 0, SUM(a.n), 0, 0 FROM `+batch+` JOIN files f ON f.id = a.file_id
+		SELECT a.day, f.product_id, -1, SUM(a.n), 0, 0 FROM `+batch+` JOIN files f ON f.id = a.file_id
 		WHERE true GROUP BY a.day, f.product_id ORDER BY 1, 2
 		ON CONFLICT (day, product_id, shard) DO UPDATE SET attempts = product_days.attempts + excluded.attempts`,
 		string(list)); err != nil {
@@ -94,6 +95,19 @@ func dayRange(from, to time.Time) (lo, hi int64) {
 		hi = dayOf(to)
 	}
 	return lo, hi
+}
+
+// dayMillis is the window of days lo to hi, both included, in Unix
+// milliseconds: [start, end).
+func dayMillis(lo, hi int64) (start, end int64) {
+	start, end = 0, math.MaxInt64
+	if lo != math.MinInt64 {
+		start = lo * dayMS
+	}
+	if hi != math.MaxInt64 {
+		end = (hi + 1) * dayMS
+	}
+	return start, end
 }
 
 // jsonElements is the table of the elements of the JSON array $1.
@@ -281,17 +295,27 @@ func (tx *Tx) DownloadsPerProduct(ctx context.Context, from, to time.Time) ([]st
 	if err != nil {
 		return nil, err
 	}
-	err = each(`SELECT product_id, attempts, completed, charged FROM product_days WHERE day >= $1 AND day <= $2`,
-		func(scan func(...any) error) error {
-			var id string
-			var attempts, completed, charged int
-			err := scan(&id, &attempts, &completed, &charged)
-			p := line(id)
-			p.Attempts, p.Completed, p.Charged = p.Attempts+attempts, p.Completed+completed, p.Charged+charged
-			return err
-		}, lo, hi)
-	if err != nil {
+	sum := func(scan func(...any) error) error {
+		var id string
+		var attempts, completed, charged int
+		err := scan(&id, &attempts, &completed, &charged)
+		p := line(id)
+		p.Attempts, p.Completed, p.Charged = p.Attempts+attempts, p.Completed+completed, p.Charged+charged
+		return err
+	}
+	if err := each(`SELECT product_id, attempts, completed, charged FROM product_days WHERE day >= $1 AND day <= $2`, sum, lo, hi); err != nil {
 		return nil, err
+	}
+	if tx.postgres {
+		// PostgreSQL's product_days counts attempts alone (migration 00021):
+		// the sessions are added up here, through their index on started_at.
+		start, end := dayMillis(lo, hi)
+		err := each(`
+			SELECT product_id, 0, COUNT(*) FILTER (WHERE completed), COUNT(*) FILTER (WHERE charged AND NOT given_back)
+			FROM download_sessions WHERE started_at >= $1 AND started_at < $2 GROUP BY product_id`, sum, start, end)
+		if err != nil {
+			return nil, err
+		}
 	}
 	out := make([]store.ProductDownloads, 0, len(byID))
 	for _, p := range byID {

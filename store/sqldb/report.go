@@ -221,7 +221,16 @@ func (tx *Tx) DailyStats(ctx context.Context, from, to time.Time, withTest bool)
 		return nil, err
 	}
 
-	rows, err = tx.query(ctx, `SELECT day, charged FROM product_days WHERE day >= $1 AND day <= $2`, first, last)
+	// Sessions charged and not given back, by the day they started: SQLite
+	// keeps them by day in product_days; PostgreSQL adds them up (migration
+	// 00021 says why).
+	query, args = `SELECT day, charged FROM product_days WHERE day >= $1 AND day <= $2`, []any{first, last}
+	if tx.postgres {
+		query = `SELECT started_at / ` + strconv.FormatInt(dayMS, 10) + ` AS day, count(*) FROM download_sessions
+			WHERE started_at >= $1 AND started_at < $2 AND charged AND NOT given_back GROUP BY day`
+		args = []any{first * dayMS, (last + 1) * dayMS}
+	}
+	rows, err = tx.query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("daily downloads: %w", err)
 	}

@@ -10,17 +10,17 @@
 --                address) on one UTC day, written with the attempts
 --                (store/sqldb CreateAttempts);
 --   product_days the attempts on one product's files, written with the
---                attempts, and its download sessions by the day they
---                started, kept by the triggers on download_sessions, since a
---                session is completed or given back long after it starts.
+--                attempts (shard -1), and its download sessions by the day
+--                they started, kept by the triggers on download_sessions,
+--                since a session is completed or given back long after it
+--                starts.
 -- day is the UTC day number: milliseconds since 1970 / 86400000. shard
--- spreads the rows every sale or download of a day would update over 256
--- (the row's id modulo 256) as PostgreSQL's product_days does, where
--- concurrent transactions would otherwise queue for one row lock; SQLite has
--- one writer, and it costs a few rows. Readers add the shards up.
--- PostgreSQL keeps no sales_days: there the triggers cost the ledger a third
--- of its throughput, and its DailyStats adds up the transactions. The
--- strings are vend.TxnCompleted, vend.TxnPayment and vend.TxnRefund.
+-- spreads the rows every sale or session of a day would update over 256 (the
+-- row's id modulo 256); the attempts' part of product_days is shard -1.
+-- Readers add the shards up. PostgreSQL's migration keeps only the attempts'
+-- counters, and adds the rest up when read: there these triggers would lock a
+-- day's row from each write until its commit (it says more). The strings are
+-- vend.TxnCompleted, vend.TxnPayment and vend.TxnRefund.
 CREATE TABLE sales_days (
     day      INTEGER NOT NULL,
     kind     TEXT    NOT NULL,
@@ -64,7 +64,7 @@ GROUP BY 1, 2;
 
 INSERT INTO product_days (day, product_id, shard, attempts, completed, charged)
 SELECT day, product_id, shard, sum(attempts), sum(completed), sum(charged) FROM (
-    SELECT a.at / 86400000 AS day, f.product_id, 0 AS shard, count(*) AS attempts, 0 AS completed, 0 AS charged
+    SELECT a.at / 86400000 AS day, f.product_id, -1 AS shard, count(*) AS attempts, 0 AS completed, 0 AS charged
     FROM attempts a JOIN files f ON f.id = a.file_id GROUP BY 1, 2
     UNION ALL
     SELECT started_at / 86400000, product_id, id % 256, 0, sum(completed), sum(charged AND NOT given_back)
