@@ -168,10 +168,10 @@ func bulkSteps(o seedOptions, now time.Time) []bulkStep {
 			SELECT a.at / 86400000, COALESCE(o.buyer_id, 0), count(*), sum(a.counted), max(a.at)
 			FROM attempts a JOIN grants g ON g.id = a.grant_id JOIN orders o ON o.id = g.order_id
 			GROUP BY 1, 2`},
-		{"", `INSERT INTO product_days (day, product_id, shard, attempts, completed, charged)
-			SELECT a.at / 86400000, f.product_id, -1, count(*), 0, 0 FROM attempts a JOIN files f ON f.id = a.file_id
+		{"", `INSERT INTO product_days (day, product_id, attempts, completed, charged)
+			SELECT a.at / 86400000, f.product_id, count(*), 0, 0 FROM attempts a JOIN files f ON f.id = a.file_id
 			WHERE true GROUP BY 1, 2
-			ON CONFLICT (day, product_id, shard) DO UPDATE SET attempts = product_days.attempts + excluded.attempts`},
+			ON CONFLICT (day, product_id) DO UPDATE SET attempts = product_days.attempts + excluded.attempts`},
 		// Sales and sessions are counted by day by migration 00021's triggers.
 		{"download sessions of the counted attempts", `INSERT INTO download_sessions (grant_id, file_id, product_id, client_ip,
 				started_at, last_seen, size, bytes_sent, charged, completed, closed, given_back)

@@ -34,8 +34,7 @@ type attemptSum struct{ n, counted, last int64 }
 // countAttempts adds as to the day counters: one statement for the buyers and
 // one for the products, whatever the batch holds, each writing its rows in
 // key order, buyers first, so that two instances' batches on PostgreSQL take
-// the rows' locks in the same order. The attempts' part of product_days is
-// its shard -1, apart from the sessions' shards (0 to 255, SQLite).
+// the rows' locks in the same order.
 func (tx *Tx) countAttempts(ctx context.Context, as []*vend.Attempt) error {
 	if len(as) == 0 {
 		return nil
@@ -74,10 +73,10 @@ func (tx *Tx) countAttempts(ctx context.Context, as []*vend.Attempt) error {
 		return fmt.Errorf("count %d attempts per buyer: %w", len(as), err)
 	}
 	if _, err := tx.exec(ctx, `
-		INSERT INTO product_days (day, product_id, shard, attempts, completed, charged)
-		SELECT a.day, f.product_id, -1, SUM(a.n), 0, 0 FROM `+batch+` JOIN files f ON f.id = a.file_id
+		INSERT INTO product_days (day, product_id, attempts, completed, charged)
+		SELECT a.day, f.product_id, SUM(a.n), 0, 0 FROM `+batch+` JOIN files f ON f.id = a.file_id
 		WHERE true GROUP BY a.day, f.product_id ORDER BY 1, 2
-		ON CONFLICT (day, product_id, shard) DO UPDATE SET attempts = product_days.attempts + excluded.attempts`,
+		ON CONFLICT (day, product_id) DO UPDATE SET attempts = product_days.attempts + excluded.attempts`,
 		string(list)); err != nil {
 		return fmt.Errorf("count %d attempts per product: %w", len(as), err)
 	}

@@ -5,8 +5,8 @@
 -- (store/sqldb countAttempts), once per batch and in key order:
 --   buyer_days   the attempts of one buyer (0: orders without an email
 --                address) on one UTC day;
---   product_days the attempts on one product's files on one UTC day (shard
---                -1; completed and charged stay 0 here).
+--   product_days the attempts on one product's files on one UTC day
+--                (completed and charged stay 0 here).
 -- day is the UTC day number: milliseconds since 1970 / 86400000.
 --
 -- SQLite's migration also keeps the download sessions and the sales by day,
@@ -28,11 +28,10 @@ CREATE TABLE buyer_days (
 CREATE TABLE product_days (
     day        BIGINT  NOT NULL,
     product_id TEXT    NOT NULL,
-    shard      INTEGER NOT NULL,
     attempts   BIGINT  NOT NULL,
     completed  BIGINT  NOT NULL, -- 0: the sessions are counted when read (see above)
     charged    BIGINT  NOT NULL, -- 0, as completed
-    PRIMARY KEY (day, product_id, shard)
+    PRIMARY KEY (day, product_id)
 );
 
 INSERT INTO buyer_days (day, buyer_id, attempts, downloads, last_at)
@@ -40,8 +39,8 @@ SELECT a.at / 86400000, COALESCE(o.buyer_id, 0), count(*), count(*) FILTER (WHER
 FROM attempts a JOIN grants g ON g.id = a.grant_id JOIN orders o ON o.id = g.order_id
 GROUP BY 1, 2;
 
-INSERT INTO product_days (day, product_id, shard, attempts, completed, charged)
-SELECT a.at / 86400000, f.product_id, -1, count(*), 0, 0
+INSERT INTO product_days (day, product_id, attempts, completed, charged)
+SELECT a.at / 86400000, f.product_id, count(*), 0, 0
 FROM attempts a JOIN files f ON f.id = a.file_id GROUP BY 1, 2;
 
 -- +goose Down
