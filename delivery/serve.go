@@ -97,14 +97,14 @@ func (s *Service) serveDirect(w http.ResponseWriter, r *http.Request, file *vend
 		return nil
 	}
 	if err != nil {
-		answer := openFailed(err)
-		a.Refused, a.Status = answer.reason, vend.HTTPStatus(answer.err)
+		reason, answer := openFailed(err)
+		a.Refused, a.Status = reason, vend.HTTPStatus(answer)
 		s.rec.add(record{attempt: a, session: sess, at: a.At})
 		s.Logger.ErrorContext(ctx, "download: open file", "file", file.ID, "error", err)
-		if vend.ErrorCode(answer.err) == vend.EUNAVAILABLE {
+		if errors.Is(answer, errBusy) {
 			w.Header().Set("Retry-After", retryBusy)
 		}
-		return answer.err
+		return answer
 	}
 	defer obj.Reader.Close()
 
@@ -259,22 +259,17 @@ var errBusy = vend.Errorf(vend.EUNAVAILABLE, "Too many downloads are in progress
 // retryBusy is errBusy's Retry-After, in seconds.
 const retryBusy = "30"
 
-// openFailed is what a failed open of a stored file answers, and the reason
-// the attempt log gives: a file that is not there is missing; a process out
+// openFailed is the reason the attempt log gives for a failed open of a
+// stored file, and what it answers: a file that is not there is missing; a process out
 // of file descriptors is busy, and nothing is missing.
-func openFailed(err error) (answer struct {
-	err    error
-	reason string
-}) {
+func openFailed(err error) (reason string, answer error) {
 	switch {
 	case vend.ErrorCode(err) == vend.ENOTFOUND:
-		answer.err, answer.reason = errUnreadable, "file missing from storage"
+		return "file missing from storage", errUnreadable
 	case errors.Is(err, syscall.EMFILE), errors.Is(err, syscall.ENFILE):
-		answer.err, answer.reason = errBusy, "server out of open files"
-	default:
-		answer.err, answer.reason = errUnreadable, "storage could not open the file"
+		return "server out of open files", errBusy
 	}
-	return answer
+	return "storage could not open the file", errUnreadable
 }
 
 // ErrUpdatesEnded refuses a version of the files released after the

@@ -24,8 +24,9 @@ func (tx *Tx) SearchOrders(ctx context.Context, q store.OrderQuery) ([]*vend.Ord
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
 	}
-	if err := tx.boundByCursor(ctx, &q); err != nil {
-		return nil, err
+	cursorAt, err := tx.boundByCursor(ctx, &q)
+	if err != nil || cursorAt < 0 {
+		return nil, err // no such cursor: an empty page
 	}
 	where := []string{"o.deleted = " + arg(false)}
 	from, filter := tx.orderFilter(q, arg, "o.created_at")
@@ -45,8 +46,7 @@ func (tx *Tx) SearchOrders(ctx context.Context, q store.OrderQuery) ([]*vend.Ord
 		switch before := arg(q.Before); {
 		case dated:
 			// boundByCursor bounded the index range; this cuts the ties.
-			at := "(SELECT created_at FROM orders WHERE id = " + before + ")"
-			where = append(where, "(o.created_at, o.id) < ("+at+", "+before+")")
+			where = append(where, "(o.created_at, o.id) < ("+arg(cursorAt)+", "+before+")")
 		case from == fromItems:
 			where = append(where, "i.order_id < "+before)
 		default:
@@ -76,25 +76,26 @@ func (tx *Tx) SearchOrders(ctx context.Context, q store.OrderQuery) ([]*vend.Ord
 
 // boundByCursor ends the date range of a page of a list filtered by date
 // alone at its cursor's order, so that the date index is read from the
-// cursor down. Given both the range's end and the cursor's time as upper
-// bounds, SQLite seeks by the range's end and steps over every order between
-// the two: 47 ms for a page from the middle of a month at ten million orders a
-// year, against 1 ms for the month's first page.
-func (tx *Tx) boundByCursor(ctx context.Context, q *store.OrderQuery) error {
+// cursor down, and returns the cursor's time (0 for other lists, -1 when no
+// order is the cursor). Given both the range's end and the cursor's time as
+// upper bounds, SQLite seeks by the range's end and steps over every order
+// between the two: 47 ms for a page from the middle of a month at ten million
+// orders a year, against 1 ms for the month's first page.
+func (tx *Tx) boundByCursor(ctx context.Context, q *store.OrderQuery) (int64, error) {
 	if !datedList(*q) || q.Before <= 0 {
-		return nil
+		return 0, nil
 	}
 	var at int64
 	err := tx.queryRow(ctx, `SELECT created_at FROM orders WHERE id = $1`, q.Before).Scan(&at)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil // no such cursor: the page is empty, as the ties' condition finds
+		return -1, nil
 	} else if err != nil {
-		return fmt.Errorf("search orders: the cursor's order: %w", err)
+		return 0, fmt.Errorf("search orders: the cursor's order: %w", err)
 	}
 	if end := fromMS(at).Add(time.Millisecond); q.To.IsZero() || end.Before(q.To) {
 		q.To = end
 	}
-	return nil
+	return at, nil
 }
 
 // datedList reports whether q is a list filtered by date alone (no text, no
