@@ -202,18 +202,19 @@ func TestAdminLogin(t *testing.T) {
 func TestAdminLogin_SameTimeForUnknownUsers(t *testing.T) {
 	e := newTestEnv(t)
 	e.addUser("alice", alicePassword)
-	fastest := func(name string) time.Duration {
-		best := time.Hour
-		for range 3 {
-			start := time.Now()
-			if a := e.login(name, "a wrong password", "", nil); a.Status != http.StatusUnauthorized {
-				t.Fatalf("%s: %d", name, a.Status)
-			}
-			best = min(best, time.Since(start))
+	try := func(name string) time.Duration {
+		start := time.Now()
+		if a := e.login(name, "a wrong password", "", nil); a.Status != http.StatusUnauthorized {
+			t.Fatalf("%s: %d", name, a.Status)
 		}
-		return best
+		return time.Since(start)
 	}
-	wrong, unknown := fastest("alice"), fastest("mallory")
+	// The fastest of five tries each, taken in turn, so that a moment when
+	// other tests load the machine slows both names.
+	wrong, unknown := time.Hour, time.Hour
+	for range 5 {
+		wrong, unknown = min(wrong, try("alice")), min(unknown, try("mallory"))
+	}
 	if unknown < wrong/3 {
 		t.Errorf("a wrong password takes %v, an unknown name %v: the difference tells which names exist", wrong, unknown)
 	}
