@@ -53,7 +53,8 @@ var mayImport = map[string][]string{
 
 	// Test helpers: conformance suites and real services for tests.
 	"internal/servicetest":    {},
-	"store/storetest":         {"", "store"},
+	"internal/testclock":      {},
+	"store/storetest":         {"", "store", "internal/testclock"},
 	"store/postgres/pgtest":   {"store/postgres", "internal/servicetest"},
 	"store/sqlite/sqlitetest": {"store/sqlite"},
 	"blob/blobtest":           {"", "blob"},
@@ -66,7 +67,7 @@ var mayImport = map[string][]string{
 var backends = []string{"store/sqlite", "store/postgres", "blob/local", "blob/s3"}
 
 // testHelpers may be imported by tests only.
-var testHelpers = []string{"internal/servicetest", "store/storetest", "store/postgres/pgtest", "store/sqlite/sqlitetest",
+var testHelpers = []string{"internal/servicetest", "internal/testclock", "store/storetest", "store/postgres/pgtest", "store/sqlite/sqlitetest",
 	"blob/blobtest", "blob/s3/s3test", "mailer/smtptest", "webhook/webhooktest"}
 
 // TestImportDirection checks every package's imports against mayImport, and the

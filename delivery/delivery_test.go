@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"github.com/vend-shop/vend/blob"
 	"github.com/vend-shop/vend/blob/local"
 	"github.com/vend-shop/vend/delivery"
+	"github.com/vend-shop/vend/internal/testclock"
 	"github.com/vend-shop/vend/store"
 	"github.com/vend-shop/vend/store/sqlite"
 	"github.com/vend-shop/vend/store/sqlite/sqlitetest"
@@ -42,25 +42,6 @@ const socketBuffer = 64 << 10
 // testSecret signs the links of every test service.
 var testSecret = []byte("delivery-test-secret-0123456789abcdef")
 
-// Clock is a settable clock shared by the store and the service, so that every row
-// and every decision agrees on the time.
-type Clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *Clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // Env is a delivery service on a real store (SQLite unless EnvOptions say
 // otherwise) and real local blob storage, mounted on an httptest server the way
 // web mounts it.
@@ -70,7 +51,7 @@ type Env struct {
 	Blobs    *local.Store
 	Service  *delivery.Service
 	Second   *delivery.Service // another instance on the same store; nil unless EnvOptions.Second
-	Clock    *Clock
+	Clock    *testclock.Clock
 	Server   *httptest.Server
 	Client   *http.Client
 	inflight atomic.Int64
@@ -109,7 +90,7 @@ func MustOpenEnv(tb testing.TB, cfg delivery.Config, now func() time.Time) *Env 
 func MustOpenEnvWith(tb testing.TB, cfg delivery.Config, now func() time.Time, opts EnvOptions) *Env {
 	tb.Helper()
 	dir := tb.TempDir()
-	e := &Env{tb: tb, Clock: &Clock{now: time.Date(2030, 1, 2, 10, 0, 0, 0, time.UTC)}}
+	e := &Env{tb: tb, Clock: testclock.New(time.Date(2030, 1, 2, 10, 0, 0, 0, time.UTC))}
 	if now == nil {
 		now = e.Clock.Now
 	}

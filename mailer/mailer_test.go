@@ -24,38 +24,13 @@ import (
 	"time"
 
 	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/internal/testclock"
 	"github.com/vend-shop/vend/mailer"
 	"github.com/vend-shop/vend/mailer/smtptest"
 	"github.com/vend-shop/vend/store"
 	"github.com/vend-shop/vend/store/sqlite"
 	"github.com/vend-shop/vend/store/sqlite/sqlitetest"
 )
-
-// clock is a settable time shared by the store and the worker.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, time.March, 2, 14, 5, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
 
 // MustOpenDB opens a fresh migrated SQLite store (a copy, see sqlitetest).
 func MustOpenDB(tb testing.TB, now func() time.Time) *sqlite.DB {
@@ -296,7 +271,7 @@ func pageURL(publicID string) string { return "https://shop.test/d/" + publicID 
 
 // env is a store, an SMTP server and a worker sending to it.
 type env struct {
-	Clock  *clock
+	Clock  *testclock.Clock
 	DB     *sqlite.DB
 	SMTP   *smtptest.Server
 	Worker *mailer.Worker
@@ -305,7 +280,7 @@ type env struct {
 
 func newEnv(tb testing.TB) *env {
 	tb.Helper()
-	e := &env{Clock: newClock(), Log: &bytes.Buffer{}}
+	e := &env{Clock: testclock.New(time.Date(2026, time.March, 2, 14, 5, 0, 0, time.UTC)), Log: &bytes.Buffer{}}
 	e.DB = MustOpenDB(tb, e.Clock.Now)
 	e.SMTP = smtptest.Start(tb, "127.0.0.1:0", nil, false)
 	e.Worker = newWorker(tb, e, e.SMTP.Addr, "")

@@ -74,7 +74,7 @@ func TestReturnPage(t *testing.T) {
 			for _, body := range tt.steps {
 				env.MustPostIPN(body)
 			}
-			env.Clock.Advance(tt.after)
+			env.Clock.Add(tt.after)
 			var page answer
 			if tt.post {
 				form := url.Values{}
@@ -338,7 +338,7 @@ func TestLegacyLink(t *testing.T) {
 			}
 			env.Flush()
 			// A new download session: the last one went quiet long ago.
-			env.Clock.Advance(delivery.DefaultSessionTimeout + time.Minute)
+			env.Clock.Add(delivery.DefaultSessionTimeout + time.Minute)
 		}
 		if used := env.Grant(g.ID).DownloadsUsed; used != 3 {
 			t.Errorf("%d downloads used, want 3", used)
@@ -380,7 +380,7 @@ func TestReturnPage_EcheckClearedDaysLater(t *testing.T) {
 	// eCheck that clears after six days still shows its links on the return page.
 	env := newTestEnv(t)
 	env.MustPostIPN(sample(t, "p3"))
-	env.Clock.Advance(6 * 24 * time.Hour)
+	env.Clock.Add(6 * 24 * time.Hour)
 	env.MustPostIPN(p3Then(t, "Completed"))
 	page := env.Get(returnPath("tx", p3Txn))
 	if hrefs := links(page.Body, "/d/"); page.Status != 200 || len(hrefs) != 1 || !strings.Contains(page.Body, "Download E-Book Go Patterns") {

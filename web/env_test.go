@@ -23,6 +23,7 @@ import (
 	"github.com/vend-shop/vend/delivery"
 	"github.com/vend-shop/vend/intake"
 	"github.com/vend-shop/vend/internal/servicetest"
+	"github.com/vend-shop/vend/internal/testclock"
 	"github.com/vend-shop/vend/ledger"
 	"github.com/vend-shop/vend/license"
 	"github.com/vend-shop/vend/provider/digistore24"
@@ -146,7 +147,7 @@ type testEnv struct {
 	Server   *Server
 	HTTP     *httptest.Server
 	PayPal   *fakePayPal
-	Clock    *testClock
+	Clock    *testclock.Clock
 	client   *http.Client
 	inflight *inflight
 }
@@ -213,7 +214,7 @@ func newTestEnv(tb testing.TB, opts ...envOption) *testEnv {
 	tb.Helper()
 	ctx := context.Background()
 	dir := tb.TempDir()
-	clock := &testClock{now: testEpoch}
+	clock := testclock.New(testEpoch)
 
 	db := sqlite.NewDB(catalogStore.Path(tb))
 	db.Now = clock.Now
@@ -343,25 +344,6 @@ func productFile(id string) (name string, content []byte) {
 		}
 	}
 	return "", nil
-}
-
-// testClock is the one clock of the database, delivery and the server. It
-// stands still unless a test moves it.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
 }
 
 // fakePayPal plays PayPal's postback endpoint: it records every request and

@@ -295,7 +295,7 @@ func TestLicenses_Budget(t *testing.T) {
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("another address: %d", resp.StatusCode)
 	}
-	e.Clock.Advance(10 * time.Second)
+	e.Clock.Add(10 * time.Second)
 	if a := e.licenseCall("validate", false, "license_key", "K"); a.status != http.StatusNotFound {
 		t.Errorf("after 10 s: %d", a.status)
 	}

@@ -34,7 +34,7 @@ func TestPayPalIPN_RateLimitPerClient(t *testing.T) {
 	if n := len(e.Notifications()); n != DefaultIPNBurst {
 		t.Errorf("%d notifications stored, want %d (refused ones are not)", n, DefaultIPNBurst)
 	}
-	e.Clock.Advance(10e9) // ten seconds refill the budget
+	e.Clock.Add(10e9) // ten seconds refill the budget
 	if a := e.PostIPN(body); a.Status != http.StatusOK {
 		t.Errorf("after a pause: status %d, want 200", a.Status)
 	}

@@ -79,7 +79,7 @@ func TestLinks_Budgets(t *testing.T) {
 	if n := len(e.mails()); n != linksPerEmailBurst {
 		t.Errorf("%d requests queued for one address, want %d", n, linksPerEmailBurst)
 	}
-	e.Clock.Advance(linksPerEmailEvery)
+	e.Clock.Add(linksPerEmailEvery)
 	e.postLinks("kunde@example.de", nil)
 	if n := len(e.mails()); n != linksPerEmailBurst+1 {
 		t.Errorf("after the budget refilled: %d queued, want %d", n, linksPerEmailBurst+1)
@@ -159,7 +159,7 @@ func TestForgeryBurst_OneOwnerNoticePerHour(t *testing.T) {
 	if n := notices(); n != 1 {
 		t.Errorf("%d owner notices after %d forged messages, want 1", n, intake.ForgeryBurst*2)
 	}
-	e.Clock.Advance(intake.ForgeryWindow)
+	e.Clock.Add(intake.ForgeryWindow)
 	for range intake.ForgeryBurst {
 		e.Post("/ipn/digistore24", formType, forged, nil)
 	}

@@ -104,7 +104,7 @@ func TestMetrics_Scrape(t *testing.T) {
 		t.Fatalf("download: %d", f.Status)
 	}
 	e.Flush()
-	e.Clock.Advance(delivery.DefaultSessionTimeout + time.Minute)
+	e.Clock.Add(delivery.DefaultSessionTimeout + time.Minute)
 	if _, err := e.Delivery.Sweep(t.Context()); err != nil {
 		t.Fatal(err)
 	}

@@ -397,7 +397,7 @@ func TestAdminNotification_Replay(t *testing.T) {
 			checkHookRefusal(t, "forged", p.post(e, m), http.StatusUnauthorized)
 			forged := e.LastNotification()
 
-			e.Clock.Advance(24 * time.Hour)         // every signature is long stale now
+			e.Clock.Add(24 * time.Hour)             // every signature is long stale now
 			cookie := e.mustLogin("alice", adminPW) // and the session has ended
 			checkReplay(t, applied, e.replay(cookie, applied.ID), vend.VerdictDuplicate)
 			checkReplay(t, stale, e.replay(cookie, stale.ID), vend.VerdictApplied)
@@ -417,7 +417,7 @@ func TestAdminNotification_Replay(t *testing.T) {
 		e, _ := signedInEnv(t)
 		checkGranted(t, "link", e.Get(wsPath("/", wsData(t, wsLink(e.Clock.Now(), wsOrder, wsEbook)))))
 		orig := e.LastNotification()
-		e.Clock.Advance(60 * 24 * time.Hour)    // past the test shop's max_age of 30 days
+		e.Clock.Add(60 * 24 * time.Hour)        // past the test shop's max_age of 30 days
 		cookie := e.mustLogin("alice", adminPW) // and the session has ended
 		r := e.replay(cookie, orig.ID)
 		checkReplay(t, orig, r, vend.VerdictDuplicate)

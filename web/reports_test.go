@@ -155,7 +155,7 @@ func TestAdminExport_Orders(t *testing.T) {
 func TestAdminExport_Transactions(t *testing.T) {
 	t.Parallel()
 	e, cookie := exportEnv(t)
-	e.Clock.Advance(time.Hour)
+	e.Clock.Add(time.Hour)
 	e.MustPostIPN(simBody(reversalSim("Refunded", "REFUND00000000001", "FORMULA0000000001", 1995)))
 	records := e.csvExport(cookie, "/admin/export/transactions.csv")
 	wantHeader := []string{"id", "created_at_utc", "order_id", "provider", "txn_id", "parent_txn_id", "order_ref", "product_id",

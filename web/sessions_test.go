@@ -248,11 +248,11 @@ func TestAdminLogin_SessionEnds(t *testing.T) {
 	})
 	t.Run("a session expires after 12 hours", func(t *testing.T) {
 		cookie := e.mustLogin("alice", alicePassword)
-		e.Clock.Advance(AdminSessionLifetime - time.Second)
+		e.Clock.Add(AdminSessionLifetime - time.Second)
 		if got := protected(cookie); got != http.StatusOK {
 			t.Fatalf("a second before expiry: %d", got)
 		}
-		e.Clock.Advance(time.Second)
+		e.Clock.Add(time.Second)
 		a := e.adminRequest(http.MethodGet, "/admin/audit", cookie, nil, nil)
 		if a.Status != http.StatusSeeOther || !strings.HasPrefix(a.Header.Get("Location"), "/admin/login?next=") {
 			t.Errorf("expired session: %d %q", a.Status, a.Header.Get("Location"))
@@ -324,7 +324,7 @@ func TestAdminLogin_Budgets(t *testing.T) {
 		if a := e.login("bob", "bob's long password", "", nil); a.Status != http.StatusSeeOther {
 			t.Errorf("bob after alice's failures: %d", a.Status)
 		}
-		e.Clock.Advance(loginFailuresEvery)
+		e.Clock.Add(loginFailuresEvery)
 		if a := e.login("alice", alicePassword, "", nil); a.Status != http.StatusSeeOther {
 			t.Errorf("alice after five minutes: %d\n%s", a.Status, a.Body)
 		}
@@ -370,7 +370,7 @@ func TestAdminLogin_Budgets(t *testing.T) {
 		if a := e.login("alice", alicePassword, "", from("198.51.100.9")); a.Status != http.StatusSeeOther {
 			t.Errorf("another address: %d", a.Status)
 		}
-		e.Clock.Advance(loginsPerIPEvery)
+		e.Clock.Add(loginsPerIPEvery)
 		if a := e.login("alice", alicePassword, "", from("203.0.113.7")); a.Status != http.StatusSeeOther {
 			t.Errorf("a minute later: %d", a.Status)
 		}
@@ -485,7 +485,7 @@ func TestAdminAPI_Tokens(t *testing.T) {
 		})
 	}
 	t.Run("OK", func(t *testing.T) {
-		e.Clock.Advance(time.Hour)
+		e.Clock.Add(time.Hour)
 		a, v := whoami("Bearer " + token)
 		if a.Status != http.StatusOK || v["actor"] != "token:deploy" || v["user_id"] != float64(alice.ID) {
 			t.Fatalf("whoami with a token: %d %v", a.Status, v)
@@ -590,7 +590,7 @@ func TestAdminSetup(t *testing.T) {
 		if a := e.login("alice", alicePassword, "", nil); a.Status != http.StatusSeeOther {
 			t.Errorf("login with the new user: %d", a.Status)
 		}
-		e.Clock.Advance(loginsPerIPEvery * loginsPerIPBurst) // the tries above spent the address's budget
+		e.Clock.Add(loginsPerIPEvery * loginsPerIPBurst) // the tries above spent the address's budget
 		if a := setup(token, "mallory", alicePassword, alicePassword); a.Status != http.StatusForbidden {
 			t.Errorf("the link a second time: %d", a.Status)
 		}
@@ -616,7 +616,7 @@ func TestAdminSetup_LinkExpires(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.Clock.Advance(account.SetupLinkLifetime)
+	e.Clock.Add(account.SetupLinkLifetime)
 	fresh, err := account.SetupToken(context.Background(), e.DB) // a restart prints a new one
 	if err != nil || fresh == old {
 		t.Fatal(fresh, err)

@@ -202,7 +202,7 @@ func TestDownloadPage_LastDownload(t *testing.T) {
 	// The resume's handler records the session's activity after the last
 	// byte went out: let it finish before time moves on.
 	e.Flush()
-	e.Clock.Advance(31 * time.Minute)
+	e.Clock.Add(31 * time.Minute)
 	page = e.Get(e.PagePath(g))
 	mustSay(t, page, http.StatusOK, append([]string{"You have used all downloads of this purchase, and the last one is over."}, offersHelp...)...)
 	if files := links(page.Body, "/d/"); len(files) != 0 {

@@ -68,15 +68,15 @@ func TestUpdatesUntil(t *testing.T) {
 		t.Fatalf("Alex's updates until %v, want %v", alex.UpdatesUntil, want)
 	}
 
-	e.Clock.Advance(10 * day)
+	e.Clock.Add(10 * day)
 	v2 := newVersion(t, e, "go-patterns-2.pdf", "second edition")
 	release(t, e, "2nd edition")
-	e.Clock.Advance(25 * day) // day 35
+	e.Clock.Add(25 * day) // day 35
 	kimSim := ebookSim("Completed", "KIM0000000000001")
 	kimSim.PayerEmail = "kim@example.com"
 	e.MustPostIPN(simBody(kimSim))
 	kim := e.Order("KIM0000000000001").grant("EBOOK-001")
-	e.Clock.Advance(5 * day) // day 40
+	e.Clock.Add(5 * day) // day 40
 	v3 := newVersion(t, e, "go-patterns-3.pdf", "third edition")
 	release(t, e, "3rd edition")
 

@@ -152,7 +152,7 @@ func useUp(t *testing.T, e *testEnv, g *vend.Grant) {
 			t.Fatalf("download %d of %d: %d", i+1, g.DownloadLimit, f.Status)
 		}
 		e.Flush()
-		e.Clock.Advance(delivery.DefaultSessionTimeout + time.Minute)
+		e.Clock.Add(delivery.DefaultSessionTimeout + time.Minute)
 	}
 	if used := e.Grant(g.ID).DownloadsUsed; used != g.DownloadLimit {
 		t.Fatalf("%d downloads used, want the limit %d", used, g.DownloadLimit)
@@ -241,7 +241,7 @@ func TestWebsale_LaterLinks(t *testing.T) {
 		e := newTestEnv(t)
 		first := wsData(t, wsLink(e.Clock.Now(), wsOrder, wsEbook))
 		page := checkGranted(t, "first link", e.Get(wsPath("/", first)))
-		e.Clock.Advance(24 * time.Hour)
+		e.Clock.Add(24 * time.Hour)
 		second := wsData(t, wsLink(e.Clock.Now(), wsOrder, wsEbook))
 		if first[:32] == second[:32] || first == second {
 			t.Fatalf("the second link has the first one's IV")
@@ -288,7 +288,7 @@ func TestWebsale_LaterLinks(t *testing.T) {
 		e := newTestEnv(t)
 		old := wsPath("/", wsData(t, wsLink(e.Clock.Now(), wsOrder, wsEbook)))
 		page := checkGranted(t, "the e-mail's link", e.Get(old))
-		e.Clock.Advance(websaleOf(e.Server).Config.MaxAge + time.Hour)
+		e.Clock.Add(websaleOf(e.Server).Config.MaxAge + time.Hour)
 		checkRefusal(t, "the e-mail's link after max_age", e.Get(old), want)
 		fresh := checkGranted(t, "the order history's link", e.Get(wsPath("/", wsData(t, wsLink(e.Clock.Now(), wsOrder, wsEbook)))))
 		if fresh != page {
@@ -507,12 +507,12 @@ func TestWebsale_RefusalsLookAlike(t *testing.T) {
 		}
 		for _, tt := range tests {
 			for _, route := range wsRoutes {
-				e.Clock.Advance(linkFailureEvery)
+				e.Clock.Add(linkFailureEvery)
 				checkRefusal(t, tt.name+" on "+route, e.Get(wsPath(route, tt.dldata(e.Clock.Now()))), want)
 			}
 		}
 		for _, path := range []string{"/?dldata=", "/websale", "/websale?dldata=", "/websale?data=" + valid(e.Clock.Now())} {
-			e.Clock.Advance(linkFailureEvery)
+			e.Clock.Add(linkFailureEvery)
 			checkRefusal(t, "GET "+path, e.Get(path), want)
 		}
 		if orders := e.Orders(); len(orders) != 0 {
@@ -541,7 +541,7 @@ func TestWebsale_RefusalsLookAlike(t *testing.T) {
 			for bit := range 8 {
 				flipped := bytes.Clone(ct)
 				flipped[i] ^= 1 << bit
-				e.Clock.Advance(linkFailureEvery)
+				e.Clock.Add(linkFailureEvery)
 				route := wsRoutes[(i*8+bit)%len(wsRoutes)]
 				checkRefusal(t, "byte "+strconv.Itoa(i)+" bit "+strconv.Itoa(bit)+" flipped, on "+route,
 					e.Get(wsPath(route, hex.EncodeToString(flipped))), want)
@@ -589,14 +589,14 @@ func TestWebsale_RefusedLinkBudget(t *testing.T) {
 	}
 	checkGranted(t, "new order's link from another address", getWith(t, other, e.HTTP.URL+newOrder))
 
-	e.Clock.Advance(linkFailureEvery - time.Second)
+	e.Clock.Add(linkFailureEvery - time.Second)
 	checkRefusal(t, "valid link a second before the budget grows", e.Get(good), want)
-	e.Clock.Advance(time.Second)
+	e.Clock.Add(time.Second)
 	checkGranted(t, "valid link once the budget has grown by one", e.Get(good))
 	checkRefusal(t, "the one refusal the budget grew by", e.Get(bad()), want)
 	checkRefusal(t, "valid link after that refusal", e.Get(good), want)
 
-	e.Clock.Advance(linkFailureBurst * linkFailureEvery)
+	e.Clock.Add(linkFailureBurst * linkFailureEvery)
 	checkGranted(t, "valid link once the budget is full again", e.Get(good))
 }
 
@@ -668,7 +668,7 @@ func TestWebsale_RefusedLinkBudgetUnderConcurrency(t *testing.T) {
 				bad := wsEncrypt(t, wsLink(e.Clock.Now(), wsOrder, wsEbook).Plaintext(), "another-password-websale-0123456", websaleSettings)
 				checkRefusal(t, "refused link", e.Get(wsPath("/", bad)), want)
 			}
-			e.Clock.Advance(tt.after)
+			e.Clock.Add(tt.after)
 			paths := make([]string, burst)
 			for i := range paths {
 				paths[i] = e.HTTP.URL + wsPath("/", wsData(t, wsLink(e.Clock.Now(), wsOrder, strconv.Itoa(9000000000+i))))
