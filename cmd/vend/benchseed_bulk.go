@@ -172,6 +172,11 @@ func bulkSteps(o seedOptions, now time.Time) []bulkStep {
 			SELECT a.at / 86400000, f.product_id, count(*), 0, 0 FROM attempts a JOIN files f ON f.id = a.file_id
 			WHERE true GROUP BY 1, 2
 			ON CONFLICT (day, product_id) DO UPDATE SET attempts = product_days.attempts + excluded.attempts`},
+		{"the buyers' sums over the counters' windows (buyer_windows)", fmt.Sprintf(`
+			UPDATE counter_windows SET first_day = %d - days + 1`, end/86400000)},
+		{"", `INSERT INTO buyer_windows (days, buyer_id, attempts, downloads, last_at)
+			SELECT w.days, d.buyer_id, SUM(d.attempts), SUM(d.downloads), MAX(d.last_at)
+			FROM buyer_days d JOIN counter_windows w ON d.day >= w.first_day GROUP BY w.days, d.buyer_id`},
 		// Sales and sessions are counted by day by migration 00021's triggers.
 		{"download sessions of the counted attempts", `INSERT INTO download_sessions (grant_id, file_id, product_id, client_ip,
 				started_at, last_seen, size, bytes_sent, charged, completed, closed, given_back)

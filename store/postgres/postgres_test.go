@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/vend-shop/vend/internal/testclock"
 	"github.com/vend-shop/vend/store"
 	"github.com/vend-shop/vend/store/postgres"
 	"github.com/vend-shop/vend/store/postgres/pgtest"
@@ -36,6 +38,43 @@ func TestDB_Migrate_Concurrent(t *testing.T) {
 			t.Errorf("instance %d: %v", i, err)
 		}
 	}
+}
+
+// TestDB_CounterWindows: the buyers' windows move on with the days.
+func TestDB_CounterWindows(t *testing.T) {
+	url := pgtest.URL(t)
+	clock := testclock.New(time.Time{})
+	storetest.RunCounterWindows(t, openAt(t, url, clock), clock, openRaw(t, url))
+}
+
+// TestDB_CounterWindows_Instances: instances that write attempts at once as
+// the day changes count each once in the windows, and none waits forever.
+func TestDB_CounterWindows_Instances(t *testing.T) {
+	url := pgtest.URL(t)
+	clock := testclock.New(time.Time{})
+	dbs := []store.DB{openAt(t, url, clock), openAt(t, url, clock), openAt(t, url, clock)}
+	storetest.RunCounterWindowsConcurrent(t, dbs, clock, openRaw(t, url))
+}
+
+// openAt opens an instance on url whose time is clock's.
+func openAt(t *testing.T, url string, clock *testclock.Clock) *postgres.DB {
+	db := postgres.NewDB(url)
+	db.Now = clock.Now
+	if err := db.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// openRaw opens url with database/sql alone, for what the store does not say.
+func openRaw(t *testing.T, url string) *sql.DB {
+	raw, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	return raw
 }
 
 // TestDB_CounterMigration: migration 00021 counts the attempts and sessions

@@ -31,13 +31,17 @@ type attemptDay struct {
 
 type attemptSum struct{ n, counted, last int64 }
 
-// countAttempts adds as to the day counters: one statement for the buyers and
-// one for the products, whatever the batch holds, each writing its rows in
-// key order, buyers first, so that two instances' batches on PostgreSQL take
-// the rows' locks in the same order.
+// countAttempts adds as to the counters: one statement for the buyers' days,
+// one for their windows and one for the products' days, whatever the batch
+// holds, each writing its rows in key order and in that order, so that two
+// instances' batches on PostgreSQL take the rows' locks in the same order.
+// The windows are moved on to the transaction's day first.
 func (tx *Tx) countAttempts(ctx context.Context, as []*vend.Attempt) error {
 	if len(as) == 0 {
 		return nil
+	}
+	if err := tx.sweepWindows(ctx); err != nil {
+		return err
 	}
 	sums := map[attemptDay]attemptSum{}
 	for _, a := range as {
@@ -71,6 +75,17 @@ func (tx *Tx) countAttempts(ctx context.Context, as []*vend.Attempt) error {
 			last_at = CASE WHEN excluded.last_at > buyer_days.last_at THEN excluded.last_at ELSE buyer_days.last_at END`,
 		string(list)); err != nil {
 		return fmt.Errorf("count %d attempts per buyer: %w", len(as), err)
+	}
+	if _, err := tx.exec(ctx, `
+		INSERT INTO buyer_windows (days, buyer_id, attempts, downloads, last_at)
+		SELECT w.days, COALESCE(o.buyer_id, 0), SUM(a.n), SUM(a.counted), MAX(a.last)
+		FROM `+batch+` JOIN grants g ON g.id = a.grant_id JOIN orders o ON o.id = g.order_id JOIN counter_windows w ON a.day >= w.first_day
+		WHERE true GROUP BY w.days, COALESCE(o.buyer_id, 0) ORDER BY 1, 2
+		ON CONFLICT (days, buyer_id) DO UPDATE SET attempts = buyer_windows.attempts + excluded.attempts,
+			downloads = buyer_windows.downloads + excluded.downloads,
+			last_at = CASE WHEN excluded.last_at > buyer_windows.last_at THEN excluded.last_at ELSE buyer_windows.last_at END`,
+		string(list)); err != nil {
+		return fmt.Errorf("count %d attempts in the windows: %w", len(as), err)
 	}
 	if _, err := tx.exec(ctx, `
 		INSERT INTO product_days (day, product_id, attempts, completed, charged)
@@ -181,6 +196,13 @@ func (tx *Tx) AttemptsPerBuyer(ctx context.Context, q store.BuyerQuery) ([]store
 		return nil, vend.Errorf(vend.EINVALID, "Sort by attempts, downloads, last or email (got %q).", q.Sort)
 	}
 	lo, hi := dayRange(q.From, q.To)
+	n := limit(q.Limit, 100)
+	if q.To.IsZero() && !q.From.IsZero() {
+		out, ok, err := tx.buyersInWindow(ctx, lo, sortKey, n)
+		if ok || err != nil {
+			return out, err
+		}
+	}
 	buyers := map[int64]*buyerLine{}
 	rows, err := tx.query(ctx, `SELECT buyer_id, attempts, downloads, last_at FROM buyer_days WHERE day >= $1 AND day <= $2`, lo, hi)
 	if err != nil {
@@ -211,7 +233,6 @@ func (tx *Tx) AttemptsPerBuyer(ctx context.Context, q store.BuyerQuery) ([]store
 
 	// Only the lines that can make the first q.Limit need their email address:
 	// those at least as far up as the q.Limit-th by the metric.
-	n := limit(q.Limit, 100)
 	lines := make([]*buyerLine, 0, len(buyers))
 	for _, b := range buyers {
 		lines = append(lines, b)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vend-shop/vend"
+	"github.com/vend-shop/vend/internal/testclock"
 	"github.com/vend-shop/vend/store"
 	"github.com/vend-shop/vend/store/sqlite"
 	"github.com/vend-shop/vend/store/sqlite/sqlitetest"
@@ -308,6 +309,20 @@ func TestDB_FileModes(t *testing.T) {
 		}
 		wantPrivate(t, path)
 	})
+}
+
+// TestDB_CounterWindows: the buyers' windows move on with the days.
+func TestDB_CounterWindows(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "vend.db")
+	clock := testclock.New(time.Time{})
+	db := sqlite.NewDB(path)
+	db.Now = clock.Now
+	if err := db.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	storetest.RunCounterWindows(t, db, clock, rawOpen(t, path))
 }
 
 // TestDB_CounterMigration: migration 00021 counts the attempts and sessions

@@ -12,8 +12,11 @@ import (
 
 // UndoCounterDays is the SQL that takes a migrated database back to before
 // migration 00021 (the counters by day), once its triggers are dropped: the
-// tables and the version.
+// tables of 00021 and 00022 (the windows, which start unbuilt) and the
+// versions.
 var UndoCounterDays = []string{
+	`DROP TABLE buyer_windows`,
+	`DROP TABLE counter_windows`,
 	`DROP TABLE IF EXISTS sales_days`, // SQLite's alone
 	`DROP TABLE buyer_days`,
 	`DROP TABLE product_days`,
