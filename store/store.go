@@ -243,7 +243,7 @@ type Reports interface {
 	// q.Limit. It reads a row per buyer and day of the window, kept with the
 	// attempts, not the attempts themselves; for the last 7, 30 or 90 days (a
 	// From and no To), each buyer's sum over them, also kept with the
-	// attempts, through an index in q.Sort's order.
+	// attempts, once the day's first attempts have moved them on.
 	AttemptsPerBuyer(ctx context.Context, q BuyerQuery) ([]BuyerAttempts, error)
 	// DownloadsPerProduct counts, for every product of the catalog (and any
 	// other product id downloads name), the download sessions started and the

@@ -143,8 +143,8 @@ func (a *attachment) Write(p []byte) (int, error) {
 // counterDays are the periods the counters page offers: the store keeps each
 // buyer's sums over them (store/sqldb/windows.go), so a page reads the first
 // lines of an index. Other periods, up to counterMaxDays, add up a row per
-// buyer and day: on SQLite about a second for 30 days of a shop with ten
-// million attempts a year. `vend stats --days` goes further.
+// buyer and day: on SQLite 0.2 s for 10 days of a shop with ten million
+// attempts a year. `vend stats --days` goes further.
 var counterDays = []int{7, 30, 90}
 
 const (

@@ -139,13 +139,20 @@ func (db *DB) Update(ctx context.Context, fn func(tx store.Tx) error) error {
 	return err
 }
 
-// View runs fn in a read-only transaction.
+// View runs fn in a read-only transaction that sees one snapshot, as SQLite's
+// do: its statements agree with each other even when writes commit between
+// them (the counters read a window's first day, then its rows). A read-only
+// transaction at REPEATABLE READ never fails to serialize.
 func (db *DB) View(ctx context.Context, fn func(tx store.Tx) error) error {
 	return db.run(ctx, true, fn)
 }
 
 func (db *DB) run(ctx context.Context, readOnly bool, fn func(tx store.Tx) error) error {
-	tx, err := db.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: readOnly})
+	opts := &sql.TxOptions{ReadOnly: readOnly}
+	if readOnly {
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	tx, err := db.db.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("postgres: begin: %w", err)
 	}

@@ -51,9 +51,9 @@ func TestDB_CounterWindows(t *testing.T) {
 // the day changes count each once in the windows, and none waits forever.
 func TestDB_CounterWindows_Instances(t *testing.T) {
 	url := pgtest.URL(t)
-	clock := testclock.New(time.Time{})
-	dbs := []store.DB{openAt(t, url, clock), openAt(t, url, clock), openAt(t, url, clock)}
-	storetest.RunCounterWindowsConcurrent(t, dbs, clock, openRaw(t, url))
+	clock, behind := testclock.New(time.Time{}), testclock.New(time.Time{})
+	dbs := []store.DB{openAt(t, url, clock), openAt(t, url, clock), openAt(t, url, behind)}
+	storetest.RunCounterWindowsConcurrent(t, dbs, clock, behind, openRaw(t, url))
 }
 
 // openAt opens an instance on url whose time is clock's.

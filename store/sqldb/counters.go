@@ -31,11 +31,15 @@ type attemptDay struct {
 
 type attemptSum struct{ n, counted, last int64 }
 
-// countAttempts adds as to the counters: one statement for the buyers' days,
-// one for their windows and one for the products' days, whatever the batch
-// holds, each writing its rows in key order and in that order, so that two
-// instances' batches on PostgreSQL take the rows' locks in the same order.
-// The windows are moved on to the transaction's day first.
+// countAttempts adds as to the counters: one statement for the buyers'
+// windows, one for their days and one for the products' days, whatever the
+// batch holds, each writing its rows in key order and in that order, so that
+// two instances' batches on PostgreSQL take the rows' locks in the same order.
+// The windows are moved on to the transaction's day first. The windows come
+// first because the batch that moves them on locks their table before any row:
+// a batch that held a day's row while it waited for that table could wait for
+// the mover, which writes the same day's rows after the lock (a batch flushed
+// after midnight holds attempts of the day before).
 func (tx *Tx) countAttempts(ctx context.Context, as []*vend.Attempt) error {
 	if len(as) == 0 {
 		return nil
@@ -66,17 +70,6 @@ func (tx *Tx) countAttempts(ctx context.Context, as []*vend.Attempt) error {
 	batch := `(SELECT CAST(value->>0 AS BIGINT) AS day, CAST(value->>1 AS BIGINT) AS grant_id, CAST(value->>2 AS BIGINT) AS file_id,
 		CAST(value->>3 AS BIGINT) AS n, CAST(value->>4 AS BIGINT) AS counted, CAST(value->>5 AS BIGINT) AS last FROM ` + tx.jsonElements() + `) a`
 	if _, err := tx.exec(ctx, `
-		INSERT INTO buyer_days (day, buyer_id, attempts, downloads, last_at)
-		SELECT a.day, COALESCE(o.buyer_id, 0), SUM(a.n), SUM(a.counted), MAX(a.last)
-		FROM `+batch+` JOIN grants g ON g.id = a.grant_id JOIN orders o ON o.id = g.order_id
-		WHERE true GROUP BY a.day, COALESCE(o.buyer_id, 0) ORDER BY 1, 2
-		ON CONFLICT (day, buyer_id) DO UPDATE SET attempts = buyer_days.attempts + excluded.attempts,
-			downloads = buyer_days.downloads + excluded.downloads,
-			last_at = CASE WHEN excluded.last_at > buyer_days.last_at THEN excluded.last_at ELSE buyer_days.last_at END`,
-		string(list)); err != nil {
-		return fmt.Errorf("count %d attempts per buyer: %w", len(as), err)
-	}
-	if _, err := tx.exec(ctx, `
 		INSERT INTO buyer_windows (days, buyer_id, attempts, downloads, last_at)
 		SELECT w.days, COALESCE(o.buyer_id, 0), SUM(a.n), SUM(a.counted), MAX(a.last)
 		FROM `+batch+` JOIN grants g ON g.id = a.grant_id JOIN orders o ON o.id = g.order_id JOIN counter_windows w ON a.day >= w.first_day
@@ -86,6 +79,17 @@ func (tx *Tx) countAttempts(ctx context.Context, as []*vend.Attempt) error {
 			last_at = CASE WHEN excluded.last_at > buyer_windows.last_at THEN excluded.last_at ELSE buyer_windows.last_at END`,
 		string(list)); err != nil {
 		return fmt.Errorf("count %d attempts in the windows: %w", len(as), err)
+	}
+	if _, err := tx.exec(ctx, `
+		INSERT INTO buyer_days (day, buyer_id, attempts, downloads, last_at)
+		SELECT a.day, COALESCE(o.buyer_id, 0), SUM(a.n), SUM(a.counted), MAX(a.last)
+		FROM `+batch+` JOIN grants g ON g.id = a.grant_id JOIN orders o ON o.id = g.order_id
+		WHERE true GROUP BY a.day, COALESCE(o.buyer_id, 0) ORDER BY 1, 2
+		ON CONFLICT (day, buyer_id) DO UPDATE SET attempts = buyer_days.attempts + excluded.attempts,
+			downloads = buyer_days.downloads + excluded.downloads,
+			last_at = CASE WHEN excluded.last_at > buyer_days.last_at THEN excluded.last_at ELSE buyer_days.last_at END`,
+		string(list)); err != nil {
+		return fmt.Errorf("count %d attempts per buyer: %w", len(as), err)
 	}
 	if _, err := tx.exec(ctx, `
 		INSERT INTO product_days (day, product_id, attempts, completed, charged)

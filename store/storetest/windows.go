@@ -113,6 +113,11 @@ func (w *windowBuyers) check(t *testing.T, db store.DB, raw *sql.DB, now time.Ti
 	if got := firstDays(t, raw); !reflect.DeepEqual(got, wantFirst) {
 		t.Fatalf("step %d, %v: windows start on days %v, want %v", step, now, got, wantFirst)
 	}
+	sums := `SELECT c.days, d.buyer_id, SUM(d.attempts), SUM(d.downloads), MAX(d.last_at)
+		FROM buyer_days d JOIN counter_windows c ON d.day >= c.first_day GROUP BY c.days, d.buyer_id ORDER BY 1, 2`
+	if got, want := rawRows(t, raw, `SELECT days, buyer_id, attempts, downloads, last_at FROM buyer_windows ORDER BY 1, 2`), rawRows(t, raw, sums); got != want {
+		t.Fatalf("step %d, %v: the windows hold\n%s\nthe days they start on add up to\n%s", step, now, got, want)
+	}
 	for _, days := range append([]int{10}, CounterWindows...) {
 		from := now.AddDate(0, 0, -(days - 1))
 		for _, sort := range []string{store.SortAttempts, store.SortDownloads, store.SortLast, store.SortEmail} {
@@ -162,26 +167,66 @@ func RunCounterWindows(t *testing.T, db store.DB, clock *testclock.Clock, raw *s
 		latest = max(latest, dayNumber(now))
 		w.check(t, db, raw, now, latest, step)
 	}
+	// The answers above come from the windows, not from adding up the days
+	// (which would give the same): a window's rows changed behind the store's
+	// back show in its answer.
+	if _, err := raw.ExecContext(ctx, `UPDATE buyer_windows SET attempts = attempts + 1000 WHERE days = 30`); err != nil {
+		t.Fatal(err)
+	}
+	if got := buyersBy(t, db, store.BuyerQuery{From: clock.Now().AddDate(0, 0, -29), Limit: 1}); len(got) != 1 || got[0].Attempts < 1000 {
+		t.Errorf("the last 30 days, by attempts: %+v, not from the 30-day window", got)
+	}
 }
 
-// RunCounterWindowsConcurrent has the instances dbs, which share clock and a
-// database, write batches of attempts at once while the days change under
-// them: the first batches of a day move the windows on while the others add to
-// them. None fails, and the windows count every attempt once.
-func RunCounterWindowsConcurrent(t *testing.T, dbs []store.DB, clock *testclock.Clock, raw *sql.DB) {
+// rawRows is the rows query answers, one line each.
+func rawRows(t *testing.T, raw *sql.DB, query string) string {
+	t.Helper()
+	rows, err := raw.QueryContext(ctx, query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var b strings.Builder
+	for rows.Next() {
+		var days, buyer, attempts, downloads, last int64
+		if err := rows.Scan(&days, &buyer, &attempts, &downloads, &last); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "%d %d %d %d %d\n", days, buyer, attempts, downloads, last)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// RunCounterWindowsConcurrent has the instances dbs, which share a database,
+// write batches of attempts at once while the days change under them: the
+// first batches of a day move the windows on while the others add to them,
+// and the last instance, whose clock lags a day behind (behind, its clock;
+// clock is the others'), writes on the day before. None fails or has to run
+// again (a deadlock would), and the windows count every attempt once.
+func RunCounterWindowsConcurrent(t *testing.T, dbs []store.DB, clock, behind *testclock.Clock, raw *sql.DB) {
 	clock.Set(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC))
 	w := newWindowBuyers(t, dbs[0])
 	for step := range 10 {
 		now := clock.Now().AddDate(0, 0, 1+step%3*4)
 		clock.Set(now)
+		behind.Set(now.AddDate(0, 0, -1))
 		batches := make([][]*vend.Attempt, len(dbs)*3)
 		var wg sync.WaitGroup
 		for i := range batches {
-			batches[i] = w.batch(rand.New(rand.NewPCG(uint64(step), uint64(i))), now, 20)
-			db := dbs[i%len(dbs)]
+			k := i % len(dbs)
+			at := now
+			if k == len(dbs)-1 {
+				at = behind.Now()
+			}
+			batches[i] = w.batch(rand.New(rand.NewPCG(uint64(step), uint64(i))), at, 20)
 			wg.Go(func() {
-				if err := db.Update(ctx, func(tx store.Tx) error { return tx.CreateAttempts(ctx, batches[i]) }); err != nil {
-					t.Errorf("step %d, batch %d: %v", step, i, err)
+				runs := 0
+				err := dbs[k].Update(ctx, func(tx store.Tx) error { runs++; return tx.CreateAttempts(ctx, batches[i]) })
+				if err != nil || runs != 1 {
+					t.Errorf("step %d, batch %d: run %d times: %v", step, i, runs, err)
 				}
 			})
 		}
