@@ -156,6 +156,9 @@ type Service struct {
 	// Metrics counts downloads (package metrics); nil counts nothing.
 	Metrics Metrics
 	visits  visits // download page views already logged (RecordVisit)
+	// bufs holds the buffers a body kept in memory (a small file) is copied
+	// through: without them, each such download allocated its file's size again.
+	bufs sync.Pool
 }
 
 // Metrics is what delivery reports: a download counted against a limit

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -111,7 +112,7 @@ func (s *Service) serveDirect(w http.ResponseWriter, r *http.Request, file *vend
 	// Set before ServeContent, so that If-Range resumes and If-None-Match are
 	// checked against the ETag.
 	setFileHeaders(w.Header(), file)
-	cw := &countingWriter{ResponseWriter: w, status: http.StatusOK}
+	cw := &countingWriter{ResponseWriter: w, status: http.StatusOK, bufs: &s.bufs}
 	if s.Metrics != nil {
 		done := s.Metrics.TransferStarted()
 		defer func() { s.Metrics.BytesServed(ModeDirect, cw.n.Load()); done() }()
@@ -351,7 +352,13 @@ type countingWriter struct {
 	http.ResponseWriter
 	status int
 	n      atomic.Int64
+	bufs   *sync.Pool // of *[copyBufSize]byte
 }
+
+// copyBufSize is the buffer a body from memory goes out through: half the
+// largest file kept in memory (blob.SmallFileSize), so such a body is two
+// writes at most.
+const copyBufSize = 32 << 10
 
 func (w *countingWriter) WriteHeader(code int) {
 	w.status = code
@@ -382,7 +389,12 @@ func (w *countingWriter) ReadFrom(r io.Reader) (int64, error) {
 	if _, file := src.(*os.File); !ok || !file {
 		// Only a file gains from the response's ReadFrom (sendfile); for bytes in
 		// memory it costs a separate write of the headers.
-		return io.Copy(struct{ io.Writer }{w}, r) // counted by w.Write
+		buf, _ := w.bufs.Get().(*[copyBufSize]byte)
+		if buf == nil {
+			buf = new([copyBufSize]byte)
+		}
+		defer w.bufs.Put(buf)
+		return io.CopyBuffer(struct{ io.Writer }{w}, r, buf[:]) // counted by w.Write
 	}
 	var total int64
 	var err error
