@@ -105,3 +105,9 @@ func TestDB_CounterMigration(t *testing.T) {
 		return db
 	})
 }
+
+// BenchmarkCreateAttempts is the download log's write, per attempt, in
+// batches as delivery's recorder writes them.
+func BenchmarkCreateAttempts(b *testing.B) {
+	storetest.BenchCreateAttempts(b, pgtest.MustOpenDB(b), 256)
+}

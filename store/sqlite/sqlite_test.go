@@ -349,3 +349,9 @@ func TestDB_CounterMigration(t *testing.T) {
 		return mustOpen(t, path)
 	})
 }
+
+// BenchmarkCreateAttempts is the download log's write on the one writer, per
+// attempt, in batches as delivery's recorder writes them.
+func BenchmarkCreateAttempts(b *testing.B) {
+	storetest.BenchCreateAttempts(b, sqlitetest.MustOpenDB(b), 256)
+}
