@@ -159,6 +159,7 @@ type Service struct {
 	// bufs holds the buffers a body kept in memory (a small file) is copied
 	// through: without them, each such download allocated its file's size again.
 	bufs sync.Pool
+	macs sync.Pool // of hash.Hash: HMAC-SHA256 under secret, for parseToken
 }
 
 // Metrics is what delivery reports: a download counted against a limit
