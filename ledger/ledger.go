@@ -59,6 +59,14 @@ type Result struct {
 	// newOrder is the order this event created, if it did: it has no grants
 	// to look up yet.
 	newOrder int64
+	// history, when set, is newOrder's whole history: the transaction this
+	// event recorded, with no earlier one attached. settle then derives from it
+	// rather than reading it back.
+	history []*vend.Transaction
+	// born is newOrder as it was before its first event settled it: what the
+	// log and the webhooks tell its change of status from, since it is
+	// written with the status that event gives it.
+	born *vend.Order
 }
 
 // Receive stores a raw notification (verdict "received") and sets its ID. Callers
@@ -545,7 +553,8 @@ func (l *Ledger) record(ctx context.Context, tx store.Tx, ev vend.Event, known *
 	return order, nil
 }
 
-func recordTxn(ctx context.Context, tx store.Transactions, order *vend.Order, ev vend.Event, res *Result) error {
+// eventTxn is the transaction an event records on order (nil: none yet).
+func eventTxn(order *vend.Order, ev vend.Event) *vend.Transaction {
 	var orderID int64
 	if order != nil {
 		orderID = order.ID
@@ -562,9 +571,20 @@ func recordTxn(ctx context.Context, tx store.Transactions, order *vend.Order, ev
 			t.Amount = it.Amount
 		}
 	}
+	return t
+}
+
+func recordTxn(ctx context.Context, tx store.Transactions, order *vend.Order, ev vend.Event, res *Result) error {
+	t := eventTxn(order, ev)
+	orderID := t.OrderID
 	created, err := tx.CreateTransactionIfNew(ctx, t)
 	if err != nil {
 		return err
+	}
+	if created && order != nil && order.ID == res.newOrder && res.history != nil {
+		res.history = []*vend.Transaction{t}
+	} else {
+		res.history = nil // read back: the order's history is more than this event
 	}
 	if created {
 		if isHold(ev.Kind) {
@@ -613,6 +633,18 @@ func (l *Ledger) createOrder(ctx context.Context, tx store.Tx, ev vend.Event, re
 	if ev.Unpriced {
 		o.Total = sumAmounts(items)
 	}
+	o.Items = items
+	// The order and its items are written as they stand once this event's
+	// transaction is their history, which it nearly always is: an update right
+	// after the insert would write each row twice (on PostgreSQL, a second
+	// version of the row and of every index entry). If earlier transactions are
+	// attached below, settle reads the history back and corrects them.
+	_, standings, st := derive(o, items, []*vend.Transaction{eventTxn(o, ev)})
+	born := *o
+	for i, it := range items {
+		it.Status = standings[i].Status
+	}
+	o.Status, o.StatusReason, o.Review = st.Status, st.Reason, st.Review
 	if err := tx.CreateOrder(ctx, o); err != nil {
 		return nil, err
 	}
@@ -622,13 +654,16 @@ func (l *Ledger) createOrder(ctx context.Context, tx store.Tx, ev vend.Event, re
 			return nil, err
 		}
 	}
-	o.Items = items
 	res.Changes = append(res.Changes, fmt.Sprintf("order %d created", o.ID))
-	res.newOrder = o.ID
-	if n, err := tx.AdoptTransactions(ctx, ev.Provider, o.Ref, o.ID); err != nil {
+	res.newOrder, res.born = o.ID, &born
+	n, err := tx.AdoptTransactions(ctx, ev.Provider, o.Ref, o.ID)
+	if err != nil {
 		return nil, err
-	} else if n > 0 {
+	}
+	if n > 0 {
 		res.Changes = append(res.Changes, fmt.Sprintf("%d earlier transaction(s) attached", n))
+	} else {
+		res.history = []*vend.Transaction{} // recordTxn fills it in
 	}
 	return o, nil
 }
@@ -732,22 +767,60 @@ func holdChange(it *vend.Item, next vend.Hold) string {
 }
 
 // settle derives each item's standing from its history and hold, the order's
-// from its items', and brings the grants in line: this is where access is
-// decided. Transactions about one item (a Digistore24 refund of an upsell) count
-// for that item only; the others count for the whole order.
+// from its items' (derive), and brings the rows and the grants in line: this is
+// where access is decided.
 func (l *Ledger) settle(ctx context.Context, tx store.Tx, o *vend.Order, res *Result) error {
-	txns, err := tx.FindTransactionsByOrder(ctx, o.ID)
-	if err != nil {
-		return err
+	txns := res.history
+	if txns == nil || o.ID != res.newOrder {
+		var err error
+		if txns, err = tx.FindTransactionsByOrder(ctx, o.ID); err != nil {
+			return err
+		}
 	}
 	items := o.Items // loaded and kept current by record and hold
 	if items == nil {
+		var err error
 		if items, err = tx.FindItems(ctx, o.ID); err != nil {
 			return err
 		}
 	}
+	holds, standings, st := derive(o, items, txns)
+	for i, it := range items {
+		changed := holds[i] != it.Hold
+		if changed {
+			res.Changes = append(res.Changes, holdChange(it, holds[i]))
+			it.Hold = holds[i]
+		}
+		if standings[i].Status != it.Status {
+			it.Status, changed = standings[i].Status, true
+		}
+		if changed {
+			if err := tx.UpdateItem(ctx, it); err != nil {
+				return err
+			}
+		}
+	}
+	before := *o
+	if o.ID == res.newOrder && res.born != nil {
+		before = *res.born
+	}
+	if err := updateOrderStatus(ctx, tx, o, &before, st, res); err != nil {
+		return err
+	}
+	if err := orderHook(ctx, tx, o, items, before.Status); err != nil {
+		return err
+	}
+	return l.syncGrants(ctx, tx, o, items, standings, res)
+}
+
+// derive is settle's arithmetic: each item's hold and standing, and the
+// order's standing, from the order's history. Transactions about one item (a
+// Digistore24 refund of an upsell) count for that item only; the others count
+// for the whole order.
+func derive(o *vend.Order, items []*vend.Item, txns []*vend.Transaction) ([]vend.Hold, []vend.Standing, vend.Standing) {
 	orderWide := scoped(txns, "")
 	whole := vend.OrderStanding(o.Total, orderWide)
+	holds := make([]vend.Hold, len(items))
 	standings := make([]vend.Standing, len(items))
 	for i, it := range items {
 		st := whole
@@ -758,34 +831,13 @@ func (l *Ledger) settle(ctx context.Context, tx store.Tx, o *vend.Order, res *Re
 		if it.ProductID == "" {
 			own = nil // the order-wide ones, added next
 		}
-		hold := vend.ItemHold(append(own, orderWide...))
-		changed := hold != it.Hold
-		if changed {
-			res.Changes = append(res.Changes, holdChange(it, hold))
-			it.Hold = hold
-		}
-		standings[i] = st.WithHold(it.Hold)
-		if standings[i].Status != it.Status {
-			it.Status, changed = standings[i].Status, true
-		}
-		if changed {
-			if err := tx.UpdateItem(ctx, it); err != nil {
-				return err
-			}
-		}
+		holds[i] = vend.ItemHold(append(own, orderWide...))
+		standings[i] = st.WithHold(holds[i])
 	}
-	st := whole
-	if len(items) > 0 {
-		st = vend.CombineStandings(standings)
+	if len(items) == 0 {
+		return holds, standings, whole
 	}
-	before := o.Status
-	if err := updateOrderStatus(ctx, tx, o, st, res); err != nil {
-		return err
-	}
-	if err := orderHook(ctx, tx, o, items, before); err != nil {
-		return err
-	}
-	return l.syncGrants(ctx, tx, o, items, standings, res)
+	return holds, standings, vend.CombineStandings(standings)
 }
 
 // orderHooks are the webhook events of an order's new status.
@@ -831,22 +883,24 @@ func scoped(txns []*vend.Transaction, productID string) []*vend.Transaction {
 	return out
 }
 
-func updateOrderStatus(ctx context.Context, tx store.Orders, o *vend.Order, st vend.Standing, res *Result) error {
-	if st.Status == o.Status && st.Reason == o.StatusReason && st.Review == o.Review {
-		return nil
-	}
+// updateOrderStatus writes the order's new standing st, and logs how it
+// differs from before (the order as it was, or as it was born).
+func updateOrderStatus(ctx context.Context, tx store.Orders, o, before *vend.Order, st vend.Standing, res *Result) error {
 	var why string
 	if st.Reason != "" {
 		why = " (" + st.Reason + ")"
 	}
 	switch {
-	case st.Status != o.Status:
-		res.Changes = append(res.Changes, fmt.Sprintf("order %d %s → %s%s", o.ID, o.Status, st.Status, why))
-	case st.Reason != o.StatusReason:
+	case st.Status != before.Status:
+		res.Changes = append(res.Changes, fmt.Sprintf("order %d %s → %s%s", o.ID, before.Status, st.Status, why))
+	case st.Reason != before.StatusReason:
 		res.Changes = append(res.Changes, fmt.Sprintf("order %d %s%s", o.ID, st.Status, why))
 	}
-	if st.Review && !o.Review {
+	if st.Review && !before.Review {
 		res.Changes = append(res.Changes, fmt.Sprintf("order %d partly refunded: flagged for review", o.ID))
+	}
+	if st.Status == o.Status && st.Reason == o.StatusReason && st.Review == o.Review {
+		return nil
 	}
 	o.Status, o.StatusReason, o.Review = st.Status, st.Reason, st.Review
 	return tx.UpdateOrder(ctx, o)
