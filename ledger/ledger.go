@@ -139,7 +139,10 @@ func (l *Ledger) applyWith(ctx context.Context, n *vend.Notification, ev vend.Ev
 		tx = &catalogCache{Tx: tx}
 		done = *n
 		if create {
-			if err := tx.CreateNotification(ctx, &done); err != nil {
+			// Stored at the end, with its verdict, under the id the key it
+			// claims names: inserted first, it would be written twice.
+			var err error
+			if done.ID, err = tx.NextNotificationID(ctx); err != nil {
 				return fmt.Errorf("receive %s notification: %w", n.Provider, err)
 			}
 		}
@@ -153,6 +156,12 @@ func (l *Ledger) applyWith(ctx context.Context, n *vend.Notification, ev vend.Ev
 		done.Verdict, done.Reason, done.Changes, done.Key = res.Verdict, res.Reason, strings.Join(res.Changes, "; "), ev.Key
 		if res.OrderID != 0 {
 			done.OrderID = res.OrderID
+		}
+		if create {
+			if err := tx.CreateNotification(ctx, &done); err != nil {
+				return fmt.Errorf("receive %s notification: %w", n.Provider, err)
+			}
+			return nil
 		}
 		return tx.UpdateNotification(ctx, &done)
 	})

@@ -430,7 +430,13 @@ type Products interface {
 
 // Notifications is the raw notification log and the idempotency keys.
 type Notifications interface {
+	// CreateNotification stores n and sets its ID, unless n.ID is already one
+	// NextNotificationID gave this transaction: then it is stored under it.
 	CreateNotification(ctx context.Context, n *vend.Notification) error
+	// NextNotificationID returns an id for the notification this transaction
+	// creates next, so that what names it can be written before it is, with
+	// its verdict, in one insert.
+	NextNotificationID(ctx context.Context) (int64, error)
 	UpdateNotification(ctx context.Context, n *vend.Notification) error
 	// TrimNotification writes n's headers, body, size and hash: what is kept
 	// of a message that failed verification (vend.Notification.Trim).

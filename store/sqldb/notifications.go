@@ -124,14 +124,33 @@ func (tx *Tx) CreateNotification(ctx context.Context, n *vend.Notification) erro
 	if n.SHA256 == "" {
 		n.Measure()
 	}
+	// A zero id is NULL: the database picks one.
 	err = tx.queryRow(ctx, `
-		INSERT INTO notifications (provider, received_at, remote_addr, headers, body, body_size, body_sha256, verdict, reason, changes, idem_key, order_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
-		n.Provider, ms(n.ReceivedAt), n.RemoteAddr, headers, body, n.Size, n.SHA256, n.Verdict, n.Reason, n.Changes, n.Key, nullID(n.OrderID)).Scan(&n.ID)
+		INSERT INTO notifications (id, provider, received_at, remote_addr, headers, body, body_size, body_sha256, verdict, reason, changes, idem_key, order_id)
+		VALUES (COALESCE($1, `+tx.nextNotificationID()+`), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
+		nullID(n.ID), n.Provider, ms(n.ReceivedAt), n.RemoteAddr, headers, body, n.Size, n.SHA256, n.Verdict, n.Reason, n.Changes, n.Key, nullID(n.OrderID)).Scan(&n.ID)
 	if err != nil {
 		return fmt.Errorf("create notification: %w", err)
 	}
 	return nil
+}
+
+func (tx *Tx) NextNotificationID(ctx context.Context) (int64, error) {
+	var id int64
+	if err := tx.queryRow(ctx, `SELECT `+tx.nextNotificationID()).Scan(&id); err != nil {
+		return 0, fmt.Errorf("next notification id: %w", err)
+	}
+	return id, nil
+}
+
+// nextNotificationID is the SQL of a new notification's id. SQLite's is the
+// one its insert would pick (the largest rowid's next); the one writer, and
+// the write transaction around both, keep it free until the insert.
+func (tx *Tx) nextNotificationID() string {
+	if tx.postgres {
+		return `nextval('notifications_id_seq')`
+	}
+	return `(SELECT COALESCE(MAX(id), 0) + 1 FROM notifications)`
 }
 
 func (tx *Tx) UpdateNotification(ctx context.Context, n *vend.Notification) error {

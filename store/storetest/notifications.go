@@ -155,6 +155,34 @@ func testNotifications(t *testing.T, open Opener) {
 				t.Errorf("got %v %q %q", got.ReceivedAt, got.Verdict, got.Reason)
 			}
 		},
+		"NextNotificationID is an id CreateNotification stores under, after every other": func(t *testing.T, db store.DB) {
+			first := createNotification(t, db, &vend.Notification{Provider: "paypal"})
+			var reserved *vend.Notification
+			update(t, db, func(tx store.Tx) error {
+				id, err := tx.NextNotificationID(ctx)
+				if err != nil {
+					return err
+				}
+				if id <= first.ID {
+					t.Errorf("next id %d, after notification %d", id, first.ID)
+				}
+				reserved = &vend.Notification{ID: id, Provider: "digistore24", Verdict: vend.VerdictApplied, Changes: "order 1 created"}
+				if err := tx.CreateNotification(ctx, reserved); err != nil {
+					return err
+				}
+				if reserved.ID != id {
+					t.Errorf("stored as %d, reserved %d", reserved.ID, id)
+				}
+				return nil
+			})
+			got := findNotification(t, db, reserved.ID)
+			if got.Provider != "digistore24" || got.Verdict != vend.VerdictApplied || got.Changes != "order 1 created" {
+				t.Errorf("got %+v", got)
+			}
+			if next := createNotification(t, db, &vend.Notification{Provider: "paypal"}); next.ID <= reserved.ID {
+				t.Errorf("the next notification got id %d, after %d", next.ID, reserved.ID)
+			}
+		},
 		"UpdateNotification records the outcome and never the message": func(t *testing.T, db store.DB) {
 			f := mustFixture(t, db, "p")
 			n := createNotification(t, db, &vend.Notification{Provider: "paypal", Headers: map[string][]string{"A": {"1"}}, Body: []byte("raw")})
