@@ -158,8 +158,9 @@ type Service struct {
 	visits  visits // download page views already logged (RecordVisit)
 	// bufs holds the buffers a body kept in memory (a small file) is copied
 	// through: without them, each such download allocated its file's size again.
-	bufs sync.Pool
-	macs sync.Pool // of hash.Hash: HMAC-SHA256 under secret, for parseToken
+	bufs    sync.Pool
+	macs    sync.Pool // of hash.Hash: HMAC-SHA256 under secret, for parseToken
+	headers headerCache
 }
 
 // Metrics is what delivery reports: a download counted against a limit

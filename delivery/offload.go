@@ -35,7 +35,7 @@ func (s *Service) serveXAccel(w http.ResponseWriter, r *http.Request, file *vend
 		return false // ServeFile's direct path opens it or fails as for a missing file
 	}
 	h := w.Header()
-	setFileHeaders(h, file)
+	s.setFileHeaders(h, file)
 	h.Set("X-Accel-Redirect", s.cfg.XAccelPrefix+file.Key)
 	// No body: nginx replaces this response. Of the headers above nginx keeps
 	// Content-Type, Content-Disposition and Cache-Control; docs/deploy.md shows how

@@ -111,7 +111,7 @@ func (s *Service) serveDirect(w http.ResponseWriter, r *http.Request, file *vend
 
 	// Set before ServeContent, so that If-Range resumes and If-None-Match are
 	// checked against the ETag.
-	setFileHeaders(w.Header(), file)
+	s.setFileHeaders(w.Header(), file)
 	cw := &countingWriter{ResponseWriter: w, status: http.StatusOK, bufs: &s.bufs}
 	if s.Metrics != nil {
 		done := s.Metrics.TransferStarted()
@@ -132,14 +132,53 @@ func (s *Service) serveDirect(w http.ResponseWriter, r *http.Request, file *vend
 }
 
 // setFileHeaders sets the headers of a response that carries file, whoever sends
-// its bytes.
-func setFileHeaders(h http.Header, file *vend.File) {
-	// A strong validator: the content hash.
-	h.Set("ETag", `"`+file.SHA256+`"`)
-	h.Set("Content-Disposition", blob.Attachment(file.Name))
-	h.Set("Content-Type", blob.ContentType(file.Name))
-	h.Set("Cache-Control", "private, no-transform")
-	h.Set("X-Content-Type-Options", "nosniff")
+// its bytes. The values are made once per file (fileHeaders) and shared by its
+// responses, which only read them; the keys are written in canonical form.
+func (s *Service) setFileHeaders(h http.Header, file *vend.File) {
+	fh := s.headers.of(file)
+	h["Etag"] = fh.etag // a strong validator: the content hash
+	h["Content-Disposition"] = fh.disposition
+	h["Content-Type"] = fh.contentType
+	h["Cache-Control"] = privateNoTransform
+	h["X-Content-Type-Options"] = nosniff
+}
+
+var (
+	privateNoTransform = []string{"private, no-transform"}
+	nosniff            = []string{"nosniff"}
+)
+
+// fileHeaders are the header values of one file's responses.
+type fileHeaders struct {
+	name, sha                      string // of the file they were made for
+	etag, disposition, contentType []string
+}
+
+// headerCache keeps each file's header values, so that a download of a small
+// file does not build them again (the disposition's encoding, the type's
+// lookup): a few allocations per request.
+type headerCache struct {
+	mu sync.Mutex
+	m  map[int64]*fileHeaders
+}
+
+// maxHeaderFiles bounds the files headerCache remembers; when full, it starts
+// over.
+const maxHeaderFiles = 4096
+
+func (c *headerCache) of(file *vend.File) *fileHeaders {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if fh := c.m[file.ID]; fh != nil && fh.name == file.Name && fh.sha == file.SHA256 {
+		return fh
+	}
+	fh := &fileHeaders{name: file.Name, sha: file.SHA256, etag: []string{`"` + file.SHA256 + `"`},
+		disposition: []string{blob.Attachment(file.Name)}, contentType: []string{blob.ContentType(file.Name)}}
+	if c.m == nil || len(c.m) >= maxHeaderFiles {
+		c.m = map[int64]*fileHeaders{}
+	}
+	c.m[file.ID] = fh
+	return fh
 }
 
 // admit checks the grant and the file and, for a GET, opens or joins the download
