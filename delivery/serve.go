@@ -397,7 +397,7 @@ type countingWriter struct {
 // copyBufSize is the buffer a body from memory goes out through: half the
 // largest file kept in memory (blob.SmallFileSize), so such a body is two
 // writes at most.
-const copyBufSize = 32 << 10
+const copyBufSize = blob.SmallFileSize / 2
 
 func (w *countingWriter) WriteHeader(code int) {
 	w.status = code

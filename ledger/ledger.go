@@ -59,9 +59,10 @@ type Result struct {
 	// newOrder is the order this event created, if it did: it has no grants
 	// to look up yet.
 	newOrder int64
-	// history, when set, is newOrder's whole history: the transaction this
-	// event recorded, with no earlier one attached. settle then derives from it
-	// rather than reading it back.
+	// alone says no earlier transaction was attached to newOrder; history is
+	// then its whole history once recordTxn made this event's transaction,
+	// and settle derives from it rather than reading it back.
+	alone   bool
 	history []*vend.Transaction
 	// born is newOrder as it was before its first event settled it: what the
 	// log and the webhooks tell its change of status from, since it is
@@ -73,6 +74,7 @@ type Result struct {
 // answer the provider only after this returned nil.
 func (l *Ledger) Receive(ctx context.Context, n *vend.Notification) error {
 	return l.db.Update(ctx, func(tx store.Tx) error {
+		n.ID = 0 // a new id, also when this runs again after a rollback
 		if err := tx.CreateNotification(ctx, n); err != nil {
 			return fmt.Errorf("ledger: receive %s notification: %w", n.Provider, err)
 		}
@@ -590,10 +592,8 @@ func recordTxn(ctx context.Context, tx store.Transactions, order *vend.Order, ev
 	if err != nil {
 		return err
 	}
-	if created && order != nil && order.ID == res.newOrder && res.history != nil {
+	if created && order != nil && order.ID == res.newOrder && res.alone {
 		res.history = []*vend.Transaction{t}
-	} else {
-		res.history = nil // read back: the order's history is more than this event
 	}
 	if created {
 		if isHold(ev.Kind) {
@@ -647,7 +647,8 @@ func (l *Ledger) createOrder(ctx context.Context, tx store.Tx, ev vend.Event, re
 	// transaction is their history, which it nearly always is: an update right
 	// after the insert would write each row twice (on PostgreSQL, a second
 	// version of the row and of every index entry). If earlier transactions are
-	// attached below, settle reads the history back and corrects them.
+	// attached below, or this event's transaction was on the books already,
+	// settle reads the history back and corrects them.
 	_, standings, st := derive(o, items, []*vend.Transaction{eventTxn(o, ev)})
 	born := *o
 	for i, it := range items {
@@ -671,9 +672,8 @@ func (l *Ledger) createOrder(ctx context.Context, tx store.Tx, ev vend.Event, re
 	}
 	if n > 0 {
 		res.Changes = append(res.Changes, fmt.Sprintf("%d earlier transaction(s) attached", n))
-	} else {
-		res.history = []*vend.Transaction{} // recordTxn fills it in
 	}
+	res.alone = n == 0
 	return o, nil
 }
 
@@ -780,7 +780,7 @@ func holdChange(it *vend.Item, next vend.Hold) string {
 // where access is decided.
 func (l *Ledger) settle(ctx context.Context, tx store.Tx, o *vend.Order, res *Result) error {
 	txns := res.history
-	if txns == nil || o.ID != res.newOrder {
+	if txns == nil || o.ID != res.newOrder { // read back: more than this event's transaction
 		var err error
 		if txns, err = tx.FindTransactionsByOrder(ctx, o.ID); err != nil {
 			return err

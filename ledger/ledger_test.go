@@ -1108,13 +1108,15 @@ func TestLedger_Apply_NewOrderWrittenOnce(t *testing.T) {
 	}
 	checkOrder(t, db, orderState{status: vend.OrderPaid}, []grantState{{"ebook", vend.GrantActive, ""}})
 
-	// A refund that arrived before its payment: the order is born refunded.
+	// A refund that arrived before its payment: the order is inserted paid,
+	// then read back with the refund attached and set refunded.
 	db = &rewrites{DB: MustOpenDB(t), n: map[string]int{}}
 	led = ledger.New(db)
 	apply(t, led, refundEv("R1", "T1", 1995))
 	apply(t, led, paid("T1")) // its changes: testApply, "refund before payment"
-	if db.n["FindTransactionsByOrder"] != 1 {
-		t.Errorf("with an earlier transaction attached, the history was read %d times, want 1", db.n["FindTransactionsByOrder"])
+	if db.n["FindTransactionsByOrder"] != 1 || db.n["UpdateOrder"] != 1 {
+		t.Errorf("with an earlier transaction attached, the history was read %d times and the order updated %d, want 1 and 1",
+			db.n["FindTransactionsByOrder"], db.n["UpdateOrder"])
 	}
 	checkOrder(t, db, orderState{status: vend.OrderRefunded}, nil)
 }

@@ -68,6 +68,7 @@ func (l *Ledger) CreateOrder(ctx context.Context, actor string, req ManualOrder)
 	var res *Result
 	err = l.db.Update(ctx, func(tx store.Tx) error {
 		tx = &catalogCache{Tx: tx}
+		n.ID = 0 // a new id, also when this runs again after a rollback
 		if err := tx.CreateNotification(ctx, n); err != nil {
 			return err
 		}
@@ -147,6 +148,7 @@ func (l *Ledger) RefundOrder(ctx context.Context, actor string, orderID int64, n
 		}
 		n := &vend.Notification{Provider: ProviderManual, RemoteAddr: "admin " + actor, Body: body,
 			Headers: map[string][]string{"Content-Type": {"application/json"}}}
+		n.ID = 0 // a new id, also when this runs again after a rollback
 		if err := tx.CreateNotification(ctx, n); err != nil {
 			return err
 		}

@@ -146,6 +146,8 @@ func (tx *Tx) NextNotificationID(ctx context.Context) (int64, error) {
 // nextNotificationID is the SQL of a new notification's id. SQLite's is the
 // one its insert would pick (the largest rowid's next); the one writer, and
 // the write transaction around both, keep it free until the insert.
+// PostgreSQL's is the identity column's sequence, named as migration 00001
+// made it: pg_get_serial_sequence would find it by the column, at 20 µs a call.
 func (tx *Tx) nextNotificationID() string {
 	if tx.postgres {
 		return `nextval('notifications_id_seq')`
