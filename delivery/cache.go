@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"context"
 	"sync"
 	"time"
 
@@ -8,18 +9,29 @@ import (
 )
 
 // Generationer is a store that can tell whether anything was committed since an
-// earlier call: the number it returns changes with every write. SQLite's store is
-// one: every write of the process goes through its one writer.
+// earlier call: the number it returns changes with every write, but those of
+// UpdateLog alone. SQLite's store is one: every write of the process goes
+// through its one writer.
 type Generationer interface {
 	Generation() uint64
+}
+
+// LogUpdater is a store whose writes of the download log alone (the
+// recorder's: attempts, page visits, the progress of open sessions) leave its
+// generation as it is: none of them can end an admission the cache holds.
+type LogUpdater interface {
+	UpdateLog(ctx context.Context, fn func(tx store.Tx) error) error
 }
 
 // admissionCache remembers recent fast-path admissions (grant, file, open session)
 // so that the requests of one download — a download manager's connections, a
 // player's range requests, a crowd of small-file fetches — do not each read the
 // database. An entry is good only while the store's generation is the one read
-// before the entry was loaded: any write since (a refund, a revocation, the
-// download log itself) sends the next request back to the database. cacheTTL
+// before the entry was loaded: any write since (a refund, a revocation, a new
+// session) sends the next request back to the database. The download log's own
+// writes do not (LogUpdater): it only adds to a session's bytes and
+// moves its last activity later, and an entry holds an open session, which that
+// keeps open. cacheTTL
 // bounds how long a write by another process, which the generation does not see,
 // can go unnoticed.
 type admissionCache struct {

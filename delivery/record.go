@@ -102,7 +102,11 @@ func (r *recorder) write(batch []record) {
 	// A background context: the requests these records describe are over, and
 	// shutdown waits for this write.
 	ctx := context.Background()
-	err := r.db.Update(ctx, func(tx store.Tx) error { return writeBatch(ctx, tx, batch) })
+	update := r.db.Update
+	if l, ok := r.db.(LogUpdater); ok {
+		update = l.UpdateLog // leaves the admissions cached
+	}
+	err := update(ctx, func(tx store.Tx) error { return writeBatch(ctx, tx, batch) })
 	if err != nil {
 		r.s.Logger.Error("download log: write attempts", "count", len(batch), "error", err)
 	}

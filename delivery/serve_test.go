@@ -548,6 +548,33 @@ func TestServeFile_Limits(t *testing.T) {
 			t.Errorf("HEAD after revoke: status %d, want 410", resp.Status)
 		}
 	})
+
+	t.Run("the download log's writes leave an admission cached; a revocation after them still ends the download", func(t *testing.T) {
+		e := MustOpenEnv(t, delivery.Config{}, nil)
+		g := e.MustCreateGrant(e.Book, nil)
+		u := e.URL(g, e.Big)
+		for _, r := range []string{"bytes=0-99", "bytes=100-199"} { // opens the session, then caches it
+			if resp := e.Get(u, "Range", r); resp.Status != http.StatusPartialContent {
+				t.Fatalf("%s: status %d, want 206", r, resp.Status)
+			}
+		}
+		e.Settle()
+		gen := e.DB.(delivery.Generationer).Generation()
+		if resp := e.Get(u, "Range", "bytes=200-299"); resp.Status != http.StatusPartialContent {
+			t.Fatalf("third range: status %d, want 206", resp.Status)
+		}
+		e.Settle()
+		if got := e.DB.(delivery.Generationer).Generation(); got != gen {
+			t.Errorf("the download log's write moved the store's generation (%d -> %d): each batch of it would send the next request back to the database", gen, got)
+		}
+		if n := len(e.Attempts(g)); n != 3 {
+			t.Errorf("%d attempts logged, want 3", n)
+		}
+		e.UpdateGrant(g, func(g *vend.Grant) { g.State, g.Reason = vend.GrantRevoked, "refunded" })
+		if resp := e.Get(u, "Range", "bytes=300-"); resp.Status != http.StatusGone {
+			t.Fatalf("after revoke: status %d, want 410", resp.Status)
+		}
+	})
 }
 
 func TestServeFile_Tokens(t *testing.T) {

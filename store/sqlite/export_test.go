@@ -16,3 +16,13 @@ func (db *DB) Pragma(ctx context.Context, name string, read bool) (string, error
 	err := pool.QueryRowContext(ctx, "PRAGMA "+name).Scan(&v)
 	return v.String, err
 }
+
+// OnlyLog reports whether a batch of jobs, UpdateLog's where logs says so,
+// leaves the generation alone.
+func OnlyLog(logs ...bool) bool {
+	batch := make([]*job, len(logs))
+	for i, l := range logs {
+		batch[i] = &job{log: l}
+	}
+	return onlyLog(batch)
+}

@@ -28,6 +28,7 @@ var ErrClosed = errors.New("sqlite: database is closed")
 type job struct {
 	ctx      context.Context
 	fn       func(tx store.Tx) error
+	log      bool // UpdateLog's: leaves the generation alone
 	done     chan result
 	answered bool // only the writer goroutine touches it
 }
@@ -40,10 +41,23 @@ type result struct {
 // Update runs fn in a write transaction, possibly shared with other Updates (see
 // above). It returns once the transaction is committed or fn's work rolled back.
 func (db *DB) Update(ctx context.Context, fn func(tx store.Tx) error) error {
+	return db.update(ctx, fn, false)
+}
+
+// UpdateLog is Update for writes that only add to the download log (attempts,
+// page visits, the progress of open sessions): a commit of nothing else leaves
+// Generation as it is. Nothing they write can end a download's admission, so
+// delivery's cache of admissions outlives them (delivery.LogUpdater); with a
+// batch that commits other writes too, the generation moves as for any Update.
+func (db *DB) UpdateLog(ctx context.Context, fn func(tx store.Tx) error) error {
+	return db.update(ctx, fn, true)
+}
+
+func (db *DB) update(ctx context.Context, fn func(tx store.Tx) error, log bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	j := &job{ctx: ctx, fn: fn, done: make(chan result, 1)}
+	j := &job{ctx: ctx, fn: fn, log: log, done: make(chan result, 1)}
 	select {
 	case db.jobs <- j:
 	case <-ctx.Done():
@@ -108,7 +122,9 @@ func (j *job) answer(r result) {
 func (db *DB) commit(batch []*job) {
 	for len(batch) > 0 {
 		results, err := db.runBatch(batch)
-		db.generation.Add(1) // also after a failed commit: never too few
+		if err != nil || !onlyLog(batch[:len(results)]) {
+			db.generation.Add(1) // also after a failed commit: never too few
+		}
 		db.writeStmts.Prepare(context.Background())
 		for i, r := range results {
 			if err != nil && r.panicked == nil && r.err == nil {
@@ -118,6 +134,16 @@ func (db *DB) commit(batch []*job) {
 		}
 		batch = batch[len(results):]
 	}
+}
+
+// onlyLog reports whether every job of a batch was UpdateLog's.
+func onlyLog(batch []*job) bool {
+	for _, j := range batch {
+		if !j.log {
+			return false
+		}
+	}
+	return true
 }
 
 // runBatch runs jobs in one transaction until they are all done or the
@@ -147,9 +173,10 @@ func (db *DB) runBatch(batch []*job) ([]result, error) {
 	return results, nil
 }
 
-// Generation changes with every write transaction of this DB, so callers can tell
-// whether anything was written since they last read (see delivery's cache). It
-// does not see writes by other processes on the same file.
+// Generation changes with every write transaction of this DB but those of
+// UpdateLog alone, so callers can tell whether anything was written since they
+// last read (see delivery's cache). It does not see writes by other processes on
+// the same file.
 func (db *DB) Generation() uint64 { return db.generation.Load() }
 
 // runJob runs one Update inside the shared transaction, in its own savepoint. Its

@@ -9,6 +9,7 @@ import (
 
 	"github.com/vend-shop/vend"
 	"github.com/vend-shop/vend/store"
+	"github.com/vend-shop/vend/store/sqlite"
 )
 
 // TestDB_Update_CancelledMidStatement: a caller that gives up while its statement
@@ -80,6 +81,55 @@ func TestDB_Update_CancelledMidStatement(t *testing.T) {
 			if i%3 != 1 && o.err != nil {
 				t.Errorf("round %d job %d (not cancelled) failed: %v", round, i, o.err)
 			}
+		}
+	}
+}
+
+// TestDB_Generation: every commit moves the generation but one of the
+// download log's writes alone (UpdateLog), which a cache of admissions
+// outlives.
+func TestDB_Generation(t *testing.T) {
+	t.Parallel()
+	db := MustOpenDB(t)
+	write := func(tx store.Tx) error { return tx.PutSetting(ctx, "k", "v") }
+	g0 := db.Generation()
+	if err := db.Update(ctx, write); err != nil {
+		t.Fatal(err)
+	}
+	g1 := db.Generation()
+	if g1 == g0 {
+		t.Errorf("Update left the generation at %d", g0)
+	}
+	if err := db.UpdateLog(ctx, write); err != nil {
+		t.Fatal(err)
+	}
+	if g := db.Generation(); g != g1 {
+		t.Errorf("UpdateLog moved the generation %d -> %d", g1, g)
+	}
+	if err := db.Update(ctx, write); err != nil {
+		t.Fatal(err)
+	}
+	if g := db.Generation(); g == g1 {
+		t.Errorf("Update after UpdateLog left the generation at %d", g)
+	}
+}
+
+// A batch moves the generation unless all of its jobs were UpdateLog's: a
+// refund that shares a commit with the download log must still end access.
+func TestOnlyLog(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		logs []bool
+		want bool
+	}{
+		{[]bool{true}, true},
+		{[]bool{true, true}, true},
+		{[]bool{false}, false},
+		{[]bool{true, false}, false},
+		{[]bool{false, true}, false},
+	} {
+		if got := sqlite.OnlyLog(tt.logs...); got != tt.want {
+			t.Errorf("OnlyLog(%v) = %v, want %v", tt.logs, got, tt.want)
 		}
 	}
 }
