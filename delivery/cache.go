@@ -17,8 +17,10 @@ type Generationer interface {
 }
 
 // LogUpdater is a store whose writes of the download log alone (the
-// recorder's: attempts, page visits, the progress of open sessions) leave its
-// generation as it is: none of them can end an admission the cache holds.
+// recorder's logWriter: attempts and the counters they add to, page visits, a
+// session's bytes, last activity and completion) leave its generation as it
+// is: none of them can end an admission the cache holds, which needs the grant,
+// the file, and a session not closed whose last activity is recent.
 type LogUpdater interface {
 	UpdateLog(ctx context.Context, fn func(tx store.Tx) error) error
 }
@@ -29,9 +31,8 @@ type LogUpdater interface {
 // database. An entry is good only while the store's generation is the one read
 // before the entry was loaded: any write since (a refund, a revocation, a new
 // session) sends the next request back to the database. The download log's own
-// writes do not (LogUpdater): it only adds to a session's bytes and
-// moves its last activity later, and an entry holds an open session, which that
-// keeps open. cacheTTL
+// writes do not (LogUpdater): of what an entry holds, they only move a
+// session's last activity later, which keeps it open. cacheTTL
 // bounds how long a write by another process, which the generation does not see,
 // can go unnoticed.
 type admissionCache struct {

@@ -117,11 +117,19 @@ func (r *recorder) write(batch []record) {
 	}
 }
 
+// logWriter is all the download log writes: what LogUpdater's promise (it
+// cannot end an admission) covers. A write added here must keep that promise.
+type logWriter interface {
+	RecordProgress(ctx context.Context, sessionID int64, bytes int64, at time.Time) error
+	CreatePageVisits(ctx context.Context, vs []*vend.PageVisit) error
+	CreateAttempts(ctx context.Context, as []*vend.Attempt) error
+}
+
 // writeBatch writes a batch: one progress update per session (the sum of its
 // records' bytes, the latest time), then the attempts. A session that is gone (its
 // order deleted while the transfer ran) is no reason to lose the attempt, nor the
 // rest of the batch, which one failed write would roll back.
-func writeBatch(ctx context.Context, tx store.Downloads, batch []record) error {
+func writeBatch(ctx context.Context, tx logWriter, batch []record) error {
 	type progress struct {
 		bytes int64
 		at    time.Time

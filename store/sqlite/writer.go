@@ -44,8 +44,9 @@ func (db *DB) Update(ctx context.Context, fn func(tx store.Tx) error) error {
 	return db.update(ctx, fn, false)
 }
 
-// UpdateLog is Update for writes that only add to the download log (attempts,
-// page visits, the progress of open sessions): a commit of nothing else leaves
+// UpdateLog is Update for writes that only add to the download log (attempts
+// and the counters they add to, page visits, a session's bytes, last activity
+// and completion): a commit of nothing else leaves
 // Generation as it is. Nothing they write can end a download's admission, so
 // delivery's cache of admissions outlives them (delivery.LogUpdater); with a
 // batch that commits other writes too, the generation moves as for any Update.

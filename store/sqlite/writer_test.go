@@ -3,7 +3,10 @@ package sqlite_test
 import (
 	"context"
 	"fmt"
+	"path/filepath"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -112,6 +115,62 @@ func TestDB_Generation(t *testing.T) {
 	if g := db.Generation(); g == g1 {
 		t.Errorf("Update after UpdateLog left the generation at %d", g)
 	}
+}
+
+// A commit of the download log's writes with another write moves the
+// generation: a refund that shares a commit with the log must still end
+// access. While an Update holds the writer, an UpdateLog and then an Update
+// queue; the writer then takes them into one commit, unless one of them came
+// too late to be queued, and the test tries again.
+func TestDB_Generation_SharedCommit(t *testing.T) {
+	t.Parallel()
+	db := sqlite.NewDB(filepath.Join(t.TempDir(), "vend.db"))
+	var commits atomic.Int64
+	db.ObserveCommit = func(time.Duration) { commits.Add(1) }
+	if err := db.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	write := func(tx store.Tx) error { return tx.PutSetting(ctx, "k", "v") }
+	for try := range 100 {
+		g0, c0 := db.Generation(), commits.Load()
+		release, held := make(chan struct{}), make(chan struct{})
+		hold := make(chan error, 1)
+		go func() {
+			hold <- db.Update(ctx, func(tx store.Tx) error { close(held); <-release; return write(tx) })
+		}()
+		<-held
+		// The log's write first: the writer takes the queue in order, so the
+		// shared commit's first job is the log's.
+		var wg sync.WaitGroup
+		for _, update := range []func(context.Context, func(store.Tx) error) error{db.UpdateLog, db.Update} {
+			started := make(chan struct{})
+			wg.Go(func() {
+				close(started)
+				if err := update(ctx, write); err != nil {
+					t.Error(err)
+				}
+			})
+			<-started
+			for range 100 { // let it reach the writer's queue
+				runtime.Gosched()
+			}
+		}
+		close(release)
+		if err := <-hold; err != nil {
+			t.Fatal(err)
+		}
+		wg.Wait()
+		if commits.Load()-c0 != 2 {
+			continue // not one commit: try again
+		}
+		if g := db.Generation(); g != g0+2 {
+			t.Fatalf("the held Update's commit and the shared one moved the generation %d -> %d, want +2", g0, g)
+		}
+		t.Logf("shared a commit at try %d", try+1)
+		return
+	}
+	t.Fatal("an UpdateLog and an Update never shared a commit in 100 tries")
 }
 
 // A batch moves the generation unless all of its jobs were UpdateLog's: a
