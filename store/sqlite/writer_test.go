@@ -117,13 +117,9 @@ func TestDB_Generation(t *testing.T) {
 	}
 }
 
-// A commit of the download log's writes with another write moves the
-// generation: a refund that shares a commit with the log must still end
-// access. While an Update holds the writer, an UpdateLog and then an Update
-// queue; the writer then takes them into one commit, unless one of them came
-// too late to be queued, and the test tries again.
-func TestDB_Generation_SharedCommit(t *testing.T) {
-	t.Parallel()
+// openCounted opens a database that counts its commits.
+func openCounted(t *testing.T) (*sqlite.DB, *atomic.Int64) {
+	t.Helper()
 	db := sqlite.NewDB(filepath.Join(t.TempDir(), "vend.db"))
 	var commits atomic.Int64
 	db.ObserveCommit = func(time.Duration) { commits.Add(1) }
@@ -131,41 +127,98 @@ func TestDB_Generation_SharedCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	write := func(tx store.Tx) error { return tx.PutSetting(ctx, "k", "v") }
-	for try := range 100 {
-		g0, c0 := db.Generation(), commits.Load()
-		release, held := make(chan struct{}), make(chan struct{})
-		hold := make(chan error, 1)
-		go func() {
-			hold <- db.Update(ctx, func(tx store.Tx) error { close(held); <-release; return write(tx) })
-		}()
-		<-held
-		// The log's write first: the writer takes the queue in order, so the
-		// shared commit's first job is the log's.
-		var wg sync.WaitGroup
-		for _, update := range []func(context.Context, func(store.Tx) error) error{db.UpdateLog, db.Update} {
-			started := make(chan struct{})
-			wg.Go(func() {
-				close(started)
-				if err := update(ctx, write); err != nil {
-					t.Error(err)
-				}
-			})
-			<-started
-			for range 100 { // let it reach the writer's queue
-				runtime.Gosched()
+	return db, &commits
+}
+
+// shareCommit runs first, holding the writer inside its function, while each of
+// then is sent to the writer in turn, and returns how many commits they all
+// took. Each of then should join first's batch; one that reached the writer's
+// queue too late takes a commit of its own.
+func shareCommit(t *testing.T, commits *atomic.Int64, first func(func(store.Tx) error) error, then ...func() error) int64 {
+	t.Helper()
+	c0 := commits.Load()
+	release, held := make(chan struct{}), make(chan struct{})
+	hold := make(chan error, 1)
+	go func() {
+		hold <- first(func(tx store.Tx) error {
+			close(held)
+			<-release
+			return tx.PutSetting(ctx, "k", "held")
+		})
+	}()
+	<-held
+	var wg sync.WaitGroup
+	for _, update := range then {
+		started := make(chan struct{})
+		wg.Go(func() {
+			close(started)
+			if err := update(); err != nil {
+				t.Error(err)
 			}
+		})
+		<-started
+		for range 100 { // let it reach the writer's queue
+			runtime.Gosched()
 		}
-		close(release)
-		if err := <-hold; err != nil {
+	}
+	close(release)
+	if err := <-hold; err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	return commits.Load() - c0
+}
+
+// Updates sent while a batch runs join it: one commit for all of them, and
+// each finds its write committed when Update returns.
+func TestDB_Update_JoinsRunningBatch(t *testing.T) {
+	t.Parallel()
+	db, commits := openCounted(t)
+	write := func(key string) func() error {
+		return func() error {
+			return db.Update(ctx, func(tx store.Tx) error { return tx.PutSetting(ctx, key, "v") })
+		}
+	}
+	for try := range 100 {
+		keys := []string{fmt.Sprintf("a%d", try), fmt.Sprintf("b%d", try)}
+		n := shareCommit(t, commits, func(fn func(store.Tx) error) error { return db.Update(ctx, fn) }, write(keys[0]), write(keys[1]))
+		err := db.View(ctx, func(tx store.Tx) error {
+			for _, k := range keys {
+				if v, err := tx.FindSetting(ctx, k); err != nil || v != "v" {
+					return fmt.Errorf("setting %s after its Update returned: %q, %v", k, v, err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
 			t.Fatal(err)
 		}
-		wg.Wait()
-		if commits.Load()-c0 != 2 {
-			continue // not one commit: try again
+		if n == 1 {
+			t.Logf("one commit at try %d", try+1)
+			return
 		}
-		if g := db.Generation(); g != g0+2 {
-			t.Fatalf("the held Update's commit and the shared one moved the generation %d -> %d, want +2", g0, g)
+	}
+	t.Fatal("Updates sent while a batch ran never joined it in 100 tries")
+}
+
+// A commit of the download log's writes with another write moves the
+// generation: a refund that shares a commit with the log must still end
+// access. The log's write holds the writer, so it is the commit's first job,
+// and an Update joins it.
+func TestDB_Generation_SharedCommit(t *testing.T) {
+	t.Parallel()
+	db, commits := openCounted(t)
+	update := func() error {
+		return db.Update(ctx, func(tx store.Tx) error { return tx.PutSetting(ctx, "k", "v") })
+	}
+	for try := range 100 {
+		g0 := db.Generation()
+		n := shareCommit(t, commits, func(fn func(store.Tx) error) error { return db.UpdateLog(ctx, fn) }, update)
+		if n != 1 {
+			continue // the Update came too late to join: try again
+		}
+		if g := db.Generation(); g != g0+1 {
+			t.Fatalf("a commit of a log write and an Update moved the generation %d -> %d, want +1", g0, g)
 		}
 		t.Logf("shared a commit at try %d", try+1)
 		return
