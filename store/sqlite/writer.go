@@ -14,9 +14,10 @@ import (
 // Group commit. With synchronous=FULL every commit waits for an fsync; one
 // transaction per notification would cap ingest at the disk's fsync rate. So
 // Updates are handed to one writer goroutine, which runs every Update waiting when
-// it starts a transaction inside that one transaction, each in a SAVEPOINT of its
-// own: an Update that fails (or panics) rolls back alone, and every caller learns
-// its outcome only after the shared COMMIT — so nil still means durable.
+// it starts a transaction, and those sent while it runs (see maxBatch), inside
+// that one transaction, each in a SAVEPOINT of its own: an Update that fails (or
+// panics) rolls back alone, and every caller learns its outcome only after the
+// shared COMMIT — so nil still means durable.
 
 // maxBatch bounds how many Updates share a commit, so one batch never holds the
 // writer, and its callers' answers, for long. An Update that arrives while a
