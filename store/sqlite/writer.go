@@ -88,9 +88,10 @@ func (db *DB) writeLoop() {
 			return
 		}
 		// A job's function called runtime.Goexit (t.Fatal inside an Update, in a
-		// test): answer whoever still waits, and keep writing for everyone else.
+		// test): its transaction was rolled back; answer whoever still waits, and
+		// keep writing for everyone else.
 		for _, j := range batch {
-			j.answer(result{err: errors.New("sqlite: the Update function exited its goroutine")})
+			j.answer(result{err: errors.New("sqlite: an Update of this batch exited the writer's goroutine; the batch was rolled back")})
 		}
 		go db.writeLoop()
 	}()
@@ -102,6 +103,7 @@ func (db *DB) writeLoop() {
 		case j := <-db.jobs:
 			batch = append(batch[:0], j)
 			db.commit(&batch)
+			clear(batch) // the jobs hold their callers' requests: let them go
 		}
 	}
 }
@@ -147,7 +149,7 @@ func onlyLog(batch []*job) bool {
 	return true
 }
 
-// runBatch runs the jobs of *batch from index from on in one transaction, taking
+// runBatch runs the jobs of *batch from index `from` on in one transaction, taking
 // those that arrive meanwhile onto *batch (see maxBatch), until they are all
 // done or the transaction broke, and commits it. It returns the results of the
 // jobs it ran, in order from from, and the error that fails all of them (begin,

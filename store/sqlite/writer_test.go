@@ -118,43 +118,46 @@ func TestDB_Generation(t *testing.T) {
 }
 
 // openCounted opens a database that counts its commits.
-func openCounted(t *testing.T) (*sqlite.DB, *atomic.Int64) {
-	t.Helper()
-	db := sqlite.NewDB(filepath.Join(t.TempDir(), "vend.db"))
+func openCounted(tb testing.TB) (*sqlite.DB, *atomic.Int64) {
+	tb.Helper()
+	db := sqlite.NewDB(filepath.Join(tb.TempDir(), "vend.db"))
 	var commits atomic.Int64
 	db.ObserveCommit = func(time.Duration) { commits.Add(1) }
 	if err := db.Open(ctx); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
+	tb.Cleanup(func() { db.Close() })
 	return db, &commits
 }
 
-// shareCommit runs first, holding the writer inside its function, while each of
-// then is sent to the writer in turn, and returns how many commits they all
-// took. Each of then should join first's batch; one that reached the writer's
-// queue too late takes a commit of its own.
-func shareCommit(t *testing.T, commits *atomic.Int64, first func(func(store.Tx) error) error, then ...func() error) int64 {
-	t.Helper()
+// shareCommit sends first a function that holds the writer until each of then
+// has been started in turn, and then runs held. It returns how many commits
+// they all took, and first's error. Each of then should send an Update that
+// joins first's batch; one that reached the writer's queue too late takes a
+// commit of its own.
+func shareCommit(tb testing.TB, commits *atomic.Int64, first func(context.Context, func(store.Tx) error) error, held func(store.Tx) error, then ...func()) (int64, error) {
+	tb.Helper()
 	c0 := commits.Load()
-	release, held := make(chan struct{}), make(chan struct{})
-	hold := make(chan error, 1)
+	release, holding := make(chan struct{}), make(chan struct{})
+	firstDone := make(chan error, 1)
 	go func() {
-		hold <- first(func(tx store.Tx) error {
-			close(held)
+		firstDone <- first(ctx, func(tx store.Tx) error {
+			close(holding)
 			<-release
-			return tx.PutSetting(ctx, "k", "held")
+			return held(tx)
 		})
 	}()
-	<-held
+	select {
+	case <-holding:
+	case err := <-firstDone:
+		tb.Fatalf("the first Update returned before its function ran: %v", err)
+	}
 	var wg sync.WaitGroup
 	for _, update := range then {
 		started := make(chan struct{})
 		wg.Go(func() {
 			close(started)
-			if err := update(); err != nil {
-				t.Error(err)
-			}
+			update()
 		})
 		<-started
 		for range 100 { // let it reach the writer's queue
@@ -162,34 +165,56 @@ func shareCommit(t *testing.T, commits *atomic.Int64, first func(func(store.Tx) 
 		}
 	}
 	close(release)
-	if err := <-hold; err != nil {
-		t.Fatal(err)
+	err := <-firstDone
+	allDone := make(chan struct{})
+	go func() { wg.Wait(); close(allDone) }()
+	select {
+	case <-allDone:
+	case <-time.After(time.Minute): // a failure detector, not a wait for the writer
+		tb.Fatal("an Update sent while the batch ran was never answered")
 	}
-	wg.Wait()
-	return commits.Load() - c0
+	return commits.Load() - c0, err
+}
+
+// putSetting is a function for Update that writes name.
+func putSetting(name string) func(store.Tx) error {
+	return func(tx store.Tx) error { return tx.PutSetting(ctx, name, "v") }
+}
+
+// hasSetting reports whether name was written and committed.
+func hasSetting(tb testing.TB, db *sqlite.DB, name string) bool {
+	tb.Helper()
+	var found bool
+	err := db.View(ctx, func(tx store.Tx) error {
+		_, err := tx.FindSetting(ctx, name)
+		if vend.ErrorCode(err) == vend.ENOTFOUND {
+			return nil
+		}
+		found = err == nil
+		return err
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return found
 }
 
 // Updates sent while a batch runs join it: one commit for all of them, and
-// each finds its write committed when Update returns.
+// each finds its write committed when its Update returns.
 func TestDB_Update_JoinsRunningBatch(t *testing.T) {
 	t.Parallel()
 	db, commits := openCounted(t)
-	write := func(key string) func() error {
-		return func() error {
-			return db.Update(ctx, func(tx store.Tx) error { return tx.PutSetting(ctx, key, "v") })
+	write := func(name string) func() {
+		return func() {
+			if err := db.Update(ctx, putSetting(name)); err != nil {
+				t.Error(err)
+			} else if !hasSetting(t, db, name) {
+				t.Errorf("setting %s missing after its Update returned nil", name)
+			}
 		}
 	}
 	for try := range 100 {
-		keys := []string{fmt.Sprintf("a%d", try), fmt.Sprintf("b%d", try)}
-		n := shareCommit(t, commits, func(fn func(store.Tx) error) error { return db.Update(ctx, fn) }, write(keys[0]), write(keys[1]))
-		err := db.View(ctx, func(tx store.Tx) error {
-			for _, k := range keys {
-				if v, err := tx.FindSetting(ctx, k); err != nil || v != "v" {
-					return fmt.Errorf("setting %s after its Update returned: %q, %v", k, v, err)
-				}
-			}
-			return nil
-		})
+		n, err := shareCommit(t, commits, db.Update, putSetting("held"), write(fmt.Sprintf("a%d", try)), write(fmt.Sprintf("b%d", try)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -201,6 +226,38 @@ func TestDB_Update_JoinsRunningBatch(t *testing.T) {
 	t.Fatal("Updates sent while a batch ran never joined it in 100 tries")
 }
 
+// An Update whose function exits the writer's goroutine (t.Fatal inside an
+// Update, in a test) fails its batch: the Update it joined is answered with an
+// error, its write rolled back, and the writer goes on.
+func TestDB_Update_ExitFailsItsBatch(t *testing.T) {
+	t.Parallel()
+	db, commits := openCounted(t)
+	exit := func(store.Tx) error { runtime.Goexit(); return nil }
+	for try := range 100 {
+		held := fmt.Sprintf("held%d", try)
+		var exitErr error
+		n, err := shareCommit(t, commits, db.Update, putSetting(held), func() { exitErr = db.Update(ctx, exit) })
+		if exitErr == nil {
+			t.Fatal("the Update that exited the writer's goroutine returned nil")
+		}
+		if err == nil { // the exit came too late to join, and failed alone
+			if n != 1 || !hasSetting(t, db, held) {
+				t.Fatalf("an Update that returned nil: %d commits, its setting there: %v", n, hasSetting(t, db, held))
+			}
+			continue
+		}
+		if n != 0 || hasSetting(t, db, held) {
+			t.Fatalf("the Update the exit joined answered %q: %d commits, its setting there: %v", err, n, hasSetting(t, db, held))
+		}
+		if err := db.Update(ctx, putSetting("after")); err != nil || !hasSetting(t, db, "after") {
+			t.Fatalf("the writer after the exit: %v", err)
+		}
+		t.Logf("the exit joined the batch at try %d: %v", try+1, err)
+		return
+	}
+	t.Fatal("an exiting Update never joined a batch in 100 tries")
+}
+
 // A commit of the download log's writes with another write moves the
 // generation: a refund that shares a commit with the log must still end
 // access. The log's write holds the writer, so it is the commit's first job,
@@ -208,12 +265,17 @@ func TestDB_Update_JoinsRunningBatch(t *testing.T) {
 func TestDB_Generation_SharedCommit(t *testing.T) {
 	t.Parallel()
 	db, commits := openCounted(t)
-	update := func() error {
-		return db.Update(ctx, func(tx store.Tx) error { return tx.PutSetting(ctx, "k", "v") })
+	update := func() {
+		if err := db.Update(ctx, putSetting("k")); err != nil {
+			t.Error(err)
+		}
 	}
 	for try := range 100 {
 		g0 := db.Generation()
-		n := shareCommit(t, commits, func(fn func(store.Tx) error) error { return db.UpdateLog(ctx, fn) }, update)
+		n, err := shareCommit(t, commits, db.UpdateLog, putSetting("held"), update)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if n != 1 {
 			continue // the Update came too late to join: try again
 		}
