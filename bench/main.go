@@ -59,6 +59,7 @@ func main() {
 	attempts := flag.Int("attempts", 10_000_000, "admin: download attempts to seed")
 	requests := flag.Int("n", 200, "admin: requests per measurement")
 	slowN := flag.Int("slow", 10_000, "slow: downloads held open at once")
+	ledger := flag.String("ledger", "", "ipn, ds24 on SQLite: start from a copy of the ledger in this data directory (vend.db and secret, as vend bench seed makes them)")
 	flag.Parse()
 	if flag.NArg() != 1 {
 		log.Fatal("usage: go run ./bench [-d 10s] [-runs 5] ipn|ds24|serve, go run ./bench [-slow 10000] slow, or go run ./bench -data DIR admin")
@@ -79,7 +80,10 @@ func main() {
 		metricsAddr = freeAddr()
 		env = append(env, "VEND_METRICS_LISTEN="+metricsAddr)
 	}
-	b, err := setup(*pg, *mode, *s3gw, env...)
+	if *ledger != "" && *pg != "" {
+		log.Fatal("-ledger copies a SQLite ledger: not with -postgres")
+	}
+	b, err := setup(*pg, *mode, *s3gw, *ledger, env...)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -117,9 +121,10 @@ type bench struct {
 	env                  []string
 }
 
-// setup builds vend and starts it with env added to its environment. On an error
-// it stops whatever it started.
-func setup(pg, mode, s3gw string, env ...string) (_ *bench, err error) {
+// setup builds vend and starts it with env added to its environment, on a copy
+// of the SQLite ledger in the data directory ledger if that is not "". On an
+// error it stops whatever it started.
+func setup(pg, mode, s3gw, ledger string, env ...string) (_ *bench, err error) {
 	dir, err := os.MkdirTemp("", "vend-bench-")
 	if err != nil {
 		return nil, err
@@ -167,6 +172,11 @@ func setup(pg, mode, s3gw string, env ...string) (_ *bench, err error) {
 		}
 		b.env = append(b.env, "VEND_DATABASE="+dbURL)
 		log.Printf("# ledger on PostgreSQL")
+	}
+	if ledger != "" {
+		if err := copyLedger(ledger, b.data); err != nil {
+			return nil, err
+		}
 	}
 	if err := b.makeFiles(); err != nil {
 		return nil, err
@@ -702,4 +712,36 @@ func curlCost(m cpuMeter, url string) (float64, cost, error) {
 		return 0, cost{}, fmt.Errorf("curl output %q: %w", out, err)
 	}
 	return bps / (1 << 20), cost{cpu: cpu, bytes: size}, nil
+}
+
+// copyLedger copies a data directory's ledger and link secret (the ledger keeps
+// the secret's fingerprint) into the data directory to.
+func copyLedger(from, to string) error {
+	log.Printf("# copying the ledger in %s", from)
+	if err := os.MkdirAll(to, 0o700); err != nil {
+		return err
+	}
+	for _, name := range []string{"vend.db", "secret"} {
+		if err := copyFile(filepath.Join(from, name), filepath.Join(to, name)); err != nil {
+			return fmt.Errorf("copy the ledger: %w", err)
+		}
+	}
+	return nil
+}
+
+func copyFile(from, to string) error {
+	src, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	dst, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(dst, src); err != nil {
+		dst.Close()
+		return err
+	}
+	return dst.Close()
 }
