@@ -2,6 +2,7 @@
 //
 //	go run ./bench ipn     # durable PayPal IPN ingest: IPNs/s and latency percentiles
 //	go run ./bench ds24    # durable Digistore24 IPN ingest, the same way
+//	go run ./bench -ledger DIR ds24  # the same on a copy of the SQLite ledger in DIR (seeded as for admin)
 //	go run ./bench -data DIR admin  # the admin's order list, search and order page on a seeded ledger
 //	go run ./bench serve   # a 10 KiB and a 1 GiB file through a grant, against nginx serving the same file
 //	go run ./bench slow    # 10,000 slow downloads held at once: vend's memory, and other requests meanwhile
@@ -62,7 +63,10 @@ func main() {
 	ledger := flag.String("ledger", "", "ipn, ds24 on SQLite: start from a copy of the ledger in this data directory (vend.db and secret, as vend bench seed makes them)")
 	flag.Parse()
 	if flag.NArg() != 1 {
-		log.Fatal("usage: go run ./bench [-d 10s] [-runs 5] ipn|ds24|serve, go run ./bench [-slow 10000] slow, or go run ./bench -data DIR admin")
+		log.Fatal("usage: go run ./bench [-d 10s] [-runs 5] [-postgres URL | -ledger DIR] ipn|ds24, go run ./bench [-d 10s] [-runs 5] serve, go run ./bench [-slow 10000] slow, or go run ./bench -data DIR admin")
+	}
+	if *ledger != "" && (*pg != "" || flag.Arg(0) != "ipn" && flag.Arg(0) != "ds24") {
+		log.Fatal("-ledger DIR: for ipn and ds24 on SQLite only (not with -postgres)")
 	}
 	if flag.Arg(0) == "admin" {
 		if *data == "" {
@@ -79,9 +83,6 @@ func main() {
 		// vend's goroutines and transfers in progress, on a listener of their own.
 		metricsAddr = freeAddr()
 		env = append(env, "VEND_METRICS_LISTEN="+metricsAddr)
-	}
-	if *ledger != "" && *pg != "" {
-		log.Fatal("-ledger copies a SQLite ledger: not with -postgres")
 	}
 	b, err := setup(*pg, *mode, *s3gw, *ledger, env...)
 	if err != nil {
@@ -121,8 +122,8 @@ type bench struct {
 	env                  []string
 }
 
-// setup builds vend and starts it with env added to its environment, on a copy
-// of the SQLite ledger in the data directory ledger if that is not "". On an
+// setup builds vend and starts it with env added to its environment. If ledger
+// names a data directory, vend starts on a copy of its SQLite ledger. On an
 // error it stops whatever it started.
 func setup(pg, mode, s3gw, ledger string, env ...string) (_ *bench, err error) {
 	dir, err := os.MkdirTemp("", "vend-bench-")
@@ -256,6 +257,7 @@ func (b *bench) makeFiles() error {
 	if err != nil {
 		return err
 	}
+	defer f.Close() // for the error paths; the Close below reports its own error
 	buf := make([]byte, 1<<20)
 	for i := 0; i < 1024; i++ {
 		rand.Read(buf)
@@ -268,7 +270,6 @@ func (b *bench) makeFiles() error {
 	// vend's fsyncs meanwhile, one answer of 0.2 to 0.4 s in the fourth run of
 	// every set.
 	if err := f.Sync(); err != nil {
-		f.Close()
 		return err
 	}
 	if err := f.Close(); err != nil {
@@ -722,10 +723,15 @@ func curlCost(m cpuMeter, url string) (float64, cost, error) {
 	return bps / (1 << 20), cost{cpu: cpu, bytes: size}, nil
 }
 
-// copyLedger copies a data directory's ledger and link secret (the ledger keeps
-// the secret's fingerprint) into the data directory to.
+// copyLedger copies a data directory's SQLite ledger, and the link secret its
+// grants' links are signed with, into the data directory to.
 func copyLedger(from, to string) error {
 	log.Printf("# copying the ledger in %s", from)
+	// A WAL means a vend has the directory open, or did not close it: vend.db
+	// alone would miss what the WAL holds, or be torn by a checkpoint meanwhile.
+	if st, err := os.Stat(filepath.Join(from, "vend.db-wal")); err == nil && st.Size() > 0 {
+		return fmt.Errorf("copy the ledger: %s is not empty: stop the vend using %s first", filepath.Join(from, "vend.db-wal"), from)
+	}
 	if err := os.MkdirAll(to, 0o700); err != nil {
 		return err
 	}
@@ -737,6 +743,8 @@ func copyLedger(from, to string) error {
 	return nil
 }
 
+// copyFile copies from to the new file to, synced before anything is measured
+// (see makeFiles).
 func copyFile(from, to string) error {
 	src, err := os.Open(from)
 	if err != nil {
@@ -747,8 +755,11 @@ func copyFile(from, to string) error {
 	if err != nil {
 		return err
 	}
+	defer dst.Close() // for the error paths; the Close below reports its own error
 	if _, err := io.Copy(dst, src); err != nil {
-		dst.Close()
+		return err
+	}
+	if err := dst.Sync(); err != nil {
 		return err
 	}
 	return dst.Close()
