@@ -588,7 +588,8 @@ func (b *bench) serve(dur time.Duration, runs int) error {
 }
 
 // cpuRow is one run's CPU seconds per GiB of file bodies served, by vend and by
-// nginx, for the 10 KiB and the 1 GiB file.
+// nginx for the 10 KiB and the 1 GiB file, and by the bare Go servers for the
+// 10 KiB one (from the file and from memory).
 type cpuRow struct{ vendSmall, nginxSmall, goSmall, goMemory, vendBig, nginxBig float64 }
 
 // printCPU prints the CPU cost of serving as a second table, one row per run,
