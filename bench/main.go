@@ -630,14 +630,14 @@ func (b *bench) cpuMeter() cpuMeter {
 
 // serveContent serves one file with nothing else around it, the ceilings for Go:
 // at / with http.ServeContent on the file, and at /bytes from memory in one Write
-// with its length set: the same writes to the socket as vend's for a small file,
-// which it keeps in memory. No grant, no counting, no log.
+// with its length set: the same pattern of socket writes as vend's for a small
+// file, which it keeps in memory. No grant, no counting, no log.
 func serveContent(path string) (string, func(), error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return "", nil, err
 	}
-	length := []string{strconv.Itoa(len(data))}
+	length, octets := []string{strconv.Itoa(len(data))}, []string{"application/octet-stream"}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, err
@@ -655,7 +655,7 @@ func serveContent(path string) (string, func(), error) {
 	})
 	mux.HandleFunc("/bytes", func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h["Content-Type"], h["Content-Length"] = []string{"application/octet-stream"}, length
+		h["Content-Type"], h["Content-Length"] = octets, length
 		w.Write(data)
 	})
 	srv := &http.Server{Handler: mux}
